@@ -1,0 +1,173 @@
+//! Creation: fills, ranges, identity and in-memory arrays. Fills and ranges are
+//! generators, never stored: they fuse into whatever consumes them.
+
+use super::{Array, Op};
+use crate::chunks::Chunks;
+use crate::dtype::{DType, Element, HostArray, Scalar};
+use crate::error::{Error, Result};
+use crate::kernel::Generator;
+use std::sync::Arc;
+
+fn check_shape(op: &'static str, shape: &[usize]) -> Result<()> {
+    if shape
+        .iter()
+        .try_fold(1usize, |a, &b| a.checked_mul(b))
+        .is_none()
+    {
+        return Err(Error::arg(
+            op,
+            format!("shape {shape:?} has more elements than fit in memory addresses"),
+        ));
+    }
+    Ok(())
+}
+
+/// An array filled with `value` (its dtype follows the value: `2.0` → f64, `2` → i64,
+/// `Scalar::F32(2.0)` → f32).
+///
+/// ```
+/// let a = tessera::full(&[2, 3], 7i64, 2).unwrap();
+/// assert_eq!(a.dtype(), tessera::DType::I64);
+/// assert_eq!(a.compute::<i64>().unwrap().sum(), 42);
+/// ```
+pub fn full(shape: &[usize], value: impl Into<Scalar>, chunks: impl Into<Chunks>) -> Result<Array> {
+    check_shape("full", shape)?;
+    let value: Scalar = value.into();
+    let dtype = value.dtype();
+    let value = value.cast(dtype);
+    let grid = chunks.into().resolve("full", shape, dtype.size())?;
+    Ok(Array::new(
+        Op::Const(value),
+        vec![],
+        shape.to_vec(),
+        dtype,
+        grid,
+    ))
+}
+
+/// An f64 array of zeros (use `.astype(..)` or [`full`] for other dtypes).
+///
+/// ```
+/// let z = tessera::zeros(&[3], 2).unwrap();
+/// assert_eq!(z.compute::<f64>().unwrap().sum(), 0.0);
+/// ```
+pub fn zeros(shape: &[usize], chunks: impl Into<Chunks>) -> Result<Array> {
+    full(shape, 0.0, chunks)
+}
+
+/// An f64 array of ones.
+///
+/// ```
+/// assert_eq!(tessera::ones(&[3, 2], 2).unwrap().sum().compute_scalar::<f64>().unwrap(), 6.0);
+/// ```
+pub fn ones(shape: &[usize], chunks: impl Into<Chunks>) -> Result<Array> {
+    full(shape, 1.0, chunks)
+}
+
+/// Values `start, start + step, ...` below `stop` (f64), like `numpy.arange`.
+///
+/// ```
+/// let a = tessera::arange(1.0, 50.0, 3.0, 5).unwrap();
+/// assert_eq!(a.shape(), &[17]);
+/// ```
+pub fn arange(start: f64, stop: f64, step: f64, chunks: impl Into<Chunks>) -> Result<Array> {
+    if step == 0.0 || !step.is_finite() || !start.is_finite() || !stop.is_finite() {
+        return Err(Error::arg("arange", format!("step must be finite and non-zero and bounds finite (got start {start}, stop {stop}, step {step})")));
+    }
+    let n = ((stop - start) / step).ceil().max(0.0) as usize;
+    let grid = chunks.into().resolve("arange", &[n], 8)?;
+    Ok(Array::new(
+        Op::Gen(Generator::Range {
+            start,
+            step,
+            last: None,
+        }),
+        vec![],
+        vec![n],
+        DType::F64,
+        grid,
+    ))
+}
+
+/// `num` evenly spaced f64 values from `start` to `stop` (inclusive when `endpoint`).
+///
+/// ```
+/// let a = tessera::linspace(0.0, 1.0, 5, true, 2).unwrap();
+/// assert_eq!(a.compute::<f64>().unwrap().as_slice().unwrap(), &[0.0, 0.25, 0.5, 0.75, 1.0]);
+/// ```
+pub fn linspace(
+    start: f64,
+    stop: f64,
+    num: usize,
+    endpoint: bool,
+    chunks: impl Into<Chunks>,
+) -> Result<Array> {
+    let div = if endpoint { num.saturating_sub(1) } else { num };
+    let step = if div > 0 {
+        (stop - start) / div as f64
+    } else {
+        0.0
+    };
+    let last = (endpoint && num > 1).then(|| ((num - 1) as u64, stop));
+    let grid = chunks.into().resolve("linspace", &[num], 8)?;
+    Ok(Array::new(
+        Op::Gen(Generator::Range { start, step, last }),
+        vec![],
+        vec![num],
+        DType::F64,
+        grid,
+    ))
+}
+
+/// An `n × m` f64 matrix with ones on diagonal `k` (0 = main, > 0 above).
+///
+/// ```
+/// let e = tessera::eye(3, None, 0, 2).unwrap();
+/// assert_eq!(e.sum().compute_scalar::<f64>().unwrap(), 3.0);
+/// ```
+pub fn eye(n: usize, m: Option<usize>, k: i64, chunks: impl Into<Chunks>) -> Result<Array> {
+    let m = m.unwrap_or(n);
+    check_shape("eye", &[n, m])?;
+    let grid = chunks.into().resolve("eye", &[n, m], 8)?;
+    Ok(Array::new(
+        Op::Gen(Generator::Eye {
+            ncols: m.max(1) as u64,
+            k,
+        }),
+        vec![],
+        vec![n, m],
+        DType::F64,
+        grid,
+    ))
+}
+
+/// Wraps an in-memory ndarray (any supported element type) as a chunked array.
+///
+/// ```
+/// let a = ndarray::Array2::<f32>::ones((4, 6)).into_dyn();
+/// let x = tessera::from_ndarray(a, &[2, 3]).unwrap();
+/// assert_eq!(x.chunks().unwrap().num_blocks(), 4);
+/// ```
+pub fn from_ndarray<T: Element>(
+    arr: ndarray::ArrayD<T>,
+    chunks: impl Into<Chunks>,
+) -> Result<Array> {
+    from_host(T::into_host(arr), chunks)
+}
+
+/// Wraps a dtype-erased host array as a chunked array.
+pub fn from_host(arr: HostArray, chunks: impl Into<Chunks>) -> Result<Array> {
+    let arr = arr.into_standard();
+    let shape = arr.shape().to_vec();
+    let dtype = arr.dtype();
+    let grid = chunks
+        .into()
+        .resolve("from_ndarray", &shape, dtype.size())?;
+    Ok(Array::new(
+        Op::Source(Arc::new(arr)),
+        vec![],
+        shape,
+        dtype,
+        grid,
+    ))
+}

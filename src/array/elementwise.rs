@@ -1,0 +1,341 @@
+//! Elementwise math with NumPy broadcasting and dtype promotion. Inputs with different
+//! chunkings are unified: the output takes the union of their chunk boundaries, so every
+//! output chunk lies inside one chunk of each input and no data is copied to align them.
+
+use super::{Array, Node, Op};
+use crate::chunks::ChunkGrid;
+use crate::dtype::{DType, Scalar};
+use crate::error::{Error, Result};
+use crate::kernel::{BinaryOp, UnaryOp};
+
+/// Either side of a binary op: an array or a scalar.
+///
+/// ```
+/// use tessera::Operand;
+/// let o: Operand = 2.0.into();
+/// assert!(matches!(o, Operand::Scalar(_)));
+/// ```
+#[derive(Debug, Clone)]
+pub enum Operand {
+    Array(Array),
+    Scalar(Scalar),
+}
+
+impl From<&Array> for Operand {
+    fn from(a: &Array) -> Self {
+        Operand::Array(a.clone())
+    }
+}
+impl From<Array> for Operand {
+    fn from(a: Array) -> Self {
+        Operand::Array(a)
+    }
+}
+macro_rules! operand_scalar {
+    ($($t:ty),*) => {$(impl From<$t> for Operand { fn from(v: $t) -> Self { Operand::Scalar(v.into()) } })*};
+}
+operand_scalar!(f64, f32, i64, i32, u32, bool, Scalar);
+
+/// NumPy broadcasting of two shapes.
+pub(crate) fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
+        out[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
+            return Err(Error::ShapeMismatch {
+                op,
+                left: a.to_vec(),
+                right: b.to_vec(),
+                hint: format!("axis {i} from the right has lengths {da} and {db}; broadcasting needs them equal or one of them 1"),
+            });
+        };
+    }
+    Ok(out)
+}
+
+/// The union of the inputs' chunk boundaries on every output axis.
+pub(crate) fn unify_grid(out: &[usize], inputs: &[&Node]) -> ChunkGrid {
+    let n = out.len();
+    let chunks = (0..n)
+        .map(|j| {
+            let mut b: Vec<usize> = vec![0, out[j]];
+            for inp in inputs {
+                let d = inp.shape.len();
+                if j + d < n {
+                    continue;
+                }
+                let k = j + d - n;
+                if inp.shape[k] == out[j] {
+                    b.extend_from_slice(inp.grid.boundaries(k));
+                }
+            }
+            b.sort_unstable();
+            b.dedup();
+            if out[j] == 0 {
+                return vec![0];
+            }
+            b.windows(2).map(|w| w[1] - w[0]).collect()
+        })
+        .collect();
+    ChunkGrid::new(chunks)
+}
+
+impl Array {
+    /// Converts to another dtype (floats truncate toward zero, as in NumPy).
+    ///
+    /// ```
+    /// let a = tessera::arange(0.0, 4.0, 1.5, 2).unwrap().astype(tessera::DType::I32);
+    /// assert_eq!(a.compute::<i32>().unwrap().as_slice().unwrap(), &[0, 1, 3]);
+    /// ```
+    pub fn astype(&self, dtype: DType) -> Array {
+        self.then(|n| {
+            if n.dtype == dtype {
+                return Ok(self.clone());
+            }
+            if let Op::Const(s) = n.op {
+                return Ok(Array::new(
+                    Op::Const(s.cast(dtype)),
+                    vec![],
+                    n.shape.clone(),
+                    dtype,
+                    n.grid.clone(),
+                ));
+            }
+            Ok(Array::new(
+                Op::Cast,
+                vec![self.clone()],
+                n.shape.clone(),
+                dtype,
+                n.grid.clone(),
+            ))
+        })
+    }
+
+    fn scalar_node(s: Scalar, dtype: DType) -> Array {
+        Array::new(
+            Op::Const(s.cast(dtype)),
+            vec![],
+            vec![],
+            dtype,
+            ChunkGrid::new(vec![]),
+        )
+    }
+
+    /// Applies a binary op with broadcasting and promotion.
+    pub fn binary(&self, op: BinaryOp, rhs: impl Into<Operand>) -> Array {
+        binary_op(op, Operand::Array(self.clone()), rhs.into())
+    }
+
+    /// Applies a unary op (math functions promote integers to f64).
+    pub fn unary(&self, op: UnaryOp) -> Array {
+        let name = match op {
+            UnaryOp::Not => "logical_not",
+            _ => "unary",
+        };
+        self.then(|n| {
+            let (inp, out) = match op {
+                UnaryOp::Not => (DType::Bool, DType::Bool),
+                UnaryOp::Neg | UnaryOp::Abs => {
+                    if n.dtype == DType::Bool {
+                        return Err(Error::UnsupportedDType {
+                            op: if op == UnaryOp::Neg {
+                                "negative"
+                            } else {
+                                "absolute"
+                            },
+                            dtype: DType::Bool,
+                            device: "any device".into(),
+                            hint: "use .not() for booleans or .astype(..) to a number first".into(),
+                        });
+                    }
+                    (n.dtype, n.dtype)
+                }
+                _ => (n.dtype.to_float(), n.dtype.to_float()),
+            };
+            let _ = name;
+            let x = self.astype(inp);
+            x.check()?;
+            Ok(Array::new(
+                Op::Unary(op),
+                vec![x],
+                n.shape.clone(),
+                out,
+                n.grid.clone(),
+            ))
+        })
+    }
+}
+
+fn binary_op(op: BinaryOp, a: Operand, b: Operand) -> Array {
+    let (a, b) = match (a, b) {
+        (Operand::Array(a), Operand::Array(b)) => (a, b),
+        (Operand::Array(a), Operand::Scalar(s)) => {
+            if let Err(e) = a.check() {
+                return Array::err(e);
+            }
+            let d = s.dtype_with(a.dtype());
+            (a, Array::scalar_node(s, d))
+        }
+        (Operand::Scalar(s), Operand::Array(b)) => {
+            if let Err(e) = b.check() {
+                return Array::err(e);
+            }
+            let d = s.dtype_with(b.dtype());
+            (Array::scalar_node(s, d), b)
+        }
+        (Operand::Scalar(x), Operand::Scalar(y)) => {
+            let d = x.dtype().promote(y.dtype());
+            (Array::scalar_node(x, d), Array::scalar_node(y, d))
+        }
+    };
+    match build_binary(op, &a, &b) {
+        Ok(x) => x,
+        Err(e) => Array::err(e),
+    }
+}
+
+fn build_binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
+    let (na, nb) = (a.node()?, b.node()?);
+    let shape = broadcast_shapes(op.name(), &na.shape, &nb.shape)?;
+    let common = na.dtype.promote(nb.dtype);
+    let (inp, out) = match op {
+        BinaryOp::Div => (common.to_float(), common.to_float()),
+        BinaryOp::And | BinaryOp::Or => (DType::Bool, DType::Bool),
+        o if o.is_comparison() => (common, DType::Bool),
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Pow if common == DType::Bool => {
+            return Err(Error::UnsupportedDType {
+                op: op.name(),
+                dtype: DType::Bool,
+                device: "any device".into(),
+                hint: "arithmetic on booleans is ambiguous; use logical_and/logical_or or .astype(DType::I64) first".into(),
+            })
+        }
+        _ => (common, common),
+    };
+    let (a, b) = (a.astype(inp), b.astype(inp));
+    let grid = unify_grid(&shape, &[a.node()?, b.node()?]);
+    Ok(Array::new(Op::Binary(op), vec![a, b], shape, out, grid))
+}
+
+/// `cond ? a : b` elementwise, with broadcasting over all three.
+///
+/// ```
+/// let x = tessera::arange(0.0, 4.0, 1.0, 2).unwrap();
+/// let y = tessera::where_(&x.gt(1.5), &x, 0.0);
+/// assert_eq!(y.compute::<f64>().unwrap().as_slice().unwrap(), &[0.0, 0.0, 2.0, 3.0]);
+/// ```
+pub fn where_(cond: &Array, a: impl Into<Operand>, b: impl Into<Operand>) -> Array {
+    let go = || -> Result<Array> {
+        let c = cond.node()?;
+        let to_arr = |o: Operand, other: &Operand| -> Result<Array> {
+            Ok(match o {
+                Operand::Array(x) => x,
+                Operand::Scalar(s) => {
+                    let d = match other {
+                        Operand::Array(x) => s.dtype_with(x.node()?.dtype),
+                        Operand::Scalar(t) => s.dtype().promote(t.dtype()),
+                    };
+                    Array::scalar_node(s, d)
+                }
+            })
+        };
+        let (a, b): (Operand, Operand) = (a.into(), b.into());
+        let x = to_arr(a.clone(), &b)?;
+        let y = to_arr(b, &a)?;
+        let (nx, ny) = (x.node()?, y.node()?);
+        let s1 = broadcast_shapes("where", &c.shape, &nx.shape)?;
+        let shape = broadcast_shapes("where", &s1, &ny.shape)?;
+        let d = nx.dtype.promote(ny.dtype);
+        let (cb, x, y) = (cond.astype(DType::Bool), x.astype(d), y.astype(d));
+        let grid = unify_grid(&shape, &[cb.node()?, x.node()?, y.node()?]);
+        Ok(Array::new(Op::Where, vec![cb, x, y], shape, d, grid))
+    };
+    go().unwrap_or_else(Array::err)
+}
+
+macro_rules! binary_methods {
+    ($($name:ident => $op:ident, $doc:literal);*) => {
+        impl Array {$(
+            #[doc = $doc]
+            pub fn $name(&self, rhs: impl Into<Operand>) -> Array { self.binary(BinaryOp::$op, rhs) }
+        )*}
+    };
+}
+binary_methods!(
+    pow => Pow, "Elementwise power, like `numpy.power`.";
+    maximum => Maximum, "Elementwise maximum (NaN propagates), like `numpy.maximum`.";
+    minimum => Minimum, "Elementwise minimum (NaN propagates), like `numpy.minimum`.";
+    eq => Eq, "Elementwise `==` (bool result).";
+    ne => Ne, "Elementwise `!=` (bool result).";
+    lt => Lt, "Elementwise `<` (bool result).";
+    le => Le, "Elementwise `<=` (bool result).";
+    gt => Gt, "Elementwise `>` (bool result).";
+    ge => Ge, "Elementwise `>=` (bool result).";
+    and => And, "Elementwise logical and (non-zero is true).";
+    or => Or, "Elementwise logical or (non-zero is true)."
+);
+
+macro_rules! unary_methods {
+    ($($name:ident => $op:ident, $doc:literal);*) => {
+        impl Array {$(
+            #[doc = $doc]
+            pub fn $name(&self) -> Array { self.unary(UnaryOp::$op) }
+        )*}
+    };
+}
+unary_methods!(
+    abs => Abs, "Elementwise absolute value.";
+    exp => Exp, "Elementwise e^x.";
+    log => Log, "Elementwise natural logarithm.";
+    sqrt => Sqrt, "Elementwise square root.";
+    sin => Sin, "Elementwise sine.";
+    cos => Cos, "Elementwise cosine.";
+    tanh => Tanh, "Elementwise hyperbolic tangent.";
+    floor => Floor, "Elementwise floor (integers become f64).";
+    ceil => Ceil, "Elementwise ceiling (integers become f64).";
+    not => Not, "Elementwise logical not (non-zero is true)."
+);
+
+macro_rules! std_ops {
+    ($($tr:ident, $m:ident => $op:ident);*) => {$(
+        impl std::ops::$tr<&Array> for &Array { type Output = Array; fn $m(self, r: &Array) -> Array { self.binary(BinaryOp::$op, r) } }
+        impl std::ops::$tr<Array> for Array { type Output = Array; fn $m(self, r: Array) -> Array { self.binary(BinaryOp::$op, r) } }
+        impl std::ops::$tr<&Array> for Array { type Output = Array; fn $m(self, r: &Array) -> Array { self.binary(BinaryOp::$op, r) } }
+        impl std::ops::$tr<Array> for &Array { type Output = Array; fn $m(self, r: Array) -> Array { self.binary(BinaryOp::$op, r) } }
+        std_ops!(@scalar $tr, $m, $op, f64, i64);
+    )*};
+    (@scalar $tr:ident, $m:ident, $op:ident, $($t:ty),*) => {$(
+        impl std::ops::$tr<$t> for &Array { type Output = Array; fn $m(self, r: $t) -> Array { self.binary(BinaryOp::$op, r) } }
+        impl std::ops::$tr<$t> for Array { type Output = Array; fn $m(self, r: $t) -> Array { self.binary(BinaryOp::$op, r) } }
+        impl std::ops::$tr<&Array> for $t { type Output = Array; fn $m(self, r: &Array) -> Array { binary_op(BinaryOp::$op, Operand::from(self), Operand::from(r)) } }
+        impl std::ops::$tr<Array> for $t { type Output = Array; fn $m(self, r: Array) -> Array { binary_op(BinaryOp::$op, Operand::from(self), Operand::from(r)) } }
+    )*};
+}
+std_ops!(Add, add => Add; Sub, sub => Sub; Mul, mul => Mul; Div, div => Div);
+
+impl std::ops::Neg for &Array {
+    type Output = Array;
+    fn neg(self) -> Array {
+        self.unary(UnaryOp::Neg)
+    }
+}
+impl std::ops::Neg for Array {
+    type Output = Array;
+    fn neg(self) -> Array {
+        self.unary(UnaryOp::Neg)
+    }
+}

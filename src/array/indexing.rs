@@ -1,0 +1,355 @@
+//! Axis reordering, slicing with steps, integer indexing, `take` and `rechunk`.
+//! Transposes and slices are affine views: they fuse into their consumers and never copy
+//! on their own.
+
+use super::{Array, Op};
+use crate::chunks::{ChunkGrid, Chunks};
+use crate::error::{Error, Result};
+use std::ops::{Range, RangeFrom, RangeFull, RangeTo};
+use std::sync::Arc;
+
+/// One axis of a slice expression, with NumPy semantics (negative values count from the
+/// end; a negative step walks backwards).
+///
+/// ```
+/// use tessera::Index;
+/// // x[:100, 500:100:-2]
+/// let sel = [Index::from(..100), Index::slice(Some(500), Some(100), -2)];
+/// # let _ = sel;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Index {
+    /// `start:stop:step` (any part may be omitted).
+    Slice {
+        start: Option<isize>,
+        stop: Option<isize>,
+        step: isize,
+    },
+    /// A single position: the axis is dropped.
+    At(isize),
+}
+
+impl Index {
+    /// `start:stop:step`.
+    pub fn slice(start: Option<isize>, stop: Option<isize>, step: isize) -> Index {
+        Index::Slice { start, stop, step }
+    }
+    /// `:` (the whole axis).
+    pub fn all() -> Index {
+        Index::slice(None, None, 1)
+    }
+}
+
+impl From<Range<isize>> for Index {
+    fn from(r: Range<isize>) -> Self {
+        Index::slice(Some(r.start), Some(r.end), 1)
+    }
+}
+impl From<RangeTo<isize>> for Index {
+    fn from(r: RangeTo<isize>) -> Self {
+        Index::slice(None, Some(r.end), 1)
+    }
+}
+impl From<RangeFrom<isize>> for Index {
+    fn from(r: RangeFrom<isize>) -> Self {
+        Index::slice(Some(r.start), None, 1)
+    }
+}
+impl From<RangeFull> for Index {
+    fn from(_: RangeFull) -> Self {
+        Index::all()
+    }
+}
+impl From<isize> for Index {
+    fn from(i: isize) -> Self {
+        Index::At(i)
+    }
+}
+
+/// A normalised selection on one input axis.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum AxisSel {
+    /// Elements `start + step * i` for `i < len`.
+    Range {
+        start: usize,
+        step: isize,
+        len: usize,
+    },
+    /// One element; the axis is dropped.
+    At(usize),
+}
+
+fn normalize(op: &'static str, axis: usize, shape: &[usize], ix: Index) -> Result<AxisSel> {
+    let n = shape[axis] as isize;
+    let bad = |reason: String| Error::BadIndex {
+        op,
+        axis,
+        shape: shape.to_vec(),
+        reason,
+    };
+    match ix {
+        Index::At(i) => {
+            let j = if i < 0 { i + n } else { i };
+            if j < 0 || j >= n {
+                return Err(bad(format!("index {i} is out of bounds for length {n}")));
+            }
+            Ok(AxisSel::At(j as usize))
+        }
+        Index::Slice { start, stop, step } => {
+            if step == 0 {
+                return Err(bad("slice step cannot be zero".into()));
+            }
+            let fix = |v: isize, lo: isize, hi: isize| {
+                let v = if v < 0 { v + n } else { v };
+                v.clamp(lo, hi)
+            };
+            let (s, e) = if step > 0 {
+                (
+                    start.map_or(0, |v| fix(v, 0, n)),
+                    stop.map_or(n, |v| fix(v, 0, n)),
+                )
+            } else {
+                (
+                    start.map_or(n - 1, |v| fix(v, -1, n - 1)),
+                    stop.map_or(-1, |v| fix(v, -1, n - 1)),
+                )
+            };
+            let len = if step > 0 {
+                if e > s {
+                    (e - s + step - 1) / step
+                } else {
+                    0
+                }
+            } else if s > e {
+                (s - e + (-step) - 1) / (-step)
+            } else {
+                0
+            };
+            Ok(AxisSel::Range {
+                start: if len == 0 { 0 } else { s as usize },
+                step,
+                len: len as usize,
+            })
+        }
+    }
+}
+
+/// Output chunks of a strided selection: one chunk per input chunk it touches.
+fn sliced_chunks(bounds: &[usize], start: usize, step: isize, len: usize) -> Vec<usize> {
+    if len == 0 {
+        return vec![0];
+    }
+    let mut out: Vec<usize> = Vec::new();
+    let mut cur_block = usize::MAX;
+    for i in 0..len {
+        let pos = (start as isize + step * i as isize) as usize;
+        let b = match bounds.binary_search(&pos) {
+            Ok(b) => b,
+            Err(b) => b - 1,
+        };
+        if b == cur_block {
+            *out.last_mut().unwrap() += 1;
+        } else {
+            out.push(1);
+            cur_block = b;
+        }
+    }
+    out
+}
+
+impl Array {
+    /// Reorders axes: output axis `j` is input axis `perm[j]`.
+    ///
+    /// ```
+    /// let x = tessera::zeros(&[2, 3, 4], 2).unwrap();
+    /// assert_eq!(x.permute_axes(&[2, 0, 1]).shape(), &[4, 2, 3]);
+    /// ```
+    pub fn permute_axes(&self, perm: &[usize]) -> Array {
+        self.then(|n| {
+            let d = n.shape.len();
+            let mut seen = vec![false; d];
+            if perm.len() != d
+                || perm
+                    .iter()
+                    .any(|&p| p >= d || std::mem::replace(&mut seen[p], true))
+            {
+                return Err(Error::arg(
+                    "transpose",
+                    format!(
+                        "axes {perm:?} are not a permutation of 0..{d} for shape {:?}",
+                        n.shape
+                    ),
+                ));
+            }
+            let shape = perm.iter().map(|&p| n.shape[p]).collect();
+            let grid = ChunkGrid::new(perm.iter().map(|&p| n.grid.sizes(p).to_vec()).collect());
+            Ok(Array::new(
+                Op::Transpose(perm.to_vec()),
+                vec![self.clone()],
+                shape,
+                n.dtype,
+                grid,
+            ))
+        })
+    }
+
+    /// Reverses the axes (NumPy's `.T`).
+    ///
+    /// ```
+    /// assert_eq!(tessera::zeros(&[2, 5], 2).unwrap().t().shape(), &[5, 2]);
+    /// ```
+    pub fn t(&self) -> Array {
+        let d = self.ndim();
+        self.permute_axes(&(0..d).rev().collect::<Vec<_>>())
+    }
+
+    /// Same as [`Array::t`].
+    pub fn transpose(&self) -> Array {
+        self.t()
+    }
+
+    /// Swaps two axes (negative axes count from the end).
+    ///
+    /// ```
+    /// assert_eq!(tessera::zeros(&[2, 3, 4], 2).unwrap().swapaxes(0, -1).shape(), &[4, 3, 2]);
+    /// ```
+    pub fn swapaxes(&self, a: isize, b: isize) -> Array {
+        self.then(|n| {
+            let a = norm_axis("swapaxes", a, &n.shape)?;
+            let b = norm_axis("swapaxes", b, &n.shape)?;
+            let mut perm: Vec<usize> = (0..n.shape.len()).collect();
+            perm.swap(a, b);
+            Ok(self.permute_axes(&perm))
+        })
+    }
+
+    /// NumPy basic indexing: one [`Index`] per leading axis (missing trailing axes are
+    /// taken whole). Integer indices drop their axis.
+    ///
+    /// ```
+    /// use tessera::Index;
+    /// let x = tessera::arange(0.0, 20.0, 1.0, 4).unwrap();
+    /// let y = x.slice(&[Index::slice(Some(15), Some(2), -4)]);
+    /// assert_eq!(y.compute::<f64>().unwrap().as_slice().unwrap(), &[15.0, 11.0, 7.0, 3.0]);
+    /// ```
+    pub fn slice(&self, index: &[Index]) -> Array {
+        self.then(|n| {
+            if index.len() > n.shape.len() {
+                return Err(Error::arg(
+                    "getitem",
+                    format!(
+                        "{} indices given for an array of shape {:?}",
+                        index.len(),
+                        n.shape
+                    ),
+                ));
+            }
+            let mut sels = Vec::with_capacity(n.shape.len());
+            let mut shape = Vec::new();
+            let mut chunks = Vec::new();
+            for ax in 0..n.shape.len() {
+                let ix = index.get(ax).copied().unwrap_or(Index::all());
+                let sel = normalize("getitem", ax, &n.shape, ix)?;
+                if let AxisSel::Range { start, step, len } = sel {
+                    shape.push(len);
+                    chunks.push(sliced_chunks(n.grid.boundaries(ax), start, step, len));
+                }
+                sels.push(sel);
+            }
+            Ok(Array::new(
+                Op::Slice(sels),
+                vec![self.clone()],
+                shape,
+                n.dtype,
+                ChunkGrid::new(chunks),
+            ))
+        })
+    }
+
+    /// Fancy indexing along one axis: any order, repeats allowed, negative counts from
+    /// the end.
+    ///
+    /// ```
+    /// let x = tessera::arange(0.0, 20.0, 1.0, 4).unwrap();
+    /// let y = x.take(0, &[10, 1, 5, 1]);
+    /// assert_eq!(y.compute::<f64>().unwrap().as_slice().unwrap(), &[10.0, 1.0, 5.0, 1.0]);
+    /// ```
+    pub fn take(&self, axis: isize, indices: &[isize]) -> Array {
+        self.then(|n| {
+            let ax = norm_axis("take", axis, &n.shape)?;
+            let len = n.shape[ax] as isize;
+            let idx = indices
+                .iter()
+                .map(|&i| {
+                    let j = if i < 0 { i + len } else { i };
+                    if j < 0 || j >= len {
+                        Err(Error::BadIndex {
+                            op: "take",
+                            axis: ax,
+                            shape: n.shape.clone(),
+                            reason: format!("index {i} is out of bounds for length {len}"),
+                        })
+                    } else {
+                        Ok(j as usize)
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let per = n.grid.sizes(ax).iter().copied().max().unwrap_or(1).max(1);
+            let mut chunks = n.grid.all().to_vec();
+            chunks[ax] = if idx.is_empty() {
+                vec![0]
+            } else {
+                idx.chunks(per).map(|c| c.len()).collect()
+            };
+            let mut shape = n.shape.clone();
+            shape[ax] = idx.len();
+            Ok(Array::new(
+                Op::Take {
+                    axis: ax,
+                    indices: Arc::new(idx),
+                },
+                vec![self.clone()],
+                shape,
+                n.dtype,
+                ChunkGrid::new(chunks),
+            ))
+        })
+    }
+
+    /// Changes the chunking; values are unchanged.
+    ///
+    /// ```
+    /// let x = tessera::random::uniform(&[100, 100], 30, 1).unwrap();
+    /// let y = x.rechunk(&[50, 25]);
+    /// assert_eq!(y.chunks().unwrap().max_chunk(), vec![50, 25]);
+    /// assert_eq!(x.compute::<f64>().unwrap(), y.compute::<f64>().unwrap());
+    /// ```
+    pub fn rechunk(&self, chunks: impl Into<Chunks>) -> Array {
+        let chunks = chunks.into();
+        self.then(|n| {
+            let grid = chunks.resolve("rechunk", &n.shape, n.dtype.size())?;
+            Ok(Array::new(
+                Op::Rechunk,
+                vec![self.clone()],
+                n.shape.clone(),
+                n.dtype,
+                grid,
+            ))
+        })
+    }
+}
+
+/// Normalises a possibly negative axis.
+pub(crate) fn norm_axis(op: &'static str, axis: isize, shape: &[usize]) -> Result<usize> {
+    let d = shape.len() as isize;
+    let a = if axis < 0 { axis + d } else { axis };
+    if a < 0 || a >= d {
+        return Err(Error::AxisOutOfRange {
+            op,
+            axis,
+            ndim: shape.len(),
+            shape: shape.to_vec(),
+        });
+    }
+    Ok(a as usize)
+}

@@ -1,0 +1,309 @@
+//! The user API: lazy chunked arrays. Building an [`Array`] does no work; `compute()`
+//! lowers the expression DAG to a task graph and runs it.
+//!
+//! Every lazy op returns an `Array`, even on bad input: the error travels inside the
+//! array (like a NaN) and comes out of `check()` or `compute()` as a value. Creation
+//! functions return `Result` directly.
+
+mod creation;
+mod elementwise;
+pub use elementwise::Operand;
+pub(crate) mod indexing;
+pub mod random;
+mod reduction;
+
+pub use creation::{arange, eye, from_host, from_ndarray, full, linspace, ones, zeros};
+pub use elementwise::where_;
+pub use indexing::Index;
+
+use crate::chunks::ChunkGrid;
+use crate::dtype::{DType, Element, HostArray, Scalar};
+use crate::error::{Error, Result};
+use crate::kernel::{BinaryOp, Generator, Reduction, UnaryOp};
+use crate::scheduler::{self, ComputeOptions};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What a node computes from its inputs.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    /// Values that are a pure function of the global index.
+    Gen(Generator),
+    /// One value everywhere.
+    Const(Scalar),
+    /// A user-provided in-memory array.
+    Source(Arc<HostArray>),
+    Unary(UnaryOp),
+    Binary(BinaryOp),
+    Where,
+    Cast,
+    /// Output axis `j` is input axis `perm[j]`.
+    Transpose(Vec<usize>),
+    /// One selection per input axis.
+    Slice(Vec<indexing::AxisSel>),
+    Take {
+        axis: usize,
+        indices: Arc<Vec<usize>>,
+    },
+    Reduce {
+        reduction: Reduction,
+        axes: Vec<usize>,
+        keepdims: bool,
+        split_every: usize,
+    },
+    Rechunk,
+}
+
+impl Op {
+    pub(crate) fn is_elementwise(&self) -> bool {
+        matches!(self, Op::Unary(_) | Op::Binary(_) | Op::Where | Op::Cast)
+    }
+
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Op::Gen(Generator::Random { .. }) => "random".into(),
+            Op::Gen(Generator::Range { .. }) => "arange".into(),
+            Op::Gen(Generator::Eye { .. }) => "eye".into(),
+            Op::Const(_) => "full".into(),
+            Op::Source(_) => "from-ndarray".into(),
+            Op::Unary(u) => format!("{u:?}").to_lowercase(),
+            Op::Binary(b) => b.name().into(),
+            Op::Where => "where".into(),
+            Op::Cast => "astype".into(),
+            Op::Transpose(_) => "transpose".into(),
+            Op::Slice(_) => "getitem".into(),
+            Op::Take { .. } => "take".into(),
+            Op::Reduce { reduction, .. } => reduction.name().into(),
+            Op::Rechunk => "rechunk".into(),
+        }
+    }
+}
+
+/// One node of the lazy expression DAG.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub id: u64,
+    pub op: Op,
+    pub inputs: Vec<Array>,
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+    pub grid: ChunkGrid,
+}
+
+/// A lazy, chunked n-dimensional array: a cheap handle to an expression node.
+///
+/// ```
+/// let x = tessera::random::uniform(&[100, 80], &[30, 40], 7).unwrap();
+/// let y = (&x + &x.t()).sum_axis(0).mean();
+/// println!("{y}"); // shape, dtype, chunks and task count; nothing computed yet
+/// let v: f64 = y.compute_scalar().unwrap();
+/// assert!(v > 0.0);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Array(pub(crate) Arc<std::result::Result<Node, Error>>);
+
+impl Array {
+    pub(crate) fn new(
+        op: Op,
+        inputs: Vec<Array>,
+        shape: Vec<usize>,
+        dtype: DType,
+        grid: ChunkGrid,
+    ) -> Array {
+        debug_assert_eq!(grid.ndim(), shape.len());
+        Array(Arc::new(Ok(Node {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            op,
+            inputs,
+            shape,
+            dtype,
+            grid,
+        })))
+    }
+
+    pub(crate) fn err(e: Error) -> Array {
+        Array(Arc::new(Err(e)))
+    }
+
+    pub(crate) fn node(&self) -> Result<&Node> {
+        self.0.as_ref().as_ref().map_err(|e| e.clone())
+    }
+
+    /// Runs `f` on the node, or passes this array's error on.
+    pub(crate) fn then(&self, f: impl FnOnce(&Node) -> Result<Array>) -> Array {
+        match self.node().and_then(f) {
+            Ok(a) => a,
+            Err(e) => Array::err(e),
+        }
+    }
+
+    /// `Ok` when the array (and everything it was built from) is valid; otherwise the
+    /// first error, naming the op and shapes.
+    ///
+    /// ```
+    /// let a = tessera::ones(&[2, 3], 2).unwrap();
+    /// assert!(a.check().is_ok());
+    /// assert!(a.sum_axis(5).check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<()> {
+        self.node().map(|_| ())
+    }
+
+    /// The shape (empty for an array that carries an error).
+    pub fn shape(&self) -> &[usize] {
+        self.node().map(|n| &n.shape[..]).unwrap_or(&[])
+    }
+
+    /// Number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.shape().len()
+    }
+
+    /// Number of elements.
+    pub fn size(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    /// The element dtype (f64 for an array that carries an error).
+    pub fn dtype(&self) -> DType {
+        self.node().map(|n| n.dtype).unwrap_or(DType::F64)
+    }
+
+    /// The chunk grid.
+    pub fn chunks(&self) -> Option<&ChunkGrid> {
+        self.node().ok().map(|n| &n.grid)
+    }
+
+    /// Bytes the computed array occupies.
+    pub fn nbytes(&self) -> usize {
+        self.size() * self.dtype().size()
+    }
+
+    /// Computes the array with the default options.
+    ///
+    /// ```
+    /// let a = tessera::arange(0.0, 5.0, 1.0, 2).unwrap();
+    /// let v = a.compute::<f64>().unwrap();
+    /// assert_eq!(v.as_slice().unwrap(), &[0.0, 1.0, 2.0, 3.0, 4.0]);
+    /// ```
+    pub fn compute<T: Element>(&self) -> Result<ndarray::ArrayD<T>> {
+        self.compute_with::<T>(&ComputeOptions::default())
+    }
+
+    /// Computes the array with explicit options (scheduler, progress bar, memory limit).
+    pub fn compute_with<T: Element>(&self, opts: &ComputeOptions) -> Result<ndarray::ArrayD<T>> {
+        let h = self.compute_host_with(opts)?;
+        let actual = h.dtype();
+        T::from_host(h).ok_or(Error::DTypeMismatch {
+            op: "compute",
+            actual,
+            requested: T::DTYPE,
+        })
+    }
+
+    /// Computes the array into a dtype-erased host array.
+    pub fn compute_host(&self) -> Result<HostArray> {
+        self.compute_host_with(&ComputeOptions::default())
+    }
+
+    /// [`Array::compute_host`] with explicit options.
+    pub fn compute_host_with(&self, opts: &ComputeOptions) -> Result<HostArray> {
+        let mut out = compute_all_with(&[self], opts)?;
+        Ok(out.pop().expect("one output per array"))
+    }
+
+    /// Computes a 0-d array (e.g. a full reduction) into a Rust scalar.
+    ///
+    /// ```
+    /// let s: f64 = tessera::ones(&[4, 4], 2).unwrap().sum().compute_scalar().unwrap();
+    /// assert_eq!(s, 16.0);
+    /// ```
+    pub fn compute_scalar<T: Element>(&self) -> Result<T> {
+        let a = self.compute::<T>()?;
+        if a.len() != 1 {
+            return Err(Error::arg(
+                "compute_scalar",
+                format!(
+                    "the array has shape {:?}, not a single element; reduce it first (e.g. .sum())",
+                    a.shape()
+                ),
+            ));
+        }
+        Ok(*a.iter().next().expect("one element"))
+    }
+
+    /// The task graph in Graphviz DOT: circles for tasks, boxes for chunks.
+    pub fn to_dot(&self) -> Result<String> {
+        let g = crate::graph::TaskGraph::build(&[self])?;
+        Ok(g.to_dot())
+    }
+
+    /// Renders the task graph with Graphviz `dot` into `path` (format from the extension).
+    pub fn visualize(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        crate::graph::render_dot(&self.to_dot()?, path.as_ref())
+    }
+
+    /// Number of tasks `compute()` would run.
+    pub fn num_tasks(&self) -> Result<usize> {
+        Ok(crate::graph::TaskGraph::build(&[self])?.tasks.len())
+    }
+}
+
+/// Computes several arrays in one graph, sharing common work.
+///
+/// ```
+/// let x = tessera::random::uniform(&[50, 40], 10, 1).unwrap();
+/// let out = tessera::compute_all(&[&x.sum(), &x.max()]).unwrap();
+/// assert_eq!(out.len(), 2);
+/// ```
+pub fn compute_all(arrays: &[&Array]) -> Result<Vec<HostArray>> {
+    compute_all_with(arrays, &ComputeOptions::default())
+}
+
+/// [`compute_all`] with explicit options.
+pub fn compute_all_with(arrays: &[&Array], opts: &ComputeOptions) -> Result<Vec<HostArray>> {
+    let graph = crate::graph::TaskGraph::build(arrays)?;
+    scheduler::execute(&graph, opts).map(|r| r.outputs)
+}
+
+fn human_bytes(b: usize) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < units.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.2} {}", units[u])
+    }
+}
+
+impl std::fmt::Display for Array {
+    /// The dask repr, in text: shape, dtype, chunk shape, number of chunks, bytes, tasks.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.node() {
+            Err(e) => write!(f, "tessera.Array<error: {e}>"),
+            Ok(n) => {
+                let tasks = crate::graph::TaskGraph::build(&[self])
+                    .map(|g| g.tasks.len().to_string())
+                    .unwrap_or_else(|e| format!("? ({e})"));
+                write!(
+                    f,
+                    "tessera.Array<{}, shape={:?}, dtype={}, chunksize={:?}, chunks={}, bytes={}, tasks={}>",
+                    n.op.name(),
+                    n.shape,
+                    n.dtype,
+                    n.grid.max_chunk(),
+                    n.grid.num_blocks(),
+                    human_bytes(self.nbytes()),
+                    tasks
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The CPU backend: every [`ChunkOp`] on host memory, one task per worker thread.
+
+mod copy;
+mod eval;
+mod reduce;
+pub(crate) mod regs;
+
+use super::{Backend, Buffer, Device};
+use crate::dtype::{DType, HostArray};
+use crate::error::{Error, Result};
+use crate::kernel::{Chunk, ChunkOp, FusedExpr};
+use half::{bf16, f16};
+use ndarray::{ArrayD, IxDyn};
+
+/// Runs chunk ops on the host with tiled, vectorised loops.
+///
+/// ```
+/// use tessera::backend::{Backend, CpuBackend};
+/// assert_eq!(CpuBackend.device(), tessera::Device::Cpu);
+/// ```
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CpuBackend;
+
+impl CpuBackend {
+    fn fail(op: &ChunkOp, reason: String) -> Error {
+        Error::Backend {
+            device: "cpu".into(),
+            op: op.name(),
+            reason,
+        }
+    }
+}
+
+/// Evaluates a fused program into a new C-contiguous chunk.
+pub fn map_chunk(
+    expr: &FusedExpr,
+    inputs: &[&HostArray],
+    shape: &[usize],
+) -> Result<HostArray, String> {
+    let total: usize = shape.iter().product();
+    let geo = eval::Geometry::of(shape);
+    let (rows, cols) = (geo.rows, geo.cols);
+    macro_rules! store {
+        ($t:ty, $zero:expr, $reg:ident, $conv:expr) => {{
+            let mut out: Vec<$t> = vec![$zero; total];
+            eval::for_each_tile(expr, inputs, shape, |t, reg| {
+                let regs::Reg::$reg(v) = reg else {
+                    unreachable!("output register matches dtype")
+                };
+                let conv = $conv;
+                for r in 0..t.tr {
+                    let o = (t.outer_lin * rows + t.r0 + r) * cols + t.c0;
+                    let dst = &mut out[o..o + t.tc];
+                    for (d, &s) in dst.iter_mut().zip(&v[r * t.tc..(r + 1) * t.tc]) {
+                        *d = conv(s);
+                    }
+                }
+            })?;
+            ArrayD::from_shape_vec(IxDyn(shape), out)
+                .map_err(|e| e.to_string())?
+                .into()
+        }};
+    }
+    Ok(match expr.dtype() {
+        DType::F64 => store!(f64, 0.0, F64, |x: f64| x),
+        DType::F32 => store!(f32, 0.0, F32, |x: f32| x),
+        DType::F16 => store!(f16, f16::ZERO, F32, f16::from_f32),
+        DType::BF16 => store!(bf16, bf16::ZERO, F32, bf16::from_f32),
+        DType::I64 => store!(i64, 0, I64, |x: i64| x),
+        DType::I32 => store!(i32, 0, I32, |x: i32| x),
+        DType::U32 => store!(u32, 0, U32, |x: u32| x),
+        DType::Bool => store!(bool, false, Bool, |x: bool| x),
+    })
+}
+
+impl Backend for CpuBackend {
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+
+    fn describe(&self) -> String {
+        format!("cpu ({} threads)", rayon::current_num_threads())
+    }
+
+    fn accepts(&self, _op: &ChunkOp) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    fn execute(&self, op: &ChunkOp, inputs: &[&Buffer]) -> Result<Buffer> {
+        let chunks: Vec<&Chunk> = inputs
+            .iter()
+            .map(|b| match b {
+                Buffer::Host(c) => Ok(c),
+                Buffer::Device(d) => Err(Self::fail(
+                    op,
+                    format!(
+                        "input lives on {:?}; the scheduler must move it to the host first",
+                        d.device
+                    ),
+                )),
+            })
+            .collect::<Result<_>>()?;
+        let arrays: Vec<&HostArray> = chunks.iter().map(|c| c.array()).collect();
+        let out = match op {
+            ChunkOp::Map { expr, shape } => {
+                Chunk::dense(map_chunk(expr, &arrays, shape).map_err(|e| Self::fail(op, e))?)
+            }
+            ChunkOp::Reduce {
+                expr,
+                shape,
+                reduction,
+                axes,
+                arg,
+                finalize,
+            } => {
+                let p = reduce::reduce_chunk(expr, &arrays, shape, *reduction, axes, arg)
+                    .map_err(|e| Self::fail(op, e))?;
+                match finalize {
+                    Some(f) => Chunk::dense(
+                        reduce::finalize(*reduction, &p, f).map_err(|e| Self::fail(op, e))?,
+                    ),
+                    None => p,
+                }
+            }
+            ChunkOp::Combine {
+                reduction,
+                finalize,
+                ..
+            } => {
+                let p = reduce::combine(*reduction, &chunks).map_err(|e| Self::fail(op, e))?;
+                match finalize {
+                    Some(f) => Chunk::dense(
+                        reduce::finalize(*reduction, &p, f).map_err(|e| Self::fail(op, e))?,
+                    ),
+                    None => p,
+                }
+            }
+            ChunkOp::Take { axis, picks, shape } => Chunk::dense(
+                copy::take(&arrays, *axis, picks, shape).map_err(|e| Self::fail(op, e))?,
+            ),
+            ChunkOp::Assemble {
+                dtype,
+                shape,
+                pieces,
+            } => Chunk::dense(
+                copy::assemble(&arrays, *dtype, shape, pieces).map_err(|e| Self::fail(op, e))?,
+            ),
+            ChunkOp::Source { data, start, shape } => {
+                Chunk::dense(copy::source(data, start, shape))
+            }
+        };
+        Ok(Buffer::Host(out))
+    }
+
+    fn to_host(&self, buf: &Buffer) -> Result<Chunk> {
+        match buf {
+            Buffer::Host(c) => Ok(c.clone()),
+            Buffer::Device(d) => Err(Error::Backend {
+                device: "cpu".into(),
+                op: "download".into(),
+                reason: format!("buffer belongs to {:?}", d.device),
+            }),
+        }
+    }
+
+    fn from_host(&self, chunk: Chunk) -> Result<Buffer> {
+        Ok(Buffer::Host(chunk))
+    }
+}

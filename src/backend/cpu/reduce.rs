@@ -1,0 +1,544 @@
+//! Reduction partials on the CPU: fold tiles into accumulators, combine partials in a
+//! fixed order, and finalize (mean = sum / n, var from Chan's pairwise M2, ...).
+//!
+//! Accumulators are f64 for floats (and for mean/var/std of any dtype) and i64 for
+//! integers and bools. Moments use the count/mean/M2 form with Chan et al.'s pairwise
+//! update, never a sum of squares.
+
+use super::eval::{for_each_tile, Geometry, Tile};
+use super::regs::Reg;
+use crate::chunks::c_strides;
+use crate::dtype::{DType, HostArray};
+use crate::kernel::{ArgIndex, Chunk, Finalize, FusedExpr, Reduction};
+use half::{bf16, f16};
+use ndarray::{ArrayD, IxDyn};
+
+/// Numbers an accumulator can hold.
+trait Num: Copy + PartialOrd + Default {
+    const ONE: Self;
+    const LOW: Self;
+    const HIGH: Self;
+    fn add(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+    fn nan(self) -> bool;
+    fn truthy(self) -> bool;
+}
+impl Num for f64 {
+    const ONE: f64 = 1.0;
+    const LOW: f64 = f64::NEG_INFINITY;
+    const HIGH: f64 = f64::INFINITY;
+    fn add(self, o: f64) -> f64 {
+        self + o
+    }
+    fn mul(self, o: f64) -> f64 {
+        self * o
+    }
+    fn nan(self) -> bool {
+        self.is_nan()
+    }
+    fn truthy(self) -> bool {
+        self != 0.0
+    }
+}
+impl Num for i64 {
+    const ONE: i64 = 1;
+    const LOW: i64 = i64::MIN;
+    const HIGH: i64 = i64::MAX;
+    fn add(self, o: i64) -> i64 {
+        self.wrapping_add(o)
+    }
+    fn mul(self, o: i64) -> i64 {
+        self.wrapping_mul(o)
+    }
+    fn nan(self) -> bool {
+        false
+    }
+    fn truthy(self) -> bool {
+        self != 0
+    }
+}
+
+#[inline(always)]
+fn fold1<T: Num>(red: Reduction, acc: T, v: T) -> T {
+    match red {
+        Reduction::Sum => acc.add(v),
+        Reduction::Prod => acc.mul(v),
+        Reduction::Min => {
+            if v < acc || v.nan() {
+                v
+            } else {
+                acc
+            }
+        }
+        Reduction::Max => {
+            if v > acc || v.nan() {
+                v
+            } else {
+                acc
+            }
+        }
+        Reduction::Any => {
+            if acc.truthy() || v.truthy() {
+                T::ONE
+            } else {
+                T::default()
+            }
+        }
+        Reduction::All => {
+            if acc.truthy() && v.truthy() {
+                T::ONE
+            } else {
+                T::default()
+            }
+        }
+        _ => unreachable!("moments and arg reductions fold elsewhere"),
+    }
+}
+
+fn init<T: Num>(red: Reduction) -> T {
+    match red {
+        Reduction::Prod | Reduction::All => T::ONE,
+        Reduction::Min | Reduction::ArgMin => T::HIGH,
+        Reduction::Max | Reduction::ArgMax => T::LOW,
+        _ => T::default(),
+    }
+}
+
+/// Is `(v, i)` a better arg candidate than `(a, ai)`? Ties and NaNs go to the first index.
+#[inline(always)]
+fn arg_better<T: Num>(max: bool, v: T, i: i64, a: T, ai: i64) -> bool {
+    if ai < 0 {
+        return true;
+    }
+    if v.nan() {
+        return !a.nan() || i < ai;
+    }
+    if a.nan() {
+        return false;
+    }
+    let strictly = if max { v > a } else { v < a };
+    strictly || (v == a && i < ai)
+}
+
+/// Sum of a slice with 8 independent lanes (vectorises and is more accurate than a
+/// single running sum).
+fn sum_slice(v: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = v.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            lanes[k] += c[k];
+        }
+    }
+    let mut s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+    for &x in rem {
+        s += x;
+    }
+    s
+}
+
+enum Acc {
+    F {
+        v: Vec<f64>,
+        idx: Vec<i64>,
+    },
+    I {
+        v: Vec<i64>,
+        idx: Vec<i64>,
+    },
+    Moments {
+        n: Vec<f64>,
+        mean: Vec<f64>,
+        m2: Vec<f64>,
+    },
+}
+
+fn is_moments(r: Reduction) -> bool {
+    matches!(
+        r,
+        Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. }
+    )
+}
+
+fn is_arg(r: Reduction) -> bool {
+    matches!(r, Reduction::ArgMin | Reduction::ArgMax)
+}
+
+/// Partial reduction of one chunk: evaluate `expr` over `shape` and fold `axes`.
+pub fn reduce_chunk(
+    expr: &FusedExpr,
+    inputs: &[&HostArray],
+    shape: &[usize],
+    red: Reduction,
+    axes: &[usize],
+    arg: &ArgIndex,
+) -> Result<Chunk, String> {
+    let d = shape.len();
+    let acc_shape: Vec<usize> = (0..d)
+        .map(|k| if axes.contains(&k) { 1 } else { shape[k] })
+        .collect();
+    let len: usize = acc_shape.iter().product();
+    let cs = c_strides(&acc_shape);
+    let acc_strides: Vec<i64> = (0..d)
+        .map(|k| if axes.contains(&k) { 0 } else { cs[k] })
+        .collect();
+    let geo = Geometry::of(shape);
+    let (a_outer, a_r, a_c) = geo.split(&acc_strides);
+    let arg_strides = if arg.strides.len() == d {
+        arg.strides.clone()
+    } else {
+        vec![0; d]
+    };
+    let (g_outer, g_r, g_c) = geo.split(&arg_strides);
+    let float = red.float_acc(expr.dtype());
+    let mut acc = if is_moments(red) {
+        Acc::Moments {
+            n: vec![0.0; len],
+            mean: vec![0.0; len],
+            m2: vec![0.0; len],
+        }
+    } else if float {
+        Acc::F {
+            v: vec![init(red); len],
+            idx: vec![-1; if is_arg(red) { len } else { 0 }],
+        }
+    } else {
+        Acc::I {
+            v: vec![init(red); len],
+            idx: vec![-1; if is_arg(red) { len } else { 0 }],
+        }
+    };
+    let cap = super::regs::TILE.min(shape.iter().product());
+    let mut f64buf = vec![0.0f64; cap];
+    let mut i64buf = vec![0i64; cap];
+    let max = red == Reduction::ArgMax;
+    for_each_tile(expr, inputs, shape, |t: &Tile, reg: &Reg| {
+        let n = t.tr * t.tc;
+        let mut a_base = 0i64;
+        let mut g_base = arg.base;
+        for (k, &o) in t.outer.iter().enumerate() {
+            a_base += o as i64 * a_outer[k];
+            g_base += o as i64 * g_outer[k];
+        }
+        let row_acc = |r: usize| (a_base + (t.r0 + r) as i64 * a_r + t.c0 as i64 * a_c) as usize;
+        let row_arg = |r: usize| g_base + (t.r0 + r) as i64 * g_r + t.c0 as i64 * g_c;
+        match &mut acc {
+            Acc::Moments { n: cnt, mean, m2 } => {
+                let vals = as_f64(reg, n, &mut f64buf);
+                for r in 0..t.tr {
+                    let row = &vals[r * t.tc..(r + 1) * t.tc];
+                    let a = row_acc(r);
+                    if a_c == 0 {
+                        let nb = row.len() as f64;
+                        let mb = sum_slice(row) / nb;
+                        let m2b: f64 = row.iter().map(|x| (x - mb) * (x - mb)).sum();
+                        chan(&mut cnt[a], &mut mean[a], &mut m2[a], nb, mb, m2b);
+                    } else {
+                        // Every accumulator of this row has seen the same rows: one count.
+                        let n1 = cnt[a] + 1.0;
+                        let inv = 1.0 / n1;
+                        let me = &mut mean[a..a + t.tc];
+                        let mm = &mut m2[a..a + t.tc];
+                        for c in 0..t.tc {
+                            let x = row[c];
+                            let delta = x - me[c];
+                            me[c] += delta * inv;
+                            mm[c] += delta * (x - me[c]);
+                        }
+                        cnt[a..a + t.tc].fill(n1);
+                    }
+                }
+            }
+            Acc::F { v, idx } => {
+                let vals = as_f64(reg, n, &mut f64buf);
+                fold_rows(red, max, vals, t, a_c, g_c, &row_acc, &row_arg, v, idx);
+            }
+            Acc::I { v, idx } => {
+                let vals = as_i64(reg, n, &mut i64buf);
+                fold_rows(red, max, vals, t, a_c, g_c, &row_acc, &row_arg, v, idx);
+            }
+        }
+    })?;
+    let dims = IxDyn(&acc_shape);
+    let arr = |v: Vec<f64>| HostArray::F64(ArrayD::from_shape_vec(dims.clone(), v).unwrap());
+    let arri = |v: Vec<i64>| HostArray::I64(ArrayD::from_shape_vec(dims.clone(), v).unwrap());
+    let parts = match acc {
+        Acc::Moments { n, mean, m2 } => vec![arr(n), arr(mean), arr(m2)],
+        Acc::F { v, idx } if is_arg(red) => vec![arr(v), arri(idx)],
+        Acc::F { v, .. } => vec![arr(v)],
+        Acc::I { v, idx } if is_arg(red) => vec![arri(v), arri(idx)],
+        Acc::I { v, .. } => vec![arri(v)],
+    };
+    Ok(Chunk { parts })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fold_rows<T: Num>(
+    red: Reduction,
+    max: bool,
+    vals: &[T],
+    t: &Tile,
+    a_c: i64,
+    g_c: i64,
+    row_acc: &dyn Fn(usize) -> usize,
+    row_arg: &dyn Fn(usize) -> i64,
+    v: &mut [T],
+    idx: &mut [i64],
+) where
+    [T]: SumRow<T>,
+{
+    for r in 0..t.tr {
+        let row = &vals[r * t.tc..(r + 1) * t.tc];
+        let a = row_acc(r);
+        if is_arg(red) {
+            let g0 = row_arg(r);
+            for (c, &x) in row.iter().enumerate() {
+                let ai = a + (c as i64 * a_c) as usize;
+                let gi = g0 + c as i64 * g_c;
+                if arg_better(max, x, gi, v[ai], idx[ai]) {
+                    v[ai] = x;
+                    idx[ai] = gi;
+                }
+            }
+        } else if a_c == 0 {
+            v[a] = if red == Reduction::Sum {
+                v[a].add(row.sum_row())
+            } else {
+                row.iter().fold(v[a], |acc, &x| fold1(red, acc, x))
+            };
+        } else {
+            let dst = &mut v[a..a + t.tc];
+            for (d, &x) in dst.iter_mut().zip(row) {
+                *d = fold1(red, *d, x);
+            }
+        }
+    }
+}
+
+/// Fast row sums.
+trait SumRow<T> {
+    fn sum_row(&self) -> T;
+}
+impl SumRow<f64> for [f64] {
+    fn sum_row(&self) -> f64 {
+        sum_slice(self)
+    }
+}
+impl SumRow<i64> for [i64] {
+    fn sum_row(&self) -> i64 {
+        self.iter().fold(0i64, |a, &b| a.wrapping_add(b))
+    }
+}
+
+fn chan(n: &mut f64, mean: &mut f64, m2: &mut f64, nb: f64, mb: f64, m2b: f64) {
+    if nb == 0.0 {
+        return;
+    }
+    let na = *n;
+    let nt = na + nb;
+    let delta = mb - *mean;
+    *mean += delta * nb / nt;
+    *m2 += m2b + delta * delta * na * nb / nt;
+    *n = nt;
+}
+
+fn as_f64<'a>(reg: &'a Reg, n: usize, buf: &'a mut [f64]) -> &'a [f64] {
+    match reg {
+        Reg::F64(v) => return &v[..n],
+        Reg::F32(v) => (0..n).for_each(|i| buf[i] = v[i] as f64),
+        Reg::I64(v) => (0..n).for_each(|i| buf[i] = v[i] as f64),
+        Reg::I32(v) => (0..n).for_each(|i| buf[i] = v[i] as f64),
+        Reg::U32(v) => (0..n).for_each(|i| buf[i] = v[i] as f64),
+        Reg::Bool(v) => (0..n).for_each(|i| buf[i] = v[i] as u8 as f64),
+    }
+    &buf[..n]
+}
+
+fn as_i64<'a>(reg: &'a Reg, n: usize, buf: &'a mut [i64]) -> &'a [i64] {
+    match reg {
+        Reg::I64(v) => return &v[..n],
+        Reg::I32(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
+        Reg::U32(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
+        Reg::Bool(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
+        Reg::F64(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
+        Reg::F32(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
+    }
+    &buf[..n]
+}
+
+fn f64s(a: &HostArray) -> Result<&[f64], String> {
+    match a {
+        HostArray::F64(a) => Ok(a.as_slice_memory_order().unwrap()),
+        o => Err(format!("expected an f64 partial, got {}", o.dtype())),
+    }
+}
+
+fn i64s(a: &HostArray) -> Result<&[i64], String> {
+    match a {
+        HostArray::I64(a) => Ok(a.as_slice_memory_order().unwrap()),
+        o => Err(format!("expected an i64 partial, got {}", o.dtype())),
+    }
+}
+
+/// Combines partials (all of one shape) in input order.
+pub fn combine(red: Reduction, parts: &[&Chunk]) -> Result<Chunk, String> {
+    let first = parts.first().ok_or("combine of nothing")?;
+    let mut out = (*first).clone();
+    for p in &parts[1..] {
+        if p.parts.len() != out.parts.len() || p.parts[0].shape() != out.parts[0].shape() {
+            return Err("partials of different shapes".into());
+        }
+        if is_moments(red) {
+            let (n2, m2_, s2) = (f64s(&p.parts[0])?, f64s(&p.parts[1])?, f64s(&p.parts[2])?);
+            let [HostArray::F64(n), HostArray::F64(m), HostArray::F64(s)] = &mut out.parts[..]
+            else {
+                return Err("bad moments partial".into());
+            };
+            let (n, m, s) = (
+                n.as_slice_memory_order_mut().unwrap(),
+                m.as_slice_memory_order_mut().unwrap(),
+                s.as_slice_memory_order_mut().unwrap(),
+            );
+            for i in 0..n.len() {
+                chan(&mut n[i], &mut m[i], &mut s[i], n2[i], m2_[i], s2[i]);
+            }
+            continue;
+        }
+        let max = red == Reduction::ArgMax;
+        let (head, tail) = out.parts.split_at_mut(1);
+        match &mut head[0] {
+            HostArray::F64(a) => combine_vals(
+                red,
+                max,
+                a.as_slice_memory_order_mut().unwrap(),
+                f64s(&p.parts[0])?,
+                tail,
+                p,
+            )?,
+            HostArray::I64(a) => combine_vals(
+                red,
+                max,
+                a.as_slice_memory_order_mut().unwrap(),
+                i64s(&p.parts[0])?,
+                tail,
+                p,
+            )?,
+            o => return Err(format!("unexpected partial dtype {}", o.dtype())),
+        }
+    }
+    Ok(out)
+}
+
+fn combine_vals<T: Num>(
+    red: Reduction,
+    max: bool,
+    a: &mut [T],
+    b: &[T],
+    tail: &mut [HostArray],
+    p: &Chunk,
+) -> Result<(), String> {
+    if is_arg(red) {
+        let bi = i64s(&p.parts[1])?;
+        let HostArray::I64(ai) = &mut tail[0] else {
+            return Err("bad arg partial".into());
+        };
+        let ai = ai.as_slice_memory_order_mut().unwrap();
+        for i in 0..a.len() {
+            if bi[i] >= 0 && arg_better(max, b[i], bi[i], a[i], ai[i]) {
+                a[i] = b[i];
+                ai[i] = bi[i];
+            }
+        }
+    } else {
+        for i in 0..a.len() {
+            a[i] = fold1(red, a[i], b[i]);
+        }
+    }
+    Ok(())
+}
+
+/// Turns a final partial into the result chunk.
+pub fn finalize(red: Reduction, p: &Chunk, fin: &Finalize) -> Result<HostArray, String> {
+    let dims = IxDyn(&fin.shape);
+    let from_f64 = |v: Vec<f64>| -> HostArray {
+        match fin.dtype {
+            DType::F32 => HostArray::F32(
+                ArrayD::from_shape_vec(dims.clone(), v.iter().map(|&x| x as f32).collect())
+                    .unwrap(),
+            ),
+            DType::F16 => HostArray::F16(
+                ArrayD::from_shape_vec(dims.clone(), v.iter().map(|&x| f16::from_f64(x)).collect())
+                    .unwrap(),
+            ),
+            DType::BF16 => HostArray::BF16(
+                ArrayD::from_shape_vec(
+                    dims.clone(),
+                    v.iter().map(|&x| bf16::from_f64(x)).collect(),
+                )
+                .unwrap(),
+            ),
+            _ => HostArray::F64(ArrayD::from_shape_vec(dims.clone(), v).unwrap()),
+        }
+    };
+    let from_i64 = |v: Vec<i64>| -> HostArray {
+        match fin.dtype {
+            DType::I32 => HostArray::I32(
+                ArrayD::from_shape_vec(dims.clone(), v.iter().map(|&x| x as i32).collect())
+                    .unwrap(),
+            ),
+            DType::U32 => HostArray::U32(
+                ArrayD::from_shape_vec(dims.clone(), v.iter().map(|&x| x as u32).collect())
+                    .unwrap(),
+            ),
+            DType::Bool => HostArray::Bool(
+                ArrayD::from_shape_vec(dims.clone(), v.iter().map(|&x| x != 0).collect()).unwrap(),
+            ),
+            _ => HostArray::I64(ArrayD::from_shape_vec(dims.clone(), v).unwrap()),
+        }
+    };
+    Ok(match red {
+        Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. } => {
+            let (n, m, s) = (f64s(&p.parts[0])?, f64s(&p.parts[1])?, f64s(&p.parts[2])?);
+            let v: Vec<f64> = (0..n.len())
+                .map(|i| match red {
+                    Reduction::Mean => {
+                        if n[i] > 0.0 {
+                            m[i]
+                        } else {
+                            f64::NAN
+                        }
+                    }
+                    Reduction::Var { ddof } => var(n[i], s[i], ddof),
+                    Reduction::Std { ddof } => var(n[i], s[i], ddof).sqrt(),
+                    _ => unreachable!(),
+                })
+                .collect();
+            from_f64(v)
+        }
+        Reduction::ArgMin | Reduction::ArgMax => from_i64(i64s(&p.parts[1])?.to_vec()),
+        Reduction::Any | Reduction::All => {
+            let v: Vec<i64> = match &p.parts[0] {
+                HostArray::F64(a) => a.iter().map(|&x| (x != 0.0) as i64).collect(),
+                HostArray::I64(a) => a.iter().map(|&x| (x != 0) as i64).collect(),
+                o => return Err(format!("bad partial {}", o.dtype())),
+            };
+            from_i64(v)
+        }
+        _ => match &p.parts[0] {
+            HostArray::F64(a) => from_f64(a.iter().copied().collect()),
+            HostArray::I64(a) => from_i64(a.iter().copied().collect()),
+            o => return Err(format!("bad partial {}", o.dtype())),
+        },
+    })
+}
+
+fn var(n: f64, m2: f64, ddof: u32) -> f64 {
+    let d = n - ddof as f64;
+    if d <= 0.0 {
+        f64::NAN
+    } else {
+        m2 / d
+    }
+}

@@ -1,0 +1,259 @@
+//! Typed tile registers and the elementwise instructions that run on them.
+//!
+//! A fused program runs over a tile of up to [`TILE`] elements at a time: every
+//! instruction is one tight loop over the tile, so per-op dispatch cost is amortised
+//! and each loop vectorises. f16/bf16 values live in f32 registers and are rounded after
+//! every instruction, which is what NumPy's float16 arithmetic does.
+
+use crate::dtype::{DType, Scalar};
+use crate::kernel::{BinaryOp, UnaryOp};
+use half::{bf16, f16};
+
+/// Elements per tile.
+pub const TILE: usize = 4096;
+
+/// One register: a tile of values of a compute type.
+#[derive(Debug, Clone)]
+pub enum Reg {
+    F64(Vec<f64>),
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+    I32(Vec<i32>),
+    U32(Vec<u32>),
+    Bool(Vec<bool>),
+}
+
+impl Reg {
+    /// A register able to hold `cap` values of `dtype`.
+    pub fn new(dtype: DType, cap: usize) -> Reg {
+        match dtype.compute() {
+            DType::F64 => Reg::F64(vec![0.0; cap]),
+            DType::F32 => Reg::F32(vec![0.0; cap]),
+            DType::I64 => Reg::I64(vec![0; cap]),
+            DType::I32 => Reg::I32(vec![0; cap]),
+            DType::U32 => Reg::U32(vec![0; cap]),
+            _ => Reg::Bool(vec![false; cap]),
+        }
+    }
+}
+
+/// Rounds f32 register values to f16 or bf16 precision.
+pub fn round_half(v: &mut [f32], dtype: DType) {
+    match dtype {
+        DType::F16 => v.iter_mut().for_each(|x| *x = f16::from_f32(*x).to_f32()),
+        DType::BF16 => v.iter_mut().for_each(|x| *x = bf16::from_f32(*x).to_f32()),
+        _ => {}
+    }
+}
+
+/// Fills the first `n` values of `r` with the scalar `s` (already of the register's dtype).
+pub fn fill(r: &mut Reg, s: Scalar, n: usize) {
+    match r {
+        Reg::F64(v) => v[..n].fill(s.as_f64()),
+        Reg::F32(v) => v[..n].fill(s.as_f64() as f32),
+        Reg::I64(v) => v[..n].fill(s.as_i64()),
+        Reg::I32(v) => v[..n].fill(s.as_i64() as i32),
+        Reg::U32(v) => v[..n].fill(s.as_i64() as u32),
+        Reg::Bool(v) => v[..n].fill(s.as_f64() != 0.0),
+    }
+}
+
+fn map1<T: Copy, U>(a: &[T], o: &mut [U], f: impl Fn(T) -> U) {
+    for (o, &a) in o.iter_mut().zip(a) {
+        *o = f(a);
+    }
+}
+
+fn map2<T: Copy, U>(a: &[T], b: &[T], o: &mut [U], f: impl Fn(T, T) -> U) {
+    for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
+        *o = f(a, b);
+    }
+}
+
+macro_rules! float_unary {
+    ($a:expr, $o:expr, $op:expr) => {{
+        match $op {
+            UnaryOp::Neg => map1($a, $o, |x| -x),
+            UnaryOp::Abs => map1($a, $o, |x| x.abs()),
+            UnaryOp::Exp => map1($a, $o, |x| x.exp()),
+            UnaryOp::Log => map1($a, $o, |x| x.ln()),
+            UnaryOp::Sqrt => map1($a, $o, |x| x.sqrt()),
+            UnaryOp::Sin => map1($a, $o, |x| x.sin()),
+            UnaryOp::Cos => map1($a, $o, |x| x.cos()),
+            UnaryOp::Tanh => map1($a, $o, |x| x.tanh()),
+            UnaryOp::Floor => map1($a, $o, |x| x.floor()),
+            UnaryOp::Ceil => map1($a, $o, |x| x.ceil()),
+            UnaryOp::Not => return Err("not on floats"),
+        }
+    }};
+}
+
+macro_rules! int_unary {
+    ($a:expr, $o:expr, $op:expr) => {{
+        match $op {
+            UnaryOp::Neg => map1($a, $o, |x| x.wrapping_neg()),
+            UnaryOp::Abs => map1($a, $o, |x| x.wrapping_abs()),
+            _ => return Err("float function on integers"),
+        }
+    }};
+}
+
+/// `o = op(a)` over `n` values; `o` has the result's compute type.
+pub fn unary(op: UnaryOp, a: &Reg, o: &mut Reg, n: usize) -> Result<(), &'static str> {
+    match (a, o) {
+        (Reg::F64(a), Reg::F64(o)) => float_unary!(&a[..n], &mut o[..n], op),
+        (Reg::F32(a), Reg::F32(o)) => float_unary!(&a[..n], &mut o[..n], op),
+        (Reg::I64(a), Reg::I64(o)) => int_unary!(&a[..n], &mut o[..n], op),
+        (Reg::I32(a), Reg::I32(o)) => int_unary!(&a[..n], &mut o[..n], op),
+        (Reg::U32(a), Reg::U32(o)) => match op {
+            UnaryOp::Abs => o[..n].copy_from_slice(&a[..n]),
+            UnaryOp::Neg => map1(&a[..n], &mut o[..n], |x: u32| x.wrapping_neg()),
+            _ => return Err("float function on integers"),
+        },
+        (Reg::Bool(a), Reg::Bool(o)) => match op {
+            UnaryOp::Not => map1(&a[..n], &mut o[..n], |x: bool| !x),
+            _ => return Err("arithmetic on bool"),
+        },
+        _ => return Err("register type mismatch"),
+    }
+    Ok(())
+}
+
+macro_rules! cmp_ops {
+    ($a:expr, $b:expr, $o:expr, $op:expr) => {
+        match $op {
+            BinaryOp::Eq => map2($a, $b, $o, |x, y| x == y),
+            BinaryOp::Ne => map2($a, $b, $o, |x, y| x != y),
+            BinaryOp::Lt => map2($a, $b, $o, |x, y| x < y),
+            BinaryOp::Le => map2($a, $b, $o, |x, y| x <= y),
+            BinaryOp::Gt => map2($a, $b, $o, |x, y| x > y),
+            BinaryOp::Ge => map2($a, $b, $o, |x, y| x >= y),
+            _ => return Err("not a comparison"),
+        }
+    };
+}
+
+macro_rules! float_binary {
+    ($a:expr, $b:expr, $o:expr, $op:expr) => {
+        match $op {
+            BinaryOp::Add => map2($a, $b, $o, |x, y| x + y),
+            BinaryOp::Sub => map2($a, $b, $o, |x, y| x - y),
+            BinaryOp::Mul => map2($a, $b, $o, |x, y| x * y),
+            BinaryOp::Div => map2($a, $b, $o, |x, y| x / y),
+            BinaryOp::Pow => map2($a, $b, $o, |x, y| x.powf(y)),
+            // NaN propagates, as in numpy.maximum / minimum.
+            BinaryOp::Maximum => map2($a, $b, $o, |x, y| if x > y || x.is_nan() { x } else { y }),
+            BinaryOp::Minimum => map2($a, $b, $o, |x, y| if x < y || x.is_nan() { x } else { y }),
+            _ => return Err("logical op on floats"),
+        }
+    };
+}
+
+macro_rules! int_binary {
+    ($a:expr, $b:expr, $o:expr, $op:expr) => {
+        match $op {
+            BinaryOp::Add => map2($a, $b, $o, |x, y| x.wrapping_add(y)),
+            BinaryOp::Sub => map2($a, $b, $o, |x, y| x.wrapping_sub(y)),
+            BinaryOp::Mul => map2($a, $b, $o, |x, y| x.wrapping_mul(y)),
+            BinaryOp::Pow => map2($a, $b, $o, |x, y| {
+                if y < Default::default() {
+                    Default::default()
+                } else {
+                    x.wrapping_pow(y as u32)
+                }
+            }),
+            BinaryOp::Maximum => map2($a, $b, $o, |x, y| x.max(y)),
+            BinaryOp::Minimum => map2($a, $b, $o, |x, y| x.min(y)),
+            _ => return Err("op not defined on integers"),
+        }
+    };
+}
+
+/// `o = a op b` over `n` values; `a` and `b` share a compute type.
+pub fn binary(op: BinaryOp, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(), &'static str> {
+    if op.is_comparison() {
+        let Reg::Bool(o) = o else {
+            return Err("comparison output must be bool");
+        };
+        let o = &mut o[..n];
+        match (a, b) {
+            (Reg::F64(a), Reg::F64(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
+            (Reg::F32(a), Reg::F32(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
+            (Reg::I64(a), Reg::I64(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
+            (Reg::I32(a), Reg::I32(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
+            (Reg::U32(a), Reg::U32(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
+            (Reg::Bool(a), Reg::Bool(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
+            _ => return Err("register type mismatch"),
+        }
+        return Ok(());
+    }
+    match (a, b, o) {
+        (Reg::F64(a), Reg::F64(b), Reg::F64(o)) => float_binary!(&a[..n], &b[..n], &mut o[..n], op),
+        (Reg::F32(a), Reg::F32(b), Reg::F32(o)) => float_binary!(&a[..n], &b[..n], &mut o[..n], op),
+        (Reg::I64(a), Reg::I64(b), Reg::I64(o)) => int_binary!(&a[..n], &b[..n], &mut o[..n], op),
+        (Reg::I32(a), Reg::I32(b), Reg::I32(o)) => int_binary!(&a[..n], &b[..n], &mut o[..n], op),
+        (Reg::U32(a), Reg::U32(b), Reg::U32(o)) => int_binary!(&a[..n], &b[..n], &mut o[..n], op),
+        (Reg::Bool(a), Reg::Bool(b), Reg::Bool(o)) => match op {
+            BinaryOp::And | BinaryOp::Minimum => map2(&a[..n], &b[..n], &mut o[..n], |x, y| x & y),
+            BinaryOp::Or | BinaryOp::Maximum => map2(&a[..n], &b[..n], &mut o[..n], |x, y| x | y),
+            _ => return Err("arithmetic on bool"),
+        },
+        _ => return Err("register type mismatch"),
+    }
+    Ok(())
+}
+
+/// `o = cond ? a : b`.
+pub fn select(c: &Reg, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(), &'static str> {
+    let Reg::Bool(c) = c else {
+        return Err("where condition must be bool");
+    };
+    fn sel<T: Copy>(c: &[bool], a: &[T], b: &[T], o: &mut [T]) {
+        for i in 0..o.len() {
+            o[i] = if c[i] { a[i] } else { b[i] };
+        }
+    }
+    let c = &c[..n];
+    match (a, b, o) {
+        (Reg::F64(a), Reg::F64(b), Reg::F64(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
+        (Reg::F32(a), Reg::F32(b), Reg::F32(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
+        (Reg::I64(a), Reg::I64(b), Reg::I64(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
+        (Reg::I32(a), Reg::I32(b), Reg::I32(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
+        (Reg::U32(a), Reg::U32(b), Reg::U32(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
+        (Reg::Bool(a), Reg::Bool(b), Reg::Bool(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
+        _ => return Err("register type mismatch"),
+    }
+    Ok(())
+}
+
+macro_rules! cast_from {
+    ($a:expr, $o:expr, $n:expr) => {
+        match $o {
+            Reg::F64(o) => map1(&$a[..$n], &mut o[..$n], |x| x as f64),
+            Reg::F32(o) => map1(&$a[..$n], &mut o[..$n], |x| x as f32),
+            Reg::I64(o) => map1(&$a[..$n], &mut o[..$n], |x| x as i64),
+            Reg::I32(o) => map1(&$a[..$n], &mut o[..$n], |x| x as i32),
+            Reg::U32(o) => map1(&$a[..$n], &mut o[..$n], |x| x as u32),
+            Reg::Bool(o) => map1(&$a[..$n], &mut o[..$n], |x| x != (0 as _)),
+        }
+    };
+}
+
+/// `o = a as o's type` (astype semantics: floats truncate toward zero, saturating).
+pub fn cast(a: &Reg, o: &mut Reg, n: usize) {
+    match a {
+        Reg::F64(a) => cast_from!(a, o, n),
+        Reg::F32(a) => cast_from!(a, o, n),
+        Reg::I64(a) => cast_from!(a, o, n),
+        Reg::I32(a) => cast_from!(a, o, n),
+        Reg::U32(a) => cast_from!(a, o, n),
+        Reg::Bool(a) => match o {
+            Reg::F64(o) => map1(&a[..n], &mut o[..n], |x| x as u8 as f64),
+            Reg::F32(o) => map1(&a[..n], &mut o[..n], |x| x as u8 as f32),
+            Reg::I64(o) => map1(&a[..n], &mut o[..n], |x| x as i64),
+            Reg::I32(o) => map1(&a[..n], &mut o[..n], |x| x as i32),
+            Reg::U32(o) => map1(&a[..n], &mut o[..n], |x| x as u32),
+            Reg::Bool(o) => o[..n].copy_from_slice(&a[..n]),
+        },
+    }
+}

@@ -1,0 +1,386 @@
+//! Data types, NumPy-style promotion, scalars and dtype-erased host arrays.
+//!
+//! Promotion table (result of a binary op between two arrays):
+//!
+//! | left \ right | bool | u32 | i32 | i64 | f16 | bf16 | f32 | f64 |
+//! |---|---|---|---|---|---|---|---|---|
+//! | bool | bool | u32 | i32 | i64 | f16 | bf16 | f32 | f64 |
+//! | u32  |  | u32 | i64 | i64 | f64 | f64 | f64 | f64 |
+//! | i32  |  |  | i32 | i64 | f64 | f64 | f64 | f64 |
+//! | i64  |  |  |  | i64 | f64 | f64 | f64 | f64 |
+//! | f16  |  |  |  |  | f16 | f32 | f32 | f64 |
+//! | bf16 |  |  |  |  |  | bf16 | f32 | f64 |
+//! | f32  |  |  |  |  |  |  | f32 | f64 |
+//! | f64  |  |  |  |  |  |  |  | f64 |
+//!
+//! As in NumPy 2 (NEP 50), a Rust scalar is "weak": `x_f32 * 2.0` stays f32 and
+//! `x_i32 + 1` stays i32, but a float scalar with an integer array gives f64.
+//! `f16 + bf16 -> f32` has no NumPy equivalent (NumPy has no bf16).
+
+use half::{bf16, f16};
+use ndarray::ArrayD;
+use std::fmt;
+
+/// Element type of an array.
+///
+/// ```
+/// use tessera::DType;
+/// assert_eq!(DType::F32.promote(DType::I32), DType::F64);
+/// assert_eq!(DType::F32.size(), 4);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DType {
+    Bool,
+    U32,
+    I32,
+    I64,
+    F16,
+    BF16,
+    F32,
+    F64,
+}
+
+impl DType {
+    /// All dtypes, in promotion order.
+    pub const ALL: [DType; 8] = [
+        DType::Bool,
+        DType::U32,
+        DType::I32,
+        DType::I64,
+        DType::F16,
+        DType::BF16,
+        DType::F32,
+        DType::F64,
+    ];
+
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            DType::Bool => 1,
+            DType::F16 | DType::BF16 => 2,
+            DType::U32 | DType::I32 | DType::F32 => 4,
+            DType::I64 | DType::F64 => 8,
+        }
+    }
+
+    /// True for f16, bf16, f32 and f64.
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
+    }
+
+    /// True for u32, i32 and i64.
+    pub fn is_int(self) -> bool {
+        matches!(self, DType::U32 | DType::I32 | DType::I64)
+    }
+
+    /// The dtype of a binary op between arrays of `self` and `other`.
+    pub fn promote(self, other: DType) -> DType {
+        use DType::*;
+        if self == other {
+            return self;
+        }
+        let (a, b) = if self <= other {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        match (a, b) {
+            (Bool, x) => x,
+            (U32, I32) | (U32, I64) | (I32, I64) => I64,
+            (x, _) if x.is_int() => F64,
+            (F16, BF16) | (F16, F32) | (BF16, F32) => F32,
+            (_, F64) => F64,
+            (_, y) => y,
+        }
+    }
+
+    /// The float dtype that math functions (exp, sqrt, mean, ...) return for `self`.
+    pub fn to_float(self) -> DType {
+        if self.is_float() {
+            self
+        } else {
+            DType::F64
+        }
+    }
+
+    /// The register type CPU kernels compute in (f16/bf16 compute in f32 and round).
+    pub(crate) fn compute(self) -> DType {
+        match self {
+            DType::F16 | DType::BF16 => DType::F32,
+            d => d,
+        }
+    }
+
+    /// NumPy's name for the dtype.
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::Bool => "bool",
+            DType::U32 => "uint32",
+            DType::I32 => "int32",
+            DType::I64 => "int64",
+            DType::F16 => "float16",
+            DType::BF16 => "bfloat16",
+            DType::F32 => "float32",
+            DType::F64 => "float64",
+        }
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A single typed value; `Weak*` variants are untyped Rust literals (NEP 50).
+///
+/// ```
+/// use tessera::{DType, Scalar};
+/// assert_eq!(Scalar::from(2.0).dtype_with(DType::F32), DType::F32);
+/// assert_eq!(Scalar::I32(3).as_f64(), 3.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scalar {
+    Bool(bool),
+    U32(u32),
+    I32(i32),
+    I64(i64),
+    F16(f16),
+    BF16(bf16),
+    F32(f32),
+    F64(f64),
+    /// An untyped float literal: takes the array's float dtype.
+    WeakFloat(f64),
+    /// An untyped integer literal: takes the array's dtype.
+    WeakInt(i64),
+}
+
+impl Scalar {
+    /// The dtype this scalar has on its own.
+    pub fn dtype(self) -> DType {
+        match self {
+            Scalar::Bool(_) => DType::Bool,
+            Scalar::U32(_) => DType::U32,
+            Scalar::I32(_) => DType::I32,
+            Scalar::I64(_) | Scalar::WeakInt(_) => DType::I64,
+            Scalar::F16(_) => DType::F16,
+            Scalar::BF16(_) => DType::BF16,
+            Scalar::F32(_) => DType::F32,
+            Scalar::F64(_) | Scalar::WeakFloat(_) => DType::F64,
+        }
+    }
+
+    /// The dtype of `array op scalar` for an array of dtype `array`.
+    pub fn dtype_with(self, array: DType) -> DType {
+        match self {
+            Scalar::WeakFloat(_) => array.to_float(),
+            Scalar::WeakInt(_) => {
+                if array == DType::Bool {
+                    DType::I64
+                } else {
+                    array
+                }
+            }
+            s => s.dtype().promote(array),
+        }
+    }
+
+    /// The value as f64 (bool → 0/1).
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Scalar::Bool(b) => b as u8 as f64,
+            Scalar::U32(v) => v as f64,
+            Scalar::I32(v) => v as f64,
+            Scalar::I64(v) | Scalar::WeakInt(v) => v as f64,
+            Scalar::F16(v) => v.to_f64(),
+            Scalar::BF16(v) => v.to_f64(),
+            Scalar::F32(v) => v as f64,
+            Scalar::F64(v) | Scalar::WeakFloat(v) => v,
+        }
+    }
+
+    /// The value as i64 (floats truncate toward zero, as `astype` does).
+    pub fn as_i64(self) -> i64 {
+        match self {
+            Scalar::Bool(b) => b as i64,
+            Scalar::U32(v) => v as i64,
+            Scalar::I32(v) => v as i64,
+            Scalar::I64(v) | Scalar::WeakInt(v) => v,
+            other => other.as_f64() as i64,
+        }
+    }
+
+    /// This value converted to `dtype` (with `astype` semantics).
+    pub fn cast(self, dtype: DType) -> Scalar {
+        match dtype {
+            DType::Bool => Scalar::Bool(if self.dtype().is_float() {
+                self.as_f64() != 0.0
+            } else {
+                self.as_i64() != 0
+            }),
+            DType::U32 => Scalar::U32(self.as_i64() as u32),
+            DType::I32 => Scalar::I32(self.as_i64() as i32),
+            DType::I64 => Scalar::I64(self.as_i64()),
+            DType::F16 => Scalar::F16(f16::from_f64(self.as_f64())),
+            DType::BF16 => Scalar::BF16(bf16::from_f64(self.as_f64())),
+            DType::F32 => Scalar::F32(self.as_f64() as f32),
+            DType::F64 => Scalar::F64(self.as_f64()),
+        }
+    }
+}
+
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Bool(b) => write!(f, "{b}"),
+            s if s.dtype().is_float() => write!(f, "{}", s.as_f64()),
+            s => write!(f, "{}", s.as_i64()),
+        }
+    }
+}
+
+macro_rules! scalar_from {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<$t> for Scalar { fn from(x: $t) -> Self { Scalar::$v(x.into()) } }
+    )*};
+}
+scalar_from!(f64 => WeakFloat, i64 => WeakInt, i32 => WeakInt, bool => Bool, u32 => U32, f32 => F32, f16 => F16, bf16 => BF16);
+
+/// A Rust element type that an array can hold.
+///
+/// ```
+/// use tessera::{DType, Element};
+/// assert_eq!(<f32 as Element>::DTYPE, DType::F32);
+/// ```
+pub trait Element: Copy + Send + Sync + fmt::Debug + PartialEq + 'static {
+    /// The matching dtype.
+    const DTYPE: DType;
+    /// Unwraps a host array of this element type.
+    fn from_host(a: HostArray) -> Option<ArrayD<Self>>;
+    /// Wraps an ndarray into a host array.
+    fn into_host(a: ArrayD<Self>) -> HostArray;
+    /// Converts to f64 (bool → 0/1) for comparisons in tests and reports.
+    fn to_f64(self) -> f64;
+}
+
+/// An owned n-dimensional array of any supported dtype, living in host memory.
+///
+/// ```
+/// use tessera::HostArray;
+/// let h = HostArray::from(ndarray::arr1(&[1.0f32, 2.0]).into_dyn());
+/// assert_eq!(h.dtype(), tessera::DType::F32);
+/// assert_eq!(h.nbytes(), 8);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostArray {
+    Bool(ArrayD<bool>),
+    U32(ArrayD<u32>),
+    I32(ArrayD<i32>),
+    I64(ArrayD<i64>),
+    F16(ArrayD<f16>),
+    BF16(ArrayD<bf16>),
+    F32(ArrayD<f32>),
+    F64(ArrayD<f64>),
+}
+
+/// Applies a generic expression to the ndarray inside a [`HostArray`].
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_host {
+    ($h:expr, $a:ident => $body:expr) => {
+        match $h {
+            $crate::HostArray::Bool($a) => $body,
+            $crate::HostArray::U32($a) => $body,
+            $crate::HostArray::I32($a) => $body,
+            $crate::HostArray::I64($a) => $body,
+            $crate::HostArray::F16($a) => $body,
+            $crate::HostArray::BF16($a) => $body,
+            $crate::HostArray::F32($a) => $body,
+            $crate::HostArray::F64($a) => $body,
+        }
+    };
+}
+
+macro_rules! element {
+    ($($t:ty => $v:ident, $f:expr);*) => {$(
+        impl Element for $t {
+            const DTYPE: DType = DType::$v;
+            fn from_host(a: HostArray) -> Option<ArrayD<Self>> {
+                match a { HostArray::$v(x) => Some(x), _ => None }
+            }
+            fn into_host(a: ArrayD<Self>) -> HostArray { HostArray::$v(a) }
+            fn to_f64(self) -> f64 { let f: fn($t) -> f64 = $f; f(self) }
+        }
+        impl From<ArrayD<$t>> for HostArray { fn from(a: ArrayD<$t>) -> Self { HostArray::$v(a) } }
+    )*};
+}
+element!(
+    bool => Bool, |x| x as u8 as f64;
+    u32 => U32, |x| x as f64;
+    i32 => I32, |x| x as f64;
+    i64 => I64, |x| x as f64;
+    f16 => F16, |x| x.to_f64();
+    bf16 => BF16, |x| x.to_f64();
+    f32 => F32, |x| x as f64;
+    f64 => F64, |x| x
+);
+
+impl HostArray {
+    /// The dtype of the elements.
+    pub fn dtype(&self) -> DType {
+        match self {
+            HostArray::Bool(_) => DType::Bool,
+            HostArray::U32(_) => DType::U32,
+            HostArray::I32(_) => DType::I32,
+            HostArray::I64(_) => DType::I64,
+            HostArray::F16(_) => DType::F16,
+            HostArray::BF16(_) => DType::BF16,
+            HostArray::F32(_) => DType::F32,
+            HostArray::F64(_) => DType::F64,
+        }
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        with_host!(self, a => a.shape())
+    }
+
+    /// Bytes of element data.
+    pub fn nbytes(&self) -> usize {
+        self.len() * self.dtype().size()
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        with_host!(self, a => a.len())
+    }
+
+    /// True when the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A zero-filled array.
+    pub fn zeros(dtype: DType, shape: &[usize]) -> HostArray {
+        match dtype {
+            DType::Bool => HostArray::Bool(ArrayD::from_elem(shape, false)),
+            DType::U32 => HostArray::U32(ArrayD::zeros(shape)),
+            DType::I32 => HostArray::I32(ArrayD::zeros(shape)),
+            DType::I64 => HostArray::I64(ArrayD::zeros(shape)),
+            DType::F16 => HostArray::F16(ArrayD::from_elem(shape, f16::ZERO)),
+            DType::BF16 => HostArray::BF16(ArrayD::from_elem(shape, bf16::ZERO)),
+            DType::F32 => HostArray::F32(ArrayD::zeros(shape)),
+            DType::F64 => HostArray::F64(ArrayD::zeros(shape)),
+        }
+    }
+
+    /// Converts every element to f64 (for tests and reports).
+    pub fn to_f64(&self) -> ArrayD<f64> {
+        with_host!(self, a => a.mapv(|v| v.to_f64()))
+    }
+
+    /// A C-contiguous copy (or the same array if it already is one).
+    pub fn into_standard(self) -> HostArray {
+        with_host!(self, a => if a.is_standard_layout() { a.into() } else { a.as_standard_layout().into_owned().into() })
+    }
+}

@@ -1,0 +1,616 @@
+//! Lowering: the array expression DAG becomes a task graph of per-chunk [`ChunkOp`]s.
+//!
+//! Elementwise ops, transposes, slices, rechunks of generated data, fills and random
+//! numbers stay virtual ([`VExpr`]) and fuse into whichever task consumes them; a node
+//! is materialised only when something needs its chunks as data (a reduction partial,
+//! a gather, an output, or an elementwise result used by several consumers).
+
+use super::vexpr::{VExpr, VSrc};
+use super::{Task, TaskGraph};
+use crate::array::{Array, Node, Op};
+use crate::chunks::{c_strides, multi_indices};
+use crate::error::{Error, Result};
+use crate::kernel::{ArgIndex, ChunkOp, Finalize, Piece, Reduction};
+use std::collections::HashMap;
+
+pub(crate) struct Lower {
+    pub tasks: Vec<Task>,
+    blocks: HashMap<u64, Vec<usize>>,
+    consumers: HashMap<u64, usize>,
+    assembled: HashMap<(u64, Vec<usize>, Vec<usize>), usize>,
+}
+
+fn internal(reason: impl Into<String>) -> Error {
+    Error::Backend {
+        device: "graph".into(),
+        op: "lower".into(),
+        reason: reason.into(),
+    }
+}
+
+impl Lower {
+    pub fn new(outputs: &[&Array]) -> Result<Lower> {
+        let mut consumers: HashMap<u64, usize> = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<Array> = outputs.iter().map(|a| (*a).clone()).collect();
+        for a in outputs {
+            *consumers.entry(a.node()?.id).or_default() += 1;
+        }
+        while let Some(a) = stack.pop() {
+            let n = a.node()?;
+            if !seen.insert(n.id) {
+                continue;
+            }
+            for i in &n.inputs {
+                *consumers.entry(i.node()?.id).or_default() += 1;
+                stack.push(i.clone());
+            }
+        }
+        Ok(Lower {
+            tasks: vec![],
+            blocks: HashMap::new(),
+            consumers,
+            assembled: HashMap::new(),
+        })
+    }
+
+    fn add(
+        &mut self,
+        op: ChunkOp,
+        inputs: Vec<usize>,
+        nbytes: usize,
+        node: &Node,
+        block: Vec<usize>,
+    ) -> usize {
+        self.tasks.push(Task {
+            name: format!("{}-{}", node.op.name(), node.id),
+            op,
+            inputs,
+            nbytes: nbytes as u64,
+            node: node.id,
+            block,
+        });
+        self.tasks.len() - 1
+    }
+
+    /// Whether a node's blocks may be recomputed inside each consumer instead of stored.
+    fn inline(&self, n: &Node) -> bool {
+        match &n.op {
+            Op::Gen(_) | Op::Const(_) | Op::Transpose(_) | Op::Slice(_) | Op::Rechunk => true,
+            op if op.is_elementwise() => {
+                self.consumers.get(&n.id).copied().unwrap_or(0) <= 1 || cheap(n, 6)
+            }
+            _ => false,
+        }
+    }
+
+    /// The expression for the region `start..start+shape` of array `a`.
+    pub fn region(&mut self, a: &Array, start: &[usize], shape: &[usize]) -> Result<VExpr> {
+        let n = a.node()?;
+        if let Some(ids) = self.blocks.get(&n.id).cloned() {
+            return self.region_of_blocks(n, &ids, start, shape);
+        }
+        if self.inline(n) {
+            return self.expand(n, start, shape);
+        }
+        let ids = self.materialize(a)?;
+        self.region_of_blocks(n, &ids, start, shape)
+    }
+
+    /// The expression of a region of an inline node, built from its inputs' regions.
+    fn expand(&mut self, n: &Node, start: &[usize], shape: &[usize]) -> Result<VExpr> {
+        Ok(match &n.op {
+            Op::Gen(g) => {
+                let cs = c_strides(&n.shape);
+                let offset = start.iter().zip(&cs).map(|(&s, &c)| s as i64 * c).sum();
+                VExpr::Leaf {
+                    src: VSrc::Gen(*g),
+                    dtype: n.dtype,
+                    offset,
+                    strides: cs,
+                }
+            }
+            Op::Const(s) => VExpr::Const(*s, n.dtype),
+            Op::Unary(op) => VExpr::Unary(
+                *op,
+                n.dtype,
+                Box::new(self.broadcast_input(n, 0, start, shape)?),
+            ),
+            Op::Cast => VExpr::Cast(n.dtype, Box::new(self.broadcast_input(n, 0, start, shape)?)),
+            Op::Binary(op) => {
+                let a = self.broadcast_input(n, 0, start, shape)?;
+                let b = self.broadcast_input(n, 1, start, shape)?;
+                VExpr::Binary(*op, n.dtype, Box::new(a), Box::new(b))
+            }
+            Op::Where => {
+                let c = self.broadcast_input(n, 0, start, shape)?;
+                let a = self.broadcast_input(n, 1, start, shape)?;
+                let b = self.broadcast_input(n, 2, start, shape)?;
+                VExpr::Where(n.dtype, Box::new(c), Box::new(a), Box::new(b))
+            }
+            Op::Transpose(perm) => {
+                let d = perm.len();
+                let (mut s, mut l) = (vec![0; d], vec![0; d]);
+                for j in 0..d {
+                    s[perm[j]] = start[j];
+                    l[perm[j]] = shape[j];
+                }
+                let mut e = self.region(&n.inputs[0], &s, &l)?;
+                let perm = perm.clone();
+                e.map_views(&|_, st: &mut Vec<i64>| {
+                    let old = st.clone();
+                    for j in 0..perm.len() {
+                        st[j] = old[perm[j]];
+                    }
+                });
+                e
+            }
+            Op::Slice(sels) => {
+                use crate::array::indexing::AxisSel;
+                let mut s = Vec::with_capacity(sels.len());
+                let mut l = Vec::with_capacity(sels.len());
+                // Per input axis: Some((shift of the first element inside the box, step)) or None (dropped).
+                let mut plan: Vec<Option<(i64, i64)>> = Vec::with_capacity(sels.len());
+                let mut j = 0;
+                for sel in sels {
+                    match *sel {
+                        AxisSel::At(i) => {
+                            s.push(i);
+                            l.push(1);
+                            plan.push(None);
+                        }
+                        AxisSel::Range {
+                            start: s0, step, ..
+                        } => {
+                            let m = shape[j];
+                            let first = s0 as i64 + step as i64 * start[j] as i64;
+                            if m == 0 {
+                                s.push(0);
+                                l.push(0);
+                                plan.push(Some((0, step as i64)));
+                            } else {
+                                let last = first + step as i64 * (m as i64 - 1);
+                                let lo = first.min(last);
+                                s.push(lo as usize);
+                                l.push((first.max(last) - lo + 1) as usize);
+                                plan.push(Some((first - lo, step as i64)));
+                            }
+                            j += 1;
+                        }
+                    }
+                }
+                let mut e = self.region(&n.inputs[0], &s, &l)?;
+                e.map_views(&|off: &mut i64, st: &mut Vec<i64>| {
+                    let mut out = Vec::with_capacity(st.len());
+                    for (k, p) in plan.iter().enumerate() {
+                        if let Some((shift, step)) = p {
+                            *off += shift * st[k];
+                            out.push(st[k] * step);
+                        }
+                    }
+                    *st = out;
+                });
+                e
+            }
+            Op::Rechunk => self.region(&n.inputs[0], start, shape)?,
+            other => {
+                return Err(internal(format!(
+                    "{} cannot be expanded inline",
+                    other.name()
+                )))
+            }
+        })
+    }
+
+    /// Region of input `i` of elementwise node `n`, broadcast to `n`'s dimensions.
+    fn broadcast_input(
+        &mut self,
+        n: &Node,
+        i: usize,
+        start: &[usize],
+        shape: &[usize],
+    ) -> Result<VExpr> {
+        let inp = &n.inputs[i];
+        let ishape = inp.node()?.shape.clone();
+        let (dout, din) = (n.shape.len(), ishape.len());
+        let lead = dout - din;
+        let mut s = vec![0; din];
+        let mut l = vec![0; din];
+        let mut bcast = vec![false; din];
+        for k in 0..din {
+            let j = k + lead;
+            if ishape[k] == 1 && n.shape[j] != 1 {
+                bcast[k] = true;
+                l[k] = 1;
+            } else {
+                s[k] = start[j];
+                l[k] = shape[j];
+            }
+        }
+        let mut e = self.region(inp, &s, &l)?;
+        e.map_views(&|_, st: &mut Vec<i64>| {
+            let mut out = vec![0i64; dout];
+            for k in 0..din {
+                if !bcast[k] {
+                    out[k + lead] = st[k];
+                }
+            }
+            *st = out;
+        });
+        Ok(e)
+    }
+
+    /// A region of a materialised node: a view of one block, or an assembled copy when
+    /// the region straddles blocks.
+    fn region_of_blocks(
+        &mut self,
+        n: &Node,
+        ids: &[usize],
+        start: &[usize],
+        shape: &[usize],
+    ) -> Result<VExpr> {
+        let d = n.shape.len();
+        let mut bidx = vec![0; d];
+        let mut inside = true;
+        for k in 0..d {
+            bidx[k] = n
+                .grid
+                .block_of(k, start[k].min(n.shape[k].saturating_sub(1)));
+            let b = n.grid.boundaries(k);
+            if shape[k] > 0 && start[k] + shape[k] > b[bidx[k] + 1] {
+                inside = false;
+            }
+        }
+        if inside {
+            let bstart = n.grid.block_start(&bidx);
+            let bshape = n.grid.block_shape(&bidx);
+            let cs = c_strides(&bshape);
+            let offset = (0..d)
+                .map(|k| (start[k] - bstart[k].min(start[k])) as i64 * cs[k])
+                .sum();
+            return Ok(VExpr::Leaf {
+                src: VSrc::Task(ids[n.grid.linear(&bidx)]),
+                dtype: n.dtype,
+                offset,
+                strides: cs,
+            });
+        }
+        let key = (n.id, start.to_vec(), shape.to_vec());
+        let t = match self.assembled.get(&key) {
+            Some(&t) => t,
+            None => {
+                let mut pieces = vec![];
+                let mut inputs = vec![];
+                let lo: Vec<usize> = (0..d).map(|k| n.grid.block_of(k, start[k])).collect();
+                let hi: Vec<usize> = (0..d)
+                    .map(|k| n.grid.block_of(k, start[k] + shape[k] - 1))
+                    .collect();
+                let span: Vec<usize> = (0..d).map(|k| hi[k] - lo[k] + 1).collect();
+                for rel in multi_indices(&span) {
+                    let b: Vec<usize> = (0..d).map(|k| lo[k] + rel[k]).collect();
+                    let bs = n.grid.block_start(&b);
+                    let bl = n.grid.block_shape(&b);
+                    let from: Vec<usize> = (0..d).map(|k| start[k].max(bs[k])).collect();
+                    let to: Vec<usize> = (0..d)
+                        .map(|k| (start[k] + shape[k]).min(bs[k] + bl[k]))
+                        .collect();
+                    inputs.push(ids[n.grid.linear(&b)]);
+                    pieces.push(Piece {
+                        slot: inputs.len() - 1,
+                        src_start: (0..d).map(|k| from[k] - bs[k]).collect(),
+                        dst_start: (0..d).map(|k| from[k] - start[k]).collect(),
+                        shape: (0..d).map(|k| to[k] - from[k]).collect(),
+                    });
+                }
+                let nbytes = shape.iter().product::<usize>() * n.dtype.size();
+                let op = ChunkOp::Assemble {
+                    dtype: n.dtype,
+                    shape: shape.to_vec(),
+                    pieces,
+                };
+                let t = self.add(op, inputs, nbytes, n, start.to_vec());
+                self.assembled.insert(key, t);
+                t
+            }
+        };
+        Ok(VExpr::Leaf {
+            src: VSrc::Task(t),
+            dtype: n.dtype,
+            offset: 0,
+            strides: c_strides(shape),
+        })
+    }
+
+    /// Tasks holding every block of `a`, in C order of its grid.
+    pub fn materialize(&mut self, a: &Array) -> Result<Vec<usize>> {
+        let n = a.node()?;
+        if let Some(ids) = self.blocks.get(&n.id) {
+            return Ok(ids.clone());
+        }
+        let ids = match &n.op {
+            Op::Reduce {
+                reduction,
+                axes,
+                keepdims,
+                split_every,
+            } => self.plan_reduce(n, *reduction, axes, *keepdims, *split_every)?,
+            Op::Source(data) => n
+                .grid
+                .block_indices()
+                .into_iter()
+                .map(|b| {
+                    let shape = n.grid.block_shape(&b);
+                    let op = ChunkOp::Source {
+                        data: data.clone(),
+                        start: n.grid.block_start(&b),
+                        shape: shape.clone(),
+                    };
+                    let bytes = shape.iter().product::<usize>() * n.dtype.size();
+                    self.add(op, vec![], bytes, n, b)
+                })
+                .collect(),
+            Op::Take { axis, indices } => self.plan_take(n, *axis, indices)?,
+            _ => {
+                let mut ids = Vec::with_capacity(n.grid.num_blocks());
+                for b in n.grid.block_indices() {
+                    let start = n.grid.block_start(&b);
+                    let shape = n.grid.block_shape(&b);
+                    let e = self.expand(n, &start, &shape)?;
+                    ids.push(self.map_task(n, b, e, shape));
+                }
+                ids
+            }
+        };
+        self.blocks.insert(n.id, ids.clone());
+        Ok(ids)
+    }
+
+    fn map_task(&mut self, n: &Node, block: Vec<usize>, e: VExpr, shape: Vec<usize>) -> usize {
+        if let Some(t) = e.as_whole_task(&shape, n.dtype) {
+            return t;
+        }
+        let (expr, inputs) = e.flatten();
+        let bytes = shape.iter().product::<usize>() * n.dtype.size();
+        self.add(ChunkOp::Map { expr, shape }, inputs, bytes, n, block)
+    }
+
+    fn plan_take(&mut self, n: &Node, axis: usize, indices: &[usize]) -> Result<Vec<usize>> {
+        let x = &n.inputs[0];
+        let xn = x.node()?;
+        let mut ids = vec![];
+        for b in n.grid.block_indices() {
+            let ostart = n.grid.block_start(&b);
+            let oshape = n.grid.block_shape(&b);
+            let mut inputs: Vec<usize> = vec![];
+            let mut picks = vec![];
+            for &src in &indices[ostart[axis]..ostart[axis] + oshape[axis]] {
+                // The source block along `axis`, the same blocks as the output elsewhere.
+                let mut start = ostart.clone();
+                let mut shape = oshape.clone();
+                let xb = xn.grid.block_of(axis, src);
+                start[axis] = xn.grid.boundaries(axis)[xb];
+                shape[axis] = xn.grid.sizes(axis)[xb];
+                let e = self.region(x, &start, &shape)?;
+                let t = match e.as_whole_task(&shape, xn.dtype) {
+                    Some(t) => t,
+                    None => {
+                        let key_block = {
+                            let mut kb = b.clone();
+                            kb[axis] = xb;
+                            kb
+                        };
+                        // Materialise the source block once per (block, source block).
+                        let key = (xn.id, start.clone(), shape.clone());
+                        match self.assembled.get(&key) {
+                            Some(&t) => t,
+                            None => {
+                                let t = self.map_task(xn, key_block, e, shape.clone());
+                                self.assembled.insert(key, t);
+                                t
+                            }
+                        }
+                    }
+                };
+                let slot = match inputs.iter().position(|&i| i == t) {
+                    Some(s) => s,
+                    None => {
+                        inputs.push(t);
+                        inputs.len() - 1
+                    }
+                };
+                picks.push((slot, src - start[axis]));
+            }
+            let bytes = oshape.iter().product::<usize>() * n.dtype.size();
+            let op = ChunkOp::Take {
+                axis,
+                picks,
+                shape: oshape,
+            };
+            ids.push(self.add(op, inputs, bytes, n, b));
+        }
+        Ok(ids)
+    }
+
+    fn plan_reduce(
+        &mut self,
+        n: &Node,
+        red: Reduction,
+        axes: &[usize],
+        keepdims: bool,
+        split_every: usize,
+    ) -> Result<Vec<usize>> {
+        let x = &n.inputs[0];
+        let xn = x.node()?;
+        let d = xn.shape.len();
+        let xdtype = xn.dtype;
+        // Flat index over the reduced axes, for argmin/argmax.
+        let mut rstride = vec![0i64; d];
+        let mut acc = 1i64;
+        for &k in axes.iter().rev() {
+            rstride[k] = acc;
+            acc *= xn.shape[k] as i64;
+        }
+        let fan = ((split_every as f64)
+            .powf(1.0 / axes.len().max(1) as f64)
+            .floor() as usize)
+            .max(2);
+        let nblocks = xn.grid.blocks_per_axis();
+        let out_block = |b: &[usize]| -> Vec<usize> {
+            (0..d)
+                .filter_map(|k| {
+                    if axes.contains(&k) {
+                        keepdims.then_some(0)
+                    } else {
+                        Some(b[k])
+                    }
+                })
+                .collect()
+        };
+        let finalize_for = |b: &[usize]| -> Finalize {
+            let ob = out_block(b);
+            Finalize {
+                dtype: n.dtype,
+                shape: n.grid.block_shape(&ob),
+            }
+        };
+        let single = axes.iter().all(|&k| nblocks[k] == 1);
+        // Level 0: one partial per input block.
+        let mut level: HashMap<Vec<usize>, usize> = HashMap::new();
+        for b in xn.grid.block_indices() {
+            let start = xn.grid.block_start(&b);
+            let shape = xn.grid.block_shape(&b);
+            let e = self.region(x, &start, &shape)?;
+            let (expr, inputs) = e.flatten();
+            let arg = ArgIndex {
+                base: axes.iter().map(|&k| start[k] as i64 * rstride[k]).sum(),
+                strides: rstride.clone(),
+            };
+            let partial_len: usize = (0..d)
+                .map(|k| if axes.contains(&k) { 1 } else { shape[k] })
+                .product();
+            let finalize = single.then(|| finalize_for(&b));
+            let bytes = match &finalize {
+                Some(f) => f.shape.iter().product::<usize>() * f.dtype.size(),
+                None => partial_len * 8 * red.partial_parts(),
+            };
+            let op = ChunkOp::Reduce {
+                expr,
+                shape: shape.clone(),
+                reduction: red,
+                axes: axes.to_vec(),
+                arg,
+                finalize,
+            };
+            let t = self.add(op, inputs, bytes, n, b.clone());
+            level.insert(b, t);
+        }
+        // Tree levels: combine groups of `fan` consecutive partials along each reduced axis.
+        let mut counts = nblocks.clone();
+        while axes.iter().any(|&k| counts[k] > 1) {
+            let next_counts: Vec<usize> = (0..d)
+                .map(|k| {
+                    if axes.contains(&k) {
+                        counts[k].div_ceil(fan)
+                    } else {
+                        counts[k]
+                    }
+                })
+                .collect();
+            let last = axes.iter().all(|&k| next_counts[k] == 1);
+            let mut next = HashMap::new();
+            for nb in multi_indices(&next_counts) {
+                let span: Vec<usize> = (0..d)
+                    .map(|k| {
+                        if axes.contains(&k) {
+                            fan.min(counts[k] - nb[k] * fan)
+                        } else {
+                            1
+                        }
+                    })
+                    .collect();
+                let mut inputs = vec![];
+                for rel in multi_indices(&span) {
+                    let src: Vec<usize> = (0..d)
+                        .map(|k| {
+                            if axes.contains(&k) {
+                                nb[k] * fan + rel[k]
+                            } else {
+                                nb[k]
+                            }
+                        })
+                        .collect();
+                    inputs.push(level[&src]);
+                }
+                let finalize = last.then(|| finalize_for(&nb));
+                let plen: usize = (0..d)
+                    .map(|k| {
+                        if axes.contains(&k) {
+                            1
+                        } else {
+                            xn.grid.sizes(k)[nb[k]]
+                        }
+                    })
+                    .product();
+                let bytes = match &finalize {
+                    Some(f) => f.shape.iter().product::<usize>() * f.dtype.size(),
+                    None => plen * 8 * red.partial_parts(),
+                };
+                let op = ChunkOp::Combine {
+                    reduction: red,
+                    input_dtype: xdtype,
+                    finalize,
+                };
+                let t = self.add(op, inputs, bytes, n, nb.clone());
+                next.insert(nb, t);
+            }
+            level = next;
+            counts = next_counts;
+        }
+        // Output blocks in C order of the result grid.
+        let mut ids = vec![0; n.grid.num_blocks()];
+        for (b, t) in level {
+            ids[n.grid.linear(&out_block(&b))] = t;
+        }
+        Ok(ids)
+    }
+}
+
+/// Elementwise subtrees over generators only, small enough to recompute per consumer.
+fn cheap(n: &Node, budget: usize) -> bool {
+    if budget == 0 {
+        return false;
+    }
+    match &n.op {
+        Op::Gen(_) | Op::Const(_) => true,
+        op if op.is_elementwise()
+            || matches!(op, Op::Transpose(_) | Op::Slice(_) | Op::Rechunk) =>
+        {
+            n.inputs
+                .iter()
+                .all(|i| i.node().map(|m| cheap(m, budget - 1)).unwrap_or(false))
+        }
+        _ => false,
+    }
+}
+
+pub(crate) fn build(arrays: &[&Array]) -> Result<TaskGraph> {
+    let mut l = Lower::new(arrays)?;
+    let mut outputs = vec![];
+    for a in arrays {
+        let ids = l.materialize(a)?;
+        let n = a.node()?;
+        outputs.push(super::OutputSpec {
+            shape: n.shape.clone(),
+            dtype: n.dtype,
+            grid: n.grid.clone(),
+            blocks: ids,
+        });
+    }
+    let mut g = TaskGraph {
+        tasks: l.tasks,
+        outputs,
+        priority: vec![],
+    };
+    g.priority = super::order::order(&g);
+    Ok(g)
+}

@@ -1,0 +1,125 @@
+//! Task graphs: lowering from arrays, ordering, and Graphviz output.
+
+mod lower;
+mod order;
+mod vexpr;
+
+use crate::chunks::ChunkGrid;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::kernel::ChunkOp;
+use crate::Array;
+use std::fmt::Write as _;
+
+/// One task: a [`ChunkOp`] on the outputs of earlier tasks.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub op: ChunkOp,
+    /// Task ids whose outputs are this task's inputs, in slot order.
+    pub inputs: Vec<usize>,
+    /// Bytes of the output, known before running (the scheduler budgets with it).
+    pub nbytes: u64,
+    /// Name of the array node (op name and node id).
+    pub name: String,
+    /// Id of the array node the task belongs to.
+    pub node: u64,
+    /// Block index within that node (or region start for assembled copies).
+    pub block: Vec<usize>,
+}
+
+/// Where a requested array's blocks come from.
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+    pub grid: ChunkGrid,
+    /// Task id of every block, in C order of `grid`.
+    pub blocks: Vec<usize>,
+}
+
+/// The lowered, ordered graph for one `compute`.
+///
+/// ```
+/// let x = tessera::random::uniform(&[40, 40], 10, 0).unwrap();
+/// let g = tessera::graph::TaskGraph::build(&[&(&x + &x.t()).sum()]).unwrap();
+/// // 16 fused partials, then a combine tree: no task materialises x itself.
+/// assert!(g.tasks.iter().all(|t| !t.op.name().starts_with("map")));
+/// ```
+#[derive(Debug, Clone)]
+pub struct TaskGraph {
+    pub tasks: Vec<Task>,
+    pub outputs: Vec<OutputSpec>,
+    /// Priority of every task (lower runs first among ready tasks).
+    pub priority: Vec<usize>,
+}
+
+impl TaskGraph {
+    /// Lowers arrays into one graph (shared subexpressions are computed once).
+    pub fn build(arrays: &[&Array]) -> Result<TaskGraph> {
+        lower::build(arrays)
+    }
+
+    /// Graphviz DOT text: circles for tasks, boxes for the chunks they produce.
+    pub fn to_dot(&self) -> String {
+        let mut s = String::from("digraph tessera {\n  rankdir=BT;\n  node [fontsize=10];\n");
+        for (i, t) in self.tasks.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "  t{i} [shape=circle, label=\"{}\"];",
+                t.op.name().replace('"', "'")
+            );
+            let _ = writeln!(s, "  c{i} [shape=box, label=\"{} {:?}\"];", t.name, t.block);
+            let _ = writeln!(s, "  t{i} -> c{i};");
+            for &j in &t.inputs {
+                let _ = writeln!(s, "  c{j} -> t{i};");
+            }
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+/// Renders DOT text with the Graphviz `dot` program; the format comes from the file
+/// extension (`.svg`, `.png`, `.pdf`, ...).
+pub fn render_dot(dot: &str, path: &std::path::Path) -> Result<()> {
+    use std::io::Write;
+    let fmt = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("svg")
+        .to_string();
+    let mut child = std::process::Command::new("dot")
+        .arg(format!("-T{fmt}"))
+        .arg("-o")
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Io {
+            op: "visualize",
+            reason: format!("could not run Graphviz `dot` ({e}); install graphviz (e.g. apt-get install graphviz) or save to_dot() yourself"),
+        })?;
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(dot.as_bytes())
+        .map_err(|e| Error::Io {
+            op: "visualize",
+            reason: e.to_string(),
+        })?;
+    let out = child.wait_with_output().map_err(|e| Error::Io {
+        op: "visualize",
+        reason: e.to_string(),
+    })?;
+    if !out.status.success() {
+        return Err(Error::Io {
+            op: "visualize",
+            reason: format!(
+                "dot failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,367 @@
+//! The IR between the graph and the backends: what ONE task does to its input chunks.
+//!
+//! [`ChunkOp`] is the contract every backend implements. Elementwise work is a
+//! [`FusedExpr`]: a small SSA program whose leaves read input chunks or generators
+//! through affine views (offset + one stride per output axis), so transposes, steps,
+//! broadcasting and generated data (random, fills, ranges) fuse into one kernel.
+
+use crate::dtype::{DType, HostArray, Scalar};
+use std::sync::Arc;
+
+/// Elementwise functions of one argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Neg,
+    Abs,
+    Exp,
+    Log,
+    Sqrt,
+    Sin,
+    Cos,
+    Tanh,
+    Floor,
+    Ceil,
+    Not,
+}
+
+/// Elementwise functions of two arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Maximum,
+    Minimum,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+impl BinaryOp {
+    /// True when the op returns bool whatever its inputs.
+    pub fn is_comparison(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, Eq | Ne | Lt | Le | Gt | Ge)
+    }
+
+    /// The op's NumPy-style name.
+    pub fn name(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Add => "add",
+            Sub => "subtract",
+            Mul => "multiply",
+            Div => "divide",
+            Pow => "power",
+            Maximum => "maximum",
+            Minimum => "minimum",
+            Eq => "equal",
+            Ne => "not_equal",
+            Lt => "less",
+            Le => "less_equal",
+            Gt => "greater",
+            Ge => "greater_equal",
+            And => "logical_and",
+            Or => "logical_or",
+        }
+    }
+}
+
+/// Random distributions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Dist {
+    /// Uniform on `[low, high)`.
+    Uniform { low: f64, high: f64 },
+    /// Normal with mean and standard deviation.
+    Normal { mean: f64, std: f64 },
+}
+
+/// A pure function of the global element index: data that never needs to be stored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Generator {
+    /// Philox random numbers keyed by `(seed, index)`.
+    Random { seed: u64, dist: Dist },
+    /// `start + i * step`; element `last` is exactly `stop` when `last` is set (linspace).
+    Range {
+        start: f64,
+        step: f64,
+        last: Option<(u64, f64)>,
+    },
+    /// 1 where `col - row == k` for a matrix with `ncols` columns.
+    Eye { ncols: u64, k: i64 },
+}
+
+/// Where a leaf's values come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeafSource {
+    /// Input chunk number `slot` of the task (C-contiguous).
+    Input(usize),
+    /// A generator evaluated at the global index.
+    Gen(Generator),
+}
+
+/// One leaf: element at output coordinate `c` is `source[offset + Σ c[k]·strides[k]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leaf {
+    pub source: LeafSource,
+    pub dtype: DType,
+    pub offset: i64,
+    pub strides: Vec<i64>,
+}
+
+/// One instruction of a fused program; operands are earlier instruction numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Instr {
+    Leaf(usize),
+    Const(Scalar),
+    Unary(UnaryOp, usize),
+    Binary(BinaryOp, usize, usize),
+    Where(usize, usize, usize),
+    Cast(usize),
+}
+
+/// A fused elementwise program producing one value per output element.
+///
+/// ```
+/// use tessera::kernel::*;
+/// use tessera::DType;
+/// // out = in0 * 2 over a 1-d chunk.
+/// let e = FusedExpr {
+///     leaves: vec![Leaf { source: LeafSource::Input(0), dtype: DType::F64, offset: 0, strides: vec![1] }],
+///     instrs: vec![(Instr::Leaf(0), DType::F64), (Instr::Const(tessera::Scalar::F64(2.0)), DType::F64),
+///                  (Instr::Binary(BinaryOp::Mul, 0, 1), DType::F64)],
+/// };
+/// assert_eq!(e.dtype(), DType::F64);
+/// assert_eq!(e.num_inputs(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct FusedExpr {
+    pub leaves: Vec<Leaf>,
+    /// Instructions with their result dtypes; the last one is the output.
+    pub instrs: Vec<(Instr, DType)>,
+}
+
+impl FusedExpr {
+    /// The output dtype.
+    pub fn dtype(&self) -> DType {
+        self.instrs.last().map(|i| i.1).unwrap_or(DType::F64)
+    }
+
+    /// How many input chunks the program reads.
+    pub fn num_inputs(&self) -> usize {
+        self.leaves
+            .iter()
+            .filter_map(|l| match l.source {
+                LeafSource::Input(s) => Some(s + 1),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A short human description, e.g. `add(random, transpose(random))`.
+    pub fn describe(&self) -> String {
+        fn go(e: &FusedExpr, i: usize) -> String {
+            match &e.instrs[i].0 {
+                Instr::Leaf(l) => match &e.leaves[*l].source {
+                    LeafSource::Input(s) => format!("in{s}"),
+                    LeafSource::Gen(Generator::Random { .. }) => "random".into(),
+                    LeafSource::Gen(Generator::Range { .. }) => "range".into(),
+                    LeafSource::Gen(Generator::Eye { .. }) => "eye".into(),
+                },
+                Instr::Const(s) => format!("{s}"),
+                Instr::Unary(op, a) => format!("{op:?}({})", go(e, *a)).to_lowercase(),
+                Instr::Binary(op, a, b) => format!("{}({}, {})", op.name(), go(e, *a), go(e, *b)),
+                Instr::Where(c, a, b) => {
+                    format!("where({}, {}, {})", go(e, *c), go(e, *a), go(e, *b))
+                }
+                Instr::Cast(a) => format!("{}({})", e.instrs[i].1, go(e, *a)),
+            }
+        }
+        if self.instrs.is_empty() {
+            return String::new();
+        }
+        go(self, self.instrs.len() - 1)
+    }
+}
+
+/// Reductions Tessera knows how to split into per-chunk partials and a tree combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reduction {
+    Sum,
+    Prod,
+    Min,
+    Max,
+    ArgMin,
+    ArgMax,
+    Any,
+    All,
+    Mean,
+    Var { ddof: u32 },
+    Std { ddof: u32 },
+}
+
+impl Reduction {
+    /// The op's NumPy-style name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::Sum => "sum",
+            Reduction::Prod => "prod",
+            Reduction::Min => "min",
+            Reduction::Max => "max",
+            Reduction::ArgMin => "argmin",
+            Reduction::ArgMax => "argmax",
+            Reduction::Any => "any",
+            Reduction::All => "all",
+            Reduction::Mean => "mean",
+            Reduction::Var { .. } => "var",
+            Reduction::Std { .. } => "std",
+        }
+    }
+
+    /// Number of arrays in a partial result (moments carry count, mean and M2).
+    pub fn partial_parts(self) -> usize {
+        match self {
+            Reduction::ArgMin | Reduction::ArgMax => 2,
+            Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. } => 3,
+            _ => 1,
+        }
+    }
+
+    /// Result dtype for input dtype `d`, or `None` when unsupported.
+    pub fn out_dtype(self, d: DType) -> Option<DType> {
+        Some(match self {
+            Reduction::Sum | Reduction::Prod => {
+                if d.is_float() {
+                    d
+                } else {
+                    DType::I64
+                }
+            }
+            Reduction::Min | Reduction::Max => d,
+            Reduction::ArgMin | Reduction::ArgMax => DType::I64,
+            Reduction::Any | Reduction::All => DType::Bool,
+            Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. } => d.to_float(),
+        })
+    }
+
+    /// Whether partials of dtype `d` accumulate in f64 (else in i64).
+    pub(crate) fn float_acc(self, d: DType) -> bool {
+        d.is_float()
+            || matches!(
+                self,
+                Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. }
+            )
+    }
+}
+
+/// Where the global flat index of an arg-reduction comes from: for a chunk element at
+/// local coordinate `c`, `index = base + Σ c[k]·strides[k]` over the reduced axes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ArgIndex {
+    pub base: i64,
+    pub strides: Vec<i64>,
+}
+
+/// Turning the final partial into the result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finalize {
+    pub dtype: DType,
+    /// The result chunk's shape (reduced axes dropped unless keepdims).
+    pub shape: Vec<usize>,
+}
+
+/// One rectangular copy in an [`ChunkOp::Assemble`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    pub slot: usize,
+    pub src_start: Vec<usize>,
+    pub dst_start: Vec<usize>,
+    pub shape: Vec<usize>,
+}
+
+/// What one task does.
+#[derive(Debug, Clone)]
+pub enum ChunkOp {
+    /// Evaluate a fused program over a chunk of `shape`.
+    Map { expr: FusedExpr, shape: Vec<usize> },
+    /// Evaluate `expr` over `shape` and reduce `axes` into a partial (those axes become 1),
+    /// finalizing right away when this is the only partial.
+    Reduce {
+        expr: FusedExpr,
+        shape: Vec<usize>,
+        reduction: Reduction,
+        axes: Vec<usize>,
+        arg: ArgIndex,
+        finalize: Option<Finalize>,
+    },
+    /// Combine same-shaped partials, in input order, into one.
+    Combine {
+        reduction: Reduction,
+        input_dtype: DType,
+        finalize: Option<Finalize>,
+    },
+    /// Gather along `axis`: output position `i` is `(input slot, index)` `picks[i]`.
+    Take {
+        axis: usize,
+        picks: Vec<(usize, usize)>,
+        shape: Vec<usize>,
+    },
+    /// Copy rectangles of inputs into a new chunk of `shape` (rechunk, concatenate).
+    Assemble {
+        dtype: DType,
+        shape: Vec<usize>,
+        pieces: Vec<Piece>,
+    },
+    /// A region of a user-provided in-memory array.
+    Source {
+        data: Arc<HostArray>,
+        start: Vec<usize>,
+        shape: Vec<usize>,
+    },
+}
+
+impl ChunkOp {
+    /// Short name for logs, DOT output and progress.
+    pub fn name(&self) -> String {
+        match self {
+            ChunkOp::Map { expr, .. } => format!("map {}", expr.describe()),
+            ChunkOp::Reduce { reduction, .. } => format!("{}-partial", reduction.name()),
+            ChunkOp::Combine { reduction, .. } => format!("{}-combine", reduction.name()),
+            ChunkOp::Take { .. } => "take".into(),
+            ChunkOp::Assemble { .. } => "assemble".into(),
+            ChunkOp::Source { .. } => "from-ndarray".into(),
+        }
+    }
+}
+
+/// A task's value: one array for dense chunks, several for reduction partials
+/// (e.g. count, mean and M2 for var).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub parts: Vec<HostArray>,
+}
+
+impl Chunk {
+    /// A dense chunk.
+    pub fn dense(a: HostArray) -> Chunk {
+        Chunk { parts: vec![a] }
+    }
+
+    /// Bytes held.
+    pub fn nbytes(&self) -> usize {
+        self.parts.iter().map(|p| p.nbytes()).sum()
+    }
+
+    /// The first (for dense chunks, only) array.
+    pub fn array(&self) -> &HostArray {
+        &self.parts[0]
+    }
+}

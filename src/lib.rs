@@ -1,0 +1,40 @@
+//! # Tessera
+//!
+//! Lazy chunked n-dimensional arrays with a NumPy-like API. Operations build an
+//! expression DAG; `compute()` lowers it to a graph of per-chunk tasks (fusing
+//! elementwise chains, random generation and fills into one kernel per chunk), orders
+//! them so memory is freed early, and runs them on a backend.
+//!
+//! ```
+//! let x = tessera::random::uniform(&[2_000, 2_000], &[500, 500], 42)?;
+//! let y = (&x + &x.t()).sum_axis(0).mean();
+//! let v: f64 = y.compute_scalar()?;
+//! assert!((v - 2_000.0).abs() < 10.0);
+//! # Ok::<(), tessera::Error>(())
+//! ```
+
+pub mod array;
+pub mod backend;
+pub mod chunks;
+pub mod dtype;
+pub mod error;
+pub mod graph;
+pub mod kernel;
+pub mod philox;
+pub mod scheduler;
+
+pub use array::Operand;
+pub use array::{
+    arange, compute_all, compute_all_with, eye, from_ndarray, full, linspace, ones, random, where_,
+    zeros, Array, Index,
+};
+pub use backend::Device;
+pub use chunks::{ChunkGrid, Chunks};
+pub use dtype::{DType, Element, HostArray, Scalar};
+pub use error::{Error, Result};
+pub use scheduler::{set_default_options, ComputeOptions, Scheduler};
+
+/// Everything a typical program needs.
+pub mod prelude {
+    pub use crate::{Array, ComputeOptions, DType, Device, Index, Scheduler};
+}

@@ -1,0 +1,346 @@
+//! The scheduler: runs a [`TaskGraph`] on a backend with a pool of workers, releasing
+//! each chunk as soon as its last consumer ran and keeping the bytes held under a limit.
+//!
+//! Ready tasks run lowest-priority-number first (see `graph::order`), which walks the
+//! graph depth first toward the outputs so memory is freed early. A task starts only if
+//! the bytes held plus its output stay under 0.8 of the host limit, unless nothing else
+//! is running (so the graph always makes progress); a task whose output alone exceeds
+//! the limit is an [`Error::OutOfMemory`] before anything runs.
+
+mod memory;
+
+pub use memory::{host_memory_bytes, peak_rss_bytes};
+
+use crate::backend::{Backend, Buffer, CpuBackend, Device};
+use crate::dtype::HostArray;
+use crate::error::{Error, Result};
+use crate::graph::TaskGraph;
+use crate::kernel::Chunk;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// How tasks are run.
+///
+/// ```
+/// use tessera::{ComputeOptions, Scheduler};
+/// let opts = ComputeOptions { scheduler: Scheduler::Sync, ..Default::default() };
+/// let v = tessera::ones(&[10], 3).unwrap().sum().compute_with::<f64>(&opts).unwrap();
+/// assert_eq!(v[[]], 10.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduler {
+    /// `n` worker threads (0 means one per core).
+    Threads(usize),
+    /// One thread, the caller's: deterministic order, for debugging.
+    Sync,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Scheduler::Threads(0)
+    }
+}
+
+/// Options for one `compute` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputeOptions {
+    pub scheduler: Scheduler,
+    /// Where chunks run.
+    pub device: Device,
+    /// Show an indicatif progress bar on stderr.
+    pub progress: bool,
+    /// Bytes of task outputs the host may hold at once (default: 80% of RAM).
+    pub host_memory_limit: Option<u64>,
+}
+
+impl Default for ComputeOptions {
+    fn default() -> Self {
+        DEFAULTS
+            .read()
+            .map(|d| d.clone())
+            .unwrap_or(ComputeOptions {
+                scheduler: Scheduler::default(),
+                device: Device::Auto,
+                progress: false,
+                host_memory_limit: None,
+            })
+    }
+}
+
+static DEFAULTS: RwLock<ComputeOptions> = RwLock::new(ComputeOptions {
+    scheduler: Scheduler::Threads(0),
+    device: Device::Auto,
+    progress: false,
+    host_memory_limit: None,
+});
+
+/// Sets the options every later `compute()` uses by default.
+///
+/// ```
+/// use tessera::{ComputeOptions, Scheduler};
+/// tessera::set_default_options(ComputeOptions { scheduler: Scheduler::Threads(2), ..Default::default() });
+/// ```
+pub fn set_default_options(opts: ComputeOptions) {
+    if let Ok(mut d) = DEFAULTS.write() {
+        *d = opts;
+    }
+}
+
+/// What a compute did.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub tasks: usize,
+    /// Most bytes of task outputs held at once (the scheduler's own accounting).
+    pub peak_bytes: u64,
+    pub wall: Duration,
+    pub workers: usize,
+}
+
+/// Results and statistics of one run.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    pub outputs: Vec<HostArray>,
+    pub stats: Stats,
+}
+
+struct State {
+    ready: BinaryHeap<Reverse<(usize, usize)>>,
+    waiting_inputs: Vec<usize>,
+    consumers_left: Vec<usize>,
+    results: Vec<Option<Arc<Buffer>>>,
+    held: u64,
+    peak: u64,
+    running: usize,
+    done: usize,
+    error: Option<Error>,
+}
+
+/// Runs the graph and assembles every output into one host array.
+pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
+    let t0 = Instant::now();
+    let backend: Arc<dyn Backend> = match opts.device {
+        Device::Auto | Device::Cpu => Arc::new(CpuBackend),
+        other => {
+            return Err(Error::arg(
+                "compute",
+                format!("device {other} is not available in this build (only the CPU backend exists yet); use Device::Cpu or Device::Auto"),
+            ))
+        }
+    };
+    let limit = opts
+        .host_memory_limit
+        .unwrap_or_else(|| host_memory_bytes() / 10 * 8);
+    if let Some(t) = g.tasks.iter().find(|t| t.nbytes > limit) {
+        return Err(Error::OutOfMemory {
+            tier: "host".into(),
+            needed: t.nbytes,
+            limit,
+        });
+    }
+    let n = g.tasks.len();
+    let mut dependents: Vec<Vec<usize>> = vec![vec![]; n];
+    let mut waiting_inputs = vec![0usize; n];
+    let mut consumers_left = vec![0usize; n];
+    for (i, t) in g.tasks.iter().enumerate() {
+        waiting_inputs[i] = t.inputs.len();
+        for &j in &t.inputs {
+            dependents[j].push(i);
+            consumers_left[j] += 1;
+        }
+    }
+    let mut is_output = vec![false; n];
+    for o in &g.outputs {
+        for &b in &o.blocks {
+            is_output[b] = true;
+            consumers_left[b] += 1;
+        }
+    }
+    let ready = (0..n)
+        .filter(|&i| waiting_inputs[i] == 0)
+        .map(|i| Reverse((g.priority[i], i)))
+        .collect();
+    let state = Mutex::new(State {
+        ready,
+        waiting_inputs,
+        consumers_left,
+        results: vec![None; n],
+        held: 0,
+        peak: 0,
+        running: 0,
+        done: 0,
+        error: None,
+    });
+    let cv = Condvar::new();
+    let bar = opts.progress.then(|| {
+        let b = indicatif::ProgressBar::new(n as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} tasks ({per_sec}, eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let start_limit = limit / 10 * 8;
+    let worker = || {
+        let mut guard = state.lock().expect("scheduler lock");
+        loop {
+            if guard.error.is_some() || guard.done == n {
+                cv.notify_all();
+                return;
+            }
+            let pick = match guard.ready.peek() {
+                Some(&Reverse((_, t)))
+                    if guard.running == 0 || guard.held + g.tasks[t].nbytes <= start_limit =>
+                {
+                    guard.ready.pop();
+                    Some(t)
+                }
+                _ => None,
+            };
+            let Some(t) = pick else {
+                guard = cv.wait(guard).expect("scheduler lock");
+                continue;
+            };
+            let task = &g.tasks[t];
+            let inputs: Vec<Arc<Buffer>> = task
+                .inputs
+                .iter()
+                .map(|&j| {
+                    guard.results[j]
+                        .clone()
+                        .expect("inputs finish before their consumers")
+                })
+                .collect();
+            guard.running += 1;
+            guard.held += task.nbytes;
+            guard.peak = guard.peak.max(guard.held);
+            drop(guard);
+            let refs: Vec<&Buffer> = inputs.iter().map(|b| b.as_ref()).collect();
+            let out = backend.execute(&task.op, &refs);
+            drop(refs);
+            drop(inputs);
+            guard = state.lock().expect("scheduler lock");
+            guard.running -= 1;
+            match out {
+                Err(e) => {
+                    guard.error.get_or_insert(e);
+                }
+                Ok(buf) => {
+                    // Account for what was really produced (reduction partials may differ).
+                    let real = buf.nbytes() as u64;
+                    guard.held = guard.held + real - task.nbytes;
+                    guard.peak = guard.peak.max(guard.held);
+                    guard.results[t] = Some(Arc::new(buf));
+                    guard.done += 1;
+                    for &j in &task.inputs {
+                        guard.consumers_left[j] -= 1;
+                        if guard.consumers_left[j] == 0 {
+                            if let Some(b) = guard.results[j].take() {
+                                guard.held -= b.nbytes() as u64;
+                            }
+                        }
+                    }
+                    for &d in &dependents[t] {
+                        guard.waiting_inputs[d] -= 1;
+                        if guard.waiting_inputs[d] == 0 {
+                            guard.ready.push(Reverse((g.priority[d], d)));
+                        }
+                    }
+                    if let Some(b) = &bar {
+                        b.inc(1);
+                    }
+                    tracing::trace!(task = t, op = %task.op.name(), "done");
+                }
+            }
+            cv.notify_all();
+        }
+    };
+    let workers = match opts.scheduler {
+        Scheduler::Sync => 1,
+        Scheduler::Threads(0) => std::thread::available_parallelism()
+            .map(|p| p.get())
+            .unwrap_or(1),
+        Scheduler::Threads(k) => k,
+    }
+    .min(n.max(1));
+    if workers <= 1 {
+        worker();
+    } else {
+        pool(workers).scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|_| worker());
+            }
+        });
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut st = state.into_inner().expect("scheduler lock");
+    if let Some(e) = st.error.take() {
+        return Err(e);
+    }
+    let mut outputs = Vec::with_capacity(g.outputs.len());
+    for o in &g.outputs {
+        let mut full = HostArray::zeros(o.dtype, &o.shape);
+        for (b, idx) in o.grid.block_indices().into_iter().enumerate() {
+            let buf = st.results[o.blocks[b]]
+                .as_ref()
+                .expect("outputs are kept")
+                .clone();
+            let chunk: Chunk = backend.to_host(&buf)?;
+            place(&mut full, chunk.array(), &o.grid.block_start(&idx));
+        }
+        outputs.push(full);
+    }
+    Ok(Executed {
+        outputs,
+        stats: Stats {
+            tasks: n,
+            peak_bytes: st.peak,
+            wall: t0.elapsed(),
+            workers,
+        },
+    })
+}
+
+/// Copies a block into the full result at `start`.
+fn place(full: &mut HostArray, block: &HostArray, start: &[usize]) {
+    use ndarray::Slice;
+    macro_rules! go {
+        ($($v:ident),*) => {
+            match (full, block) {
+                $((HostArray::$v(f), HostArray::$v(b)) => {
+                    f.slice_each_axis_mut(|ax| {
+                        let k = ax.axis.index();
+                        Slice::from(start[k]..start[k] + b.shape()[k])
+                    })
+                    .assign(b);
+                })*
+                _ => unreachable!("block dtypes match their array"),
+            }
+        };
+    }
+    go!(Bool, U32, I32, I64, F16, BF16, F32, F64);
+}
+
+/// A cached rayon pool per worker count, so repeated computes do not respawn threads.
+fn pool(n: usize) -> Arc<rayon::ThreadPool> {
+    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+    let mut pools = POOLS.lock().expect("pool cache");
+    if let Some((_, p)) = pools.iter().find(|(k, _)| *k == n) {
+        return p.clone();
+    }
+    let p = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("tessera-worker-{i}"))
+            .build()
+            .expect("worker threads can be created"),
+    );
+    pools.push((n, p.clone()));
+    p
+}
