@@ -313,6 +313,7 @@ pub enum ChunkOp {
         axis: usize,
         picks: Vec<(usize, usize)>,
         shape: Vec<usize>,
+        dtype: DType,
     },
     /// Copy rectangles of inputs into a new chunk of `shape` (rechunk, concatenate).
     Assemble {

@@ -62,7 +62,26 @@ impl Lower {
         node: &Node,
         block: Vec<usize>,
     ) -> usize {
+        let shape = match &op {
+            ChunkOp::Map { shape, .. }
+            | ChunkOp::Take { shape, .. }
+            | ChunkOp::Assemble { shape, .. }
+            | ChunkOp::Source { shape, .. } => shape.clone(),
+            ChunkOp::Reduce {
+                finalize: Some(f), ..
+            }
+            | ChunkOp::Combine {
+                finalize: Some(f), ..
+            } => f.shape.clone(),
+            ChunkOp::Reduce { shape, axes, .. } => shape
+                .iter()
+                .enumerate()
+                .map(|(k, &n)| if axes.contains(&k) { 1 } else { n })
+                .collect(),
+            ChunkOp::Combine { .. } => vec![],
+        };
         self.tasks.push(Task {
+            shape,
             name: format!("{}-{}", node.op.name(), node.id),
             op,
             inputs,
@@ -365,8 +384,14 @@ impl Lower {
         Ok(ids)
     }
 
+    /// A task reading exactly all of task `t`'s output, if `e` is that.
+    fn whole(&self, e: &VExpr, shape: &[usize], dtype: crate::DType) -> Option<usize> {
+        e.as_whole_task(shape, dtype)
+            .filter(|&t| self.tasks[t].shape == shape)
+    }
+
     fn map_task(&mut self, n: &Node, block: Vec<usize>, e: VExpr, shape: Vec<usize>) -> usize {
-        if let Some(t) = e.as_whole_task(&shape, n.dtype) {
+        if let Some(t) = self.whole(&e, &shape, n.dtype) {
             return t;
         }
         let (expr, inputs) = e.flatten();
@@ -391,7 +416,7 @@ impl Lower {
                 start[axis] = xn.grid.boundaries(axis)[xb];
                 shape[axis] = xn.grid.sizes(axis)[xb];
                 let e = self.region(x, &start, &shape)?;
-                let t = match e.as_whole_task(&shape, xn.dtype) {
+                let t = match self.whole(&e, &shape, xn.dtype) {
                     Some(t) => t,
                     None => {
                         let key_block = {
@@ -425,6 +450,7 @@ impl Lower {
                 axis,
                 picks,
                 shape: oshape,
+                dtype: n.dtype,
             };
             ids.push(self.add(op, inputs, bytes, n, b));
         }

@@ -17,6 +17,8 @@ pub struct Task {
     pub op: ChunkOp,
     /// Task ids whose outputs are this task's inputs, in slot order.
     pub inputs: Vec<usize>,
+    /// Shape of the (first array of the) output.
+    pub shape: Vec<usize>,
     /// Bytes of the output, known before running (the scheduler budgets with it).
     pub nbytes: u64,
     /// Name of the array node (op name and node id).

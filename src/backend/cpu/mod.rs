@@ -135,8 +135,13 @@ impl Backend for CpuBackend {
                     None => p,
                 }
             }
-            ChunkOp::Take { axis, picks, shape } => Chunk::dense(
-                copy::take(&arrays, *axis, picks, shape).map_err(|e| Self::fail(op, e))?,
+            ChunkOp::Take {
+                axis,
+                picks,
+                shape,
+                dtype,
+            } => Chunk::dense(
+                copy::take(&arrays, *dtype, *axis, picks, shape).map_err(|e| Self::fail(op, e))?,
             ),
             ChunkOp::Assemble {
                 dtype,

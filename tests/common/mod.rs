@@ -1,0 +1,147 @@
+//! Shared helpers for the conformance suite: the devices under test and an independent
+//! dense reference computed with ndarray on the whole array.
+#![allow(dead_code)]
+
+use ndarray::{ArrayD, IxDyn};
+use tessera::{Array, ComputeOptions, Device, Scheduler};
+
+/// Devices the suite runs on. Every backend present runs every test; a GPU backend that
+/// is absent is reported as skipped (with the reason) by its own test file.
+pub fn devices() -> Vec<Device> {
+    vec![Device::Cpu]
+}
+
+pub fn opts(device: Device) -> ComputeOptions {
+    ComputeOptions {
+        device,
+        scheduler: Scheduler::Threads(2),
+        ..Default::default()
+    }
+}
+
+/// Computes on every device and returns the f64 view of each result.
+pub fn run(a: &Array) -> Vec<(Device, ArrayD<f64>)> {
+    devices()
+        .into_iter()
+        .map(|d| {
+            let h = a
+                .compute_host_with(&opts(d))
+                .unwrap_or_else(|e| panic!("compute on {d}: {e}"));
+            (d, h.to_f64())
+        })
+        .collect()
+}
+
+/// Asserts every device's result is close to `expected` (NaN equals NaN).
+pub fn assert_close(a: &Array, expected: &ArrayD<f64>, rel: f64) {
+    for (d, got) in run(a) {
+        assert_eq!(got.shape(), expected.shape(), "shape on {d}");
+        for (i, (g, e)) in got.iter().zip(expected.iter()).enumerate() {
+            let ok =
+                (g.is_nan() && e.is_nan()) || g == e || (g - e).abs() <= rel * e.abs().max(1.0);
+            assert!(
+                ok,
+                "element {i} on {d}: got {g}, expected {e} (rel tol {rel})"
+            );
+        }
+    }
+}
+
+/// A deterministic test matrix with distinct values (not all positive).
+pub fn data(shape: &[usize], seed: u64) -> ArrayD<f64> {
+    let n: usize = shape.iter().product();
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let v: Vec<f64> = (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 10.0 - 3.0
+        })
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(shape), v).unwrap()
+}
+
+/// Values of `a` grouped per output element when reducing `axes` (C order within a group).
+pub fn groups(a: &ArrayD<f64>, axes: &[usize], keepdims: bool) -> (Vec<usize>, Vec<Vec<f64>>) {
+    let d = a.ndim();
+    let kept: Vec<usize> = (0..d).filter(|k| !axes.contains(k)).collect();
+    let out_shape: Vec<usize> = kept.iter().map(|&k| a.shape()[k]).collect();
+    let nout: usize = out_shape.iter().product();
+    let mut groups = vec![Vec::new(); nout.max(if kept.is_empty() { 1 } else { 0 })];
+    for (idx, &v) in a.indexed_iter() {
+        let mut o = 0;
+        for &k in &kept {
+            o = o * a.shape()[k] + idx[k];
+        }
+        groups[o].push(v);
+    }
+    let shape = if keepdims {
+        (0..d)
+            .map(|k| if axes.contains(&k) { 1 } else { a.shape()[k] })
+            .collect()
+    } else {
+        out_shape
+    };
+    (shape, groups)
+}
+
+/// Reference reduction over `axes` with a fold over each group.
+pub fn reduce_ref(
+    a: &ArrayD<f64>,
+    axes: &[usize],
+    keepdims: bool,
+    f: impl Fn(&[f64]) -> f64,
+) -> ArrayD<f64> {
+    let (shape, g) = groups(a, axes, keepdims);
+    ArrayD::from_shape_vec(IxDyn(&shape), g.iter().map(|v| f(v)).collect()).unwrap()
+}
+
+pub fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+/// Two-pass variance (the textbook stable reference).
+pub fn var(v: &[f64], ddof: usize) -> f64 {
+    let m = mean(v);
+    if v.len() <= ddof {
+        return f64::NAN;
+    }
+    v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - ddof) as f64
+}
+
+/// NumPy-semantics slice of one axis: the selected positions.
+pub fn slice_positions(
+    n: usize,
+    start: Option<isize>,
+    stop: Option<isize>,
+    step: isize,
+) -> Vec<usize> {
+    let n = n as isize;
+    let norm = |v: isize| if v < 0 { v + n } else { v };
+    let mut out = vec![];
+    if step > 0 {
+        let s = start.map(norm).unwrap_or(0).clamp(0, n);
+        let e = stop.map(norm).unwrap_or(n).clamp(0, n);
+        let mut i = s;
+        while i < e {
+            out.push(i as usize);
+            i += step;
+        }
+    } else {
+        let s = start.map(norm).unwrap_or(n - 1).clamp(-1, n - 1);
+        let e = stop.map(norm).unwrap_or(-1).clamp(-1, n - 1);
+        let mut i = s;
+        while i > e {
+            out.push(i as usize);
+            i += step;
+        }
+    }
+    out
+}
