@@ -15,6 +15,7 @@
 
 pub mod array;
 pub mod backend;
+pub mod bench;
 pub mod chunks;
 pub mod dtype;
 pub mod error;

@@ -41,87 +41,150 @@ pub fn philox4x32(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 
 const LANES: usize = 16;
 
-/// Philox over consecutive counters `first..first+out.len()` (counter words 0 and 1 hold
-/// the 64-bit counter). Written lane-wise so LLVM vectorises the 32×32→64 multiplies.
+/// Philox for the 16 consecutive counters `first..first+16` (64-bit counter in words 0
+/// and 1, `stream` in word 2). Lane-wise so LLVM vectorises the 32×32→64 multiplies.
 #[inline(always)]
-fn philox_run_generic(seed: u64, stream: u32, first: u64, out: &mut [[u32; 4]]) {
-    let key = [seed as u32, (seed >> 32) as u32];
-    for (b, block) in out.chunks_mut(LANES).enumerate() {
-        let base = first + (b * LANES) as u64;
-        let mut x0 = [0u32; LANES];
-        let mut x1 = [0u32; LANES];
-        let mut x2 = [stream; LANES];
-        let mut x3 = [0u32; LANES];
+fn philox16(seed: u64, stream: u32, first: u64) -> [[u32; LANES]; 4] {
+    // State words live in the low halves of u64 lanes: the 32×32→64 multiply then needs
+    // no widening or narrowing shuffles (vpmuludq reads the low halves directly).
+    const LO: u64 = 0xFFFF_FFFF;
+    let mut x0 = [0u64; LANES];
+    let mut x1 = [0u64; LANES];
+    let mut x2 = [stream as u64; LANES];
+    let mut x3 = [0u64; LANES];
+    for i in 0..LANES {
+        let c = first + i as u64;
+        x0[i] = c & LO;
+        x1[i] = c >> 32;
+    }
+    let (mut k0, mut k1) = (seed as u32, (seed >> 32) as u32);
+    for round in 0..10 {
+        if round > 0 {
+            k0 = k0.wrapping_add(W0);
+            k1 = k1.wrapping_add(W1);
+        }
+        let (kk0, kk1) = (k0 as u64, k1 as u64);
         for i in 0..LANES {
-            let c = base + i as u64;
-            x0[i] = c as u32;
-            x1[i] = (c >> 32) as u32;
+            let p0 = (M0 as u64) * (x0[i] & LO);
+            let p1 = (M1 as u64) * (x2[i] & LO);
+            let n0 = (p1 >> 32) ^ x1[i] ^ kk0;
+            let n2 = (p0 >> 32) ^ x3[i] ^ kk1;
+            x1[i] = p1 & LO;
+            x3[i] = p0 & LO;
+            x0[i] = n0;
+            x2[i] = n2;
         }
-        let (mut k0, mut k1) = (key[0], key[1]);
-        for round in 0..10 {
-            if round > 0 {
-                k0 = k0.wrapping_add(W0);
-                k1 = k1.wrapping_add(W1);
-            }
-            for i in 0..LANES {
-                let p0 = (M0 as u64) * (x0[i] as u64);
-                let p1 = (M1 as u64) * (x2[i] as u64);
-                let n0 = ((p1 >> 32) as u32) ^ x1[i] ^ k0;
-                let n2 = ((p0 >> 32) as u32) ^ x3[i] ^ k1;
-                x1[i] = p1 as u32;
-                x3[i] = p0 as u32;
-                x0[i] = n0;
-                x2[i] = n2;
-            }
+    }
+    let mut out = [[0u32; LANES]; 4];
+    for i in 0..LANES {
+        out[0][i] = x0[i] as u32;
+        out[1][i] = x1[i] as u32;
+        out[2][i] = x2[i] as u32;
+        out[3][i] = x3[i] as u32;
+    }
+    out
+}
+
+/// Fills `out[i]` with the value of element `g0 + i`, where counter `c` yields the
+/// `PER` values of elements `c·PER .. c·PER + PER` through `f`.
+#[inline(always)]
+fn fill_generic<T: Copy + Default, const PER: usize>(
+    seed: u64,
+    stream: u32,
+    g0: u64,
+    out: &mut [T],
+    f: impl Fn([u32; 4]) -> [T; PER],
+) {
+    if out.is_empty() {
+        return;
+    }
+    let end = g0 + out.len() as u64;
+    let mut c = g0 / PER as u64;
+    let mut tmp = [[T::default(); PER]; LANES];
+    while c * (PER as u64) < end {
+        let x = philox16(seed, stream, c);
+        for k in 0..LANES {
+            tmp[k] = f([x[0][k], x[1][k], x[2][k], x[3][k]]);
         }
-        for (i, o) in block.iter_mut().enumerate() {
-            *o = [x0[i], x1[i], x2[i], x3[i]];
-        }
+        let flat = tmp.as_flattened();
+        let first = c * PER as u64;
+        let lo = first.max(g0);
+        let hi = (first + (LANES * PER) as u64).min(end);
+        out[(lo - g0) as usize..(hi - g0) as usize]
+            .copy_from_slice(&flat[(lo - first) as usize..(hi - first) as usize]);
+        c += LANES as u64;
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
-unsafe fn philox_run_avx512(seed: u64, stream: u32, first: u64, out: &mut [[u32; 4]]) {
-    philox_run_generic(seed, stream, first, out)
+/// Defines a public fill function with AVX-512 and AVX2 clones picked at run time.
+macro_rules! multiversion {
+    ($(#[$m:meta])* pub fn $name:ident($($a:ident: $t:ty),*) $body:block) => {
+        $(#[$m])*
+        pub fn $name($($a: $t),*) {
+            #[inline(always)]
+            fn inner($($a: $t),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+                unsafe fn v512($($a: $t),*) { inner($($a),*) }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn v256($($a: $t),*) { inner($($a),*) }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                {
+                    // SAFETY: the features v512 is compiled for were detected above.
+                    return unsafe { v512($($a),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: as above.
+                    return unsafe { v256($($a),*) };
+                }
+            }
+            inner($($a),*)
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn philox_run_avx2(seed: u64, stream: u32, first: u64, out: &mut [[u32; 4]]) {
-    philox_run_generic(seed, stream, first, out)
-}
-
-/// Fills `out[i] = philox(counter = [first + i (64 bits), stream, 0], key = seed)`, using
-/// the widest SIMD the CPU offers (checked at run time).
-pub fn philox_run(seed: u64, stream: u32, first: u64, out: &mut [[u32; 4]]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-        {
-            // SAFETY: the features the function is compiled for were detected above.
-            return unsafe { philox_run_avx512(seed, stream, first, out) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            return unsafe { philox_run_avx2(seed, stream, first, out) };
-        }
+multiversion! {
+    /// Uniform f64 values `low + scale·u` for elements `g0..g0+out.len()` (two per counter).
+    pub fn fill_uniform_f64(seed: u64, stream: u32, g0: u64, out: &mut [f64], low: f64, scale: f64) {
+        fill_generic::<f64, 2>(seed, stream, g0, out, |r| [low + scale * u01_f64(r[0], r[1]), low + scale * u01_f64(r[2], r[3])])
     }
-    philox_run_generic(seed, stream, first, out)
 }
 
-/// Uniform f64 in [0, 1) from two words (53 bits).
+multiversion! {
+    /// Uniform f32 values (four per counter).
+    pub fn fill_uniform_f32(seed: u64, stream: u32, g0: u64, out: &mut [f32], low: f32, scale: f32) {
+        fill_generic::<f32, 4>(seed, stream, g0, out, |r| r.map(|w| low + scale * u01_f32(w)))
+    }
+}
+
+multiversion! {
+    /// Normal f64 values `mean + std·z` (one per counter, Box–Muller).
+    pub fn fill_normal_f64(seed: u64, stream: u32, g0: u64, out: &mut [f64], mean: f64, std: f64) {
+        fill_generic::<f64, 1>(seed, stream, g0, out, |r| [mean + std * normal_f64(r)])
+    }
+}
+
+multiversion! {
+    /// Normal f32 values (two per counter, Box–Muller in f32).
+    pub fn fill_normal_f32(seed: u64, stream: u32, g0: u64, out: &mut [f32], mean: f32, std: f32) {
+        fill_generic::<f32, 2>(seed, stream, g0, out, |r| [mean + std * normal_f32(r[0], r[1]), mean + std * normal_f32(r[2], r[3])])
+    }
+}
+
+/// Uniform f64 in [0, 1) from two words: 52 random mantissa bits under exponent 0,
+/// minus one. Exact on every IEEE device and vectorisable without u64→f64 converts.
 #[inline(always)]
 pub fn u01_f64(hi: u32, lo: u32) -> f64 {
-    ((((hi as u64) << 32) | lo as u64) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    f64::from_bits(0x3FF0_0000_0000_0000 | ((hi as u64) << 20) | (lo as u64 >> 12)) - 1.0
 }
 
-/// Uniform f32 in [0, 1) from one word (24 bits).
+/// Uniform f32 in [0, 1) from one word: 23 mantissa bits, as for f64.
 #[inline(always)]
 pub fn u01_f32(w: u32) -> f32 {
-    (w >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
+    f32::from_bits(0x3F80_0000 | (w >> 9)) - 1.0
 }
 
 /// Standard normal f64 for element `g` (Box–Muller on the four words of counter `g`).
@@ -160,18 +223,44 @@ mod tests {
     }
 
     #[test]
-    fn run_matches_scalar() {
-        let mut out = vec![[0u32; 4]; 37];
-        philox_run(0x1234_5678_9abc_def0, 7, (1u64 << 32) - 5, &mut out);
-        for (i, o) in out.iter().enumerate() {
-            let c = (1u64 << 32) - 5 + i as u64;
-            assert_eq!(
-                *o,
-                philox4x32(
+    fn fills_match_scalar_definition() {
+        let seed = 0x1234_5678_9abc_def0;
+        for g0 in [0u64, 1, 5, (1 << 32) - 3] {
+            let mut u = vec![0f64; 45];
+            fill_uniform_f64(seed, 7, g0, &mut u, 0.0, 1.0);
+            for (i, v) in u.iter().enumerate() {
+                let g = g0 + i as u64;
+                let c = g / 2;
+                let r = philox4x32(
                     [c as u32, (c >> 32) as u32, 7, 0],
-                    [0x9abc_def0, 0x1234_5678]
-                )
-            );
+                    [0x9abc_def0, 0x1234_5678],
+                );
+                let e = if g % 2 == 0 {
+                    u01_f64(r[0], r[1])
+                } else {
+                    u01_f64(r[2], r[3])
+                };
+                assert_eq!(*v, e, "g = {g}");
+            }
+            let mut f = vec![0f32; 70];
+            fill_uniform_f32(seed, 1, g0, &mut f, 0.0, 1.0);
+            for (i, v) in f.iter().enumerate() {
+                let g = g0 + i as u64;
+                let c = g / 4;
+                let r = philox4x32(
+                    [c as u32, (c >> 32) as u32, 1, 0],
+                    [0x9abc_def0, 0x1234_5678],
+                );
+                assert_eq!(*v, u01_f32(r[(g % 4) as usize]));
+            }
         }
+    }
+
+    #[test]
+    fn unit_interval_bounds() {
+        assert_eq!(u01_f64(0, 0), 0.0);
+        assert!(u01_f64(u32::MAX, u32::MAX) < 1.0);
+        assert_eq!(u01_f32(0), 0.0);
+        assert!(u01_f32(u32::MAX) < 1.0);
     }
 }

@@ -95,7 +95,7 @@ pub(crate) struct Node {
 /// A lazy, chunked n-dimensional array: a cheap handle to an expression node.
 ///
 /// ```
-/// let x = tessera::random::uniform(&[100, 80], &[30, 40], 7).unwrap();
+/// let x = tessera::random::uniform(&[100, 100], &[30, 40], 7).unwrap();
 /// let y = (&x + &x.t()).sum_axis(0).mean();
 /// println!("{y}"); // shape, dtype, chunks and task count; nothing computed yet
 /// let v: f64 = y.compute_scalar().unwrap();

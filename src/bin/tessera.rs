@@ -1,1 +1,178 @@
-fn main() {}
+//! The `tessera` command: `info`, `demo` and `bench`.
+
+use clap::{Parser, Subcommand};
+use std::time::Instant;
+use tessera::bench::{self, BenchConfig};
+use tessera::{ComputeOptions, Device, Scheduler};
+
+#[derive(Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "Lazy chunked n-dimensional arrays on GPUs and CPUs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Devices found, cores and memory.
+    Info,
+    /// (x + x.T).sum(axis=0).mean() on a random array, with a progress bar.
+    Demo {
+        /// Edge of the square array.
+        #[arg(long, default_value_t = 20_000)]
+        size: usize,
+        /// Edge of the square chunks.
+        #[arg(long, default_value_t = 2_000)]
+        chunk: usize,
+        /// Worker threads (0 = one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Hide the progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Runs the benchmark suite and prints one table.
+    Bench {
+        /// Edge of the square arrays.
+        #[arg(long, default_value_t = 20_000)]
+        size: usize,
+        /// Edge of the square chunks.
+        #[arg(long, default_value_t = 2_000)]
+        chunk: usize,
+        /// Chunks in the scheduler-overhead probe.
+        #[arg(long, default_value_t = 100_000)]
+        tiny_chunks: usize,
+        /// Repeats per workload (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Print JSON lines instead of a table (for benches/compare_dask.py).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn gib(b: u64) -> f64 {
+    b as f64 / (1u64 << 30) as f64
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> tessera::Result<()> {
+    match cli.cmd {
+        Cmd::Info => {
+            let cores = std::thread::available_parallelism()
+                .map(|p| p.get())
+                .unwrap_or(1);
+            println!("tessera {}", env!("CARGO_PKG_VERSION"));
+            println!("cores: {cores}");
+            println!(
+                "memory: {:.1} GiB",
+                gib(tessera::scheduler::host_memory_bytes())
+            );
+            println!("devices:");
+            println!("  cpu    available ({cores} worker threads, tiled SIMD kernels)");
+            println!("  wgpu   not built yet (planned: WGSL compute shaders)");
+            println!("  cuda   not built yet (planned: NVRTC-compiled kernels)");
+            println!("Device::Auto picks: cpu");
+        }
+        Cmd::Demo {
+            size,
+            chunk,
+            threads,
+            quiet,
+        } => {
+            let x = tessera::random::uniform(&[size, size], &[chunk, chunk], 42)?;
+            let y = (&x + &x.t()).sum_axis(0).mean();
+            println!("x = {x}");
+            println!("y = (x + x.T).sum(axis=0).mean()");
+            println!("y = {y}");
+            let opts = ComputeOptions {
+                scheduler: Scheduler::Threads(threads),
+                device: Device::Auto,
+                progress: !quiet,
+                host_memory_limit: None,
+            };
+            let t = Instant::now();
+            let g = tessera::graph::TaskGraph::build(&[&y])?;
+            let r = tessera::scheduler::execute(&g, &opts)?;
+            let wall = t.elapsed();
+            let v = r.outputs[0].to_f64()[[]];
+            println!("result: {v}");
+            println!(
+                "wall time: {:.3} s on {} workers",
+                wall.as_secs_f64(),
+                r.stats.workers
+            );
+            println!("tasks: {}", r.stats.tasks);
+            println!(
+                "peak chunk memory held: {:.1} MiB (array is {:.1} GiB)",
+                r.stats.peak_bytes as f64 / (1 << 20) as f64,
+                gib((size * size * 8) as u64)
+            );
+            if let Some(rss) = tessera::scheduler::peak_rss_bytes() {
+                println!("peak process RSS: {:.1} MiB", rss as f64 / (1 << 20) as f64);
+            }
+        }
+        Cmd::Bench {
+            size,
+            chunk,
+            tiny_chunks,
+            repeats,
+            json,
+        } => {
+            let cfg = BenchConfig {
+                n: size,
+                chunk,
+                tiny_chunks,
+                repeats,
+            };
+            let opts = ComputeOptions::default();
+            let bw = bench::triad_gbps(20_000_000);
+            if json {
+                println!("{{\"name\": \"triad\", \"gbps\": {bw:.3}}}");
+            } else {
+                println!(
+                    "machine: {} cores, STREAM triad {bw:.1} GB/s (measured now)",
+                    std::thread::available_parallelism()
+                        .map(|p| p.get())
+                        .unwrap_or(1)
+                );
+                println!("device: cpu; arrays {size}² f64 in {chunk}² chunks; median of {repeats}");
+                println!(
+                    "{:<42} {:>9} {:>8} {:>8} {:>8} {:>11}  note",
+                    "workload", "time s", "GB/s", "of triad", "tasks", "peak MiB"
+                );
+            }
+            bench::run_suite(&cfg, &opts, |r| {
+                if json {
+                    println!(
+                        "{{\"name\": \"{}\", \"seconds\": {:.6}, \"gbps\": {:.3}, \"tasks\": {}, \"peak_bytes\": {}, \"note\": \"{}\"}}",
+                        r.name, r.seconds, r.gbps(), r.tasks, r.peak_bytes, r.note
+                    );
+                } else {
+                    println!(
+                        "{:<42} {:>9.3} {:>8.2} {:>8.2} {:>8} {:>11.1}  {}",
+                        r.name,
+                        r.seconds,
+                        r.gbps(),
+                        r.gbps() / bw,
+                        r.tasks,
+                        r.peak_bytes as f64 / (1 << 20) as f64,
+                        r.note
+                    );
+                }
+            })?;
+        }
+    }
+    Ok(())
+}

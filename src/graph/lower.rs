@@ -10,7 +10,7 @@ use super::{Task, TaskGraph};
 use crate::array::{Array, Node, Op};
 use crate::chunks::{c_strides, multi_indices};
 use crate::error::{Error, Result};
-use crate::kernel::{ArgIndex, ChunkOp, Finalize, Piece, Reduction};
+use crate::kernel::{ArgIndex, ChunkOp, Finalize, Generator, Piece, Reduction};
 use std::collections::HashMap;
 
 pub(crate) struct Lower {
@@ -95,6 +95,12 @@ impl Lower {
     /// Whether a node's blocks may be recomputed inside each consumer instead of stored.
     fn inline(&self, n: &Node) -> bool {
         match &n.op {
+            // Random numbers cost more to regenerate than to read back, but storing them
+            // pins chunks until every consumer ran (x + x.T would hold half of x). Up to
+            // two consumers regenerate; more (several reductions of one array) store.
+            Op::Gen(Generator::Random { .. }) => {
+                self.consumers.get(&n.id).copied().unwrap_or(0) <= 2
+            }
             Op::Gen(_) | Op::Const(_) | Op::Transpose(_) | Op::Slice(_) | Op::Rechunk => true,
             op if op.is_elementwise() => {
                 self.consumers.get(&n.id).copied().unwrap_or(0) <= 1 || cheap(n, 6)

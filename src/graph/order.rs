@@ -1,11 +1,47 @@
-//! Task ordering that frees memory early: a depth-first walk from each output block
-//! through its inputs, so a combine runs as soon as its partials exist and a chunk's
-//! consumers run soon after it (the idea of dask.order, without its refinements).
+//! Task ordering that frees memory early (the idea of dask.order, without its
+//! refinements): a depth-first walk from each output block ranks tasks, then a
+//! simulated run turns the ranks into an order in which every task's ready consumers
+//! run before any new source task starts. So a combine runs as soon as its partials
+//! exist, and a chunk read by several reductions is freed right after it was made.
 
 use super::TaskGraph;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
-/// Priority per task: its position in a post-order DFS from the outputs.
+/// Priority per task (lower runs first among ready tasks).
 pub(crate) fn order(g: &TaskGraph) -> Vec<usize> {
+    let dfs = dfs_rank(g);
+    let n = g.tasks.len();
+    let mut dependents: Vec<Vec<usize>> = vec![vec![]; n];
+    let mut waiting = vec![0usize; n];
+    for (i, t) in g.tasks.iter().enumerate() {
+        waiting[i] = t.inputs.len();
+        for &j in &t.inputs {
+            dependents[j].push(i);
+        }
+    }
+    // (class, rank, task): class 0 = made ready by a finished task, 1 = a source.
+    let mut heap: BinaryHeap<Reverse<(u8, usize, usize)>> = (0..n)
+        .filter(|&i| waiting[i] == 0)
+        .map(|i| Reverse((1, dfs[i], i)))
+        .collect();
+    let mut prio = vec![0; n];
+    let mut next = 0;
+    while let Some(Reverse((_, _, t))) = heap.pop() {
+        prio[t] = next;
+        next += 1;
+        for &d in &dependents[t] {
+            waiting[d] -= 1;
+            if waiting[d] == 0 {
+                heap.push(Reverse((0, dfs[d], d)));
+            }
+        }
+    }
+    prio
+}
+
+/// Rank per task: its position in a post-order DFS from the outputs.
+fn dfs_rank(g: &TaskGraph) -> Vec<usize> {
     let n = g.tasks.len();
     let mut prio = vec![usize::MAX; n];
     let mut next = 0;

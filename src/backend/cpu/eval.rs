@@ -72,7 +72,6 @@ struct LeafPlan {
 
 /// Scratch reused across tiles.
 struct Scratch {
-    philox: Vec<[u32; 4]>,
     f64s: Vec<f64>,
     f32s: Vec<f32>,
 }
@@ -109,7 +108,6 @@ pub fn for_each_tile(
     let cap = (tr * tc).min(total);
     let mut regs: Vec<Reg> = expr.instrs.iter().map(|(_, d)| Reg::new(*d, cap)).collect();
     let mut scratch = Scratch {
-        philox: Vec::new(),
         f64s: vec![0.0; cap],
         f32s: vec![0.0; cap],
     };
@@ -285,18 +283,30 @@ fn gen_tile(
     let column_runs = sc != 1 && sr == 1 && tr > 1;
     let mut tmp64 = std::mem::take(&mut s.f64s);
     let mut tmp32 = std::mem::take(&mut s.f32s);
+    // Generate straight into the output register when the types already agree.
+    let direct = match out {
+        Reg::F64(v) if !f32_native => {
+            std::mem::swap(&mut tmp64, v);
+            true
+        }
+        Reg::F32(v) if f32_native => {
+            std::mem::swap(&mut tmp32, v);
+            true
+        }
+        _ => false,
+    };
     if column_runs {
         let mut col64 = vec![0f64; if f32_native { 0 } else { tr }];
         let mut col32 = vec![0f32; if f32_native { tr } else { 0 }];
         for c in 0..tc {
             let start = base + c as i64 * sc;
             if f32_native {
-                gen_run_f32(g, start, 1, &mut col32, &mut s.philox);
+                gen_run_f32(g, start, 1, &mut col32);
                 for r in 0..tr {
                     tmp32[r * tc + c] = col32[r];
                 }
             } else {
-                gen_run_f64(g, start, 1, &mut col64, &mut s.philox);
+                gen_run_f64(g, start, 1, &mut col64);
                 for r in 0..tr {
                     tmp64[r * tc + c] = col64[r];
                 }
@@ -306,23 +316,24 @@ fn gen_tile(
         for r in 0..tr {
             let start = base + r as i64 * sr;
             if f32_native {
-                gen_run_f32(
-                    g,
-                    start,
-                    sc,
-                    &mut tmp32[r * tc..(r + 1) * tc],
-                    &mut s.philox,
-                );
+                gen_run_f32(g, start, sc, &mut tmp32[r * tc..(r + 1) * tc]);
             } else {
-                gen_run_f64(
-                    g,
-                    start,
-                    sc,
-                    &mut tmp64[r * tc..(r + 1) * tc],
-                    &mut s.philox,
-                );
+                gen_run_f64(g, start, sc, &mut tmp64[r * tc..(r + 1) * tc]);
             }
         }
+    }
+    if direct {
+        match out {
+            Reg::F64(v) => std::mem::swap(&mut tmp64, v),
+            Reg::F32(v) => {
+                std::mem::swap(&mut tmp32, v);
+                regs::round_half(&mut v[..n], dtype);
+            }
+            _ => unreachable!("direct generation only into float registers"),
+        }
+        s.f64s = tmp64;
+        s.f32s = tmp32;
+        return;
     }
     match out {
         Reg::F64(o) => o[..n].copy_from_slice(&tmp64[..n]),
@@ -352,14 +363,7 @@ const STREAM_NORMAL_F64: u32 = 2;
 const STREAM_NORMAL_F32: u32 = 3;
 
 /// Values of `g` at indices `start + i * stride`.
-pub fn gen_run_f64(
-    g: &Generator,
-    start: i64,
-    stride: i64,
-    out: &mut [f64],
-    philox: &mut Vec<[u32; 4]>,
-) {
-    let n = out.len();
+pub fn gen_run_f64(g: &Generator, start: i64, stride: i64, out: &mut [f64]) {
     match *g {
         Generator::Range {
             start: a,
@@ -400,42 +404,19 @@ pub fn gen_run_f64(
             }
             let g0 = start as u64;
             if normal {
-                ensure(philox, n);
-                random::philox_run(seed, STREAM_NORMAL_F64, g0, &mut philox[..n]);
-                for (o, r) in out.iter_mut().zip(philox.iter()) {
-                    *o = shift + scale * random::normal_f64(*r);
-                }
+                random::fill_normal_f64(seed, STREAM_NORMAL_F64, g0, out, shift, scale);
             } else {
-                let p0 = g0 >> 1;
-                let np = ((g0 + n as u64 - 1) >> 1) - p0 + 1;
-                ensure(philox, np as usize);
-                random::philox_run(seed, STREAM_UNIFORM_F64, p0, &mut philox[..np as usize]);
-                for (i, o) in out.iter_mut().enumerate() {
-                    let gi = g0 + i as u64;
-                    let r = philox[((gi >> 1) - p0) as usize];
-                    let u = if gi & 1 == 0 {
-                        random::u01_f64(r[0], r[1])
-                    } else {
-                        random::u01_f64(r[2], r[3])
-                    };
-                    *o = shift + scale * u;
-                }
+                random::fill_uniform_f64(seed, STREAM_UNIFORM_F64, g0, out, shift, scale);
             }
         }
     }
 }
 
 /// f32 random values at indices `start + i * stride` (other generators go through f64).
-pub fn gen_run_f32(
-    g: &Generator,
-    start: i64,
-    stride: i64,
-    out: &mut [f32],
-    philox: &mut Vec<[u32; 4]>,
-) {
+pub fn gen_run_f32(g: &Generator, start: i64, stride: i64, out: &mut [f32]) {
     let Generator::Random { seed, dist } = *g else {
         let mut tmp = vec![0f64; out.len()];
-        gen_run_f64(g, start, stride, &mut tmp, philox);
+        gen_run_f64(g, start, stride, &mut tmp);
         out.iter_mut().zip(tmp).for_each(|(o, v)| *o = v as f32);
         return;
     };
@@ -448,26 +429,20 @@ pub fn gen_run_f32(
     } else {
         (4u64, STREAM_UNIFORM_F32)
     };
-    let n = out.len();
-    let lo = start.min(start + (n as i64 - 1) * stride) as u64;
-    let hi = start.max(start + (n as i64 - 1) * stride) as u64;
-    if stride == 1 || (hi - lo) / per < 2 * n as u64 {
-        let p0 = lo / per;
-        let np = (hi / per - p0 + 1) as usize;
-        ensure(philox, np);
-        random::philox_run(seed, stream, p0, &mut philox[..np]);
-        for (i, o) in out.iter_mut().enumerate() {
-            let gi = (start + i as i64 * stride) as u64;
-            let r = philox[(gi / per - p0) as usize];
-            *o = shift + scale * f32_lane(r, (gi % per) as usize, normal);
+    if stride == 1 {
+        let g0 = start as u64;
+        if normal {
+            random::fill_normal_f32(seed, STREAM_NORMAL_F32, g0, out, shift, scale);
+        } else {
+            random::fill_uniform_f32(seed, STREAM_UNIFORM_F32, g0, out, shift, scale);
         }
-    } else {
-        for (i, o) in out.iter_mut().enumerate() {
-            let gi = (start + i as i64 * stride) as u64;
-            let c = gi / per;
-            let r = random::philox4x32([c as u32, (c >> 32) as u32, stream, 0], key(seed));
-            *o = shift + scale * f32_lane(r, (gi % per) as usize, normal);
-        }
+        return;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        let gi = (start + i as i64 * stride) as u64;
+        let c = gi / per;
+        let r = random::philox4x32([c as u32, (c >> 32) as u32, stream, 0], key(seed));
+        *o = shift + scale * f32_lane(r, (gi % per) as usize, normal);
     }
 }
 
@@ -501,11 +476,5 @@ fn random_f64_at(seed: u64, normal: bool, g: u64) -> f64 {
         } else {
             random::u01_f64(r[2], r[3])
         }
-    }
-}
-
-fn ensure(v: &mut Vec<[u32; 4]>, n: usize) {
-    if v.len() < n {
-        v.resize(n, [0; 4]);
     }
 }

@@ -310,8 +310,15 @@ fn fold_rows<T: Num>(
             };
         } else {
             let dst = &mut v[a..a + t.tc];
-            for (d, &x) in dst.iter_mut().zip(row) {
-                *d = fold1(red, *d, x);
+            if red == Reduction::Sum {
+                // The hot case (column sums): a plain add loop that vectorises.
+                for (d, &x) in dst.iter_mut().zip(row) {
+                    *d = d.add(x);
+                }
+            } else {
+                for (d, &x) in dst.iter_mut().zip(row) {
+                    *d = fold1(red, *d, x);
+                }
             }
         }
     }

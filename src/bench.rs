@@ -1,0 +1,189 @@
+//! The benchmark suite behind `tessera bench`: named workloads, a STREAM-style triad to
+//! measure this machine's memory bandwidth, and one table of ratios.
+
+use crate::error::Result;
+use crate::scheduler::{self, ComputeOptions};
+use crate::{random, Array};
+use std::time::{Duration, Instant};
+
+/// One measured workload.
+#[derive(Debug, Clone)]
+pub struct BenchResult {
+    pub name: String,
+    /// Median wall time over the repeats.
+    pub seconds: f64,
+    /// Bytes of array data the workload reads or generates (its logical input size).
+    pub bytes: f64,
+    pub tasks: usize,
+    /// Most bytes of chunks the scheduler held at once.
+    pub peak_bytes: u64,
+    /// Extra note (e.g. µs per task).
+    pub note: String,
+}
+
+impl BenchResult {
+    /// Logical throughput in GB/s.
+    pub fn gbps(&self) -> f64 {
+        self.bytes / self.seconds / 1e9
+    }
+}
+
+/// Sizes of the suite.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchConfig {
+    /// Edge of the square arrays (20,000 in the full suite).
+    pub n: usize,
+    /// Edge of the square chunks (2,000 in the full suite).
+    pub chunk: usize,
+    /// Chunks in the tiny-task probe (100,000 in the full suite).
+    pub tiny_chunks: usize,
+    pub repeats: usize,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig {
+            n: 20_000,
+            chunk: 2_000,
+            tiny_chunks: 100_000,
+            repeats: 3,
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// STREAM triad `a = b + s·c` on f64 arrays with one thread per core; best of 5, in GB/s
+/// (24 bytes moved per element, as STREAM counts them).
+///
+/// ```
+/// let bw = tessera::bench::triad_gbps(1 << 16);
+/// assert!(bw > 0.0);
+/// ```
+pub fn triad_gbps(n: usize) -> f64 {
+    use rayon::prelude::*;
+    let b = std::hint::black_box(vec![1.0f64; n]);
+    let c = std::hint::black_box(vec![2.0f64; n]);
+    let mut a = std::hint::black_box(vec![0.0f64; n]);
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t = Instant::now();
+        a.par_chunks_mut(1 << 16)
+            .zip(b.par_chunks(1 << 16))
+            .zip(c.par_chunks(1 << 16))
+            .for_each(|((a, b), c)| {
+                for i in 0..a.len() {
+                    a[i] = b[i] + 3.0 * c[i];
+                }
+                std::hint::black_box(a);
+            });
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(&a);
+    24.0 * n as f64 / best / 1e9
+}
+
+fn time_compute(
+    outputs: &[&Array],
+    repeats: usize,
+    opts: &ComputeOptions,
+) -> Result<(f64, usize, u64)> {
+    let mut times = vec![];
+    let mut tasks = 0;
+    let mut peak = 0;
+    for _ in 0..repeats.max(1) {
+        let t = Instant::now();
+        let g = crate::graph::TaskGraph::build(outputs)?;
+        let r = scheduler::execute(&g, opts)?;
+        times.push(t.elapsed().as_secs_f64());
+        tasks = r.stats.tasks;
+        peak = r.stats.peak_bytes;
+        std::hint::black_box(r.outputs);
+    }
+    Ok((median(times), tasks, peak))
+}
+
+/// Runs the named suite and returns one row per workload.
+pub fn run_suite(
+    cfg: &BenchConfig,
+    opts: &ComputeOptions,
+    mut on_row: impl FnMut(&BenchResult),
+) -> Result<Vec<BenchResult>> {
+    let (n, c) = (cfg.n, cfg.chunk);
+    let bytes = (n * n * 8) as f64;
+    let x = random::uniform(&[n, n], &[c, c], 42)?;
+    let mut rows = vec![];
+    let mut push = |r: BenchResult, rows: &mut Vec<BenchResult>| {
+        on_row(&r);
+        rows.push(r);
+    };
+    let seed = (&x + &x.t()).sum_axis(0).mean();
+    let (s, tasks, peak) = time_compute(&[&seed], cfg.repeats, opts)?;
+    push(
+        BenchResult {
+            name: "(x + x.T).sum(0).mean()".into(),
+            seconds: s,
+            bytes,
+            tasks,
+            peak_bytes: peak,
+            note: String::new(),
+        },
+        &mut rows,
+    );
+    let axpy = (&x * 2.0 + 1.0).sum();
+    let (s, tasks, peak) = time_compute(&[&axpy], cfg.repeats, opts)?;
+    push(
+        BenchResult {
+            name: "(x * 2 + 1).sum()".into(),
+            seconds: s,
+            bytes,
+            tasks,
+            peak_bytes: peak,
+            note: String::new(),
+        },
+        &mut rows,
+    );
+    let (a, b, d, e) = (x.sum_axis(0), x.mean_axis(1), x.std(0), x.max());
+    let (s, tasks, peak) = time_compute(&[&a, &b, &d, &e], cfg.repeats, opts)?;
+    push(
+        BenchResult {
+            name: "sum(0), mean(1), std(), max() together".into(),
+            seconds: s,
+            bytes,
+            tasks,
+            peak_bytes: peak,
+            note: String::new(),
+        },
+        &mut rows,
+    );
+    // Scheduler overhead: tiny chunks of 100 values.
+    let m = cfg.tiny_chunks;
+    let tiny = random::uniform(&[m * 100], 100, 1)?.sum();
+    let t = Instant::now();
+    let g = crate::graph::TaskGraph::build(&[&tiny])?;
+    let build = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let r = scheduler::execute(&g, opts)?;
+    let exec = t.elapsed().as_secs_f64();
+    let nt = r.stats.tasks;
+    push(
+        BenchResult {
+            name: format!("sum over {m} chunks of 100"),
+            seconds: build + exec,
+            bytes: (m * 100 * 8) as f64,
+            tasks: nt,
+            peak_bytes: r.stats.peak_bytes,
+            note: format!(
+                "{:.2} µs/task to run, {:.2} µs/task to build",
+                exec / nt as f64 * 1e6,
+                build / nt as f64 * 1e6
+            ),
+        },
+        &mut rows,
+    );
+    let _ = Duration::ZERO;
+    Ok(rows)
+}
