@@ -4,11 +4,13 @@
 use crate::error::Result;
 use crate::scheduler::{self, ComputeOptions};
 use crate::{random, Array};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// One measured workload.
 #[derive(Debug, Clone)]
 pub struct BenchResult {
+    /// Short key (`seed`, `axpy`, `reductions`, `tiny`) for `--only`.
+    pub key: &'static str,
     pub name: String,
     /// Median wall time over the repeats.
     pub seconds: f64,
@@ -29,7 +31,7 @@ impl BenchResult {
 }
 
 /// Sizes of the suite.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct BenchConfig {
     /// Edge of the square arrays (20,000 in the full suite).
     pub n: usize,
@@ -38,6 +40,8 @@ pub struct BenchConfig {
     /// Chunks in the tiny-task probe (100,000 in the full suite).
     pub tiny_chunks: usize,
     pub repeats: usize,
+    /// Run only the workload with this key.
+    pub only: Option<String>,
 }
 
 impl Default for BenchConfig {
@@ -47,6 +51,7 @@ impl Default for BenchConfig {
             chunk: 2_000,
             tiny_chunks: 100_000,
             repeats: 3,
+            only: None,
         }
     }
 }
@@ -116,49 +121,42 @@ pub fn run_suite(
     let bytes = (n * n * 8) as f64;
     let x = random::uniform(&[n, n], &[c, c], 42)?;
     let mut rows = vec![];
+    let want = |k: &str| cfg.only.as_deref().is_none_or(|o| o == k);
     let mut push = |r: BenchResult, rows: &mut Vec<BenchResult>| {
         on_row(&r);
         rows.push(r);
     };
     let seed = (&x + &x.t()).sum_axis(0).mean();
-    let (s, tasks, peak) = time_compute(&[&seed], cfg.repeats, opts)?;
-    push(
-        BenchResult {
-            name: "(x + x.T).sum(0).mean()".into(),
-            seconds: s,
-            bytes,
-            tasks,
-            peak_bytes: peak,
-            note: String::new(),
-        },
-        &mut rows,
-    );
     let axpy = (&x * 2.0 + 1.0).sum();
-    let (s, tasks, peak) = time_compute(&[&axpy], cfg.repeats, opts)?;
-    push(
-        BenchResult {
-            name: "(x * 2 + 1).sum()".into(),
-            seconds: s,
+    let (r0, r1, r2, r3) = (x.sum_axis(0), x.mean_axis(1), x.std(0), x.max());
+    let workloads: [(&'static str, &str, Vec<&Array>); 3] = [
+        ("seed", "(x + x.T).sum(0).mean()", vec![&seed]),
+        ("axpy", "(x * 2 + 1).sum()", vec![&axpy]),
+        (
+            "reductions",
+            "sum(0), mean(1), std(), max() together",
+            vec![&r0, &r1, &r2, &r3],
+        ),
+    ];
+    for (key, name, outs) in workloads {
+        if !want(key) {
+            continue;
+        }
+        let (seconds, tasks, peak_bytes) = time_compute(&outs, cfg.repeats, opts)?;
+        let r = BenchResult {
+            key,
+            name: name.into(),
+            seconds,
             bytes,
             tasks,
-            peak_bytes: peak,
+            peak_bytes,
             note: String::new(),
-        },
-        &mut rows,
-    );
-    let (a, b, d, e) = (x.sum_axis(0), x.mean_axis(1), x.std(0), x.max());
-    let (s, tasks, peak) = time_compute(&[&a, &b, &d, &e], cfg.repeats, opts)?;
-    push(
-        BenchResult {
-            name: "sum(0), mean(1), std(), max() together".into(),
-            seconds: s,
-            bytes,
-            tasks,
-            peak_bytes: peak,
-            note: String::new(),
-        },
-        &mut rows,
-    );
+        };
+        push(r, &mut rows);
+    }
+    if !want("tiny") {
+        return Ok(rows);
+    }
     // Scheduler overhead: tiny chunks of 100 values.
     let m = cfg.tiny_chunks;
     let tiny = random::uniform(&[m * 100], 100, 1)?.sum();
@@ -171,6 +169,7 @@ pub fn run_suite(
     let nt = r.stats.tasks;
     push(
         BenchResult {
+            key: "tiny",
             name: format!("sum over {m} chunks of 100"),
             seconds: build + exec,
             bytes: (m * 100 * 8) as f64,
@@ -184,6 +183,5 @@ pub fn run_suite(
         },
         &mut rows,
     );
-    let _ = Duration::ZERO;
     Ok(rows)
 }

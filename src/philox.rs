@@ -69,8 +69,10 @@ fn philox16(seed: u64, stream: u32, first: u64) -> [[u32; LANES]; 4] {
             let p1 = (M1 as u64) * (x2[i] & LO);
             let n0 = (p1 >> 32) ^ x1[i] ^ kk0;
             let n2 = (p0 >> 32) ^ x3[i] ^ kk1;
-            x1[i] = p1 & LO;
-            x3[i] = p0 & LO;
+            // Only the low 32 bits of every word are ever read (the multiplies mask their
+            // inputs, the output truncates), so the high halves may hold garbage.
+            x1[i] = p1;
+            x3[i] = p0;
             x0[i] = n0;
             x2[i] = n2;
         }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use ndarray::{ArrayD, Axis, IxDyn};
+use ndarray::{ArrayD, Axis};
 use proptest::prelude::*;
 use tessera::kernel::Reduction;
 use tessera::Index;
@@ -215,7 +215,9 @@ fn check(c: Case) -> Result<(), TestCaseError> {
         let red = REDS[*ri % REDS.len()];
         let axes: Vec<usize> = (0..d).filter(|&k| mask[k]).collect();
         let empty = axes.iter().map(|&k| r.shape()[k]).product::<usize>() == 0;
-        if !(empty && red == Reduction::Min || empty && red == Reduction::Max) && !axes.is_empty() {
+        let no_identity = matches!(red, Reduction::Min | Reduction::Max);
+        let skip = axes.is_empty() || (empty && no_identity);
+        if !skip {
             let ax: Vec<isize> = axes.iter().map(|&k| k as isize).collect();
             x = x.reduce(red, Some(&ax), *keepdims, 2);
             r = reference_reduce(&r, red, &axes, *keepdims);
@@ -230,7 +232,7 @@ fn check(c: Case) -> Result<(), TestCaseError> {
         let ok = (g.is_nan() && e.is_nan()) || (g - e).abs() <= 1e-9 * e.abs().max(1.0);
         prop_assert!(ok, "got {} expected {}", g, e);
     }
-    let _ = IxDyn(&[0]);
+
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! A backend owns its buffers (host memory for the CPU; device allocations for GPUs),
 //! executes one [`ChunkOp`] at a time, and may decline an op it cannot run; the
 //! scheduler then routes that task elsewhere and logs why. Moving data between devices
-//! is an explicit `to_host` / `from_host` step the scheduler plans.
+//! is an explicit `download` / `upload` step the scheduler plans.
 
 mod cpu;
 
@@ -105,7 +105,7 @@ pub trait Backend: Send + Sync {
     /// Runs `op` on inputs that already live on this device.
     fn execute(&self, op: &ChunkOp, inputs: &[&Buffer]) -> Result<Buffer>;
     /// Copies a buffer of this device to host memory.
-    fn to_host(&self, buf: &Buffer) -> Result<Chunk>;
+    fn download(&self, buf: &Buffer) -> Result<Chunk>;
     /// Copies host data onto this device.
-    fn from_host(&self, chunk: Chunk) -> Result<Buffer>;
+    fn upload(&self, chunk: Chunk) -> Result<Buffer>;
 }

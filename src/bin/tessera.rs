@@ -52,6 +52,9 @@ enum Cmd {
         /// Print JSON lines instead of a table (for benches/compare_dask.py).
         #[arg(long)]
         json: bool,
+        /// Run one workload: seed, axpy, reductions or tiny.
+        #[arg(long)]
+        only: Option<String>,
     },
 }
 
@@ -129,15 +132,23 @@ fn run(cli: Cli) -> tessera::Result<()> {
             tiny_chunks,
             repeats,
             json,
+            only,
         } => {
             let cfg = BenchConfig {
                 n: size,
                 chunk,
                 tiny_chunks,
                 repeats,
+                only,
             };
             let opts = ComputeOptions::default();
-            let bw = bench::triad_gbps(20_000_000);
+            // The triad allocates 480 MB: skip it when one workload is measured on its own
+            // (benches/compare_dask.py reads that process's peak RSS).
+            let bw = if cfg.only.is_some() {
+                f64::NAN
+            } else {
+                bench::triad_gbps(20_000_000)
+            };
             if json {
                 println!("{{\"name\": \"triad\", \"gbps\": {bw:.3}}}");
             } else {
@@ -156,8 +167,8 @@ fn run(cli: Cli) -> tessera::Result<()> {
             bench::run_suite(&cfg, &opts, |r| {
                 if json {
                     println!(
-                        "{{\"name\": \"{}\", \"seconds\": {:.6}, \"gbps\": {:.3}, \"tasks\": {}, \"peak_bytes\": {}, \"note\": \"{}\"}}",
-                        r.name, r.seconds, r.gbps(), r.tasks, r.peak_bytes, r.note
+                        "{{\"key\": \"{}\", \"name\": \"{}\", \"seconds\": {:.6}, \"gbps\": {:.3}, \"tasks\": {}, \"peak_bytes\": {}, \"note\": \"{}\"}}",
+                        r.key, r.name, r.seconds, r.gbps(), r.tasks, r.peak_bytes, r.note
                     );
                 } else {
                     println!(

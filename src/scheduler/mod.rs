@@ -291,7 +291,7 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
                 .as_ref()
                 .expect("outputs are kept")
                 .clone();
-            let chunk: Chunk = backend.to_host(&buf)?;
+            let chunk: Chunk = backend.download(&buf)?;
             place(&mut full, chunk.array(), &o.grid.block_start(&idx));
         }
         outputs.push(full);

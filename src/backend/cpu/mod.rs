@@ -157,7 +157,7 @@ impl Backend for CpuBackend {
         Ok(Buffer::Host(out))
     }
 
-    fn to_host(&self, buf: &Buffer) -> Result<Chunk> {
+    fn download(&self, buf: &Buffer) -> Result<Chunk> {
         match buf {
             Buffer::Host(c) => Ok(c.clone()),
             Buffer::Device(d) => Err(Error::Backend {
@@ -168,7 +168,7 @@ impl Backend for CpuBackend {
         }
     }
 
-    fn from_host(&self, chunk: Chunk) -> Result<Buffer> {
+    fn upload(&self, chunk: Chunk) -> Result<Buffer> {
         Ok(Buffer::Host(chunk))
     }
 }

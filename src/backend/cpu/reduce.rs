@@ -120,6 +120,24 @@ fn arg_better<T: Num>(max: bool, v: T, i: i64, a: T, ai: i64) -> bool {
     strictly || (v == a && i < ai)
 }
 
+/// Σ (x - m)² with 8 independent lanes (vectorises).
+fn sum_sq_dev(v: &[f64], m: f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = v.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            let d = c[k] - m;
+            lanes[k] += d * d;
+        }
+    }
+    let mut s: f64 = lanes.iter().sum();
+    for &x in rem {
+        s += (x - m) * (x - m);
+    }
+    s
+}
+
 /// Sum of a slice with 8 independent lanes (vectorises and is more accurate than a
 /// single running sum).
 fn sum_slice(v: &[f64]) -> f64 {
@@ -214,7 +232,7 @@ pub fn reduce_chunk(
     let mut f64buf = vec![0.0f64; cap];
     let mut i64buf = vec![0i64; cap];
     let max = red == Reduction::ArgMax;
-    for_each_tile(expr, inputs, shape, |t: &Tile, reg: &Reg| {
+    let mut fold = |t: &Tile, vals: Vals| {
         let n = t.tr * t.tc;
         let mut a_base = 0i64;
         let mut g_base = arg.base;
@@ -226,14 +244,14 @@ pub fn reduce_chunk(
         let row_arg = |r: usize| g_base + (t.r0 + r) as i64 * g_r + t.c0 as i64 * g_c;
         match &mut acc {
             Acc::Moments { n: cnt, mean, m2 } => {
-                let vals = as_f64(reg, n, &mut f64buf);
+                let vals = vals.f64(n, &mut f64buf);
                 for r in 0..t.tr {
                     let row = &vals[r * t.tc..(r + 1) * t.tc];
                     let a = row_acc(r);
                     if a_c == 0 {
                         let nb = row.len() as f64;
                         let mb = sum_slice(row) / nb;
-                        let m2b: f64 = row.iter().map(|x| (x - mb) * (x - mb)).sum();
+                        let m2b = sum_sq_dev(row, mb);
                         chan(&mut cnt[a], &mut mean[a], &mut m2[a], nb, mb, m2b);
                     } else {
                         // Every accumulator of this row has seen the same rows: one count.
@@ -252,15 +270,47 @@ pub fn reduce_chunk(
                 }
             }
             Acc::F { v, idx } => {
-                let vals = as_f64(reg, n, &mut f64buf);
+                let vals = vals.f64(n, &mut f64buf);
                 fold_rows(red, max, vals, t, a_c, g_c, &row_acc, &row_arg, v, idx);
             }
             Acc::I { v, idx } => {
-                let vals = as_i64(reg, n, &mut i64buf);
+                let vals = vals.i64(n, &mut i64buf);
                 fold_rows(red, max, vals, t, a_c, g_c, &row_acc, &row_arg, v, idx);
             }
         }
-    })?;
+    };
+    match direct_f64(expr, inputs, shape) {
+        // A plain read of a stored f64 chunk: fold straight from its memory.
+        Some(src) => {
+            let geo = Geometry::of(shape);
+            let outer: Vec<Vec<usize>> = if geo.outer.is_empty() {
+                vec![vec![]]
+            } else {
+                crate::chunks::multi_indices(&geo.outer)
+            };
+            let tr = (super::regs::TILE / geo.cols.max(1)).clamp(1, geo.rows.max(1));
+            for (outer_lin, o) in outer.iter().enumerate() {
+                let mut r0 = 0;
+                while r0 < geo.rows {
+                    let tr = tr.min(geo.rows - r0);
+                    let start = (outer_lin * geo.rows + r0) * geo.cols;
+                    let t = Tile {
+                        outer: o,
+                        outer_lin,
+                        r0,
+                        tr,
+                        c0: 0,
+                        tc: geo.cols,
+                    };
+                    fold(&t, Vals::F64(&src[start..start + tr * geo.cols]));
+                    r0 += tr;
+                }
+            }
+        }
+        None => for_each_tile(expr, inputs, shape, |t: &Tile, reg: &Reg| {
+            fold(t, Vals::Reg(reg))
+        })?,
+    }
     let dims = IxDyn(&acc_shape);
     let arr = |v: Vec<f64>| HostArray::F64(ArrayD::from_shape_vec(dims.clone(), v).unwrap());
     let arri = |v: Vec<i64>| HostArray::I64(ArrayD::from_shape_vec(dims.clone(), v).unwrap());
@@ -305,6 +355,8 @@ fn fold_rows<T: Num>(
         } else if a_c == 0 {
             v[a] = if red == Reduction::Sum {
                 v[a].add(row.sum_row())
+            } else if matches!(red, Reduction::Min | Reduction::Max) {
+                fold_lanes(red, v[a], row)
             } else {
                 row.iter().fold(v[a], |acc, &x| fold1(red, acc, x))
             };
@@ -322,6 +374,23 @@ fn fold_rows<T: Num>(
             }
         }
     }
+}
+
+/// Min/max of a row with 8 independent lanes, NaN-propagating, then into `acc`.
+fn fold_lanes<T: Num>(red: Reduction, acc: T, row: &[T]) -> T {
+    let mut lanes = [acc; 8];
+    let chunks = row.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            lanes[k] = fold1(red, lanes[k], c[k]);
+        }
+    }
+    let mut out = lanes.iter().fold(acc, |a, &l| fold1(red, a, l));
+    for &x in rem {
+        out = fold1(red, out, x);
+    }
+    out
 }
 
 /// Fast row sums.
@@ -349,6 +418,55 @@ fn chan(n: &mut f64, mean: &mut f64, m2: &mut f64, nb: f64, mb: f64, m2b: f64) {
     *mean += delta * nb / nt;
     *m2 += m2b + delta * delta * na * nb / nt;
     *n = nt;
+}
+
+/// The values of one tile: a register, or a slice of a stored chunk.
+enum Vals<'a> {
+    Reg(&'a Reg),
+    F64(&'a [f64]),
+}
+
+impl<'a> Vals<'a> {
+    fn f64(self, n: usize, buf: &'a mut [f64]) -> &'a [f64] {
+        match self {
+            Vals::F64(s) => s,
+            Vals::Reg(r) => as_f64(r, n, buf),
+        }
+    }
+    fn i64(self, n: usize, buf: &'a mut [i64]) -> &'a [i64] {
+        match self {
+            Vals::Reg(r) => as_i64(r, n, buf),
+            Vals::F64(s) => {
+                for (b, &x) in buf.iter_mut().zip(s) {
+                    *b = x as i64;
+                }
+                &buf[..n]
+            }
+        }
+    }
+}
+
+/// The input slice when `expr` just reads input 0, an f64 chunk, whole and in C order.
+fn direct_f64<'a>(
+    expr: &FusedExpr,
+    inputs: &[&'a HostArray],
+    shape: &[usize],
+) -> Option<&'a [f64]> {
+    let ([leaf], [(crate::kernel::Instr::Leaf(0), DType::F64)]) =
+        (&expr.leaves[..], &expr.instrs[..])
+    else {
+        return None;
+    };
+    if leaf.source != crate::kernel::LeafSource::Input(0)
+        || leaf.offset != 0
+        || leaf.strides != c_strides(shape)
+    {
+        return None;
+    }
+    match inputs.first()? {
+        HostArray::F64(a) if a.shape() == shape => a.as_slice_memory_order(),
+        _ => None,
+    }
 }
 
 fn as_f64<'a>(reg: &'a Reg, n: usize, buf: &'a mut [f64]) -> &'a [f64] {
