@@ -518,16 +518,28 @@ fn memory_stays_bounded_by_chunks_not_array_size() {
     // bytes held must stay at a few chunks per worker.
     let chunk_bytes = 400 * 400 * 8;
     let x = tessera::random::uniform(&[4000, 4000], 400, 1).unwrap();
-    let outs = [(&x + &x.t()).sum_axis(0).mean(), x.std(0), (&x * 2.0).max_axis(1)];
+    let outs = [
+        (&x + &x.t()).sum_axis(0).mean(),
+        x.std(0),
+        (&x * 2.0).max_axis(1),
+    ];
     for y in &outs {
         let g = tessera::graph::TaskGraph::build(&[y]).unwrap();
         let r = tessera::scheduler::execute(&g, &opts(tessera::Device::Cpu)).unwrap();
-        assert!(r.stats.peak_bytes <= 4 * chunk_bytes as u64, "peak {} bytes for {y}", r.stats.peak_bytes);
+        assert!(
+            r.stats.peak_bytes <= 4 * chunk_bytes as u64,
+            "peak {} bytes for {y}",
+            r.stats.peak_bytes
+        );
     }
     // Several reductions of one random array store x chunk by chunk, freed as they go.
     let g = tessera::graph::TaskGraph::build(&[&x.sum_axis(0), &x.mean_axis(1), &x.max()]).unwrap();
     let r = tessera::scheduler::execute(&g, &opts(tessera::Device::Cpu)).unwrap();
-    assert!(r.stats.peak_bytes <= 6 * chunk_bytes as u64, "peak {} bytes", r.stats.peak_bytes);
+    assert!(
+        r.stats.peak_bytes <= 6 * chunk_bytes as u64,
+        "peak {} bytes",
+        r.stats.peak_bytes
+    );
 }
 
 #[test]
@@ -535,11 +547,27 @@ fn display_reports_shape_dtype_chunks_and_tasks() {
     let x = tessera::random::uniform(&[20_000, 20_000], &[2_000, 2_000], 42).unwrap();
     let y = (&x + &x.t()).sum_axis(0).mean();
     let s = format!("{x}");
-    for part in ["shape=[20000, 20000]", "dtype=float64", "chunksize=[2000, 2000]", "chunks=100", "bytes=3.20 GB", "tasks=100"] {
+    for part in [
+        "shape=[20000, 20000]",
+        "dtype=float64",
+        "chunksize=[2000, 2000]",
+        "chunks=100",
+        "bytes=3.20 GB",
+        "tasks=100",
+    ] {
         assert!(s.contains(part), "{s} lacks {part}");
     }
     // 100 fused partials, then 25 + 7 + 2 + 1 combines down axis 0... and the mean.
-    assert_eq!(y.num_tasks().unwrap(), format!("{y}").split("tasks=").nth(1).unwrap().trim_end_matches('>').parse::<usize>().unwrap());
+    assert_eq!(
+        y.num_tasks().unwrap(),
+        format!("{y}")
+            .split("tasks=")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches('>')
+            .parse::<usize>()
+            .unwrap()
+    );
     let dot = y.to_dot().unwrap();
     assert_eq!(dot.matches("shape=circle").count(), y.num_tasks().unwrap());
     assert_eq!(dot.matches("shape=box").count(), y.num_tasks().unwrap());
