@@ -287,9 +287,38 @@ pub struct Piece {
     pub shape: Vec<usize>,
 }
 
+/// Dense linear-algebra kernels on whole chunks. The CPU computes them in f64 with faer
+/// and casts the result to the task's dtype.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinalgOp {
+    /// `(batch, m, k) @ (batch, k, n)` of two C-contiguous inputs.
+    MatMul { batch: usize, m: usize, k: usize, n: usize },
+    /// QR of the row-stack of part `part` of every input (each `_ × n`): parts `[Q, R]`.
+    Qr { part: usize, n: usize },
+    /// Part 0 of input 0 (`m × k`) times rows `row0..row0 + k` of part 0 of input 1: the
+    /// TSQR step that carries the upper levels' Q down to a block.
+    QMul { row0: usize },
+    /// Part `p` of the input as a dense chunk.
+    Part(usize),
+    /// Thin SVD of the input (`k × n`): parts `[U, S, Vt]`.
+    Svd,
+    /// Blocked Cholesky: `S = A - Σ L_a L_bᵀ` over the input pairs after the first, then
+    /// `L = chol(S)` (diagonal block) or `S L_kk⁻ᵀ` with `L_kk` the last input.
+    Cholesky { diagonal: bool },
+    /// Blocked triangular solve: `S = B - Σ T_k X_k` over the input pairs after the first,
+    /// then `T_ii⁻¹ S` with `T_ii` (lower or upper) the last input.
+    TriSolve { lower: bool },
+}
+
 /// What one task does.
 #[derive(Debug, Clone)]
 pub enum ChunkOp {
+    /// A dense linear-algebra kernel; `shape` is the shape of part 0 of the result.
+    Linalg {
+        op: LinalgOp,
+        dtype: DType,
+        shape: Vec<usize>,
+    },
     /// Evaluate a fused program over a chunk of `shape`.
     Map { expr: FusedExpr, shape: Vec<usize> },
     /// Evaluate `expr` over `shape` and reduce `axes` into a partial (those axes become 1),
@@ -339,6 +368,15 @@ impl ChunkOp {
             ChunkOp::Take { .. } => "take".into(),
             ChunkOp::Assemble { .. } => "assemble".into(),
             ChunkOp::Source { .. } => "from-ndarray".into(),
+            ChunkOp::Linalg { op, .. } => match op {
+                LinalgOp::MatMul { .. } => "matmul".into(),
+                LinalgOp::Qr { .. } => "qr".into(),
+                LinalgOp::QMul { .. } => "tsqr-q".into(),
+                LinalgOp::Part(p) => format!("part{p}"),
+                LinalgOp::Svd => "svd".into(),
+                LinalgOp::Cholesky { .. } => "cholesky".into(),
+                LinalgOp::TriSolve { .. } => "solve-triangular".into(),
+            },
         }
     }
 }

@@ -66,7 +66,8 @@ impl Lower {
             ChunkOp::Map { shape, .. }
             | ChunkOp::Take { shape, .. }
             | ChunkOp::Assemble { shape, .. }
-            | ChunkOp::Source { shape, .. } => shape.clone(),
+            | ChunkOp::Source { shape, .. }
+            | ChunkOp::Linalg { shape, .. } => shape.clone(),
             ChunkOp::Reduce {
                 finalize: Some(f), ..
             }

@@ -2,6 +2,7 @@
 
 mod copy;
 mod eval;
+mod linalg;
 mod reduce;
 pub(crate) mod regs;
 
@@ -152,6 +153,9 @@ impl Backend for CpuBackend {
             ),
             ChunkOp::Source { data, start, shape } => {
                 Chunk::dense(copy::source(data, start, shape))
+            }
+            ChunkOp::Linalg { op: lop, dtype, shape } => {
+                linalg::run(lop, &chunks, *dtype, shape).map_err(|e| Self::fail(op, e))?
             }
         };
         Ok(Buffer::Host(out))
