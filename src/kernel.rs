@@ -292,7 +292,12 @@ pub struct Piece {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinalgOp {
     /// `(batch, m, k) @ (batch, k, n)` of two C-contiguous inputs.
-    MatMul { batch: usize, m: usize, k: usize, n: usize },
+    MatMul {
+        batch: usize,
+        m: usize,
+        k: usize,
+        n: usize,
+    },
     /// QR of the row-stack of part `part` of every input (each `_ × n`): parts `[Q, R]`.
     Qr { part: usize, n: usize },
     /// Part 0 of input 0 (`m × k`) times rows `row0..row0 + k` of part 0 of input 1: the

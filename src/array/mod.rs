@@ -8,6 +8,9 @@
 mod creation;
 mod elementwise;
 pub use elementwise::Operand;
+pub mod linalg;
+mod manipulation;
+pub use manipulation::{concatenate, stack};
 pub(crate) mod indexing;
 pub mod random;
 mod reduction;
@@ -54,6 +57,38 @@ pub(crate) enum Op {
         split_every: usize,
     },
     Rechunk,
+    /// A new length-1 axis at this position.
+    ExpandDims(usize),
+    /// Length-1 input axes that are dropped.
+    Squeeze(Vec<usize>),
+    /// The input broadcast to the node's shape.
+    BroadcastTo,
+    /// The inputs joined along an axis.
+    Concat(usize),
+    /// Contraction `(batch…, M…, K…) · (batch…, K…, N…)`; `k_grid` holds the unified
+    /// chunking of the contracted axes.
+    Contract {
+        batch: usize,
+        m: usize,
+        k_grid: Vec<Vec<usize>>,
+    },
+    /// One output of a decomposition planned once per input.
+    Decomp(Decomp),
+}
+
+/// Outputs of the blocked decompositions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Decomp {
+    /// Q of TSQR (tall-and-skinny, row chunks only).
+    TsqrQ,
+    /// R of TSQR.
+    TsqrR,
+    /// U, S or Vt (0, 1, 2) of the SVD of a single-block matrix.
+    SmallSvd(usize),
+    /// Lower Cholesky factor (square chunks).
+    Cholesky,
+    /// Solution of a triangular system: input 0 the matrix, input 1 the right side.
+    TriSolve { lower: bool },
 }
 
 impl Op {
@@ -77,6 +112,18 @@ impl Op {
             Op::Take { .. } => "take".into(),
             Op::Reduce { reduction, .. } => reduction.name().into(),
             Op::Rechunk => "rechunk".into(),
+            Op::ExpandDims(_) => "expand_dims".into(),
+            Op::Squeeze(_) => "squeeze".into(),
+            Op::BroadcastTo => "broadcast_to".into(),
+            Op::Concat(_) => "concatenate".into(),
+            Op::Contract { .. } => "matmul".into(),
+            Op::Decomp(d) => match d {
+                Decomp::TsqrQ => "qr-q".into(),
+                Decomp::TsqrR => "qr-r".into(),
+                Decomp::SmallSvd(_) => "svd".into(),
+                Decomp::Cholesky => "cholesky".into(),
+                Decomp::TriSolve { .. } => "solve_triangular".into(),
+            },
         }
     }
 }

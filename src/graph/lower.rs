@@ -18,6 +18,10 @@ pub(crate) struct Lower {
     blocks: HashMap<u64, Vec<usize>>,
     consumers: HashMap<u64, usize>,
     assembled: HashMap<(u64, Vec<usize>, Vec<usize>), usize>,
+    /// Stored copies of array regions (see [`Lower::dense`]).
+    dense_cache: HashMap<(u64, Vec<usize>, Vec<usize>), usize>,
+    /// Plans shared by several output nodes (TSQR's Q and R, an SVD's U, S and Vt).
+    pub(super) plans: HashMap<(u64, &'static str), Vec<usize>>,
 }
 
 fn internal(reason: impl Into<String>) -> Error {
@@ -51,10 +55,26 @@ impl Lower {
             blocks: HashMap::new(),
             consumers,
             assembled: HashMap::new(),
+            dense_cache: HashMap::new(),
+            plans: HashMap::new(),
         })
     }
 
-    fn add(
+    /// A task whose output is exactly the region of `a` as a C-contiguous chunk (reusing
+    /// a stored block when the region is one; memoised otherwise).
+    pub(super) fn dense(&mut self, a: &Array, start: &[usize], shape: &[usize]) -> Result<usize> {
+        let n = a.node()?;
+        let key = (n.id, start.to_vec(), shape.to_vec());
+        if let Some(&t) = self.dense_cache.get(&key) {
+            return Ok(t);
+        }
+        let e = self.region(a, start, shape)?;
+        let t = self.map_task(n, start.to_vec(), e, shape.to_vec());
+        self.dense_cache.insert(key, t);
+        Ok(t)
+    }
+
+    pub(super) fn add(
         &mut self,
         op: ChunkOp,
         inputs: Vec<usize>,
@@ -103,7 +123,17 @@ impl Lower {
             Op::Gen(Generator::Random { .. }) => {
                 self.consumers.get(&n.id).copied().unwrap_or(0) <= 2
             }
-            Op::Gen(_) | Op::Const(_) | Op::Transpose(_) | Op::Slice(_) | Op::Rechunk => true,
+            Op::Gen(_)
+            | Op::Const(_)
+            | Op::Transpose(_)
+            | Op::Slice(_)
+            | Op::ExpandDims(_)
+            | Op::Squeeze(_)
+            | Op::BroadcastTo
+            | Op::Concat(_) => true,
+            // A rechunk of generated data is free (any region can be generated); of stored
+            // data it is materialised, so staged rechunk plans really stage.
+            Op::Rechunk => cheap(n, 8),
             op if op.is_elementwise() => {
                 self.consumers.get(&n.id).copied().unwrap_or(0) <= 1 || cheap(n, 6)
             }
@@ -117,7 +147,7 @@ impl Lower {
         if let Some(ids) = self.blocks.get(&n.id).cloned() {
             return self.region_of_blocks(n, &ids, start, shape);
         }
-        if self.inline(n) {
+        if self.inline(n) && !concat_spans(n, start, shape) {
             return self.expand(n, start, shape);
         }
         let ids = self.materialize(a)?;
@@ -220,6 +250,51 @@ impl Lower {
                 e
             }
             Op::Rechunk => self.region(&n.inputs[0], start, shape)?,
+            Op::BroadcastTo => self.broadcast_input(n, 0, start, shape)?,
+            Op::ExpandDims(a) => {
+                let a = *a;
+                let (mut s, mut l) = (start.to_vec(), shape.to_vec());
+                s.remove(a);
+                l.remove(a);
+                let mut e = self.region(&n.inputs[0], &s, &l)?;
+                e.map_views(&|_, st: &mut Vec<i64>| st.insert(a, 0));
+                e
+            }
+            Op::Squeeze(axes) => {
+                let (mut s, mut l) = (start.to_vec(), shape.to_vec());
+                for &a in axes {
+                    s.insert(a, 0);
+                    l.insert(a, 1);
+                }
+                let mut e = self.region(&n.inputs[0], &s, &l)?;
+                let axes = axes.clone();
+                e.map_views(&|_, st: &mut Vec<i64>| {
+                    *st = st
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| !axes.contains(k))
+                        .map(|(_, &v)| v)
+                        .collect();
+                });
+                e
+            }
+            Op::Concat(ax) => {
+                let ax = *ax;
+                let mut off = 0;
+                for inp in &n.inputs {
+                    let len = inp.node()?.shape[ax];
+                    if start[ax] >= off
+                        && start[ax] + shape[ax] <= off + len
+                        && (len > 0 || shape[ax] == 0)
+                    {
+                        let mut s = start.to_vec();
+                        s[ax] -= off;
+                        return self.region(inp, &s, shape);
+                    }
+                    off += len;
+                }
+                return Err(internal("concatenate region spans inputs"));
+            }
             other => {
                 return Err(internal(format!(
                     "{} cannot be expanded inline",
@@ -377,6 +452,8 @@ impl Lower {
                 })
                 .collect(),
             Op::Take { axis, indices } => self.plan_take(n, *axis, indices)?,
+            Op::Contract { .. } => self.plan_contract(n)?,
+            Op::Decomp(d) => self.plan_decomp(n, *d)?,
             _ => {
                 let mut ids = Vec::with_capacity(n.grid.num_blocks());
                 for b in n.grid.block_indices() {
@@ -398,7 +475,13 @@ impl Lower {
             .filter(|&t| self.tasks[t].shape == shape)
     }
 
-    fn map_task(&mut self, n: &Node, block: Vec<usize>, e: VExpr, shape: Vec<usize>) -> usize {
+    pub(super) fn map_task(
+        &mut self,
+        n: &Node,
+        block: Vec<usize>,
+        e: VExpr,
+        shape: Vec<usize>,
+    ) -> usize {
         if let Some(t) = self.whole(&e, &shape, n.dtype) {
             return t;
         }
@@ -609,6 +692,22 @@ impl Lower {
     }
 }
 
+/// Whether a region of a concatenation straddles two of its inputs.
+fn concat_spans(n: &Node, start: &[usize], shape: &[usize]) -> bool {
+    let Op::Concat(ax) = n.op else {
+        return false;
+    };
+    let mut off = 0;
+    for inp in &n.inputs {
+        let len = inp.node().map(|m| m.shape[ax]).unwrap_or(0);
+        if start[ax] >= off && start[ax] + shape[ax] <= off + len {
+            return false;
+        }
+        off += len;
+    }
+    shape[ax] > 0
+}
+
 /// Elementwise subtrees over generators only, small enough to recompute per consumer.
 fn cheap(n: &Node, budget: usize) -> bool {
     if budget == 0 {
@@ -617,7 +716,15 @@ fn cheap(n: &Node, budget: usize) -> bool {
     match &n.op {
         Op::Gen(_) | Op::Const(_) => true,
         op if op.is_elementwise()
-            || matches!(op, Op::Transpose(_) | Op::Slice(_) | Op::Rechunk) =>
+            || matches!(
+                op,
+                Op::Transpose(_)
+                    | Op::Slice(_)
+                    | Op::Rechunk
+                    | Op::ExpandDims(_)
+                    | Op::Squeeze(_)
+                    | Op::BroadcastTo
+            ) =>
         {
             n.inputs
                 .iter()

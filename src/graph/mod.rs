@@ -1,5 +1,6 @@
 //! Task graphs: lowering from arrays, ordering, and Graphviz output.
 
+mod linalg;
 mod lower;
 mod order;
 mod vexpr;

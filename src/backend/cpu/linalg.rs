@@ -4,7 +4,9 @@
 use crate::dtype::{DType, HostArray};
 use crate::kernel::{Chunk, LinalgOp};
 use faer::linalg::matmul::matmul;
-use faer::linalg::triangular_solve::{solve_lower_triangular_in_place, solve_upper_triangular_in_place};
+use faer::linalg::triangular_solve::{
+    solve_lower_triangular_in_place, solve_upper_triangular_in_place,
+};
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use half::{bf16, f16};
 use ndarray::{ArrayD, IxDyn};
@@ -12,7 +14,9 @@ use std::borrow::Cow;
 
 fn f64s(h: &HostArray) -> Result<Cow<'_, [f64]>, String> {
     Ok(match h {
-        HostArray::F64(a) => Cow::Borrowed(a.as_slice_memory_order().ok_or("non-contiguous chunk")?),
+        HostArray::F64(a) => {
+            Cow::Borrowed(a.as_slice_memory_order().ok_or("non-contiguous chunk")?)
+        }
         other => Cow::Owned(other.to_f64().iter().copied().collect()),
     })
 }
@@ -28,9 +32,15 @@ fn rows_cols(h: &HostArray) -> (usize, usize) {
 fn out(v: Vec<f64>, shape: &[usize], dtype: DType) -> HostArray {
     let d = IxDyn(shape);
     match dtype {
-        DType::F32 => HostArray::F32(ArrayD::from_shape_vec(d, v.iter().map(|&x| x as f32).collect()).unwrap()),
-        DType::F16 => HostArray::F16(ArrayD::from_shape_vec(d, v.iter().map(|&x| f16::from_f64(x)).collect()).unwrap()),
-        DType::BF16 => HostArray::BF16(ArrayD::from_shape_vec(d, v.iter().map(|&x| bf16::from_f64(x)).collect()).unwrap()),
+        DType::F32 => HostArray::F32(
+            ArrayD::from_shape_vec(d, v.iter().map(|&x| x as f32).collect()).unwrap(),
+        ),
+        DType::F16 => HostArray::F16(
+            ArrayD::from_shape_vec(d, v.iter().map(|&x| f16::from_f64(x)).collect()).unwrap(),
+        ),
+        DType::BF16 => HostArray::BF16(
+            ArrayD::from_shape_vec(d, v.iter().map(|&x| bf16::from_f64(x)).collect()).unwrap(),
+        ),
         _ => HostArray::F64(ArrayD::from_shape_vec(d, v).unwrap()),
     }
 }
@@ -59,10 +69,18 @@ fn subtract_products(inputs: &[&Chunk], t: bool) -> Result<(Vec<f64>, usize, usi
         let (ar, ac) = rows_cols(a);
         let (br, bc) = rows_cols(b);
         let (av, bv) = (f64s(a)?, f64s(b)?);
-        let rhs = if t { mat(&bv, br, bc).transpose() } else { mat(&bv, br, bc) };
+        let rhs = if t {
+            mat(&bv, br, bc).transpose()
+        } else {
+            mat(&bv, br, bc)
+        };
         let dst = MatMut::from_row_major_slice_mut(&mut s, r, c);
         if ar != r || rhs.ncols() != c || ac != rhs.nrows() {
-            return Err(format!("block shapes {ar}×{ac} and {}×{} do not update {r}×{c}", rhs.nrows(), rhs.ncols()));
+            return Err(format!(
+                "block shapes {ar}×{ac} and {}×{} do not update {r}×{c}",
+                rhs.nrows(),
+                rhs.ncols()
+            ));
         }
         matmul(dst, Accum::Add, mat(&av, ar, ac), rhs, -1.0, Par::Seq);
     }
@@ -70,7 +88,12 @@ fn subtract_products(inputs: &[&Chunk], t: bool) -> Result<(Vec<f64>, usize, usi
 }
 
 /// Runs one linear-algebra kernel.
-pub fn run(op: &LinalgOp, inputs: &[&Chunk], dtype: DType, shape: &[usize]) -> Result<Chunk, String> {
+pub fn run(
+    op: &LinalgOp,
+    inputs: &[&Chunk],
+    dtype: DType,
+    shape: &[usize],
+) -> Result<Chunk, String> {
     match op {
         LinalgOp::MatMul { batch, m, k, n } => {
             let (a, b) = (f64s(inputs[0].array())?, f64s(inputs[1].array())?);
@@ -80,7 +103,14 @@ pub fn run(op: &LinalgOp, inputs: &[&Chunk], dtype: DType, shape: &[usize]) -> R
             let mut o = vec![0.0; batch * m * n];
             for (i, dst) in o.chunks_mut((m * n).max(1)).enumerate().take(*batch) {
                 let dst = MatMut::from_row_major_slice_mut(dst, *m, *n);
-                matmul(dst, Accum::Replace, mat(&a[i * m * k..(i + 1) * m * k], *m, *k), mat(&b[i * k * n..(i + 1) * k * n], *k, *n), 1.0, Par::Seq);
+                matmul(
+                    dst,
+                    Accum::Replace,
+                    mat(&a[i * m * k..(i + 1) * m * k], *m, *k),
+                    mat(&b[i * k * n..(i + 1) * k * n], *k, *n),
+                    1.0,
+                    Par::Seq,
+                );
             }
             Ok(Chunk::dense(out(o, shape, dtype)))
         }
@@ -101,7 +131,12 @@ pub fn run(op: &LinalgOp, inputs: &[&Chunk], dtype: DType, shape: &[usize]) -> R
             let q = qr.compute_thin_Q();
             let r = qr.thin_R();
             let kk = q.ncols();
-            Ok(Chunk { parts: vec![out(to_rows(q.as_ref()), &[rows, kk], dtype), out(to_rows(r), &[kk, *n], dtype)] })
+            Ok(Chunk {
+                parts: vec![
+                    out(to_rows(q.as_ref()), &[rows, kk], dtype),
+                    out(to_rows(r), &[kk, *n], dtype),
+                ],
+            })
         }
         LinalgOp::QMul { row0 } => {
             let (l, r) = (inputs[0].array(), inputs[1].array());
@@ -110,7 +145,14 @@ pub fn run(op: &LinalgOp, inputs: &[&Chunk], dtype: DType, shape: &[usize]) -> R
             let (lv, rv) = (f64s(l)?, f64s(r)?);
             let mut o = vec![0.0; m * n];
             let rhs = mat(&rv[row0 * n..(row0 + k) * n], k, n);
-            matmul(MatMut::from_row_major_slice_mut(&mut o, m, n), Accum::Replace, mat(&lv, m, k), rhs, 1.0, Par::Seq);
+            matmul(
+                MatMut::from_row_major_slice_mut(&mut o, m, n),
+                Accum::Replace,
+                mat(&lv, m, k),
+                rhs,
+                1.0,
+                Par::Seq,
+            );
             Ok(Chunk::dense(out(o, shape, dtype)))
         }
         LinalgOp::Part(p) => {
@@ -121,7 +163,9 @@ pub fn run(op: &LinalgOp, inputs: &[&Chunk], dtype: DType, shape: &[usize]) -> R
             let a = inputs[0].array();
             let (k, n) = rows_cols(a);
             let v = f64s(a)?;
-            let svd = Mat::from_fn(k, n, |i, j| v[i * n + j]).thin_svd().map_err(|e| format!("SVD did not converge: {e:?}"))?;
+            let svd = Mat::from_fn(k, n, |i, j| v[i * n + j])
+                .thin_svd()
+                .map_err(|e| format!("SVD did not converge: {e:?}"))?;
             let r = k.min(n);
             let s: Vec<f64> = (0..r).map(|i| svd.S()[i]).collect();
             Ok(Chunk {
@@ -133,14 +177,21 @@ pub fn run(op: &LinalgOp, inputs: &[&Chunk], dtype: DType, shape: &[usize]) -> R
             })
         }
         LinalgOp::Cholesky { diagonal } => {
-            let last = if *diagonal { inputs.len() } else { inputs.len() - 1 };
+            let last = if *diagonal {
+                inputs.len()
+            } else {
+                inputs.len() - 1
+            };
             let (s, r, c) = subtract_products(&inputs[..last], true)?;
             if *diagonal {
                 let llt = Mat::from_fn(r, c, |i, j| s[i * c + j])
                     .llt(Side::Lower)
                     .map_err(|_| "cholesky: the matrix is not positive definite".to_string())?;
                 let l = llt.L();
-                let v = (0..r).flat_map(|i| (0..c).map(move |j| (i, j))).map(|(i, j)| if j <= i { l[(i, j)] } else { 0.0 }).collect();
+                let v = (0..r)
+                    .flat_map(|i| (0..c).map(move |j| (i, j)))
+                    .map(|(i, j)| if j <= i { l[(i, j)] } else { 0.0 })
+                    .collect();
                 Ok(Chunk::dense(out(v, shape, dtype)))
             } else {
                 // X L_kkᵀ = S  ⇔  L_kk Xᵀ = Sᵀ.

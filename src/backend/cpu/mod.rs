@@ -154,9 +154,11 @@ impl Backend for CpuBackend {
             ChunkOp::Source { data, start, shape } => {
                 Chunk::dense(copy::source(data, start, shape))
             }
-            ChunkOp::Linalg { op: lop, dtype, shape } => {
-                linalg::run(lop, &chunks, *dtype, shape).map_err(|e| Self::fail(op, e))?
-            }
+            ChunkOp::Linalg {
+                op: lop,
+                dtype,
+                shape,
+            } => linalg::run(lop, &chunks, *dtype, shape).map_err(|e| Self::fail(op, e))?,
         };
         Ok(Buffer::Host(out))
     }

@@ -1,0 +1,218 @@
+//! Shape manipulation: `expand_dims`, `squeeze`, `broadcast_to` (views that fuse into
+//! consumers) and `concatenate` / `stack` (no copy until a consumer needs data).
+
+use super::elementwise::broadcast_shapes;
+use super::indexing::norm_axis;
+use super::{Array, Op};
+use crate::chunks::ChunkGrid;
+use crate::error::{Error, Result};
+
+impl Array {
+    /// Inserts a length-1 axis at `axis` (`-1` appends).
+    ///
+    /// ```
+    /// let x = tessera::zeros(&[3, 4], 2).unwrap();
+    /// assert_eq!(x.expand_dims(1).shape(), &[3, 1, 4]);
+    /// assert_eq!(x.expand_dims(-1).shape(), &[3, 4, 1]);
+    /// ```
+    pub fn expand_dims(&self, axis: isize) -> Array {
+        self.then(|n| {
+            let d = n.shape.len() as isize + 1;
+            let a = if axis < 0 { axis + d } else { axis };
+            if a < 0 || a >= d {
+                return Err(Error::AxisOutOfRange {
+                    op: "expand_dims",
+                    axis,
+                    ndim: d as usize,
+                    shape: n.shape.clone(),
+                });
+            }
+            let a = a as usize;
+            let mut shape = n.shape.clone();
+            shape.insert(a, 1);
+            let mut chunks = n.grid.all().to_vec();
+            chunks.insert(a, vec![1]);
+            Ok(Array::new(
+                Op::ExpandDims(a),
+                vec![self.clone()],
+                shape,
+                n.dtype,
+                ChunkGrid::new(chunks),
+            ))
+        })
+    }
+
+    /// Drops length-1 axes: the given ones, or all when `axes` is `None`.
+    ///
+    /// ```
+    /// let x = tessera::zeros(&[1, 3, 1], 2).unwrap();
+    /// assert_eq!(x.squeeze(None).shape(), &[3]);
+    /// assert_eq!(x.squeeze(Some(&[0])).shape(), &[3, 1]);
+    /// assert!(x.squeeze(Some(&[1])).check().is_err());
+    /// ```
+    pub fn squeeze(&self, axes: Option<&[isize]>) -> Array {
+        self.then(|n| {
+            let mut ax: Vec<usize> = match axes {
+                None => (0..n.shape.len()).filter(|&k| n.shape[k] == 1).collect(),
+                Some(a) => a
+                    .iter()
+                    .map(|&a| norm_axis("squeeze", a, &n.shape))
+                    .collect::<Result<_>>()?,
+            };
+            ax.sort_unstable();
+            ax.dedup();
+            if let Some(&k) = ax.iter().find(|&&k| n.shape[k] != 1) {
+                return Err(Error::BadIndex {
+                    op: "squeeze",
+                    axis: k,
+                    shape: n.shape.clone(),
+                    reason: format!("cannot squeeze an axis of length {}", n.shape[k]),
+                });
+            }
+            let keep: Vec<usize> = (0..n.shape.len()).filter(|k| !ax.contains(k)).collect();
+            let shape = keep.iter().map(|&k| n.shape[k]).collect();
+            let grid = ChunkGrid::new(keep.iter().map(|&k| n.grid.sizes(k).to_vec()).collect());
+            Ok(Array::new(
+                Op::Squeeze(ax),
+                vec![self.clone()],
+                shape,
+                n.dtype,
+                grid,
+            ))
+        })
+    }
+
+    /// Broadcasts to `shape` (NumPy rules); broadcast axes are one chunk each.
+    ///
+    /// ```
+    /// let x = tessera::arange(0.0, 3.0, 1.0, 2).unwrap();
+    /// let b = x.broadcast_to(&[2, 3]);
+    /// assert_eq!(b.compute::<f64>().unwrap()[[1, 2]], 2.0);
+    /// ```
+    pub fn broadcast_to(&self, shape: &[usize]) -> Array {
+        self.then(|n| {
+            let out = broadcast_shapes("broadcast_to", &n.shape, shape)?;
+            if out != shape {
+                return Err(Error::ShapeMismatch {
+                    op: "broadcast_to",
+                    left: n.shape.clone(),
+                    right: shape.to_vec(),
+                    hint: "the target shape must contain the array's shape (axes equal or the array's of length 1)".into(),
+                });
+            }
+            if out == n.shape {
+                return Ok(self.clone());
+            }
+            let lead = out.len() - n.shape.len();
+            let chunks = (0..out.len())
+                .map(|j| if j < lead || n.shape[j - lead] != out[j] { vec![out[j]] } else { n.grid.sizes(j - lead).to_vec() })
+                .collect();
+            Ok(Array::new(Op::BroadcastTo, vec![self.clone()], out, n.dtype, ChunkGrid::new(chunks)))
+        })
+    }
+}
+
+/// Joins arrays along an existing axis (dtypes promote; other axes must match; chunks on
+/// the other axes are unified).
+///
+/// ```
+/// let a = tessera::ones(&[2, 3], 2).unwrap();
+/// let b = tessera::zeros(&[4, 3], 3).unwrap();
+/// let c = tessera::concatenate(&[&a, &b], 0);
+/// assert_eq!(c.shape(), &[6, 3]);
+/// assert_eq!(c.sum().compute_scalar::<f64>().unwrap(), 6.0);
+/// ```
+pub fn concatenate(arrays: &[&Array], axis: isize) -> Array {
+    let go = || -> Result<Array> {
+        let first = arrays
+            .first()
+            .ok_or_else(|| Error::arg("concatenate", "needs at least one array"))?
+            .node()?;
+        let ax = norm_axis("concatenate", axis, &first.shape)?;
+        let mut dtype = first.dtype;
+        let mut len = 0;
+        for a in arrays {
+            let n = a.node()?;
+            let same = n.shape.len() == first.shape.len()
+                && (0..n.shape.len()).all(|k| k == ax || n.shape[k] == first.shape[k]);
+            if !same {
+                return Err(Error::ShapeMismatch {
+                    op: "concatenate",
+                    left: first.shape.clone(),
+                    right: n.shape.clone(),
+                    hint: format!("all axes but {ax} must have equal lengths"),
+                });
+            }
+            dtype = dtype.promote(n.dtype);
+            len += n.shape[ax];
+        }
+        let inputs: Vec<Array> = arrays.iter().map(|a| a.astype(dtype)).collect();
+        let nodes: Vec<&super::Node> = inputs.iter().map(|a| a.node()).collect::<Result<_>>()?;
+        let mut shape = first.shape.clone();
+        shape[ax] = len;
+        let chunks = (0..shape.len())
+            .map(|k| {
+                if k == ax {
+                    let c: Vec<usize> = nodes
+                        .iter()
+                        .flat_map(|n| n.grid.sizes(k).iter().copied().filter(|&c| c > 0))
+                        .collect();
+                    if c.is_empty() {
+                        vec![0]
+                    } else {
+                        c
+                    }
+                } else {
+                    let mut b: Vec<usize> = nodes
+                        .iter()
+                        .flat_map(|n| n.grid.boundaries(k).iter().copied())
+                        .collect();
+                    b.sort_unstable();
+                    b.dedup();
+                    if shape[k] == 0 {
+                        vec![0]
+                    } else {
+                        b.windows(2).map(|w| w[1] - w[0]).collect()
+                    }
+                }
+            })
+            .collect();
+        Ok(Array::new(
+            Op::Concat(ax),
+            inputs,
+            shape,
+            dtype,
+            ChunkGrid::new(chunks),
+        ))
+    };
+    go().unwrap_or_else(Array::err)
+}
+
+/// Joins arrays of one shape along a new axis.
+///
+/// ```
+/// let a = tessera::ones(&[3], 2).unwrap();
+/// let s = tessera::stack(&[&a, &a, &a], 0);
+/// assert_eq!(s.shape(), &[3, 3]);
+/// ```
+pub fn stack(arrays: &[&Array], axis: isize) -> Array {
+    let Some(first) = arrays.first() else {
+        return Array::err(Error::arg("stack", "needs at least one array"));
+    };
+    for a in arrays {
+        if a.shape() != first.shape() {
+            if let Err(e) = a.check() {
+                return Array::err(e);
+            }
+            return Array::err(Error::ShapeMismatch {
+                op: "stack",
+                left: first.shape().to_vec(),
+                right: a.shape().to_vec(),
+                hint: "stacked arrays must have one shape".into(),
+            });
+        }
+    }
+    let expanded: Vec<Array> = arrays.iter().map(|a| a.expand_dims(axis)).collect();
+    let refs: Vec<&Array> = expanded.iter().collect();
+    concatenate(&refs, axis)
+}
