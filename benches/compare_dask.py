@@ -12,13 +12,70 @@ import argparse, json, os, platform, subprocess, sys, time, datetime
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TESSERA = os.path.join(ROOT, "target", "release", "tessera")
-WORKLOADS = ["seed", "axpy", "reductions", "tiny"]
+WORKLOADS = ["seed", "axpy", "reductions", "tiny", "matmul", "tsqr", "svd", "svd_compressed"]
+LINALG = {"matmul", "tsqr", "svd", "svd_compressed"}
 TITLES = {
     "seed": "(x + x.T).sum(axis=0).mean()",
     "axpy": "(x * 2 + 1).sum()",
     "reductions": "sum(0), mean(1), std(), max() in one compute",
     "tiny": "sum over {tiny} chunks of 100 values",
+    "matmul": "matmul 8192² f64, chunks 2048 (GFLOP/s in the note)",
+    "tsqr": "qr 2,000,000 × 100, chunks 100,000 rows",
+    "svd": "thin svd 2,000,000 × 100, chunks 100,000 rows",
+    "svd_compressed": "svd_compressed k=10, 20000², chunks 2000",
 }
+
+
+def linalg_child(engine, key, n, c):
+    import numpy as np
+    import dask
+    import dask.array as da
+
+    dask.config.set(scheduler="threads", num_workers=os.cpu_count())
+    rng = np.random.default_rng(0)
+    extra = ""
+    if key == "matmul":
+        m, mc = 8192 * n // 20000, 2048 * n // 20000
+        if engine == "numpy":
+            x, y = rng.random((m, m)), rng.random((m, m))
+            t = time.perf_counter()
+            (x @ y).sum()
+        else:
+            x, y = da.random.random((m, m), chunks=mc), da.random.random((m, m), chunks=mc)
+            t = time.perf_counter()
+            (x @ y).sum().compute()
+        s = time.perf_counter() - t
+        return s, f"{2 * m ** 3 / s / 1e9:.0f} GFLOP/s"
+    if key in ("tsqr", "svd"):
+        rows = 2_000_000 * n // 20000
+        if engine == "numpy":
+            x = rng.random((rows, 100))
+            t = time.perf_counter()
+            np.linalg.qr(x) if key == "tsqr" else np.linalg.svd(x, full_matrices=False)
+        else:
+            x = da.random.random((rows, 100), chunks=(rows // 20, 100))
+            t = time.perf_counter()
+            if key == "tsqr":
+                q, r = da.linalg.qr(x)
+                dask.compute(q.sum(axis=0), r)
+            else:
+                u, s_, v = da.linalg.svd(x)
+                dask.compute(u.sum(axis=0), s_, v)
+        return time.perf_counter() - t, extra
+    # svd_compressed
+    if engine == "numpy":
+        x = rng.random((n, n))
+        t = time.perf_counter()
+        om = rng.standard_normal((n, 20))
+        q, _ = np.linalg.qr(x @ om)
+        ub, s_, vt = np.linalg.svd(q.T @ x, full_matrices=False)
+        (q @ ub[:, :10]).sum(axis=0)
+        return time.perf_counter() - t, "same algorithm in numpy"
+    x = da.random.random((n, n), chunks=(c, c))
+    t = time.perf_counter()
+    u, s_, v = da.linalg.svd_compressed(x, k=10, seed=0)
+    dask.compute(u.sum(axis=0), s_, v.sum(axis=1))
+    return time.perf_counter() - t, extra
 
 
 def child(engine, key, n, c, tiny, repeats):
@@ -29,6 +86,10 @@ def child(engine, key, n, c, tiny, repeats):
 
     dask.config.set(scheduler="threads", num_workers=os.cpu_count())
     times, extra = [], ""
+    if key in LINALG:
+        s, extra = linalg_child(engine, key, n, c)
+        print(json.dumps({"seconds": s, "extra": extra}))
+        return
     for _ in range(repeats):
         t = time.perf_counter()
         if engine == "numpy":
@@ -81,6 +142,7 @@ def main():
     ap.add_argument("--tiny", type=int, default=10000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--child", nargs=2)
+    ap.add_argument("--only", help="comma-separated workload keys")
     a = ap.parse_args()
     if a.child:
         child(a.child[0], a.child[1], a.size, a.chunk, a.tiny, a.repeats)
@@ -92,10 +154,11 @@ def main():
     env.pop("OPENBLAS_CORETYPE", None)
     env.pop("OPENBLAS_L2_SIZE", None)
     rows = []
-    for key in WORKLOADS:
+    for key in (a.only.split(",") if a.only else WORKLOADS):
         res = {}
+        reps = "1" if key in LINALG else str(a.repeats)
         out, rss = run([TESSERA, "bench", "--json", "--only", key, "--size", str(a.size), "--chunk", str(a.chunk),
-                        "--tiny-chunks", str(a.tiny), "--repeats", str(a.repeats)])
+                        "--tiny-chunks", str(a.tiny), "--repeats", reps])
         line = [json.loads(l) for l in out.splitlines() if '"key"' in l][0]
         res["tessera"] = (line["seconds"], rss, line["note"])
         for engine in ["dask", "numpy"]:
@@ -108,7 +171,7 @@ def main():
     import numpy, dask
     print(f"Measured {datetime.date.today()} on {platform.node()}: {os.cpu_count()} cores, "
           f"{platform.processor() or platform.machine()}; numpy {numpy.__version__}, dask {dask.__version__}; "
-          f"{a.size}² float64 in {a.chunk}² chunks, median of {a.repeats}.\n")
+          f"{a.size}² float64 in {a.chunk}² chunks; median of {a.repeats} (linear algebra: one run).\n")
     print("| workload | Tessera s | dask s | numpy s (operate only) | dask / Tessera | numpy / Tessera | peak RSS Tessera / dask / numpy |")
     print("|---|---|---|---|---|---|---|")
     for key, r in rows:

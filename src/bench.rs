@@ -154,6 +154,7 @@ pub fn run_suite(
         };
         push(r, &mut rows);
     }
+    linalg_suite(cfg, opts, &want, &mut |r| push(r, &mut rows))?;
     if !want("tiny") {
         return Ok(rows);
     }
@@ -184,4 +185,85 @@ pub fn run_suite(
         &mut rows,
     );
     Ok(rows)
+}
+
+/// Linear-algebra workloads: matmul 8192² (chunks 2048), TSQR and thin SVD of
+/// 2,000,000 × 100 (100,000-row chunks), svd_compressed(k = 10) of 20,000².
+fn linalg_suite(
+    cfg: &BenchConfig,
+    opts: &ComputeOptions,
+    want: &dyn Fn(&str) -> bool,
+    push: &mut dyn FnMut(BenchResult),
+) -> Result<()> {
+    use crate::linalg;
+    let scale = cfg.n as f64 / 20_000.0;
+    if want("matmul") {
+        let n = ((8192.0 * scale) as usize).max(64);
+        let c = (n / 4).max(1);
+        let a = random::uniform(&[n, n], c, 1)?;
+        let b = random::uniform(&[n, n], c, 2)?;
+        let p = a.matmul(&b).sum();
+        let (s, tasks, peak) = time_compute(&[&p], cfg.repeats, opts)?;
+        let gflops = 2.0 * (n as f64).powi(3) / s / 1e9;
+        push(BenchResult {
+            key: "matmul",
+            name: format!("matmul {n}² (chunks {c})"),
+            seconds: s,
+            bytes: (3 * n * n * 8) as f64,
+            tasks,
+            peak_bytes: peak,
+            note: format!("{gflops:.1} GFLOP/s"),
+        });
+    }
+    let rows = ((2_000_000.0 * scale) as usize).max(1000);
+    let rc = (rows / 20).max(100);
+    if want("tsqr") {
+        let x = random::uniform(&[rows, 100], &[rc, 100], 3)?;
+        let (q, r) = linalg::qr(&x);
+        let (s, tasks, peak) = time_compute(&[&q.sum_axis(0), &r], cfg.repeats, opts)?;
+        push(BenchResult {
+            key: "tsqr",
+            name: format!("qr {rows} × 100 (chunks {rc})"),
+            seconds: s,
+            bytes: (rows * 100 * 8) as f64,
+            tasks,
+            peak_bytes: peak,
+            note: String::new(),
+        });
+    }
+    if want("svd") {
+        let x = random::uniform(&[rows, 100], &[rc, 100], 3)?;
+        let svd = linalg::svd(&x);
+        let (s, tasks, peak) =
+            time_compute(&[&svd.u.sum_axis(0), &svd.s, &svd.vt], cfg.repeats, opts)?;
+        push(BenchResult {
+            key: "svd",
+            name: format!("svd {rows} × 100 (chunks {rc})"),
+            seconds: s,
+            bytes: (rows * 100 * 8) as f64,
+            tasks,
+            peak_bytes: peak,
+            note: String::new(),
+        });
+    }
+    if want("svd_compressed") {
+        let (n, c) = (cfg.n, cfg.chunk);
+        let x = random::uniform(&[n, n], c, 4)?;
+        let svd = linalg::svd_compressed(&x, 10, linalg::CompressedSvd::default());
+        let (s, tasks, peak) = time_compute(
+            &[&svd.u.sum_axis(0), &svd.s, &svd.vt.sum_axis(1)],
+            cfg.repeats,
+            opts,
+        )?;
+        push(BenchResult {
+            key: "svd_compressed",
+            name: format!("svd_compressed k=10, {n}²"),
+            seconds: s,
+            bytes: (n * n * 8) as f64,
+            tasks,
+            peak_bytes: peak,
+            note: String::new(),
+        });
+    }
+    Ok(())
 }

@@ -316,7 +316,9 @@ impl Array {
         })
     }
 
-    /// Changes the chunking; values are unchanged.
+    /// Changes the chunking; values are unchanged. When one copy step would need more
+    /// than 128 MiB per task (dask's block-size limit), the change goes through
+    /// intermediate chunkings (see [`plan_rechunk`]).
     ///
     /// ```
     /// let x = tessera::random::uniform(&[100, 100], 30, 1).unwrap();
@@ -328,15 +330,103 @@ impl Array {
         let chunks = chunks.into();
         self.then(|n| {
             let grid = chunks.resolve("rechunk", &n.shape, n.dtype.size())?;
-            Ok(Array::new(
-                Op::Rechunk,
-                vec![self.clone()],
-                n.shape.clone(),
-                n.dtype,
-                grid,
-            ))
+            if grid == n.grid {
+                return Ok(self.clone());
+            }
+            let mut out = self.clone();
+            for stage in plan_rechunk(
+                &n.grid,
+                &grid,
+                n.dtype.size(),
+                crate::chunks::AUTO_CHUNK_BYTES,
+            ) {
+                out = Array::new(Op::Rechunk, vec![out], n.shape.clone(), n.dtype, stage);
+            }
+            Ok(out)
         })
     }
+}
+
+/// Bytes one task of a single-step rechunk `from → to` may touch: the input blocks that
+/// overlap its output block plus the output block, maximised per axis.
+pub fn rechunk_task_bytes(from: &ChunkGrid, to: &ChunkGrid, itemsize: usize) -> u128 {
+    let mut input = itemsize as u128;
+    let mut output = itemsize as u128;
+    for k in 0..from.ndim() {
+        let fb = from.boundaries(k);
+        let mut span_max = 0usize;
+        for w in to.boundaries(k).windows(2) {
+            let (lo, hi) = (w[0], w[1]);
+            if hi == lo {
+                continue;
+            }
+            let a = match fb.binary_search(&lo) {
+                Ok(i) => i,
+                Err(i) => i - 1,
+            };
+            let b = match fb.binary_search(&hi) {
+                Ok(i) => i,
+                Err(i) => i,
+            };
+            span_max = span_max.max(fb[b.min(fb.len() - 1)] - fb[a]);
+        }
+        input *= span_max.max(1) as u128;
+        output *= to.sizes(k).iter().copied().max().unwrap_or(0).max(1) as u128;
+    }
+    input + output
+}
+
+/// Stages of a rechunk that keep every task under `limit` bytes: a direct step when it
+/// fits, otherwise through an intermediate chunking whose chunk edges are the geometric
+/// means of the two ends, recursively (so `(1, n) → (n, 1)` goes through about `(√n, √n)`).
+///
+/// ```
+/// use tessera::ChunkGrid;
+/// let from = ChunkGrid::regular(&[10_000, 10_000], &[1, 10_000]);
+/// let to = ChunkGrid::regular(&[10_000, 10_000], &[10_000, 1]);
+/// let stages = tessera::array::plan_rechunk(&from, &to, 8, 128 << 20);
+/// assert!(stages.len() > 1);
+/// assert_eq!(stages.last(), Some(&to));
+/// ```
+pub fn plan_rechunk(
+    from: &ChunkGrid,
+    to: &ChunkGrid,
+    itemsize: usize,
+    limit: usize,
+) -> Vec<ChunkGrid> {
+    fn go(
+        from: &ChunkGrid,
+        to: &ChunkGrid,
+        itemsize: usize,
+        limit: usize,
+        depth: usize,
+        out: &mut Vec<ChunkGrid>,
+    ) {
+        if depth == 0 || rechunk_task_bytes(from, to, itemsize) <= limit as u128 {
+            out.push(to.clone());
+            return;
+        }
+        let shape: Vec<usize> = (0..from.ndim())
+            .map(|k| *from.boundaries(k).last().unwrap_or(&0))
+            .collect();
+        let mid_sizes: Vec<usize> = (0..from.ndim())
+            .map(|k| {
+                let a = from.sizes(k).iter().copied().max().unwrap_or(1).max(1) as f64;
+                let b = to.sizes(k).iter().copied().max().unwrap_or(1).max(1) as f64;
+                (a * b).sqrt().round().max(1.0) as usize
+            })
+            .collect();
+        let mid = ChunkGrid::regular(&shape, &mid_sizes);
+        if &mid == from || &mid == to {
+            out.push(to.clone());
+            return;
+        }
+        go(from, &mid, itemsize, limit, depth - 1, out);
+        go(&mid, to, itemsize, limit, depth - 1, out);
+    }
+    let mut out = vec![];
+    go(from, to, itemsize, limit, 6, &mut out);
+    out
 }
 
 /// Normalises a possibly negative axis.

@@ -112,6 +112,129 @@ impl Array {
     }
 }
 
+/// Pairs of input and output axis ranges with equal products (C-order reshape groups).
+fn reshape_groups(
+    inp: &[usize],
+    out: &[usize],
+) -> Vec<(std::ops::Range<usize>, std::ops::Range<usize>)> {
+    let (mut i, mut j) = (0, 0);
+    let mut groups = vec![];
+    while i < inp.len() || j < out.len() {
+        let (si, sj) = (i, j);
+        let (mut pi, mut pj) = (1usize, 1usize);
+        if i < inp.len() {
+            pi *= inp[i];
+            i += 1;
+        }
+        if j < out.len() {
+            pj *= out[j];
+            j += 1;
+        }
+        while pi != pj {
+            if (pi < pj && i < inp.len()) || j >= out.len() {
+                pi *= inp[i];
+                i += 1;
+            } else {
+                pj *= out[j];
+                j += 1;
+            }
+        }
+        groups.push((si..i, sj..j));
+    }
+    groups
+}
+
+impl Array {
+    /// C-order reshape (one length may be `-1`). Supported when, in every group of axes
+    /// that merge or split, only the first axis is chunked (and split chunks divide
+    /// evenly); otherwise the error names the rechunk that makes it work.
+    ///
+    /// ```
+    /// let x = tessera::arange(0.0, 24.0, 1.0, 6).unwrap();
+    /// let y = x.reshape(&[4, -1]);
+    /// assert_eq!(y.shape(), &[4, 6]);
+    /// assert_eq!(y.compute::<f64>().unwrap()[[2, 1]], 13.0);
+    /// ```
+    pub fn reshape(&self, shape: &[isize]) -> Array {
+        self.then(|n| {
+            let total: usize = n.shape.iter().product();
+            let known: usize = shape.iter().filter(|&&s| s >= 0).map(|&s| s as usize).product();
+            let unknown = shape.iter().filter(|&&s| s < 0).count();
+            if unknown > 1 || shape.iter().any(|&s| s < -1) {
+                return Err(Error::arg("reshape", format!("at most one length may be -1, got {shape:?}")));
+            }
+            let out: Vec<usize> = shape
+                .iter()
+                .map(|&s| if s < 0 { if known == 0 { 0 } else { total / known } } else { s as usize })
+                .collect();
+            if out.iter().product::<usize>() != total {
+                return Err(Error::ShapeMismatch { op: "reshape", left: n.shape.clone(), right: out, hint: format!("the new shape must hold the same {total} elements") });
+            }
+            if out == n.shape {
+                return Ok(self.clone());
+            }
+            if total == 0 {
+                let grid = ChunkGrid::regular(&out, &out);
+                return Ok(Array::new(Op::Reshape { groups: vec![] }, vec![self.clone()], out, n.dtype, grid));
+            }
+            let groups = reshape_groups(&n.shape, &out);
+            let mut chunks: Vec<Vec<usize>> = vec![vec![]; out.len()];
+            let mut suggestion: Vec<String> = n.shape.iter().map(|_| String::new()).collect();
+            let mut ok = true;
+            for (gi, gj) in &groups {
+                let rest_in: usize = n.shape[gi.start + 1.min(gi.len())..gi.end].iter().product();
+                let rest_out: usize = out[gj.start + 1.min(gj.len())..gj.end].iter().product();
+                for k in gi.clone() {
+                    suggestion[k] = if k == gi.start { String::new() } else { n.shape[k].to_string() };
+                }
+                if gi.is_empty() {
+                    for k in gj.clone() {
+                        chunks[k] = vec![out[k]];
+                    }
+                    continue;
+                }
+                let trailing_whole = (gi.start + 1..gi.end).all(|k| n.grid.sizes(k).len() == 1);
+                let flat: Vec<usize> = n.grid.sizes(gi.start).iter().map(|&c| c * rest_in).collect();
+                let divides = flat.iter().all(|&f| f % rest_out.max(1) == 0);
+                let step = rest_out / gcd(rest_out, rest_in).max(1);
+                let c0 = n.grid.max_chunk()[gi.start].div_ceil(step.max(1)) * step.max(1);
+                suggestion[gi.start] = c0.min(n.shape[gi.start]).to_string();
+                if !(trailing_whole && divides) {
+                    ok = false;
+                    continue;
+                }
+                if gj.is_empty() {
+                    continue;
+                }
+                chunks[gj.start] = flat.iter().map(|&f| f / rest_out.max(1)).collect();
+                for k in gj.start + 1..gj.end {
+                    chunks[k] = vec![out[k]];
+                }
+            }
+            if !ok {
+                return Err(Error::InvalidChunks {
+                    op: "reshape",
+                    shape: n.shape.clone(),
+                    reason: format!(
+                        "chunks {:?} would need data from several chunks per output chunk; rechunk first, e.g. x.rechunk(&[{}])",
+                        n.grid.max_chunk(),
+                        suggestion.join(", ")
+                    ),
+                });
+            }
+            Ok(Array::new(Op::Reshape { groups }, vec![self.clone()], out, n.dtype, ChunkGrid::new(chunks)))
+        })
+    }
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 /// Joins arrays along an existing axis (dtypes promote; other axes must match; chunks on
 /// the other axes are unified).
 ///

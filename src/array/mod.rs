@@ -17,7 +17,7 @@ mod reduction;
 
 pub use creation::{arange, eye, from_host, from_ndarray, full, linspace, ones, zeros};
 pub use elementwise::where_;
-pub use indexing::Index;
+pub use indexing::{plan_rechunk, rechunk_task_bytes, Index};
 
 use crate::chunks::ChunkGrid;
 use crate::dtype::{DType, Element, HostArray, Scalar};
@@ -65,6 +65,11 @@ pub(crate) enum Op {
     BroadcastTo,
     /// The inputs joined along an axis.
     Concat(usize),
+    /// C-order reshape; `groups` pairs input axis ranges with output axis ranges whose
+    /// lengths multiply to the same number.
+    Reshape {
+        groups: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+    },
     /// Contraction `(batch…, M…, K…) · (batch…, K…, N…)`; `k_grid` holds the unified
     /// chunking of the contracted axes.
     Contract {
@@ -116,6 +121,7 @@ impl Op {
             Op::Squeeze(_) => "squeeze".into(),
             Op::BroadcastTo => "broadcast_to".into(),
             Op::Concat(_) => "concatenate".into(),
+            Op::Reshape { .. } => "reshape".into(),
             Op::Contract { .. } => "matmul".into(),
             Op::Decomp(d) => match d {
                 Decomp::TsqrQ => "qr-q".into(),

@@ -69,8 +69,13 @@ impl Lower {
             return Ok(t);
         }
         let e = self.region(a, start, shape)?;
+        // Generated regions are made again for every consumer: a stored copy shared by
+        // consumers far apart in the graph (A in Qᵀ·(A·Ω)) would pin every block.
+        let cache = !e.task_free();
         let t = self.map_task(n, start.to_vec(), e, shape.to_vec());
-        self.dense_cache.insert(key, t);
+        if cache {
+            self.dense_cache.insert(key, t);
+        }
         Ok(t)
     }
 
@@ -251,6 +256,37 @@ impl Lower {
             }
             Op::Rechunk => self.region(&n.inputs[0], start, shape)?,
             Op::BroadcastTo => self.broadcast_input(n, 0, start, shape)?,
+            Op::Reshape { groups } => {
+                // Called per output block: the block is one contiguous box of the input.
+                let inp = &n.inputs[0];
+                let ishape = inp.node()?.shape.clone();
+                let (mut s, mut l) = (vec![0; ishape.len()], ishape.clone());
+                for (gi, gj) in groups {
+                    if gi.is_empty() {
+                        continue;
+                    }
+                    let rest_in: usize = ishape[gi.start + 1..gi.end].iter().product();
+                    let rest_out: usize = if gj.is_empty() {
+                        1
+                    } else {
+                        n.shape[gj.start + 1..gj.end].iter().product()
+                    };
+                    let (a, len) = if gj.is_empty() {
+                        (0, 1)
+                    } else {
+                        (start[gj.start], shape[gj.start])
+                    };
+                    s[gi.start] = a * rest_out / rest_in.max(1);
+                    l[gi.start] = len * rest_out / rest_in.max(1);
+                }
+                let t = self.dense(inp, &s, &l)?;
+                VExpr::Leaf {
+                    src: VSrc::Task(t),
+                    dtype: n.dtype,
+                    offset: 0,
+                    strides: c_strides(shape),
+                }
+            }
             Op::ExpandDims(a) => {
                 let a = *a;
                 let (mut s, mut l) = (start.to_vec(), shape.to_vec());

@@ -50,6 +50,18 @@ impl VExpr {
         }
     }
 
+    /// True when no leaf reads a task: the region is generated from nothing, so it is
+    /// cheaper to regenerate per consumer than to store and share.
+    pub fn task_free(&self) -> bool {
+        match self {
+            VExpr::Leaf { src, .. } => matches!(src, VSrc::Gen(_)),
+            VExpr::Const(..) => true,
+            VExpr::Unary(_, _, a) | VExpr::Cast(_, a) => a.task_free(),
+            VExpr::Binary(_, _, a, b) => a.task_free() && b.task_free(),
+            VExpr::Where(_, c, a, b) => c.task_free() && a.task_free() && b.task_free(),
+        }
+    }
+
     /// When the expression is exactly a whole task output read in C order, that task.
     pub fn as_whole_task(&self, shape: &[usize], dtype: DType) -> Option<usize> {
         match self {

@@ -1,0 +1,125 @@
+//! Shape manipulation and rechunk plans against the dense reference.
+
+mod common;
+
+use common::*;
+use ndarray::{concatenate, stack, ArrayD, Axis, IxDyn};
+use tessera::{Array, Error};
+
+fn src(a: &ArrayD<f64>, chunks: &[usize]) -> Array {
+    tessera::from_ndarray(a.clone(), chunks).unwrap()
+}
+
+#[test]
+fn concatenate_and_stack_with_different_chunks() {
+    let a = data(&[4, 6], 1);
+    let b = data(&[3, 6], 2);
+    let c = tessera::concatenate(&[&src(&a, &[3, 4]), &src(&b, &[2, 5])], 0);
+    let e = concatenate(Axis(0), &[a.view(), b.view()]).unwrap();
+    assert_close(&c, &e, 0.0);
+    // A consumer that straddles the seam (a rechunk) and one that fuses (elementwise).
+    assert_close(&c.rechunk(&[7, 6]), &e, 0.0);
+    assert_close(
+        &(&c * 2.0).sum_axis(0),
+        &e.mapv(|v| 2.0 * v).sum_axis(Axis(0)),
+        1e-13,
+    );
+    let s = tessera::stack(&[&src(&a, &[2, 3]), &src(&a, &[4, 2])], 1);
+    assert_close(&s, &stack(Axis(1), &[a.view(), a.view()]).unwrap(), 0.0);
+    // dtypes promote.
+    let i = tessera::full(&[2, 6], 1i64, 2)
+        .unwrap()
+        .astype(tessera::DType::I32);
+    assert_eq!(
+        tessera::concatenate(&[&src(&a, &[2, 2]), &i], 0).dtype(),
+        tessera::DType::F64
+    );
+    let e = tessera::concatenate(&[&src(&a, &[2, 2]), &src(&data(&[4, 5], 3), &[2, 2])], 0)
+        .check()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::ShapeMismatch {
+                op: "concatenate",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(tessera::stack(&[&src(&a, &[2, 2]), &src(&b, &[2, 2])], 0)
+        .check()
+        .is_err());
+}
+
+#[test]
+fn expand_squeeze_broadcast() {
+    let a = data(&[3, 4], 4);
+    let x = src(&a, &[2, 3]);
+    assert_close(&x.expand_dims(1), &a.clone().insert_axis(Axis(1)), 0.0);
+    assert_close(&x.expand_dims(0).squeeze(None), &a, 0.0);
+    let b = x.expand_dims(0).broadcast_to(&[5, 3, 4]);
+    let e = a.broadcast(IxDyn(&[5, 3, 4])).unwrap().to_owned();
+    assert_close(&b, &e, 0.0);
+    assert_close(&b.sum_axis(0), &e.sum_axis(Axis(0)), 1e-13);
+    assert!(x.broadcast_to(&[3, 5]).check().is_err());
+}
+
+#[test]
+fn reshape_merge_split_and_errors() {
+    let a = data(&[6, 4, 5], 5);
+    let x = src(&a, &[2, 4, 5]);
+    let e = a.clone().into_shape_with_order(IxDyn(&[12, 10])).unwrap();
+    assert_close(&x.reshape(&[12, -1]), &e, 0.0);
+    let e2 = a.clone().into_shape_with_order(IxDyn(&[3, 2, 20])).unwrap();
+    assert_close(&x.reshape(&[3, 2, 20]), &e2, 0.0);
+    let flat = a.clone().into_shape_with_order(IxDyn(&[120])).unwrap();
+    assert_close(&x.reshape(&[-1]), &flat, 0.0);
+    assert_close(&x.reshape(&[-1]).reshape(&[6, 4, 5]), &a, 0.0);
+    // Chunked trailing axes cannot merge without a copy: the error names the fix.
+    let y = src(&a, &[2, 2, 5]);
+    let err = y.reshape(&[12, 10]).check().unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidChunks { op: "reshape", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("rechunk(&[2, 4, 5])"), "{err}");
+    assert!(x.reshape(&[7, -1]).check().is_err());
+    assert!(x.reshape(&[-1, -1]).check().is_err());
+}
+
+#[test]
+fn rechunk_plans_bound_task_memory() {
+    use tessera::array::{plan_rechunk, rechunk_task_bytes};
+    use tessera::ChunkGrid;
+    let from = ChunkGrid::regular(&[10_000, 10_000], &[1, 10_000]);
+    let to = ChunkGrid::regular(&[10_000, 10_000], &[10_000, 1]);
+    assert!(rechunk_task_bytes(&from, &to, 8) > 128 << 20);
+    let stages = plan_rechunk(&from, &to, 8, 128 << 20);
+    assert!(stages.len() >= 2);
+    let mut prev = from.clone();
+    for s in &stages {
+        assert!(
+            rechunk_task_bytes(&prev, s, 8) <= 128 << 20,
+            "stage {prev:?} -> {s:?}"
+        );
+        prev = s.clone();
+    }
+    // A small plan computes the right values through its stages, and its peak stays low.
+    let a = data(&[300, 300], 6);
+    let x = src(&a, &[1, 300]);
+    let y = x.rechunk(&[300, 1]);
+    assert_close(&y, &a, 0.0);
+    let stages = plan_rechunk(x.chunks().unwrap(), y.chunks().unwrap(), 8, 64 << 10);
+    assert!(stages.len() >= 2);
+    // Running those stages one after another (what rechunk does under its limit).
+    let mut z = x.clone();
+    for s in &stages {
+        z = z.rechunk(tessera::Chunks::Explicit(s.all().to_vec()));
+    }
+    assert_eq!(z.chunks().unwrap(), y.chunks().unwrap());
+    assert_close(&z, &a, 0.0);
+    let g = tessera::graph::TaskGraph::build(&[&z]).unwrap();
+    let r = tessera::scheduler::execute(&g, &opts(tessera::Device::Cpu)).unwrap();
+    assert!(r.stats.tasks > 300, "staged plan runs intermediate tasks");
+}
