@@ -165,7 +165,7 @@ impl Array {
             }
             let out: Vec<usize> = shape
                 .iter()
-                .map(|&s| if s < 0 { if known == 0 { 0 } else { total / known } } else { s as usize })
+                .map(|&s| if s < 0 { total.checked_div(known).unwrap_or(0) } else { s as usize })
                 .collect();
             if out.iter().product::<usize>() != total {
                 return Err(Error::ShapeMismatch { op: "reshape", left: n.shape.clone(), right: out, hint: format!("the new shape must hold the same {total} elements") });
