@@ -418,3 +418,47 @@ fn zero_size_and_degenerate() {
     );
     assert_eq!(k0.compute::<f64>().unwrap(), ArrayD::zeros(IxDyn(&[2, 3])));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+        #[test]
+        fn matmul_any_shapes_and_chunks(m in 0usize..9, k in 0usize..9, n in 0usize..9,
+                                        c in proptest::collection::vec(1usize..5, 4)) {
+            let a = data(&[m, k], 1);
+            let b = data(&[k, n], 2);
+            let got = get(&linalg::matmul(&src(&a, &[c[0], c[1]]), &src(&b, &[c[2], c[3]])));
+            let expect = m2(a).dot(&m2(b)).into_dyn();
+            prop_assert!(max_abs_diff(&got, &expect) < 1e-12);
+        }
+
+        #[test]
+        fn qr_and_svd_any_tall_shapes(m in 1usize..40, n in 1usize..6, rc in 1usize..12) {
+            let a = data(&[m, n], 3);
+            let (q, r) = linalg::qr(&src(&a, &[rc, n]));
+            let back = m2(get(&q)).dot(&m2(get(&r))).into_dyn();
+            prop_assert!(max_abs_diff(&back, &a) < 1e-11);
+            let svd = linalg::svd(&src(&a, &[rc, n]));
+            let (u, s, vt) = (m2(get(&svd.u)), get(&svd.s), m2(get(&svd.vt)));
+            let s1 = s.into_dimensionality::<ndarray::Ix1>().unwrap();
+            let back = (&u * &s1.insert_axis(ndarray::Axis(0))).dot(&vt).into_dyn();
+            prop_assert!(max_abs_diff(&back, &a) < 1e-10);
+        }
+
+        #[test]
+        fn cholesky_and_solve_any_square_chunks(n in 1usize..12, c in 1usize..5) {
+            let b = data(&[n, n], 4);
+            let spd = (m2(b.clone()).t().dot(&m2(b)) + Array2::<f64>::eye(n) * n as f64).into_dyn();
+            let l = m2(get(&linalg::cholesky(&src(&spd, &[c, c]))));
+            prop_assert!(max_abs_diff(&l.dot(&l.t()).into_dyn(), &spd) < 1e-9);
+            let rhs = data(&[n], 5);
+            let x = get(&linalg::solve(&src(&spd, &[c, c]), &src(&rhs, &[c])));
+            let back = m2(spd).dot(&x.into_dimensionality::<ndarray::Ix1>().unwrap()).into_dyn();
+            prop_assert!(max_abs_diff(&back, &rhs) < 1e-8);
+        }
+    }
+}
