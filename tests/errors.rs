@@ -157,14 +157,20 @@ fn bad_arguments() {
         .compute_scalar::<f64>()
         .unwrap_err();
     assert!(e.to_string().contains("reduce it first"));
-    let e = tessera::zeros(&[3], 1)
-        .unwrap()
-        .compute_with::<f64>(&tessera::ComputeOptions {
-            device: tessera::Device::Wgpu(0),
+    for (dev, name) in [
+        (tessera::Device::Cuda(0), "cuda:0"),
+        (tessera::Device::Wgpu(99), "adapter 99"),
+    ] {
+        let opts = tessera::ComputeOptions {
+            device: dev,
             ..Default::default()
-        })
-        .unwrap_err();
-    assert!(e.to_string().contains("wgpu:0"));
+        };
+        let e = tessera::zeros(&[3], 1)
+            .unwrap()
+            .compute_with::<f64>(&opts)
+            .unwrap_err();
+        assert!(e.to_string().contains(name), "{e}");
+    }
 }
 
 #[test]

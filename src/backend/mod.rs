@@ -6,7 +6,11 @@
 //! is an explicit `download` / `upload` step the scheduler plans.
 
 mod cpu;
+#[cfg(feature = "wgpu")]
+mod wgpu;
 
+#[cfg(feature = "wgpu")]
+pub use self::wgpu::{adapters as wgpu_adapters, AdapterSummary, WgpuBackend};
 pub use cpu::{map_chunk, CpuBackend};
 
 use crate::error::Result;
@@ -28,7 +32,7 @@ pub enum Device {
     Auto,
     /// The host CPU (rayon worker threads).
     Cpu,
-    /// A wgpu adapter by index (not built yet: falls back with a logged reason).
+    /// A wgpu (Vulkan) adapter by index; ops it has no kernel for run on the CPU, logged.
     Wgpu(usize),
     /// A CUDA device by ordinal (not built yet: falls back with a logged reason).
     Cuda(usize),

@@ -83,10 +83,37 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 gib(tessera::scheduler::host_memory_bytes())
             );
             println!("devices:");
-            println!("  cpu    available ({cores} worker threads, tiled SIMD kernels)");
-            println!("  wgpu   not built yet (planned: WGSL compute shaders)");
-            println!("  cuda   not built yet (planned: NVRTC-compiled kernels)");
-            println!("Device::Auto picks: cpu");
+            println!("  cpu      available ({cores} worker threads, tiled SIMD kernels)");
+            #[cfg(feature = "wgpu")]
+            {
+                let adapters = tessera::backend::wgpu_adapters();
+                if adapters.is_empty() {
+                    println!("  wgpu     no Vulkan adapter found (install a GPU driver, or mesa-vulkan-drivers for the software lavapipe)");
+                }
+                for a in &adapters {
+                    println!(
+                        "  wgpu:{}   {} [{} {}{}] f64: {}, f16: {}, max storage binding {} MiB, max buffer {} MiB",
+                        a.index,
+                        a.name,
+                        a.backend,
+                        a.device_type,
+                        if a.software { ", software" } else { "" },
+                        a.shader_f64,
+                        a.shader_f16,
+                        a.max_storage_binding >> 20,
+                        a.max_buffer >> 20
+                    );
+                }
+                let auto = adapters
+                    .iter()
+                    .find(|a| !a.software)
+                    .map(|a| format!("wgpu:{}", a.index))
+                    .unwrap_or_else(|| "cpu (software adapters are used only when named)".into());
+                println!("  cuda     not built yet (planned: NVRTC-compiled kernels)");
+                println!("Device::Auto picks: {auto}");
+            }
+            #[cfg(not(feature = "wgpu"))]
+            println!("  wgpu     not compiled in (build with --features wgpu)");
         }
         Cmd::Demo {
             size,

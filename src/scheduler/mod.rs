@@ -120,15 +120,8 @@ struct State {
 /// Runs the graph and assembles every output into one host array.
 pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
     let t0 = Instant::now();
-    let backend: Arc<dyn Backend> = match opts.device {
-        Device::Auto | Device::Cpu => Arc::new(CpuBackend),
-        other => {
-            return Err(Error::arg(
-                "compute",
-                format!("device {other} is not available in this build (only the CPU backend exists yet); use Device::Cpu or Device::Auto"),
-            ))
-        }
-    };
+    let cpu: Arc<dyn Backend> = Arc::new(CpuBackend);
+    let device = device_backend(opts.device)?;
     let limit = opts
         .host_memory_limit
         .unwrap_or_else(|| host_memory_bytes() / 10 * 8);
@@ -185,6 +178,7 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
         b
     });
     let start_limit = limit / 10 * 8;
+    let declined: Mutex<std::collections::HashSet<String>> = Mutex::new(Default::default());
     let worker = || {
         let mut guard = state.lock().expect("scheduler lock");
         loop {
@@ -219,9 +213,11 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
             guard.held += task.nbytes;
             guard.peak = guard.peak.max(guard.held);
             drop(guard);
-            let refs: Vec<&Buffer> = inputs.iter().map(|b| b.as_ref()).collect();
-            let out = backend.execute(&task.op, &refs);
-            drop(refs);
+            let target = place(&device, &cpu, task, &declined);
+            let out = move_inputs(&inputs, &target, &device).and_then(|moved| {
+                let refs: Vec<&Buffer> = moved.iter().map(|b| b.as_ref()).collect();
+                target.execute(&task.op, &refs)
+            });
             drop(inputs);
             guard = state.lock().expect("scheduler lock");
             guard.running -= 1;
@@ -291,8 +287,20 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
                 .as_ref()
                 .expect("outputs are kept")
                 .clone();
-            let chunk: Chunk = backend.download(&buf)?;
-            place(&mut full, chunk.array(), &o.grid.block_start(&idx));
+            let chunk: Chunk = match (&*buf, &device) {
+                (Buffer::Host(c), _) => c.clone(),
+                (Buffer::Device(_), Some(d)) => d.download(&buf)?,
+                (Buffer::Device(d), None) => {
+                    return Err(Error::arg(
+                        "compute",
+                        format!(
+                            "an output lives on {} but no such backend is open",
+                            d.device
+                        ),
+                    ))
+                }
+            };
+            place_block(&mut full, chunk.array(), &o.grid.block_start(&idx));
         }
         outputs.push(full);
     }
@@ -307,8 +315,90 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
     })
 }
 
+/// The device backend `device` asks for, if any (`None` means the CPU alone).
+fn device_backend(device: Device) -> Result<Option<Arc<dyn Backend>>> {
+    match device {
+        Device::Cpu => Ok(None),
+        #[cfg(feature = "wgpu")]
+        Device::Wgpu(i) => Ok(Some(crate::backend::WgpuBackend::open(i)? as Arc<dyn Backend>)),
+        #[cfg(feature = "wgpu")]
+        Device::Auto => {
+            // Never a software adapter (lavapipe) unless asked for by index.
+            match crate::backend::wgpu_adapters().into_iter().find(|a| !a.software) {
+                Some(a) => Ok(Some(crate::backend::WgpuBackend::open(a.index)? as Arc<dyn Backend>)),
+                None => Ok(None),
+            }
+        }
+        #[cfg(not(feature = "wgpu"))]
+        Device::Auto => Ok(None),
+        other => Err(Error::arg(
+            "compute",
+            format!("device {other} is not available in this build (CPU and wgpu exist today); use Device::Cpu, Device::Wgpu(i) or Device::Auto"),
+        )),
+    }
+}
+
+/// Where a task runs: the device when it accepts the op, else the CPU (logged once per
+/// op and reason, never silently).
+fn place(
+    device: &Option<Arc<dyn Backend>>,
+    cpu: &Arc<dyn Backend>,
+    task: &crate::graph::Task,
+    declined: &Mutex<std::collections::HashSet<String>>,
+) -> Arc<dyn Backend> {
+    let Some(d) = device else {
+        return cpu.clone();
+    };
+    match d.accepts(&task.op) {
+        Ok(()) => d.clone(),
+        Err(reason) => {
+            let key = format!(
+                "{}: {reason}",
+                task.op.name().split(' ').next().unwrap_or("")
+            );
+            if declined.lock().map(|mut s| s.insert(key)).unwrap_or(false) {
+                tracing::info!(device = %d.device(), op = %task.op.name(), %reason, "task runs on the CPU instead");
+            }
+            tracing::debug!(task = %task.name, %reason, "routed to cpu");
+            cpu.clone()
+        }
+    }
+}
+
+/// Inputs moved to where `target` runs: uploads to a device, downloads to the host.
+fn move_inputs(
+    inputs: &[Arc<Buffer>],
+    target: &Arc<dyn Backend>,
+    device: &Option<Arc<dyn Backend>>,
+) -> Result<Vec<Arc<Buffer>>> {
+    inputs
+        .iter()
+        .map(|b| match (&**b, target.device()) {
+            (Buffer::Host(_), Device::Cpu) => Ok(b.clone()),
+            (Buffer::Host(c), _) => target.upload(c.clone()).map(Arc::new),
+            (Buffer::Device(d), Device::Cpu) => {
+                let owner = device
+                    .as_ref()
+                    .filter(|x| x.device() == d.device)
+                    .ok_or_else(|| {
+                        Error::arg("compute", format!("no backend is open for {}", d.device))
+                    })?;
+                owner.download(b).map(|c| Arc::new(Buffer::Host(c)))
+            }
+            (Buffer::Device(d), t) if d.device == t => Ok(b.clone()),
+            (Buffer::Device(d), t) => Err(Error::arg(
+                "compute",
+                format!(
+                    "moving chunks from {} to {t} directly is not supported",
+                    d.device
+                ),
+            )),
+        })
+        .collect()
+}
+
 /// Copies a block into the full result at `start`.
-fn place(full: &mut HostArray, block: &HostArray, start: &[usize]) {
+fn place_block(full: &mut HostArray, block: &HostArray, start: &[usize]) {
     use ndarray::Slice;
     macro_rules! go {
         ($($v:ident),*) => {

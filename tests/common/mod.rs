@@ -5,10 +5,23 @@
 use ndarray::{ArrayD, IxDyn};
 use tessera::{Array, ComputeOptions, Device, Scheduler};
 
-/// Devices the suite runs on. Every backend present runs every test; a GPU backend that
-/// is absent is reported as skipped (with the reason) by its own test file.
+/// Devices the suite runs on: the CPU, and wgpu adapter 0 when one exists (required
+/// when TESSERA_REQUIRE_WGPU=1, as in CI). Ops the wgpu backend has no kernel for run on
+/// the CPU (logged), so every test still checks the device's kernels, its transfers and
+/// the routing between them.
 pub fn devices() -> Vec<Device> {
-    vec![Device::Cpu]
+    let mut d = vec![Device::Cpu];
+    if !tessera::backend::wgpu_adapters().is_empty() {
+        d.push(Device::Wgpu(0));
+    } else if std::env::var("TESSERA_REQUIRE_WGPU").as_deref() == Ok("1") {
+        panic!(
+            "TESSERA_REQUIRE_WGPU=1 but no wgpu adapter was found (install mesa-vulkan-drivers)"
+        );
+    } else {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| eprintln!("SKIPPED the wgpu half of the suite: no Vulkan adapter (install mesa-vulkan-drivers)"));
+    }
+    d
 }
 
 pub fn opts(device: Device) -> ComputeOptions {

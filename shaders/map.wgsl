@@ -1,0 +1,37 @@
+// Fused elementwise map: the prelude of every generated kernel. The generated part
+// declares the bindings (binding 0 `tmeta`, 1 `out`, 2.. inputs) and a function
+// `value(c)` computing the output element at coordinates `c`; this driver walks the
+// output in a grid-stride loop so any chunk size fits a 1-d dispatch.
+//
+// tmeta: [ndim, total, shape[0..ndim], then per leaf: offset, strides[0..ndim]]
+
+const WG: u32 = 256u;
+
+fn coords(lin: u32, ndim: u32) -> array<i32, 8> {
+    var c: array<i32, 8>;
+    var rem = lin;
+    for (var k = i32(ndim) - 1; k >= 0; k = k - 1) {
+        let n = u32(tmeta[2 + k]);
+        c[k] = i32(rem % n);
+        rem = rem / n;
+    }
+    return c;
+}
+
+fn leaf_index(base: i32, ndim: u32, c: array<i32, 8>) -> i32 {
+    var idx = tmeta[base];
+    for (var k = 0u; k < ndim; k = k + 1u) {
+        idx = idx + c[k] * tmeta[base + 1 + i32(k)];
+    }
+    return idx;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let ndim = u32(tmeta[0]);
+    let total = u32(tmeta[1]);
+    let threads = nwg.x * WG;
+    for (var lin = gid.x; lin < total; lin = lin + threads) {
+        store(lin, value(coords(lin, ndim), ndim));
+    }
+}

@@ -1,0 +1,250 @@
+//! WGSL generated from a [`FusedExpr`]: one kernel per expression *structure* (shapes,
+//! offsets, strides and generator parameters travel in the `meta` buffer, so chunks of
+//! any shape and any seed share the compiled pipeline).
+
+use crate::dtype::{DType, Scalar};
+use crate::kernel::{BinaryOp, Dist, FusedExpr, Generator, Instr, LeafSource, UnaryOp};
+
+/// Most dimensions a generated kernel handles (its coordinate array).
+pub const MAX_NDIM: usize = 8;
+/// `meta` slots reserved per leaf for generator parameters.
+pub const GEN_SLOTS: usize = 4;
+
+/// What the device can do beyond the WebGPU baseline.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub f64: bool,
+}
+
+fn wgsl_type(d: DType, caps: Caps) -> Result<&'static str, String> {
+    Ok(match d {
+        DType::F32 => "f32",
+        DType::F64 if caps.f64 => "f64",
+        DType::I32 => "i32",
+        DType::U32 => "u32",
+        DType::Bool => "bool",
+        other => return Err(format!("dtype {other} has no kernel on this adapter")),
+    })
+}
+
+/// Element type of a storage buffer holding `d` (bools are stored as u32).
+pub fn storage_type(d: DType, caps: Caps) -> Result<&'static str, String> {
+    Ok(match d {
+        DType::Bool => "u32",
+        other => wgsl_type(other, caps)?,
+    })
+}
+
+fn literal(s: Scalar, d: DType) -> Result<String, String> {
+    Ok(match d {
+        DType::F32 => format!("bitcast<f32>({}u)", (s.as_f64() as f32).to_bits()),
+        DType::F64 => {
+            let v = s.as_f64();
+            if (v as f32) as f64 != v && !v.is_nan() {
+                return Err(format!(
+                    "f64 constant {v} is not exact in f32 (no f64 literals in generated WGSL yet)"
+                ));
+            }
+            format!("f64(bitcast<f32>({}u))", (v as f32).to_bits())
+        }
+        DType::I32 => format!("i32({})", s.as_i64() as i32),
+        DType::U32 => format!("{}u", s.as_i64() as u32),
+        DType::Bool => (s.as_f64() != 0.0).to_string(),
+        other => return Err(format!("no constant of dtype {other}")),
+    })
+}
+
+fn zero(d: DType) -> &'static str {
+    match d {
+        DType::F32 => "0.0",
+        DType::F64 => "f64(0.0)",
+        DType::I32 => "0i",
+        DType::U32 => "0u",
+        _ => "false",
+    }
+}
+
+/// Position of leaf `l`'s offset in `meta`.
+pub fn leaf_base(ndim: usize, l: usize) -> usize {
+    2 + ndim + l * (1 + ndim)
+}
+
+/// Position of leaf `l`'s generator parameters in `meta`.
+pub fn gen_base(ndim: usize, nleaves: usize, l: usize) -> usize {
+    2 + ndim + nleaves * (1 + ndim) + GEN_SLOTS * l
+}
+
+/// The WGSL source of a fused map over `ndim` dimensions, or why it cannot run here.
+pub fn map_source(expr: &FusedExpr, ndim: usize, caps: Caps) -> Result<String, String> {
+    if ndim > MAX_NDIM {
+        return Err(format!(
+            "{ndim} dimensions (kernels handle up to {MAX_NDIM})"
+        ));
+    }
+    let out = expr.dtype();
+    let out_t = wgsl_type(out, caps)?;
+    let mut s = String::new();
+    s.push_str("@group(0) @binding(0) var<storage, read> tmeta: array<i32>;\n");
+    s.push_str(&format!(
+        "@group(0) @binding(1) var<storage, read_write> out_buf: array<{}>;\n",
+        storage_type(out, caps)?
+    ));
+    let ninputs = expr.num_inputs();
+    for slot in 0..ninputs {
+        let d = expr
+            .leaves
+            .iter()
+            .find(|l| l.source == LeafSource::Input(slot))
+            .map(|l| l.dtype)
+            .ok_or("an input slot without a leaf")?;
+        s.push_str(&format!(
+            "@group(0) @binding({}) var<storage, read> in{slot}: array<{}>;\n",
+            slot + 2,
+            storage_type(d, caps)?
+        ));
+    }
+    let store = if out == DType::Bool {
+        "select(0u, 1u, v)"
+    } else {
+        "v"
+    };
+    s.push_str(&format!(
+        "fn store(lin: u32, v: {out_t}) {{ out_buf[lin] = {store}; }}\n"
+    ));
+    s.push_str(&format!(
+        "fn value(c: array<i32, 8>, ndim: u32) -> {out_t} {{\n"
+    ));
+    let nleaves = expr.leaves.len();
+    for (i, (ins, d)) in expr.instrs.iter().enumerate() {
+        let t = wgsl_type(*d, caps)?;
+        let transcendental_ok = *d == DType::F32;
+        let e = match ins {
+            Instr::Leaf(l) => {
+                let leaf = &expr.leaves[*l];
+                let idx = format!("leaf_index({}, ndim, c)", leaf_base(ndim, *l));
+                let p = gen_base(ndim, nleaves, *l);
+                match &leaf.source {
+                    LeafSource::Input(slot) => {
+                        if leaf.dtype == DType::Bool {
+                            format!("in{slot}[{idx}] != 0u")
+                        } else {
+                            format!("in{slot}[{idx}]")
+                        }
+                    }
+                    LeafSource::Gen(Generator::Random { dist, .. }) => {
+                        if leaf.dtype != DType::F32 {
+                            return Err(format!(
+                                "random {} is generated on the CPU (GPU kernels make f32)",
+                                leaf.dtype
+                            ));
+                        }
+                        let f = match dist {
+                            Dist::Uniform { .. } => "random_uniform_f32",
+                            Dist::Normal { .. } => "random_normal_f32",
+                        };
+                        format!("bitcast<f32>(tmeta[{}]) + bitcast<f32>(tmeta[{}]) * {f}(u32({idx}), vec2<u32>(bitcast<u32>(tmeta[{p}]), bitcast<u32>(tmeta[{}])))", p + 2, p + 3, p + 1)
+                    }
+                    LeafSource::Gen(Generator::Eye { .. }) => {
+                        let one = literal(Scalar::F64(1.0), *d)?;
+                        format!("select({}, {one}, ({idx} % tmeta[{p}]) - ({idx} / tmeta[{p}]) == tmeta[{}])", zero(*d), p + 1)
+                    }
+                    LeafSource::Gen(Generator::Range { .. }) => {
+                        return Err("ranges are generated on the CPU (f64 arithmetic)".into())
+                    }
+                }
+            }
+            Instr::Const(v) => literal(*v, *d)?,
+            Instr::Unary(op, a) => {
+                let a = format!("r{a}");
+                match op {
+                    UnaryOp::Neg if *d == DType::U32 => format!("0u - {a}"),
+                    UnaryOp::Neg => format!("-{a}"),
+                    UnaryOp::Abs if *d == DType::U32 => a,
+                    UnaryOp::Abs => format!("abs({a})"),
+                    UnaryOp::Sqrt => format!("sqrt({a})"),
+                    UnaryOp::Floor => format!("floor({a})"),
+                    UnaryOp::Ceil => format!("ceil({a})"),
+                    UnaryOp::Not => format!("!{a}"),
+                    UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tanh
+                        if transcendental_ok =>
+                    {
+                        let f = match op {
+                            UnaryOp::Exp => "exp",
+                            UnaryOp::Log => "log",
+                            UnaryOp::Sin => "sin",
+                            UnaryOp::Cos => "cos",
+                            _ => "tanh",
+                        };
+                        format!("{f}({a})")
+                    }
+                    other => {
+                        return Err(format!(
+                            "{other:?} on {d} runs on the CPU (Vulkan has no f64 transcendentals)"
+                        ))
+                    }
+                }
+            }
+            Instr::Binary(op, a, b) => {
+                let (a, b) = (format!("r{a}"), format!("r{b}"));
+                let operand = expr.instrs[match ins {
+                    Instr::Binary(_, x, _) => *x,
+                    _ => unreachable!(),
+                }]
+                .1;
+                let float = operand.is_float();
+                match op {
+                    BinaryOp::Add => format!("{a} + {b}"),
+                    BinaryOp::Sub => format!("{a} - {b}"),
+                    BinaryOp::Mul => format!("{a} * {b}"),
+                    BinaryOp::Div if float => format!("{a} / {b}"),
+                    BinaryOp::Maximum if operand == DType::Bool => format!("{a} || {b}"),
+                    BinaryOp::Minimum if operand == DType::Bool => format!("{a} && {b}"),
+                    BinaryOp::Maximum if float => {
+                        format!("select({b}, {a}, {a} > {b} || {a} != {a})")
+                    }
+                    BinaryOp::Minimum if float => {
+                        format!("select({b}, {a}, {a} < {b} || {a} != {a})")
+                    }
+                    BinaryOp::Maximum => format!("max({a}, {b})"),
+                    BinaryOp::Minimum => format!("min({a}, {b})"),
+                    BinaryOp::Eq => format!("{a} == {b}"),
+                    BinaryOp::Ne => format!("{a} != {b}"),
+                    BinaryOp::Lt => format!("{a} < {b}"),
+                    BinaryOp::Le => format!("{a} <= {b}"),
+                    BinaryOp::Gt => format!("{a} > {b}"),
+                    BinaryOp::Ge => format!("{a} >= {b}"),
+                    BinaryOp::And => format!("{a} && {b}"),
+                    BinaryOp::Or => format!("{a} || {b}"),
+                    other => {
+                        return Err(format!(
+                            "{} on {operand} runs on the CPU (WGSL pow differs for negative bases)",
+                            other.name()
+                        ))
+                    }
+                }
+            }
+            Instr::Where(c, a, b) => format!("select(r{b}, r{a}, r{c})"),
+            Instr::Cast(a) => {
+                let from = expr.instrs[*a].1;
+                wgsl_type(from, caps)?;
+                match (from, *d) {
+                    (DType::Bool, to) => format!(
+                        "select({}, {}, r{a})",
+                        zero(to),
+                        literal(Scalar::F64(1.0), to)?
+                    ),
+                    (f, DType::Bool) => format!("r{a} != {}", zero(f)),
+                    _ => format!("{t}(r{a})"),
+                }
+            }
+        };
+        s.push_str(&format!("    let r{i}: {t} = {e};\n"));
+    }
+    s.push_str(&format!(
+        "    return r{};\n}}\n",
+        expr.instrs.len().saturating_sub(1)
+    ));
+    s.push_str(include_str!("../../../shaders/philox.wgsl"));
+    s.push_str(include_str!("../../../shaders/map.wgsl"));
+    Ok(s)
+}

@@ -1,0 +1,548 @@
+//! The wgpu backend (Vulkan): adapter discovery, device buffers, and fused elementwise
+//! maps compiled from [`FusedExpr`] to WGSL. Ops it does not run yet are declined with a
+//! reason, and the scheduler runs them on the CPU and logs that it did.
+
+mod codegen;
+
+use super::{Backend, Buffer, Device, DeviceBuffer};
+use crate::dtype::{DType, HostArray};
+use crate::error::{Error, Result};
+use crate::kernel::{Chunk, ChunkOp, FusedExpr, Generator, LeafSource};
+use codegen::Caps;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use wgpu::util::DeviceExt;
+
+/// What `tessera info` shows about one adapter.
+#[derive(Debug, Clone)]
+pub struct AdapterSummary {
+    pub index: usize,
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    /// A software rasteriser (lavapipe, SwiftShader): never chosen by `Device::Auto`.
+    pub software: bool,
+    pub shader_f64: bool,
+    pub shader_f16: bool,
+    pub max_storage_binding: u64,
+    pub max_buffer: u64,
+}
+
+fn instance() -> &'static wgpu::Instance {
+    static INSTANCE: OnceLock<wgpu::Instance> = OnceLock::new();
+    INSTANCE.get_or_init(|| {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::VULKAN;
+        wgpu::Instance::new(desc)
+    })
+}
+
+fn raw_adapters() -> &'static Vec<wgpu::Adapter> {
+    static ADAPTERS: OnceLock<Vec<wgpu::Adapter>> = OnceLock::new();
+    ADAPTERS
+        .get_or_init(|| pollster::block_on(instance().enumerate_adapters(wgpu::Backends::VULKAN)))
+}
+
+/// Every Vulkan adapter wgpu finds (empty when no Vulkan driver is installed).
+///
+/// ```
+/// for a in tessera::backend::wgpu_adapters() {
+///     println!("{} ({}, software: {})", a.name, a.device_type, a.software);
+/// }
+/// ```
+pub fn adapters() -> Vec<AdapterSummary> {
+    raw_adapters()
+        .iter()
+        .enumerate()
+        .map(|(index, a)| {
+            let info = a.get_info();
+            let f = a.features();
+            let l = a.limits();
+            AdapterSummary {
+                index,
+                name: info.name.clone(),
+                backend: format!("{:?}", info.backend),
+                device_type: format!("{:?}", info.device_type),
+                software: info.device_type == wgpu::DeviceType::Cpu,
+                shader_f64: f.contains(wgpu::Features::SHADER_F64),
+                shader_f16: f.contains(wgpu::Features::SHADER_F16),
+                max_storage_binding: l.max_storage_buffer_binding_size,
+                max_buffer: l.max_buffer_size,
+            }
+        })
+        .collect()
+}
+
+/// A device buffer and what it holds.
+struct GpuBuf {
+    buffer: wgpu::Buffer,
+    dtype: DType,
+    shape: Vec<usize>,
+}
+
+/// One opened wgpu adapter.
+pub struct WgpuBackend {
+    index: usize,
+    name: String,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    caps: Caps,
+    limits: wgpu::Limits,
+    pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+}
+
+impl std::fmt::Debug for WgpuBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WgpuBackend({}: {})", self.index, self.name)
+    }
+}
+
+impl WgpuBackend {
+    /// Opens adapter `index` once per process (later calls share it), requesting the
+    /// adapter's own limits (not wgpu's 128 MiB defaults) and f64 where offered.
+    pub fn open(index: usize) -> Result<Arc<WgpuBackend>> {
+        static OPEN: Mutex<Vec<(usize, Arc<WgpuBackend>)>> = Mutex::new(Vec::new());
+        let mut open = OPEN.lock().expect("wgpu device cache");
+        if let Some((_, b)) = open.iter().find(|(i, _)| *i == index) {
+            return Ok(b.clone());
+        }
+        let adapter = raw_adapters().get(index).ok_or_else(|| {
+            Error::arg(
+                "compute",
+                format!("wgpu adapter {index} does not exist ({} found); install a Vulkan driver (e.g. mesa-vulkan-drivers) or use Device::Cpu", raw_adapters().len()),
+            )
+        })?;
+        let wanted = wgpu::Features::SHADER_F64;
+        let features = adapter.features() & wanted;
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("tessera"),
+            required_features: features,
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Backend {
+            device: format!("wgpu:{index}"),
+            op: "open".into(),
+            reason: e.to_string(),
+        })?;
+        // Errors outside an error scope are logged, never a panic inside a worker.
+        device.on_uncaptured_error(Arc::new(
+            |e: wgpu::Error| tracing::error!(error = %e, "uncaptured wgpu error"),
+        ));
+        let b = Arc::new(WgpuBackend {
+            index,
+            name: adapter.get_info().name,
+            device,
+            queue,
+            caps: Caps {
+                f64: features.contains(wgpu::Features::SHADER_F64),
+            },
+            limits,
+            pipelines: Mutex::new(HashMap::new()),
+        });
+        open.push((index, b.clone()));
+        Ok(b)
+    }
+
+    fn fail(&self, op: &str, reason: impl Into<String>) -> Error {
+        Error::Backend {
+            device: format!("wgpu:{}", self.index),
+            op: op.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Runs `f` with validation and out-of-memory errors captured as values (wgpu would
+    /// otherwise panic on them).
+    fn scoped<T>(&self, op: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        if let Some(e) = v.or(o) {
+            return Err(self.fail(op, e.to_string()));
+        }
+        out
+    }
+
+    fn pipeline(&self, source: &str) -> Result<Arc<wgpu::ComputePipeline>> {
+        let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cache.get(source) {
+            return Ok(p.clone());
+        }
+        let p = self.scoped("compile", || Ok(self.compile(source)))?;
+        cache.insert(source.to_string(), p.clone());
+        Ok(p)
+    }
+
+    fn compile(&self, source: &str) -> Arc<wgpu::ComputePipeline> {
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("tessera-map"),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        Arc::new(
+            self.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some("tessera-map"),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some("main"),
+                    compilation_options: Default::default(),
+                    cache: None,
+                }),
+        )
+    }
+
+    /// Why `expr` over `shape` cannot run here, or its WGSL source.
+    fn plan_map(&self, expr: &FusedExpr, shape: &[usize]) -> std::result::Result<String, String> {
+        let total: usize = shape.iter().product();
+        let max = self.limits.max_storage_buffer_binding_size as usize;
+        if total * expr.dtype().size().max(4) > max {
+            return Err(format!("chunk of {total} elements exceeds the {max}-byte storage binding; use smaller chunks"));
+        }
+        if total > i32::MAX as usize {
+            return Err("chunk has more than 2³¹ elements".into());
+        }
+        for leaf in &expr.leaves {
+            let reach: i64 = leaf
+                .strides
+                .iter()
+                .zip(shape)
+                .map(|(s, &n)| s.abs() * (n.max(1) as i64 - 1))
+                .sum();
+            let lo: i64 = leaf.offset
+                + leaf
+                    .strides
+                    .iter()
+                    .zip(shape)
+                    .map(|(s, &n)| (*s).min(0) * (n.max(1) as i64 - 1))
+                    .sum::<i64>();
+            if lo < 0 || leaf.offset + reach > i32::MAX as i64 {
+                return Err("leaf indices exceed the 32-bit range of GPU kernels".into());
+            }
+            if let LeafSource::Gen(Generator::Random { .. }) = leaf.source {
+                if leaf.offset + reach > u32::MAX as i64 / 4 {
+                    return Err(
+                        "random index beyond the 32-bit counter range of GPU kernels".into(),
+                    );
+                }
+            }
+        }
+        if expr.num_inputs() + 2 > self.limits.max_storage_buffers_per_shader_stage as usize {
+            return Err("too many inputs for one kernel".into());
+        }
+        codegen::map_source(expr, shape.len(), self.caps)
+    }
+
+    fn meta(&self, expr: &FusedExpr, shape: &[usize]) -> Vec<i32> {
+        let ndim = shape.len();
+        let nleaves = expr.leaves.len();
+        let mut m = vec![0i32; codegen::gen_base(ndim, nleaves, nleaves)];
+        m[0] = ndim as i32;
+        m[1] = shape.iter().product::<usize>() as i32;
+        for (k, &n) in shape.iter().enumerate() {
+            m[2 + k] = n as i32;
+        }
+        for (l, leaf) in expr.leaves.iter().enumerate() {
+            let b = codegen::leaf_base(ndim, l);
+            m[b] = leaf.offset as i32;
+            for k in 0..ndim {
+                m[b + 1 + k] = leaf.strides[k] as i32;
+            }
+            let p = codegen::gen_base(ndim, nleaves, l);
+            match leaf.source {
+                LeafSource::Gen(Generator::Random { seed, dist }) => {
+                    let (shift, scale) = match dist {
+                        crate::kernel::Dist::Uniform { low, high } => {
+                            (low as f32, (high - low) as f32)
+                        }
+                        crate::kernel::Dist::Normal { mean, std } => (mean as f32, std as f32),
+                    };
+                    m[p] = seed as u32 as i32;
+                    m[p + 1] = (seed >> 32) as u32 as i32;
+                    m[p + 2] = shift.to_bits() as i32;
+                    m[p + 3] = scale.to_bits() as i32;
+                }
+                LeafSource::Gen(Generator::Eye { ncols, k }) => {
+                    m[p] = ncols as i32;
+                    m[p + 1] = k as i32;
+                }
+                _ => {}
+            }
+        }
+        m
+    }
+
+    fn buf<'a>(&self, b: &'a Buffer) -> Result<&'a GpuBuf> {
+        match b {
+            Buffer::Device(d) if d.device == Device::Wgpu(self.index) => d
+                .handle
+                .downcast_ref::<GpuBuf>()
+                .ok_or_else(|| self.fail("bind", "foreign buffer handle")),
+            other => Err(self.fail(
+                "bind",
+                format!(
+                    "input lives on {}; the scheduler must upload it first",
+                    other.device()
+                ),
+            )),
+        }
+    }
+
+    fn wrap(&self, buffer: wgpu::Buffer, dtype: DType, shape: Vec<usize>) -> Buffer {
+        let bytes = shape.iter().product::<usize>() * dtype.size();
+        Buffer::Device(DeviceBuffer {
+            device: Device::Wgpu(self.index),
+            bytes,
+            handle: Arc::new(GpuBuf {
+                buffer,
+                dtype,
+                shape,
+            }),
+        })
+    }
+}
+
+fn host_bytes(a: &HostArray) -> std::result::Result<Vec<u8>, String> {
+    let std = a.clone().into_standard();
+    Ok(match &std {
+        HostArray::F32(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
+        HostArray::F64(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
+        HostArray::I32(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
+        HostArray::U32(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
+        HostArray::Bool(x) => {
+            bytemuck::cast_slice(&x.iter().map(|&b| b as u32).collect::<Vec<u32>>()).to_vec()
+        }
+        other => {
+            return Err(format!(
+                "dtype {} is not stored on wgpu devices yet",
+                other.dtype()
+            ))
+        }
+    })
+}
+
+fn from_bytes(
+    bytes: &[u8],
+    dtype: DType,
+    shape: &[usize],
+) -> std::result::Result<HostArray, String> {
+    let d = ndarray::IxDyn(shape);
+    let n: usize = shape.iter().product();
+    let err = |e: ndarray::ShapeError| e.to_string();
+    Ok(match dtype {
+        DType::F32 => HostArray::F32(
+            ndarray::ArrayD::from_shape_vec(
+                d,
+                bytemuck::pod_collect_to_vec::<u8, f32>(bytes)[..n].to_vec(),
+            )
+            .map_err(err)?,
+        ),
+        DType::F64 => HostArray::F64(
+            ndarray::ArrayD::from_shape_vec(
+                d,
+                bytemuck::pod_collect_to_vec::<u8, f64>(bytes)[..n].to_vec(),
+            )
+            .map_err(err)?,
+        ),
+        DType::I32 => HostArray::I32(
+            ndarray::ArrayD::from_shape_vec(
+                d,
+                bytemuck::pod_collect_to_vec::<u8, i32>(bytes)[..n].to_vec(),
+            )
+            .map_err(err)?,
+        ),
+        DType::U32 => HostArray::U32(
+            ndarray::ArrayD::from_shape_vec(
+                d,
+                bytemuck::pod_collect_to_vec::<u8, u32>(bytes)[..n].to_vec(),
+            )
+            .map_err(err)?,
+        ),
+        DType::Bool => HostArray::Bool(
+            ndarray::ArrayD::from_shape_vec(
+                d,
+                bytemuck::pod_collect_to_vec::<u8, u32>(bytes)[..n]
+                    .iter()
+                    .map(|&v| v != 0)
+                    .collect(),
+            )
+            .map_err(err)?,
+        ),
+        other => return Err(format!("dtype {other} is not stored on wgpu devices yet")),
+    })
+}
+
+impl Backend for WgpuBackend {
+    fn device(&self) -> Device {
+        Device::Wgpu(self.index)
+    }
+
+    fn describe(&self) -> String {
+        format!("wgpu:{} {}", self.index, self.name)
+    }
+
+    fn accepts(&self, op: &ChunkOp) -> std::result::Result<(), String> {
+        match op {
+            ChunkOp::Map { expr, shape } => self.plan_map(expr, shape).map(|_| ()),
+            other => Err(format!("{} has no wgpu kernel yet", other.name())),
+        }
+    }
+
+    fn execute(&self, op: &ChunkOp, inputs: &[&Buffer]) -> Result<Buffer> {
+        let ChunkOp::Map { expr, shape } = op else {
+            return Err(self.fail(&op.name(), "declined op reached the wgpu backend"));
+        };
+        let src = self
+            .plan_map(expr, shape)
+            .map_err(|e| self.fail("map", e))?;
+        let total: usize = shape.iter().product();
+        let dtype = expr.dtype();
+        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tessera-chunk"),
+            size: (total * dtype.size().max(4)).max(4) as u64,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        if total == 0 {
+            return Ok(self.wrap(out, dtype, shape.clone()));
+        }
+        let pipeline = self.pipeline(&src)?;
+        self.scoped("map", || {
+            self.dispatch(&pipeline, expr, shape, inputs, &out)
+        })?;
+        Ok(self.wrap(out, dtype, shape.clone()))
+    }
+
+    fn download(&self, buf: &Buffer) -> Result<Chunk> {
+        self.scoped("download", || self.download_now(buf))
+    }
+
+    fn upload(&self, chunk: Chunk) -> Result<Buffer> {
+        self.scoped("upload", || self.upload_now(chunk))
+    }
+}
+
+impl WgpuBackend {
+    fn dispatch(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        expr: &FusedExpr,
+        shape: &[usize],
+        inputs: &[&Buffer],
+        out: &wgpu::Buffer,
+    ) -> Result<()> {
+        let total: usize = shape.iter().product();
+        let meta = self.meta(expr, shape);
+        let meta_buf = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("tessera-meta"),
+                contents: bytemuck::cast_slice(&meta),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+        let ins: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
+        let mut entries = vec![
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: meta_buf.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: out.as_entire_binding(),
+            },
+        ];
+        for (i, b) in ins.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: 2 + i as u32,
+                resource: b.buffer.as_entire_binding(),
+            });
+        }
+        let layout = pipeline.get_bind_group_layout(0);
+        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &layout,
+            entries: &entries,
+        });
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            let groups = total
+                .div_ceil(256)
+                .min(self.limits.max_compute_workgroups_per_dimension as usize)
+                as u32;
+            pass.dispatch_workgroups(groups, 1, 1);
+        }
+        // Submitted, not waited on: later kernels queue behind it, downloads wait.
+        self.queue.submit([enc.finish()]);
+        Ok(())
+    }
+
+    fn download_now(&self, buf: &Buffer) -> Result<Chunk> {
+        let b = self.buf(buf)?;
+        let n: usize = b.shape.iter().product();
+        let size = (n * b.dtype.size().max(4)).max(4) as u64;
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tessera-staging"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        enc.copy_buffer_to_buffer(&b.buffer, 0, &staging, 0, size);
+        self.queue.submit([enc.finish()]);
+        let slice = staging.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| self.fail("download", e.to_string()))?;
+        rx.recv()
+            .map_err(|e| self.fail("download", e.to_string()))?
+            .map_err(|e| self.fail("download", e.to_string()))?;
+        let bytes = slice
+            .get_mapped_range()
+            .map_err(|e| self.fail("download", format!("{e:?}")))?
+            .to_vec();
+        staging.unmap();
+        let arr = from_bytes(&bytes, b.dtype, &b.shape).map_err(|e| self.fail("download", e))?;
+        Ok(Chunk::dense(arr))
+    }
+
+    fn upload_now(&self, chunk: Chunk) -> Result<Buffer> {
+        if chunk.parts.len() != 1 {
+            return Err(self.fail("upload", "only dense chunks live on wgpu devices"));
+        }
+        let a = chunk.array();
+        let bytes = host_bytes(a).map_err(|e| self.fail("upload", e))?;
+        let mut padded = bytes;
+        padded.resize(padded.len().max(4).next_multiple_of(4), 0);
+        let buffer = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("tessera-chunk"),
+                contents: &padded,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            });
+        Ok(self.wrap(buffer, a.dtype(), a.shape().to_vec()))
+    }
+}
