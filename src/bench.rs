@@ -267,3 +267,51 @@ fn linalg_suite(
     }
     Ok(())
 }
+
+/// Workloads that exercise a device's own kernels (fused maps; results downloaded),
+/// run once per device by `tessera bench --device`.
+pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchResult>> {
+    use crate::DType;
+    let opts = ComputeOptions {
+        device,
+        ..ComputeOptions::default()
+    };
+    let n = 4096;
+    let x = random::uniform_range(&[n, n], 1024, 1, 0.0, 1.0, DType::F32)?;
+    let bytes = (n * n * 4) as f64;
+    let mut rows = vec![];
+    let work: [(&'static str, &str, Array); 2] = [
+        ("gen", "random f32 4096² (generate + download)", &x * 1.0),
+        (
+            "map",
+            "((x * 2 + 1) * x.T).sqrt() f32 4096²",
+            ((&x * 2.0 + 1.0) * &x.t()).sqrt(),
+        ),
+    ];
+    for (key, name, a) in work {
+        let (seconds, tasks, peak_bytes) = time_compute(&[&a], repeats, &opts)?;
+        rows.push(BenchResult {
+            key,
+            name: name.into(),
+            seconds,
+            bytes,
+            tasks,
+            peak_bytes,
+            note: String::new(),
+        });
+    }
+    // Per-task overhead: many tiny map chunks.
+    let m = 2_000;
+    let tiny = random::uniform_range(&[m * 256], 256, 2, 0.0, 1.0, DType::F32)? * 2.0;
+    let (seconds, tasks, peak_bytes) = time_compute(&[&tiny], repeats, &opts)?;
+    rows.push(BenchResult {
+        key: "dispatch",
+        name: format!("{m} map chunks of 256 f32"),
+        seconds,
+        bytes: (m * 256 * 4) as f64,
+        tasks,
+        peak_bytes,
+        note: format!("{:.1} µs/task", seconds / tasks as f64 * 1e6),
+    });
+    Ok(rows)
+}

@@ -85,7 +85,13 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn arg(op: &'static str, reason: impl Into<String>) -> Self {
+    /// An [`Error::InvalidArgument`] for `op`.
+    ///
+    /// ```
+    /// let e = tessera::Error::arg("bench", "unknown device");
+    /// assert_eq!(e.to_string(), "bench: unknown device");
+    /// ```
+    pub fn arg(op: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidArgument {
             op,
             reason: reason.into(),

@@ -52,9 +52,13 @@ enum Cmd {
         /// Print JSON lines instead of a table (for benches/compare_dask.py).
         #[arg(long)]
         json: bool,
-        /// Run one workload: seed, axpy, reductions or tiny.
+        /// Run one workload: seed, axpy, reductions, tiny, matmul, tsqr, svd or svd_compressed.
         #[arg(long)]
         only: Option<String>,
+        /// Devices to compare on their own kernels: cpu, wgpu:N or all (adds a table with a
+        /// column per device; the main suite runs on the CPU).
+        #[arg(long)]
+        device: Option<String>,
     },
 }
 
@@ -160,7 +164,11 @@ fn run(cli: Cli) -> tessera::Result<()> {
             repeats,
             json,
             only,
+            device,
         } => {
+            if let Some(spec) = device {
+                return device_table(&spec, repeats);
+            }
             let cfg = BenchConfig {
                 n: size,
                 chunk,
@@ -212,5 +220,77 @@ fn run(cli: Cli) -> tessera::Result<()> {
             })?;
         }
     }
+    Ok(())
+}
+
+fn parse_devices(spec: &str) -> tessera::Result<Vec<(Device, String)>> {
+    let mut out = vec![(Device::Cpu, "cpu".to_string())];
+    #[cfg(feature = "wgpu")]
+    let adapters = tessera::backend::wgpu_adapters();
+    match spec {
+        "cpu" => {}
+        #[cfg(feature = "wgpu")]
+        "all" => {
+            for a in &adapters {
+                out.push((
+                    Device::Wgpu(a.index),
+                    format!(
+                        "wgpu:{} {}{}",
+                        a.index,
+                        a.name,
+                        if a.software { " (software)" } else { "" }
+                    ),
+                ));
+            }
+        }
+        #[cfg(feature = "wgpu")]
+        s if s.starts_with("wgpu:") => {
+            let i: usize = s[5..].parse().map_err(|_| {
+                tessera::Error::arg("bench", format!("bad device {s:?}; use cpu, wgpu:N or all"))
+            })?;
+            let a = adapters
+                .get(i)
+                .ok_or_else(|| tessera::Error::arg("bench", format!("no wgpu adapter {i}")))?;
+            out.push((
+                Device::Wgpu(i),
+                format!(
+                    "wgpu:{i} {}{}",
+                    a.name,
+                    if a.software { " (software)" } else { "" }
+                ),
+            ));
+        }
+        other => {
+            return Err(tessera::Error::arg(
+                "bench",
+                format!("unknown device {other:?}; use cpu, wgpu:N or all"),
+            ))
+        }
+    }
+    Ok(out)
+}
+
+/// One table, a column per device: time (and the note) of each device workload.
+fn device_table(spec: &str, repeats: usize) -> tessera::Result<()> {
+    let devices = parse_devices(spec)?;
+    let mut cols = vec![];
+    for (d, name) in &devices {
+        println!("device {name}");
+        cols.push(bench::device_suite(*d, repeats)?);
+    }
+    print!("{:<42}", "workload (median s)");
+    for (_, name) in &devices {
+        print!(" | {:>28}", name.chars().take(28).collect::<String>());
+    }
+    println!();
+    for (r, row) in cols[0].iter().enumerate() {
+        print!("{:<42}", row.name);
+        for c in &cols {
+            let cell = format!("{:.4} s {}", c[r].seconds, c[r].note);
+            print!(" | {cell:>28}");
+        }
+        println!();
+    }
+    println!("(software adapters such as lavapipe run shaders on the CPU: their numbers show overhead, not GPU speed)");
     Ok(())
 }
