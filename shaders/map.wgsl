@@ -18,14 +18,6 @@ fn coords(lin: u32, ndim: u32) -> array<i32, 8> {
     return c;
 }
 
-fn leaf_index(base: i32, ndim: u32, c: array<i32, 8>) -> i32 {
-    var idx = tmeta[base];
-    for (var k = 0u; k < ndim; k = k + 1u) {
-        idx = idx + c[k] * tmeta[base + 1 + i32(k)];
-    }
-    return idx;
-}
-
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let ndim = u32(tmeta[0]);

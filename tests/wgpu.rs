@@ -144,3 +144,60 @@ fn auto_never_picks_a_software_adapter() {
         assert_eq!(v, (&x * 2.0).compute_with::<f64>(&on(Device::Cpu)).unwrap());
     }
 }
+
+#[test]
+fn reductions_run_on_wgpu_and_match_the_cpu() {
+    let Some(dev) = wgpu() else { return };
+    use tessera::kernel::Reduction;
+    let x = tessera::random::uniform_range(&[90, 70], &[40, 32][..], 11, -1.0, 1.0, DType::F32)
+        .unwrap();
+    let y = &x * 3.0 + 0.5;
+    let reds = [
+        Reduction::Sum,
+        Reduction::Prod,
+        Reduction::Min,
+        Reduction::Max,
+        Reduction::Mean,
+        Reduction::Var { ddof: 1 },
+        Reduction::Std { ddof: 0 },
+        Reduction::ArgMin,
+        Reduction::ArgMax,
+        Reduction::Any,
+        Reduction::All,
+    ];
+    for red in reds {
+        for axes in [None, Some(&[0isize][..]), Some(&[1isize][..])] {
+            if matches!(red, Reduction::Prod) && axes.is_none() {
+                continue; // 6300 factors under/overflow f32: nothing to compare
+            }
+            let input = if matches!(red, Reduction::Any | Reduction::All) {
+                y.gt(3.2).astype(DType::F32)
+            } else {
+                y.clone()
+            };
+            for split in [2, 4] {
+                let r = input.reduce(red, axes, false, split);
+                let g = r.compute_host_with(&on(dev)).unwrap().to_f64();
+                let c = r.compute_host_with(&on(Device::Cpu)).unwrap().to_f64();
+                for (a, b) in g.iter().zip(c.iter()) {
+                    // f32 accumulation on the GPU vs f64 on the CPU.
+                    let ok = (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-4 * b.abs().max(1.0);
+                    assert!(ok, "{red:?} {axes:?}: gpu {a} cpu {b}");
+                }
+            }
+        }
+    }
+    // f64 data (lavapipe has f64): exact min/max and argmin, sums to rounding.
+    let a = common::data(&[33, 45], 9);
+    let x = tessera::from_ndarray(a.clone(), &[10, 20][..]).unwrap();
+    assert_eq!(
+        x.argmin().compute_with::<i64>(&on(dev)).unwrap(),
+        x.argmin().compute_with::<i64>(&on(Device::Cpu)).unwrap()
+    );
+    assert_eq!(
+        x.max_axis(1).compute_with::<f64>(&on(dev)).unwrap(),
+        x.max_axis(1).compute_with::<f64>(&on(Device::Cpu)).unwrap()
+    );
+    let s = x.sum().compute_with::<f64>(&on(dev)).unwrap()[[]];
+    assert!((s - a.sum()).abs() < 1e-10 * a.sum().abs().max(1.0));
+}

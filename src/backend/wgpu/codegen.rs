@@ -3,7 +3,7 @@
 //! any shape and any seed share the compiled pipeline).
 
 use crate::dtype::{DType, Scalar};
-use crate::kernel::{BinaryOp, Dist, FusedExpr, Generator, Instr, LeafSource, UnaryOp};
+use crate::kernel::{BinaryOp, Dist, FusedExpr, Generator, Instr, LeafSource, Reduction, UnaryOp};
 
 /// Most dimensions a generated kernel handles (its coordinate array).
 pub const MAX_NDIM: usize = 8;
@@ -76,6 +76,30 @@ pub fn gen_base(ndim: usize, nleaves: usize, l: usize) -> usize {
 
 /// The WGSL source of a fused map over `ndim` dimensions, or why it cannot run here.
 pub fn map_source(expr: &FusedExpr, ndim: usize, caps: Caps) -> Result<String, String> {
+    let out = expr.dtype();
+    let out_t = wgsl_type(out, caps)?;
+    let store = if out == DType::Bool {
+        "select(0u, 1u, v)"
+    } else {
+        "v"
+    };
+    let mut s = value_source(expr, ndim, caps, storage_type(out, caps)?)?;
+    s.push_str(&format!(
+        "fn store(lin: u32, v: {out_t}) {{ out_buf[lin] = {store}; }}\n"
+    ));
+    s.push_str(include_str!("../../../shaders/philox.wgsl"));
+    s.push_str(include_str!("../../../shaders/index.wgsl"));
+    s.push_str(include_str!("../../../shaders/map.wgsl"));
+    Ok(s)
+}
+
+/// Bindings (`tmeta`, `out_buf` of `out_store`, inputs) and `fn value(c, ndim)`.
+fn value_source(
+    expr: &FusedExpr,
+    ndim: usize,
+    caps: Caps,
+    out_store: &str,
+) -> Result<String, String> {
     if ndim > MAX_NDIM {
         return Err(format!(
             "{ndim} dimensions (kernels handle up to {MAX_NDIM})"
@@ -86,8 +110,7 @@ pub fn map_source(expr: &FusedExpr, ndim: usize, caps: Caps) -> Result<String, S
     let mut s = String::new();
     s.push_str("@group(0) @binding(0) var<storage, read> tmeta: array<i32>;\n");
     s.push_str(&format!(
-        "@group(0) @binding(1) var<storage, read_write> out_buf: array<{}>;\n",
-        storage_type(out, caps)?
+        "@group(0) @binding(1) var<storage, read_write> out_buf: array<{out_store}>;\n"
     ));
     let ninputs = expr.num_inputs();
     for slot in 0..ninputs {
@@ -103,14 +126,6 @@ pub fn map_source(expr: &FusedExpr, ndim: usize, caps: Caps) -> Result<String, S
             storage_type(d, caps)?
         ));
     }
-    let store = if out == DType::Bool {
-        "select(0u, 1u, v)"
-    } else {
-        "v"
-    };
-    s.push_str(&format!(
-        "fn store(lin: u32, v: {out_t}) {{ out_buf[lin] = {store}; }}\n"
-    ));
     s.push_str(&format!(
         "fn value(c: array<i32, 8>, ndim: u32) -> {out_t} {{\n"
     ));
@@ -244,7 +259,119 @@ pub fn map_source(expr: &FusedExpr, ndim: usize, caps: Caps) -> Result<String, S
         "    return r{};\n}}\n",
         expr.instrs.len().saturating_sub(1)
     ));
+    Ok(s)
+}
+
+/// The WGSL source of a reduction partial (or, with `finalize`, of the final result of
+/// that dtype) of `expr` over `ndim` dimensions.
+pub fn reduce_source(
+    expr: &FusedExpr,
+    ndim: usize,
+    caps: Caps,
+    red: Reduction,
+    finalize: Option<DType>,
+) -> Result<String, String> {
+    let d = expr.dtype();
+    if !matches!(d, DType::F32 | DType::F64) {
+        return Err(format!(
+            "{} of {d} runs on the CPU (GPU reductions accumulate floats)",
+            red.name()
+        ));
+    }
+    let a = wgsl_type(d, caps)?;
+    let lit = |v: f64| literal(Scalar::F64(v), d);
+    let wrap = |bits: &str| {
+        if d == DType::F32 {
+            format!("bitcast<f32>({bits})")
+        } else {
+            format!("f64(bitcast<f32>({bits}))")
+        }
+    };
+    let (nan, inf) = (wrap("0x7fc00000u"), wrap("0x7f800000u"));
+    let (zero, one) = (lit(0.0)?, lit(1.0)?);
+    let out_store = match finalize {
+        Some(f) => storage_type(f, caps)?,
+        None => a,
+    };
+    let mut s = value_source(expr, ndim, caps, out_store)?;
+    let nleaves = expr.leaves.len();
+    s.push_str(&format!(
+        "const RB: i32 = {};\n",
+        gen_base(ndim, nleaves, nleaves)
+    ));
+    s.push_str(&format!(
+        "struct Acc {{ a: {a}, b: {a}, c: {a}, i: u32 }}\n"
+    ));
+    let simple = |init: String, add: String| {
+        format!(
+            "fn acc_init() -> Acc {{ return Acc({init}, {zero}, {zero}, 0u); }}\n\
+             fn acc_add(x: Acc, v: {a}, idx: u32) -> Acc {{ var y = x; y.a = {add}; return y; }}\n\
+             fn acc_merge(x: Acc, y: Acc) -> Acc {{ return acc_add(x, y.a, 0u); }}\n"
+        )
+    };
+    let cmp = if red == Reduction::ArgMax { ">" } else { "<" };
+    let funcs = match red {
+        Reduction::Sum => simple(zero.clone(), "x.a + v".into()),
+        Reduction::Prod => simple(one.clone(), "x.a * v".into()),
+        Reduction::Min => simple(inf.clone(), "select(x.a, v, v < x.a || v != v)".into()),
+        Reduction::Max => simple(format!("-{inf}"), "select(x.a, v, v > x.a || v != v)".into()),
+        Reduction::Any => simple(zero.clone(), format!("select(x.a, {one}, v != {zero})")),
+        Reduction::All => simple(one.clone(), format!("select(x.a, {zero}, v == {zero})")),
+        Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. } => format!(
+            "fn acc_init() -> Acc {{ return Acc({zero}, {zero}, {zero}, 0u); }}\n\
+             fn acc_add(x: Acc, v: {a}, idx: u32) -> Acc {{ let n = x.a + {one}; let d = v - x.b; let m = x.b + d / n; return Acc(n, m, x.c + d * (v - m), 0u); }}\n\
+             fn acc_merge(x: Acc, y: Acc) -> Acc {{ if (y.a == {zero}) {{ return x; }} if (x.a == {zero}) {{ return y; }} let n = x.a + y.a; let d = y.b - x.b; return Acc(n, x.b + d * y.a / n, x.c + y.c + d * d * x.a * y.a / n, 0u); }}\n"
+        ),
+        Reduction::ArgMin | Reduction::ArgMax => format!(
+            "fn acc_init() -> Acc {{ return Acc({zero}, {zero}, {zero}, 0xffffffffu); }}\n\
+             fn better(v: {a}, i: u32, x: Acc) -> bool {{ if (x.i == 0xffffffffu) {{ return true; }} if (v != v) {{ return x.a == x.a || i < x.i; }} if (x.a != x.a) {{ return false; }} return v {cmp} x.a || (v == x.a && i < x.i); }}\n\
+             fn acc_add(x: Acc, v: {a}, idx: u32) -> Acc {{ if (better(v, idx, x)) {{ return Acc(v, {zero}, {zero}, idx); }} return x; }}\n\
+             fn acc_merge(x: Acc, y: Acc) -> Acc {{ if (y.i == 0xffffffffu) {{ return x; }} return acc_add(x, y.a, y.i); }}\n"
+        ),
+    };
+    s.push_str(&funcs);
+    let moments = matches!(
+        red,
+        Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. }
+    );
+    let arg = matches!(red, Reduction::ArgMin | Reduction::ArgMax);
+    let store = match finalize {
+        None if moments => {
+            "out_buf[o] = x.a; out_buf[nout + o] = x.b; out_buf[2u * nout + o] = x.c;".to_string()
+        }
+        None if arg => {
+            let enc = if d == DType::F32 {
+                "bitcast<f32>(x.i)"
+            } else {
+                "f64(x.i)"
+            };
+            format!("out_buf[o] = x.a; out_buf[nout + o] = {enc};")
+        }
+        None => "out_buf[o] = x.a;".to_string(),
+        Some(_) if arg => return Err("arg reductions finalize on the CPU (i64 result)".into()),
+        Some(_) => {
+            match red {
+                Reduction::Any | Reduction::All => {
+                    format!("out_buf[o] = select(0u, 1u, x.a != {zero});")
+                }
+                Reduction::Mean => format!("out_buf[o] = select({nan}, x.b, x.a > {zero});"),
+                Reduction::Var { ddof } | Reduction::Std { ddof } => {
+                    let root = if matches!(red, Reduction::Std { .. }) {
+                        "sqrt"
+                    } else {
+                        ""
+                    };
+                    format!("let dd = x.a - {}; out_buf[o] = select({nan}, {root}(x.c / dd), dd > {zero});", lit(ddof as f64)?)
+                }
+                _ => "out_buf[o] = x.a;".to_string(),
+            }
+        }
+    };
+    s.push_str(&format!(
+        "fn acc_store(o: u32, nout: u32, x: Acc) {{ {store} }}\n"
+    ));
     s.push_str(include_str!("../../../shaders/philox.wgsl"));
-    s.push_str(include_str!("../../../shaders/map.wgsl"));
+    s.push_str(include_str!("../../../shaders/index.wgsl"));
+    s.push_str(include_str!("../../../shaders/reduce.wgsl"));
     Ok(s)
 }

@@ -7,7 +7,9 @@ mod codegen;
 use super::{Backend, Buffer, Device, DeviceBuffer};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
-use crate::kernel::{Chunk, ChunkOp, FusedExpr, Generator, LeafSource};
+use crate::kernel::{
+    ArgIndex, Chunk, ChunkOp, Finalize, FusedExpr, Generator, LeafSource, Reduction,
+};
 use codegen::Caps;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -78,6 +80,8 @@ struct GpuBuf {
     buffer: wgpu::Buffer,
     dtype: DType,
     shape: Vec<usize>,
+    /// A reduction partial: its parts lie one after another (see `codegen::reduce_source`).
+    partial: Option<Reduction>,
 }
 
 /// One opened wgpu adapter.
@@ -238,6 +242,101 @@ impl WgpuBackend {
         codegen::map_source(expr, shape.len(), self.caps)
     }
 
+    /// Why a reduction partial cannot run here, or its WGSL source.
+    fn plan_reduce(
+        &self,
+        expr: &FusedExpr,
+        shape: &[usize],
+        red: Reduction,
+        arg: &ArgIndex,
+        finalize: &Option<Finalize>,
+    ) -> std::result::Result<String, String> {
+        self.plan_map(expr, shape)?;
+        let total: i64 = shape.iter().map(|&n| n as i64).product();
+        let reach: i64 = arg
+            .strides
+            .iter()
+            .zip(shape)
+            .map(|(s, &n)| s.abs() * (n.max(1) as i64 - 1))
+            .sum();
+        if matches!(red, Reduction::ArgMin | Reduction::ArgMax)
+            && arg.base + reach >= u32::MAX as i64
+        {
+            return Err("arg index beyond 32 bits".into());
+        }
+        if total >= u32::MAX as i64 {
+            return Err("reduction over more than 2³² elements per chunk".into());
+        }
+        codegen::reduce_source(
+            expr,
+            shape.len(),
+            self.caps,
+            red,
+            finalize.as_ref().map(|f| f.dtype),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reduce(
+        &self,
+        expr: &FusedExpr,
+        shape: &[usize],
+        red: Reduction,
+        axes: &[usize],
+        arg: &ArgIndex,
+        finalize: &Option<Finalize>,
+        inputs: &[&Buffer],
+    ) -> Result<Buffer> {
+        let src = self
+            .plan_reduce(expr, shape, red, arg, finalize)
+            .map_err(|e| self.fail("reduce", e))?;
+        let ndim = shape.len();
+        let acc_shape: Vec<usize> = (0..ndim)
+            .map(|k| if axes.contains(&k) { 1 } else { shape[k] })
+            .collect();
+        let nout: usize = acc_shape.iter().product();
+        let nred: usize = axes.iter().map(|&k| shape[k]).product();
+        let acc = expr.dtype();
+        let (dtype, out_shape, parts) = match finalize {
+            Some(f) => (f.dtype, f.shape.clone(), 1),
+            None => (acc, acc_shape.clone(), red.partial_parts()),
+        };
+        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tessera-reduce"),
+            size: (nout * parts * dtype.size().max(4)).max(4) as u64,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        if nout > 0 {
+            let pipeline = self.pipeline(&src)?;
+            let mut meta = self.meta(expr, shape);
+            meta.push(nout as i32);
+            meta.push(nred as i32);
+            meta.extend((0..ndim).map(|k| axes.contains(&k) as i32));
+            meta.push(arg.base as i32);
+            meta.extend((0..ndim).map(|k| arg.strides.get(k).copied().unwrap_or(0) as i32));
+            let max = self.limits.max_compute_workgroups_per_dimension as usize;
+            let gx = nout.min(max);
+            let groups = (gx as u32, nout.div_ceil(gx) as u32);
+            self.scoped("reduce", || {
+                self.launch(&pipeline, &meta, groups, inputs, &out)
+            })?;
+        }
+        let bytes = nout * parts * 8;
+        Ok(Buffer::Device(DeviceBuffer {
+            device: Device::Wgpu(self.index),
+            bytes,
+            handle: Arc::new(GpuBuf {
+                buffer: out,
+                dtype,
+                shape: out_shape,
+                partial: finalize.is_none().then_some(red),
+            }),
+        }))
+    }
+
     fn meta(&self, expr: &FusedExpr, shape: &[usize]) -> Vec<i32> {
         let ndim = shape.len();
         let nleaves = expr.leaves.len();
@@ -302,6 +401,7 @@ impl WgpuBackend {
                 buffer,
                 dtype,
                 shape,
+                partial: None,
             }),
         })
     }
@@ -389,11 +489,32 @@ impl Backend for WgpuBackend {
     fn accepts(&self, op: &ChunkOp) -> std::result::Result<(), String> {
         match op {
             ChunkOp::Map { expr, shape } => self.plan_map(expr, shape).map(|_| ()),
+            ChunkOp::Reduce {
+                expr,
+                shape,
+                reduction,
+                arg,
+                finalize,
+                ..
+            } => self
+                .plan_reduce(expr, shape, *reduction, arg, finalize)
+                .map(|_| ()),
             other => Err(format!("{} has no wgpu kernel yet", other.name())),
         }
     }
 
     fn execute(&self, op: &ChunkOp, inputs: &[&Buffer]) -> Result<Buffer> {
+        if let ChunkOp::Reduce {
+            expr,
+            shape,
+            reduction,
+            axes,
+            arg,
+            finalize,
+        } = op
+        {
+            return self.reduce(expr, shape, *reduction, axes, arg, finalize, inputs);
+        }
         let ChunkOp::Map { expr, shape } = op else {
             return Err(self.fail(&op.name(), "declined op reached the wgpu backend"));
         };
@@ -440,11 +561,28 @@ impl WgpuBackend {
     ) -> Result<()> {
         let total: usize = shape.iter().product();
         let meta = self.meta(expr, shape);
+        let groups = (
+            total
+                .div_ceil(256)
+                .min(self.limits.max_compute_workgroups_per_dimension as usize) as u32,
+            1,
+        );
+        self.launch(pipeline, &meta, groups, inputs, out)
+    }
+
+    fn launch(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        meta: &[i32],
+        groups: (u32, u32),
+        inputs: &[&Buffer],
+        out: &wgpu::Buffer,
+    ) -> Result<()> {
         let meta_buf = self
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("tessera-meta"),
-                contents: bytemuck::cast_slice(&meta),
+                contents: bytemuck::cast_slice(meta),
                 usage: wgpu::BufferUsages::STORAGE,
             });
         let ins: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
@@ -480,11 +618,7 @@ impl WgpuBackend {
             });
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind, &[]);
-            let groups = total
-                .div_ceil(256)
-                .min(self.limits.max_compute_workgroups_per_dimension as usize)
-                as u32;
-            pass.dispatch_workgroups(groups, 1, 1);
+            pass.dispatch_workgroups(groups.0, groups.1, 1);
         }
         // Submitted, not waited on: later kernels queue behind it, downloads wait.
         self.queue.submit([enc.finish()]);
@@ -493,7 +627,8 @@ impl WgpuBackend {
 
     fn download_now(&self, buf: &Buffer) -> Result<Chunk> {
         let b = self.buf(buf)?;
-        let n: usize = b.shape.iter().product();
+        let parts = b.partial.map_or(1, |r| r.partial_parts());
+        let n: usize = b.shape.iter().product::<usize>() * parts;
         let size = (n * b.dtype.size().max(4)).max(4) as u64;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("tessera-staging"),
@@ -522,8 +657,50 @@ impl WgpuBackend {
             .map_err(|e| self.fail("download", format!("{e:?}")))?
             .to_vec();
         staging.unmap();
-        let arr = from_bytes(&bytes, b.dtype, &b.shape).map_err(|e| self.fail("download", e))?;
-        Ok(Chunk::dense(arr))
+        let Some(red) = b.partial else {
+            let arr =
+                from_bytes(&bytes, b.dtype, &b.shape).map_err(|e| self.fail("download", e))?;
+            return Ok(Chunk::dense(arr));
+        };
+        // A partial: f32/f64 parts → the CPU's f64 layout (arg indices → i64).
+        let vals: Vec<f64> = match b.dtype {
+            DType::F32 => bytemuck::pod_collect_to_vec::<u8, f32>(&bytes)[..n]
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+            _ => bytemuck::pod_collect_to_vec::<u8, f64>(&bytes)[..n].to_vec(),
+        };
+        let m = n / parts;
+        let dims = ndarray::IxDyn(&b.shape);
+        let mut out = vec![];
+        for p in 0..parts {
+            let part = &vals[p * m..(p + 1) * m];
+            let is_idx = p == 1 && matches!(red, Reduction::ArgMin | Reduction::ArgMax);
+            out.push(if is_idx {
+                let idx: Vec<i64> = if b.dtype == DType::F32 {
+                    // Indices were stored as raw bits: read them as u32, not through floats.
+                    let raw = bytemuck::pod_collect_to_vec::<u8, u32>(&bytes);
+                    raw[m..2 * m]
+                        .iter()
+                        .map(|&u| if u == u32::MAX { -1 } else { u as i64 })
+                        .collect()
+                } else {
+                    part.iter()
+                        .map(|&v| if v >= u32::MAX as f64 { -1 } else { v as i64 })
+                        .collect()
+                };
+                HostArray::I64(
+                    ndarray::ArrayD::from_shape_vec(dims.clone(), idx)
+                        .map_err(|e| self.fail("download", e.to_string()))?,
+                )
+            } else {
+                HostArray::F64(
+                    ndarray::ArrayD::from_shape_vec(dims.clone(), part.to_vec())
+                        .map_err(|e| self.fail("download", e.to_string()))?,
+                )
+            });
+        }
+        Ok(Chunk { parts: out })
     }
 
     fn upload_now(&self, chunk: Chunk) -> Result<Buffer> {
