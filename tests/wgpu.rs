@@ -23,6 +23,13 @@ fn wgpu() -> Option<Device> {
     None
 }
 
+/// (tasks that ran on the device, all tasks) for computing `a` on `d`.
+fn device_share(a: &tessera::Array, d: Device) -> (usize, usize) {
+    let g = tessera::graph::TaskGraph::build(&[a]).unwrap();
+    let r = tessera::scheduler::execute(&g, &on(d)).unwrap();
+    (r.stats.device_tasks, r.stats.tasks)
+}
+
 fn on(d: Device) -> ComputeOptions {
     ComputeOptions {
         device: d,
@@ -45,6 +52,8 @@ fn random_f32_is_bit_identical_on_cpu_and_wgpu_and_chunking_invariant() {
         let gb: Vec<u32> = gpu.iter().map(|v| v.to_bits()).collect();
         let cb: Vec<u32> = cpu.iter().map(|v| v.to_bits()).collect();
         assert_eq!(gb, cb, "chunks {chunks:?}");
+        let (on_dev, all) = device_share(&y, dev);
+        assert_eq!(on_dev, all, "every map task ran on the device");
         let reference =
             tessera::random::uniform_range(&[100, 100], 100, 2024, 0.0, 1.0, DType::F32)
                 .unwrap()
@@ -177,6 +186,8 @@ fn reductions_run_on_wgpu_and_match_the_cpu() {
             };
             for split in [2, 4] {
                 let r = input.reduce(red, axes, false, split);
+                let (on_dev, _) = device_share(&r, dev);
+                assert!(on_dev > 0, "{red:?}: partials ran on the device");
                 let g = r.compute_host_with(&on(dev)).unwrap().to_f64();
                 let c = r.compute_host_with(&on(Device::Cpu)).unwrap().to_f64();
                 for (a, b) in g.iter().zip(c.iter()) {
@@ -200,4 +211,48 @@ fn reductions_run_on_wgpu_and_match_the_cpu() {
     );
     let s = x.sum().compute_with::<f64>(&on(dev)).unwrap()[[]];
     assert!((s - a.sum()).abs() < 1e-10 * a.sum().abs().max(1.0));
+}
+
+#[test]
+fn tiled_matmul_runs_on_wgpu() {
+    let Some(dev) = wgpu() else { return };
+    // Uneven chunks and sizes that are not multiples of the 64×64 tile.
+    for dtype in [DType::F32, DType::F64] {
+        let a =
+            tessera::random::uniform_range(&[150, 70], &[64, 33][..], 1, -1.0, 1.0, dtype).unwrap();
+        let b =
+            tessera::random::uniform_range(&[70, 90], &[40, 50][..], 2, -1.0, 1.0, dtype).unwrap();
+        let c = a.matmul(&b);
+        let g = c.compute_host_with(&on(dev)).unwrap().to_f64();
+        let h = c.compute_host_with(&on(Device::Cpu)).unwrap().to_f64();
+        let tol = if dtype == DType::F32 { 1e-4 } else { 1e-12 };
+        let (on_dev, all) = device_share(&c, dev);
+        if dtype == DType::F32 {
+            assert_eq!(
+                on_dev, all,
+                "products, operand regions and the tree sum all ran on the device"
+            );
+        } else {
+            // f64 random operands are generated on the CPU (GPU Philox makes f32), then uploaded.
+            assert!(on_dev > 0 && on_dev < all, "{on_dev} of {all}");
+        }
+        for (x, y) in g.iter().zip(h.iter()) {
+            assert!(
+                (x - y).abs() <= tol * y.abs().max(1.0),
+                "{dtype}: {x} vs {y}"
+            );
+        }
+    }
+    // Batched with broadcasting.
+    let a = tessera::random::uniform_range(&[3, 20, 30], &[2, 20, 16][..], 3, 0.0, 1.0, DType::F32)
+        .unwrap();
+    let b =
+        tessera::random::uniform_range(&[30, 10], &[16, 10][..], 4, 0.0, 1.0, DType::F32).unwrap();
+    let c = a.matmul(&b);
+    let g = c.compute_with::<f32>(&on(dev)).unwrap();
+    let h = c.compute_with::<f32>(&on(Device::Cpu)).unwrap();
+    assert!(g
+        .iter()
+        .zip(h.iter())
+        .all(|(x, y)| (x - y).abs() <= 1e-4 * y.abs().max(1.0)));
 }

@@ -96,6 +96,8 @@ pub struct Stats {
     pub peak_bytes: u64,
     pub wall: Duration,
     pub workers: usize,
+    /// Tasks that ran on the device backend (the rest ran on the CPU).
+    pub device_tasks: usize,
 }
 
 /// Results and statistics of one run.
@@ -114,6 +116,7 @@ struct State {
     peak: u64,
     running: usize,
     done: usize,
+    on_device: usize,
     error: Option<Error>,
 }
 
@@ -163,6 +166,7 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
         peak: 0,
         running: 0,
         done: 0,
+        on_device: 0,
         error: None,
     });
     let cv = Condvar::new();
@@ -214,6 +218,7 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
             guard.peak = guard.peak.max(guard.held);
             drop(guard);
             let target = place(&device, &cpu, task, &declined);
+            let ran_on_device = target.device() != Device::Cpu;
             let out = move_inputs(&inputs, &target, &device).and_then(|moved| {
                 let refs: Vec<&Buffer> = moved.iter().map(|b| b.as_ref()).collect();
                 target.execute(&task.op, &refs)
@@ -232,6 +237,7 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
                     guard.peak = guard.peak.max(guard.held);
                     guard.results[t] = Some(Arc::new(buf));
                     guard.done += 1;
+                    guard.on_device += ran_on_device as usize;
                     for &j in &task.inputs {
                         guard.consumers_left[j] -= 1;
                         if guard.consumers_left[j] == 0 {
@@ -311,6 +317,7 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
             peak_bytes: st.peak,
             wall: t0.elapsed(),
             workers,
+            device_tasks: st.on_device,
         },
     })
 }

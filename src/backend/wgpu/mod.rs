@@ -7,6 +7,7 @@ mod codegen;
 use super::{Backend, Buffer, Device, DeviceBuffer};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
+use crate::kernel::LinalgOp;
 use crate::kernel::{
     ArgIndex, Chunk, ChunkOp, Finalize, FusedExpr, Generator, LeafSource, Reduction,
 };
@@ -240,6 +241,120 @@ impl WgpuBackend {
             return Err("too many inputs for one kernel".into());
         }
         codegen::map_source(expr, shape.len(), self.caps)
+    }
+
+    /// Why a matrix product cannot run here, or its WGSL source.
+    fn plan_matmul(
+        &self,
+        dtype: DType,
+        batch: usize,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> std::result::Result<String, String> {
+        let scalar = match dtype {
+            DType::F32 => "f32",
+            DType::F64 if self.caps.f64 => "f64",
+            other => return Err(format!("matmul of {other} runs on the CPU")),
+        };
+        let max = self.limits.max_storage_buffer_binding_size as usize;
+        for (what, len) in [
+            ("a", batch * m * k),
+            ("b", batch * k * n),
+            ("c", batch * m * n),
+        ] {
+            if len * dtype.size() > max {
+                return Err(format!("matmul operand {what} exceeds the {max}-byte storage binding; use smaller chunks"));
+            }
+        }
+        let limit = self.limits.max_compute_workgroups_per_dimension as usize;
+        if n.div_ceil(64) > limit || m.div_ceil(64) > limit || batch > limit {
+            return Err("matmul grid exceeds the dispatch limits".into());
+        }
+        Ok(include_str!("../../../shaders/matmul.wgsl").replace("SCALAR", scalar))
+    }
+
+    fn matmul(
+        &self,
+        dtype: DType,
+        (batch, m, k, n): (usize, usize, usize, usize),
+        shape: &[usize],
+        inputs: &[&Buffer],
+    ) -> Result<Buffer> {
+        let src = self
+            .plan_matmul(dtype, batch, m, k, n)
+            .map_err(|e| self.fail("matmul", e))?;
+        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tessera-matmul"),
+            size: (batch * m * n * dtype.size()).max(4) as u64,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        for b in inputs {
+            if self.buf(b)?.dtype != dtype {
+                return Err(self.fail("matmul", "operand dtype differs from the product's"));
+            }
+        }
+        if batch * m * n > 0 {
+            let pipeline = self.pipeline(&src)?;
+            let dims = [batch as u32, m as u32, k as u32, n as u32];
+            let dims_buf = self
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("tessera-dims"),
+                    contents: bytemuck::cast_slice(&dims),
+                    usage: wgpu::BufferUsages::STORAGE,
+                });
+            self.scoped("matmul", || {
+                let ins: Vec<&GpuBuf> =
+                    inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
+                let entries = [
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: dims_buf.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: out.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: ins[0].buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: ins[1].buffer.as_entire_binding(),
+                    },
+                ];
+                let layout = pipeline.get_bind_group_layout(0);
+                let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: None,
+                    layout: &layout,
+                    entries: &entries,
+                });
+                let mut enc = self
+                    .device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+                {
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: None,
+                        timestamp_writes: None,
+                    });
+                    pass.set_pipeline(&pipeline);
+                    pass.set_bind_group(0, &bind, &[]);
+                    pass.dispatch_workgroups(
+                        n.div_ceil(64) as u32,
+                        m.div_ceil(64) as u32,
+                        batch as u32,
+                    );
+                }
+                self.queue.submit([enc.finish()]);
+                Ok(())
+            })?;
+        }
+        Ok(self.wrap(out, dtype, shape.to_vec()))
     }
 
     /// Why a reduction partial cannot run here, or its WGSL source.
@@ -499,6 +614,11 @@ impl Backend for WgpuBackend {
             } => self
                 .plan_reduce(expr, shape, *reduction, arg, finalize)
                 .map(|_| ()),
+            ChunkOp::Linalg {
+                op: LinalgOp::MatMul { batch, m, k, n },
+                dtype,
+                ..
+            } => self.plan_matmul(*dtype, *batch, *m, *k, *n).map(|_| ()),
             other => Err(format!("{} has no wgpu kernel yet", other.name())),
         }
     }
@@ -514,6 +634,14 @@ impl Backend for WgpuBackend {
         } = op
         {
             return self.reduce(expr, shape, *reduction, axes, arg, finalize, inputs);
+        }
+        if let ChunkOp::Linalg {
+            op: LinalgOp::MatMul { batch, m, k, n },
+            dtype,
+            shape,
+        } = op
+        {
+            return self.matmul(*dtype, (*batch, *m, *k, *n), shape, inputs);
         }
         let ChunkOp::Map { expr, shape } = op else {
             return Err(self.fail(&op.name(), "declined op reached the wgpu backend"));
