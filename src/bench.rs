@@ -280,16 +280,27 @@ pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchRe
     let x = random::uniform_range(&[n, n], 1024, 1, 0.0, 1.0, DType::F32)?;
     let bytes = (n * n * 4) as f64;
     let mut rows = vec![];
-    let work: [(&'static str, &str, Array); 2] = [
+    let y = random::uniform_range(&[1024, 1024], 512, 3, 0.0, 1.0, DType::F32)?;
+    let work: [(&'static str, &str, Array); 5] = [
         ("gen", "random f32 4096² (generate + download)", &x * 1.0),
         (
             "map",
             "((x * 2 + 1) * x.T).sqrt() f32 4096²",
             ((&x * 2.0 + 1.0) * &x.t()).sqrt(),
         ),
+        ("sum", "x.sum(axis=0) f32 4096²", x.sum_axis(0)),
+        ("std", "x.std() f32 4096²", x.std(0)),
+        ("matmul", "matmul f32 1024² (chunks 512)", y.matmul(&y)),
     ];
     for (key, name, a) in work {
         let (seconds, tasks, peak_bytes) = time_compute(&[&a], repeats, &opts)?;
+        let g = crate::graph::TaskGraph::build(&[&a])?;
+        let on_device = crate::scheduler::execute(&g, &opts)?.stats.device_tasks;
+        let note = if device == crate::Device::Cpu {
+            String::new()
+        } else {
+            format!("{on_device}/{tasks} on device")
+        };
         rows.push(BenchResult {
             key,
             name: name.into(),
@@ -297,7 +308,7 @@ pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchRe
             bytes,
             tasks,
             peak_bytes,
-            note: String::new(),
+            note,
         });
     }
     // Per-task overhead: many tiny map chunks.
