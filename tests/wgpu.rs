@@ -256,3 +256,35 @@ fn tiled_matmul_runs_on_wgpu() {
         .zip(h.iter())
         .all(|(x, y)| (x - y).abs() <= 1e-4 * y.abs().max(1.0)));
 }
+
+#[test]
+fn f16_maps_match_the_cpu_where_the_adapter_has_f16() {
+    let Some(dev) = wgpu() else { return };
+    if !tessera::backend::wgpu_adapters()[0].shader_f16 {
+        eprintln!(
+            "SKIPPED f16 on wgpu: adapter 0 lacks SHADER_F16 (f16 maps run on the CPU there)"
+        );
+        return;
+    }
+    let x = tessera::random::uniform_range(&[40, 50], &[16, 20][..], 5, -2.0, 2.0, DType::F32)
+        .unwrap()
+        .astype(DType::F16);
+    // + − × ÷ of f16 values round exactly like the CPU's f32-then-round; math functions
+    // run in f32 on both sides and round once.
+    let exprs = [
+        (&x * 3.0 + 1.0) / (x.abs() + 1.0),
+        x.exp().maximum(x.t().t()),
+        x.abs().sqrt() - x.sin(),
+    ];
+    for e in &exprs {
+        assert_eq!(e.dtype(), DType::F16);
+        let (on_dev, all) = device_share(e, dev);
+        assert_eq!(on_dev, all);
+        let g = e.compute_with::<half::f16>(&on(dev)).unwrap();
+        let c = e.compute_with::<half::f16>(&on(Device::Cpu)).unwrap();
+        for (a, b) in g.iter().zip(c.iter()) {
+            let (a, b) = (a.to_f32(), b.to_f32());
+            assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "{e}: {a} vs {b}");
+        }
+    }
+}

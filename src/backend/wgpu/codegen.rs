@@ -14,12 +14,15 @@ pub const GEN_SLOTS: usize = 4;
 #[derive(Debug, Clone, Copy)]
 pub struct Caps {
     pub f64: bool,
+    /// SHADER_F16: f16 storage and arithmetic (`enable f16;`).
+    pub f16: bool,
 }
 
 fn wgsl_type(d: DType, caps: Caps) -> Result<&'static str, String> {
     Ok(match d {
         DType::F32 => "f32",
         DType::F64 if caps.f64 => "f64",
+        DType::F16 if caps.f16 => "f16",
         DType::I32 => "i32",
         DType::U32 => "u32",
         DType::Bool => "bool",
@@ -47,6 +50,10 @@ fn literal(s: Scalar, d: DType) -> Result<String, String> {
             }
             format!("f64(bitcast<f32>({}u))", (v as f32).to_bits())
         }
+        DType::F16 => format!(
+            "f16(bitcast<f32>({}u))",
+            half::f16::from_f64(s.as_f64()).to_f32().to_bits()
+        ),
         DType::I32 => format!("i32({})", s.as_i64() as i32),
         DType::U32 => format!("{}u", s.as_i64() as u32),
         DType::Bool => (s.as_f64() != 0.0).to_string(),
@@ -58,6 +65,7 @@ fn zero(d: DType) -> &'static str {
     match d {
         DType::F32 => "0.0",
         DType::F64 => "f64(0.0)",
+        DType::F16 => "f16(0.0)",
         DType::I32 => "0i",
         DType::U32 => "0u",
         _ => "false",
@@ -108,6 +116,11 @@ fn value_source(
     let out = expr.dtype();
     let out_t = wgsl_type(out, caps)?;
     let mut s = String::new();
+    let uses_f16 = expr.instrs.iter().any(|(_, d)| *d == DType::F16)
+        || expr.leaves.iter().any(|l| l.dtype == DType::F16);
+    if uses_f16 {
+        s.push_str("enable f16;\n");
+    }
     s.push_str("@group(0) @binding(0) var<storage, read> tmeta: array<i32>;\n");
     s.push_str(&format!(
         "@group(0) @binding(1) var<storage, read_write> out_buf: array<{out_store}>;\n"
@@ -132,7 +145,15 @@ fn value_source(
     let nleaves = expr.leaves.len();
     for (i, (ins, d)) in expr.instrs.iter().enumerate() {
         let t = wgsl_type(*d, caps)?;
-        let transcendental_ok = *d == DType::F32;
+        let transcendental_ok = matches!(*d, DType::F32 | DType::F16);
+        // f16 math functions run in f32 and round once, as the CPU does.
+        let via32 = |f: &str, a: &str| {
+            if *d == DType::F16 {
+                format!("f16({f}(f32({a})))")
+            } else {
+                format!("{f}({a})")
+            }
+        };
         let e = match ins {
             Instr::Leaf(l) => {
                 let leaf = &expr.leaves[*l];
@@ -176,7 +197,7 @@ fn value_source(
                     UnaryOp::Neg => format!("-{a}"),
                     UnaryOp::Abs if *d == DType::U32 => a,
                     UnaryOp::Abs => format!("abs({a})"),
-                    UnaryOp::Sqrt => format!("sqrt({a})"),
+                    UnaryOp::Sqrt => via32("sqrt", &a),
                     UnaryOp::Floor => format!("floor({a})"),
                     UnaryOp::Ceil => format!("ceil({a})"),
                     UnaryOp::Not => format!("!{a}"),
@@ -190,7 +211,7 @@ fn value_source(
                             UnaryOp::Cos => "cos",
                             _ => "tanh",
                         };
-                        format!("{f}({a})")
+                        via32(f, &a)
                     }
                     other => {
                         return Err(format!(

@@ -117,7 +117,7 @@ impl WgpuBackend {
                 format!("wgpu adapter {index} does not exist ({} found); install a Vulkan driver (e.g. mesa-vulkan-drivers) or use Device::Cpu", raw_adapters().len()),
             )
         })?;
-        let wanted = wgpu::Features::SHADER_F64;
+        let wanted = wgpu::Features::SHADER_F64 | wgpu::Features::SHADER_F16;
         let features = adapter.features() & wanted;
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -142,6 +142,7 @@ impl WgpuBackend {
             queue,
             caps: Caps {
                 f64: features.contains(wgpu::Features::SHADER_F64),
+                f16: features.contains(wgpu::Features::SHADER_F16),
             },
             limits,
             pipelines: Mutex::new(HashMap::new()),
@@ -527,6 +528,7 @@ fn host_bytes(a: &HostArray) -> std::result::Result<Vec<u8>, String> {
     Ok(match &std {
         HostArray::F32(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::F64(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
+        HostArray::F16(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::I32(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::U32(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::Bool(x) => {
@@ -561,6 +563,13 @@ fn from_bytes(
             ndarray::ArrayD::from_shape_vec(
                 d,
                 bytemuck::pod_collect_to_vec::<u8, f64>(bytes)[..n].to_vec(),
+            )
+            .map_err(err)?,
+        ),
+        DType::F16 => HostArray::F16(
+            ndarray::ArrayD::from_shape_vec(
+                d,
+                bytemuck::pod_collect_to_vec::<u8, half::f16>(bytes)[..n].to_vec(),
             )
             .map_err(err)?,
         ),
