@@ -572,3 +572,15 @@ fn display_reports_shape_dtype_chunks_and_tasks() {
     assert_eq!(dot.matches("shape=circle").count(), y.num_tasks().unwrap());
     assert_eq!(dot.matches("shape=box").count(), y.num_tasks().unwrap());
 }
+
+#[test]
+fn reductions_of_stored_empty_chunks() {
+    // A stored (not generated) chunk with a zero-length axis: found by the property test.
+    let e = tessera::from_ndarray(ArrayD::<f64>::zeros(IxDyn(&[1, 0])), &[1, 1]).unwrap();
+    assert_eq!(e.mean_axis(0).compute::<f64>().unwrap().shape(), &[0]);
+    assert_eq!(
+        e.sum_axis(1).compute::<f64>().unwrap().as_slice().unwrap(),
+        &[0.0]
+    );
+    assert!(e.var_axis(1, 0).compute::<f64>().unwrap()[[0]].is_nan());
+}

@@ -288,3 +288,31 @@ fn f16_maps_match_the_cpu_where_the_adapter_has_f16() {
         }
     }
 }
+
+#[test]
+fn take_rechunk_and_concatenate_copy_on_wgpu() {
+    let Some(dev) = wgpu() else { return };
+    let x =
+        tessera::random::uniform_range(&[30, 20], &[7, 6][..], 8, 0.0, 1.0, DType::F32).unwrap();
+    let m = &x * 2.0; // stored on the device
+    let outs = [
+        m.take(0, &[3, 4, 5, 29, 0, 0, 12]),
+        m.take(1, &[19, 2, 3]),
+        m.rechunk(&[11, 20]),
+        tessera::concatenate(&[&m, &(&m + 1.0)], 0).rechunk(&[25, 20]),
+    ];
+    for o in &outs {
+        let (on_dev, all) = device_share(o, dev);
+        assert_eq!(on_dev, all, "{o}: every copy ran on the device");
+        assert_eq!(
+            o.compute_with::<f32>(&on(dev)).unwrap(),
+            o.compute_with::<f32>(&on(Device::Cpu)).unwrap()
+        );
+    }
+    // Bools (stored as u32 on the device) and i32 survive the copies exactly.
+    let b = m.gt(1.0).take(0, &[1, 2, 2]);
+    assert_eq!(
+        b.compute_with::<bool>(&on(dev)).unwrap(),
+        b.compute_with::<bool>(&on(Device::Cpu)).unwrap()
+    );
+}

@@ -219,12 +219,28 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
             drop(guard);
             let target = place(&device, &cpu, task, &declined);
             let ran_on_device = target.device() != Device::Cpu;
-            let out = move_inputs(&inputs, &target, &device).and_then(|moved| {
-                let refs: Vec<&Buffer> = moved.iter().map(|b| b.as_ref()).collect();
-                target.execute(&task.op, &refs)
+            // A panicking kernel must not leave its task "running" forever (the other
+            // workers would wait on it): it becomes an error like any other.
+            let run = std::panic::AssertUnwindSafe(|| {
+                move_inputs(&inputs, &target, &device).and_then(|moved| {
+                    let refs: Vec<&Buffer> = moved.iter().map(|b| b.as_ref()).collect();
+                    target.execute(&task.op, &refs)
+                })
+            });
+            let out = std::panic::catch_unwind(run).unwrap_or_else(|p| {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(Error::Backend {
+                    device: target.device().to_string(),
+                    op: task.op.name(),
+                    reason: format!("panicked: {msg}"),
+                })
             });
             drop(inputs);
-            guard = state.lock().expect("scheduler lock");
+            guard = state.lock().unwrap_or_else(|p| p.into_inner());
             guard.running -= 1;
             match out {
                 Err(e) => {

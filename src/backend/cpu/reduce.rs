@@ -279,7 +279,7 @@ pub fn reduce_chunk(
             }
         }
     };
-    match direct_f64(expr, inputs, shape) {
+    match direct_f64(expr, inputs, shape).filter(|_| shape.iter().product::<usize>() > 0) {
         // A plain read of a stored f64 chunk: fold straight from its memory.
         Some(src) => {
             let geo = Geometry::of(shape);

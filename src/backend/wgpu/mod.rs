@@ -85,6 +85,14 @@ struct GpuBuf {
     partial: Option<Reduction>,
 }
 
+/// One rectangular copy from input `slot` (start `src`) to the output (start `dst`).
+struct CopyBox {
+    slot: usize,
+    src: Vec<usize>,
+    dst: Vec<usize>,
+    shape: Vec<usize>,
+}
+
 /// One opened wgpu adapter.
 pub struct WgpuBackend {
     index: usize,
@@ -242,6 +250,130 @@ impl WgpuBackend {
             return Err("too many inputs for one kernel".into());
         }
         codegen::map_source(expr, shape.len(), self.caps)
+    }
+
+    /// Why a copy of `dtype` chunks cannot run here, or its WGSL source.
+    fn plan_copy(&self, dtype: DType, shape: &[usize]) -> std::result::Result<String, String> {
+        let caps = self.caps;
+        let scalar = codegen::storage_type(dtype, caps)?;
+        let total: usize = shape.iter().product();
+        if total * dtype.size().max(4) > self.limits.max_storage_buffer_binding_size as usize
+            || total > u32::MAX as usize
+        {
+            return Err("copy target exceeds the storage binding".into());
+        }
+        let enable = if dtype == DType::F16 {
+            "enable f16;\n"
+        } else {
+            ""
+        };
+        Ok(format!(
+            "{enable}{}",
+            include_str!("../../../shaders/copy.wgsl").replace("SCALAR", scalar)
+        ))
+    }
+
+    fn copy(
+        &self,
+        dtype: DType,
+        shape: &[usize],
+        boxes: Vec<CopyBox>,
+        inputs: &[&Buffer],
+    ) -> Result<Buffer> {
+        let src = self
+            .plan_copy(dtype, shape)
+            .map_err(|e| self.fail("copy", e))?;
+        let total: usize = shape.iter().product();
+        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tessera-copy"),
+            size: (total * dtype.size().max(4)).max(4) as u64,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        if total > 0 {
+            let pipeline = self.pipeline(&src)?;
+            let ins: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
+            let dst_strides = crate::chunks::c_strides(shape);
+            self.scoped("copy", || {
+                let mut enc = self
+                    .device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+                let layout = pipeline.get_bind_group_layout(0);
+                let mut keep = vec![];
+                for b in &boxes {
+                    let count: usize = b.shape.iter().product();
+                    if count == 0 {
+                        continue;
+                    }
+                    let input = ins
+                        .get(b.slot)
+                        .ok_or_else(|| self.fail("copy", "missing input"))?;
+                    let ss = crate::chunks::c_strides(&input.shape);
+                    let mut meta: Vec<u32> = vec![shape.len() as u32, count as u32];
+                    meta.extend(b.shape.iter().map(|&x| x as u32));
+                    meta.push(
+                        b.src
+                            .iter()
+                            .zip(&ss)
+                            .map(|(&x, &s)| x as i64 * s)
+                            .sum::<i64>() as u32,
+                    );
+                    meta.extend(ss.iter().map(|&x| x as u32));
+                    meta.push(
+                        b.dst
+                            .iter()
+                            .zip(&dst_strides)
+                            .map(|(&x, &s)| x as i64 * s)
+                            .sum::<i64>() as u32,
+                    );
+                    meta.extend(dst_strides.iter().map(|&x| x as u32));
+                    let mbuf = self
+                        .device
+                        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                            label: Some("tessera-copy-meta"),
+                            contents: bytemuck::cast_slice(&meta),
+                            usage: wgpu::BufferUsages::STORAGE,
+                        });
+                    let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: None,
+                        layout: &layout,
+                        entries: &[
+                            wgpu::BindGroupEntry {
+                                binding: 0,
+                                resource: mbuf.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 1,
+                                resource: out.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 2,
+                                resource: input.buffer.as_entire_binding(),
+                            },
+                        ],
+                    });
+                    {
+                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: None,
+                            timestamp_writes: None,
+                        });
+                        pass.set_pipeline(&pipeline);
+                        pass.set_bind_group(0, &bind, &[]);
+                        let groups = count
+                            .div_ceil(256)
+                            .min(self.limits.max_compute_workgroups_per_dimension as usize);
+                        pass.dispatch_workgroups(groups as u32, 1, 1);
+                    }
+                    keep.push(mbuf);
+                }
+                // All boxes of the chunk go in one submission.
+                self.queue.submit([enc.finish()]);
+                Ok(())
+            })?;
+        }
+        Ok(self.wrap(out, dtype, shape.to_vec()))
     }
 
     /// Why a matrix product cannot run here, or its WGSL source.
@@ -628,6 +760,9 @@ impl Backend for WgpuBackend {
                 dtype,
                 ..
             } => self.plan_matmul(*dtype, *batch, *m, *k, *n).map(|_| ()),
+            ChunkOp::Assemble { dtype, shape, .. } | ChunkOp::Take { dtype, shape, .. } => {
+                self.plan_copy(*dtype, shape).map(|_| ())
+            }
             other => Err(format!("{} has no wgpu kernel yet", other.name())),
         }
     }
@@ -651,6 +786,57 @@ impl Backend for WgpuBackend {
         } = op
         {
             return self.matmul(*dtype, (*batch, *m, *k, *n), shape, inputs);
+        }
+        if let ChunkOp::Assemble {
+            dtype,
+            shape,
+            pieces,
+        } = op
+        {
+            let boxes = pieces
+                .iter()
+                .map(|p| CopyBox {
+                    slot: p.slot,
+                    src: p.src_start.clone(),
+                    dst: p.dst_start.clone(),
+                    shape: p.shape.clone(),
+                })
+                .collect();
+            return self.copy(*dtype, shape, boxes, inputs);
+        }
+        if let ChunkOp::Take {
+            dtype,
+            shape,
+            axis,
+            picks,
+        } = op
+        {
+            // Runs of consecutive indices from one input become one box each.
+            let mut boxes: Vec<CopyBox> = vec![];
+            for (i, &(slot, j)) in picks.iter().enumerate() {
+                if let Some(last) = boxes.last_mut() {
+                    if last.slot == slot
+                        && last.src[*axis] + last.shape[*axis] == j
+                        && last.dst[*axis] + last.shape[*axis] == i
+                    {
+                        last.shape[*axis] += 1;
+                        continue;
+                    }
+                }
+                let mut src = vec![0; shape.len()];
+                let mut dst = vec![0; shape.len()];
+                let mut bshape = shape.clone();
+                src[*axis] = j;
+                dst[*axis] = i;
+                bshape[*axis] = 1;
+                boxes.push(CopyBox {
+                    slot,
+                    src,
+                    dst,
+                    shape: bshape,
+                });
+            }
+            return self.copy(*dtype, shape, boxes, inputs);
         }
         let ChunkOp::Map { expr, shape } = op else {
             return Err(self.fail(&op.name(), "declined op reached the wgpu backend"));
