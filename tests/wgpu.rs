@@ -316,3 +316,42 @@ fn take_rechunk_and_concatenate_copy_on_wgpu() {
         b.compute_with::<bool>(&on(Device::Cpu)).unwrap()
     );
 }
+
+#[test]
+fn a_pinned_device_reports_what_it_cannot_run() {
+    let Some(dev) = wgpu() else { return };
+    // i64 has no wgpu kernels: with fallback off that is a clear UnsupportedDType error.
+    let x = tessera::arange(0.0, 10.0, 1.0, 5)
+        .unwrap()
+        .astype(DType::I64)
+        * 2;
+    let pinned = ComputeOptions {
+        cpu_fallback: false,
+        ..on(dev)
+    };
+    let e = x.compute_with::<i64>(&pinned).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            tessera::Error::UnsupportedDType {
+                dtype: DType::I64,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("cpu_fallback"), "{e}");
+    // Ops without a kernel (a QR) name the op instead.
+    let a =
+        tessera::random::uniform_range(&[20, 4], &[10, 4][..], 1, 0.0, 1.0, DType::F32).unwrap();
+    let e = tessera::linalg::qr(&a)
+        .1
+        .compute_with::<f32>(&pinned)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("no kernel") || e.to_string().contains("qr"),
+        "{e}"
+    );
+    // With fallback (the default) both compute.
+    assert_eq!(x.compute_with::<i64>(&on(dev)).unwrap()[[3]], 6);
+}

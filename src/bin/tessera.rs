@@ -135,6 +135,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 device: Device::Auto,
                 progress: !quiet,
                 host_memory_limit: None,
+                cpu_fallback: true,
             };
             let t = Instant::now();
             let g = tessera::graph::TaskGraph::build(&[&y])?;

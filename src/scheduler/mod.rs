@@ -53,6 +53,10 @@ pub struct ComputeOptions {
     pub progress: bool,
     /// Bytes of task outputs the host may hold at once (default: 80% of RAM).
     pub host_memory_limit: Option<u64>,
+    /// Run tasks the device declines on the CPU (default). When false the device is
+    /// pinned: a declined task is an error naming the reason (`UnsupportedDType` when
+    /// the dtype is what the device lacks).
+    pub cpu_fallback: bool,
 }
 
 impl Default for ComputeOptions {
@@ -65,6 +69,7 @@ impl Default for ComputeOptions {
                 device: Device::Auto,
                 progress: false,
                 host_memory_limit: None,
+                cpu_fallback: true,
             })
     }
 }
@@ -74,6 +79,7 @@ static DEFAULTS: RwLock<ComputeOptions> = RwLock::new(ComputeOptions {
     device: Device::Auto,
     progress: false,
     host_memory_limit: None,
+    cpu_fallback: true,
 });
 
 /// Sets the options every later `compute()` uses by default.
@@ -217,7 +223,18 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
             guard.held += task.nbytes;
             guard.peak = guard.peak.max(guard.held);
             drop(guard);
-            let target = place(&device, &cpu, task, &declined);
+            let target = match place(&device, &cpu, task, &declined, opts.cpu_fallback) {
+                Ok(t) => t,
+                Err(e) => {
+                    drop(inputs);
+                    guard = state.lock().unwrap_or_else(|p| p.into_inner());
+                    guard.running -= 1;
+                    guard.held -= task.nbytes;
+                    guard.error.get_or_insert(e);
+                    cv.notify_all();
+                    continue;
+                }
+            };
             let ran_on_device = target.device() != Device::Cpu;
             // A panicking kernel must not leave its task "running" forever (the other
             // workers would wait on it): it becomes an error like any other.
@@ -368,12 +385,38 @@ fn place(
     cpu: &Arc<dyn Backend>,
     task: &crate::graph::Task,
     declined: &Mutex<std::collections::HashSet<String>>,
-) -> Arc<dyn Backend> {
+    fallback: bool,
+) -> Result<Arc<dyn Backend>> {
     let Some(d) = device else {
-        return cpu.clone();
+        return Ok(cpu.clone());
     };
     match d.accepts(&task.op) {
-        Ok(()) => d.clone(),
+        Ok(()) => Ok(d.clone()),
+        Err(reason) if !fallback => Err(match op_dtype(&task.op) {
+            Some(dtype)
+                if reason.contains(dtype.name())
+                    || reason.contains(&dtype.to_string())
+                    || reason.contains("dtype") =>
+            {
+                Error::UnsupportedDType {
+                    op: "compute",
+                    dtype,
+                    device: d.device().to_string(),
+                    hint: format!(
+                        "{}: {reason}; use Device::Auto or cpu_fallback: true to run it on the CPU",
+                        task.op.name()
+                    ),
+                }
+            }
+            _ => Error::arg(
+                "compute",
+                format!(
+                    "{} has no kernel on {} and CPU fallback is off: {reason}",
+                    task.op.name(),
+                    d.device()
+                ),
+            ),
+        }),
         Err(reason) => {
             let key = format!(
                 "{}: {reason}",
@@ -383,8 +426,21 @@ fn place(
                 tracing::info!(device = %d.device(), op = %task.op.name(), %reason, "task runs on the CPU instead");
             }
             tracing::debug!(task = %task.name, %reason, "routed to cpu");
-            cpu.clone()
+            Ok(cpu.clone())
         }
+    }
+}
+
+/// The dtype a task computes in, where it has one.
+fn op_dtype(op: &crate::kernel::ChunkOp) -> Option<crate::DType> {
+    use crate::kernel::ChunkOp;
+    match op {
+        ChunkOp::Map { expr, .. } | ChunkOp::Reduce { expr, .. } => Some(expr.dtype()),
+        ChunkOp::Combine { input_dtype, .. } => Some(*input_dtype),
+        ChunkOp::Take { dtype, .. }
+        | ChunkOp::Assemble { dtype, .. }
+        | ChunkOp::Linalg { dtype, .. } => Some(*dtype),
+        ChunkOp::Source { data, .. } => Some(data.dtype()),
     }
 }
 
