@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the whole suite and the device benchmark on a machine with a real GPU, and records
+# what passed. Use it on a lent GPU machine (or any workstation with a Vulkan driver):
+#   bash scripts/gpu-check.sh [output-dir]
+# It needs a Vulkan driver for the GPU (NVIDIA's ships one); nothing here installs one.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-${OUT:-gpu-check-out}}"
+mkdir -p "$out"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+chmod 700 "$XDG_RUNTIME_DIR"
+
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo "nvidia-smi: not available"
+} > "$out/machine.txt"
+
+cargo build --release 2>&1 | tail -3
+./target/release/tessera info | tee "$out/info.txt"
+
+# The suite, with wgpu required (the conformance suite runs on adapter 0).
+TESSERA_REQUIRE_WGPU=1 cargo test --release 2>&1 | tee "$out/test.log" | grep -E "^test result|FAILED|panicked"
+status=${PIPESTATUS[0]}
+
+# Device comparison: one column per device found.
+./target/release/tessera bench --device all --repeats 3 2>&1 | tee "$out/bench-devices.txt"
+
+echo "suite exit status: $status" | tee -a "$out/machine.txt"
+exit "$status"
