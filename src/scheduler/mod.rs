@@ -223,7 +223,7 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
             guard.held += task.nbytes;
             guard.peak = guard.peak.max(guard.held);
             drop(guard);
-            let target = match place(&device, &cpu, task, &declined, opts.cpu_fallback) {
+            let target = match place(&device, &cpu, task, &inputs, &declined, opts.cpu_fallback) {
                 Ok(t) => t,
                 Err(e) => {
                     drop(inputs);
@@ -384,12 +384,21 @@ fn place(
     device: &Option<Arc<dyn Backend>>,
     cpu: &Arc<dyn Backend>,
     task: &crate::graph::Task,
+    inputs: &[Arc<Buffer>],
     declined: &Mutex<std::collections::HashSet<String>>,
     fallback: bool,
 ) -> Result<Arc<dyn Backend>> {
     let Some(d) = device else {
         return Ok(cpu.clone());
     };
+    // Reduction partials made on the host stay there: host and device partials have
+    // different layouts, so their combine runs where they are.
+    if matches!(task.op, crate::kernel::ChunkOp::Combine { .. })
+        && inputs.iter().any(|b| matches!(**b, Buffer::Host(_)))
+    {
+        tracing::debug!(task = %task.name, "partials are on the host: combine on the cpu");
+        return Ok(cpu.clone());
+    }
     match d.accepts(&task.op) {
         Ok(()) => Ok(d.clone()),
         Err(reason) if !fallback => Err(match op_dtype(&task.op) {

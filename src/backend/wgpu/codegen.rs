@@ -300,16 +300,6 @@ pub fn reduce_source(
         ));
     }
     let a = wgsl_type(d, caps)?;
-    let lit = |v: f64| literal(Scalar::F64(v), d);
-    let wrap = |bits: &str| {
-        if d == DType::F32 {
-            format!("bitcast<f32>({bits})")
-        } else {
-            format!("f64(bitcast<f32>({bits}))")
-        }
-    };
-    let (nan, inf) = (wrap("0x7fc00000u"), wrap("0x7f800000u"));
-    let (zero, one) = (lit(0.0)?, lit(1.0)?);
     let out_store = match finalize {
         Some(f) => storage_type(f, caps)?,
         None => a,
@@ -320,6 +310,33 @@ pub fn reduce_source(
         "const RB: i32 = {};\n",
         gen_base(ndim, nleaves, nleaves)
     ));
+    s.push_str(&acc_source(red, d, caps, finalize)?);
+    s.push_str(include_str!("../../../shaders/philox.wgsl"));
+    s.push_str(include_str!("../../../shaders/index.wgsl"));
+    s.push_str(include_str!("../../../shaders/reduce.wgsl"));
+    Ok(s)
+}
+
+/// The accumulator of a reduction over `d` values: `struct Acc`, `acc_init`, `acc_add`,
+/// `acc_merge` and `acc_store` (partial layout, or the finalized value of dtype `finalize`).
+fn acc_source(
+    red: Reduction,
+    d: DType,
+    caps: Caps,
+    finalize: Option<DType>,
+) -> Result<String, String> {
+    let a = wgsl_type(d, caps)?;
+    let lit = |v: f64| literal(Scalar::F64(v), d);
+    let wrap = |bits: &str| {
+        if d == DType::F32 {
+            format!("bitcast<f32>({bits})")
+        } else {
+            format!("f64(bitcast<f32>({bits}))")
+        }
+    };
+    let (nan, inf) = (wrap("0x7fc00000u"), wrap("0x7f800000u"));
+    let (zero, one) = (lit(0.0)?, lit(1.0)?);
+    let mut s = String::new();
     s.push_str(&format!(
         "struct Acc {{ a: {a}, b: {a}, c: {a}, i: u32 }}\n"
     ));
@@ -391,8 +408,65 @@ pub fn reduce_source(
     s.push_str(&format!(
         "fn acc_store(o: u32, nout: u32, x: Acc) {{ {store} }}\n"
     ));
-    s.push_str(include_str!("../../../shaders/philox.wgsl"));
-    s.push_str(include_str!("../../../shaders/index.wgsl"));
-    s.push_str(include_str!("../../../shaders/reduce.wgsl"));
+    Ok(s)
+}
+
+/// The WGSL source of a combine of `ninputs` device partials of a reduction over `d`
+/// values (finalizing to dtype `finalize` when given).
+pub fn combine_source(
+    red: Reduction,
+    d: DType,
+    caps: Caps,
+    finalize: Option<DType>,
+    ninputs: usize,
+) -> Result<String, String> {
+    if !matches!(d, DType::F32 | DType::F64) {
+        return Err(format!("{} of {d} combines on the CPU", red.name()));
+    }
+    let a = wgsl_type(d, caps)?;
+    let out_store = match finalize {
+        Some(f) => storage_type(f, caps)?,
+        None => a,
+    };
+    let mut s = String::new();
+    s.push_str("@group(0) @binding(0) var<storage, read> tmeta: array<i32>;\n");
+    s.push_str(&format!(
+        "@group(0) @binding(1) var<storage, read_write> out_buf: array<{out_store}>;\n"
+    ));
+    for k in 0..ninputs {
+        s.push_str(&format!(
+            "@group(0) @binding({}) var<storage, read> in{k}: array<{a}>;\n",
+            k + 2
+        ));
+    }
+    s.push_str(&acc_source(red, d, caps, finalize)?);
+    let zero = literal(Scalar::F64(0.0), d)?;
+    for k in 0..ninputs {
+        let body = match red {
+            Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. } => {
+                format!("Acc(in{k}[o], in{k}[nout + o], in{k}[2u * nout + o], 0u)")
+            }
+            Reduction::ArgMin | Reduction::ArgMax => {
+                let idx = if d == DType::F32 {
+                    format!("bitcast<u32>(in{k}[nout + o])")
+                } else {
+                    format!("u32(in{k}[nout + o])")
+                };
+                format!("Acc(in{k}[o], {zero}, {zero}, {idx})")
+            }
+            _ => format!("Acc(in{k}[o], {zero}, {zero}, 0u)"),
+        };
+        s.push_str(&format!(
+            "fn load{k}(o: u32, nout: u32) -> Acc {{ return {body}; }}\n"
+        ));
+    }
+    s.push_str("@compute @workgroup_size(256)\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n");
+    s.push_str("    let nout = u32(tmeta[0]);\n    for (var o = gid.x; o < nout; o = o + nwg.x * 256u) {\n        var acc = load0(o, nout);\n");
+    for k in 1..ninputs {
+        s.push_str(&format!(
+            "        acc = acc_merge(acc, load{k}(o, nout));\n"
+        ));
+    }
+    s.push_str("        acc_store(o, nout, acc);\n    }\n}\n");
     Ok(s)
 }

@@ -252,6 +252,127 @@ impl WgpuBackend {
         codegen::map_source(expr, shape.len(), self.caps)
     }
 
+    /// Merges device partials in input order, at most a binding-limited group per kernel
+    /// (intermediate partials stay on the device), finalizing in the last one.
+    fn combine(
+        &self,
+        red: Reduction,
+        d: DType,
+        finalize: &Option<Finalize>,
+        inputs: &[&Buffer],
+    ) -> Result<Buffer> {
+        let parts: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
+        let first = parts
+            .first()
+            .ok_or_else(|| self.fail("combine", "nothing to combine"))?;
+        if parts
+            .iter()
+            .any(|p| p.partial != Some(red) || p.dtype != d || p.shape != first.shape)
+        {
+            return Err(self.fail(
+                "combine",
+                "inputs are not device partials of this reduction",
+            ));
+        }
+        let nout: usize = first.shape.iter().product();
+        let group = (self.limits.max_storage_buffers_per_shader_stage as usize)
+            .saturating_sub(2)
+            .max(2);
+        let mut keep: Vec<wgpu::Buffer> = vec![];
+        let mut current: Vec<wgpu::Buffer> = parts.iter().map(|p| p.buffer.clone()).collect();
+        loop {
+            let last = current.len() <= group;
+            let take = current.len().min(group);
+            let fin = if last {
+                finalize.as_ref().map(|f| f.dtype)
+            } else {
+                None
+            };
+            let src = codegen::combine_source(red, d, self.caps, fin, take)
+                .map_err(|e| self.fail("combine", e))?;
+            let (dtype, shape, nparts) = match (last, finalize) {
+                (true, Some(f)) => (f.dtype, f.shape.clone(), 1),
+                _ => (d, first.shape.clone(), red.partial_parts()),
+            };
+            let out = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("tessera-combine"),
+                size: (nout * nparts * dtype.size().max(4)).max(4) as u64,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            if nout > 0 {
+                let pipeline = self.pipeline(&src)?;
+                let meta = [nout as i32];
+                let mbuf = self
+                    .device
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some("tessera-meta"),
+                        contents: bytemuck::cast_slice(&meta),
+                        usage: wgpu::BufferUsages::STORAGE,
+                    });
+                self.scoped("combine", || {
+                    let mut entries = vec![
+                        wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: mbuf.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: out.as_entire_binding(),
+                        },
+                    ];
+                    for (k, b) in current[..take].iter().enumerate() {
+                        entries.push(wgpu::BindGroupEntry {
+                            binding: 2 + k as u32,
+                            resource: b.as_entire_binding(),
+                        });
+                    }
+                    let layout = pipeline.get_bind_group_layout(0);
+                    let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: None,
+                        layout: &layout,
+                        entries: &entries,
+                    });
+                    let mut enc = self
+                        .device
+                        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+                    {
+                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: None,
+                            timestamp_writes: None,
+                        });
+                        pass.set_pipeline(&pipeline);
+                        pass.set_bind_group(0, &bind, &[]);
+                        let groups = nout
+                            .div_ceil(256)
+                            .min(self.limits.max_compute_workgroups_per_dimension as usize);
+                        pass.dispatch_workgroups(groups as u32, 1, 1);
+                    }
+                    self.queue.submit([enc.finish()]);
+                    Ok(())
+                })?;
+            }
+            if last {
+                let partial = if finalize.is_some() { None } else { Some(red) };
+                return Ok(Buffer::Device(DeviceBuffer {
+                    device: Device::Wgpu(self.index),
+                    bytes: nout * nparts * 8,
+                    handle: Arc::new(GpuBuf {
+                        buffer: out,
+                        dtype,
+                        shape,
+                        partial,
+                    }),
+                }));
+            }
+            let rest = current.split_off(take);
+            keep.append(&mut current);
+            current = std::iter::once(out).chain(rest).collect();
+        }
+    }
+
     /// Why a copy of `dtype` chunks cannot run here, or its WGSL source.
     fn plan_copy(&self, dtype: DType, shape: &[usize]) -> std::result::Result<String, String> {
         let caps = self.caps;
@@ -763,6 +884,18 @@ impl Backend for WgpuBackend {
             ChunkOp::Assemble { dtype, shape, .. } | ChunkOp::Take { dtype, shape, .. } => {
                 self.plan_copy(*dtype, shape).map(|_| ())
             }
+            ChunkOp::Combine {
+                reduction,
+                input_dtype,
+                finalize,
+            } => codegen::combine_source(
+                *reduction,
+                *input_dtype,
+                self.caps,
+                finalize.as_ref().map(|f| f.dtype),
+                2,
+            )
+            .map(|_| ()),
             other => Err(format!("{} has no wgpu kernel yet", other.name())),
         }
     }
@@ -786,6 +919,14 @@ impl Backend for WgpuBackend {
         } = op
         {
             return self.matmul(*dtype, (*batch, *m, *k, *n), shape, inputs);
+        }
+        if let ChunkOp::Combine {
+            reduction,
+            input_dtype,
+            finalize,
+        } = op
+        {
+            return self.combine(*reduction, *input_dtype, finalize, inputs);
         }
         if let ChunkOp::Assemble {
             dtype,
