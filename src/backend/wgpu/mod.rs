@@ -102,6 +102,9 @@ pub struct WgpuBackend {
     caps: Caps,
     limits: wgpu::Limits,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    /// Encoded kernels not yet submitted: many dispatches go in one submit, and every
+    /// download flushes first (queue order follows encode order).
+    pending: Mutex<Vec<wgpu::CommandBuffer>>,
 }
 
 impl std::fmt::Debug for WgpuBackend {
@@ -154,6 +157,7 @@ impl WgpuBackend {
             },
             limits,
             pipelines: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Vec::new()),
         });
         open.push((index, b.clone()));
         Ok(b)
@@ -164,6 +168,23 @@ impl WgpuBackend {
             device: format!("wgpu:{}", self.index),
             op: op.into(),
             reason: reason.into(),
+        }
+    }
+
+    /// Queues an encoded kernel, submitting a batch every 32.
+    fn enqueue(&self, cb: wgpu::CommandBuffer) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        p.push(cb);
+        if p.len() >= 32 {
+            self.queue.submit(p.drain(..));
+        }
+    }
+
+    /// Submits everything queued.
+    fn flush(&self) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if !p.is_empty() {
+            self.queue.submit(p.drain(..));
         }
     }
 
@@ -350,7 +371,7 @@ impl WgpuBackend {
                             .min(self.limits.max_compute_workgroups_per_dimension as usize);
                         pass.dispatch_workgroups(groups as u32, 1, 1);
                     }
-                    self.queue.submit([enc.finish()]);
+                    self.enqueue(enc.finish());
                     Ok(())
                 })?;
             }
@@ -490,7 +511,7 @@ impl WgpuBackend {
                     keep.push(mbuf);
                 }
                 // All boxes of the chunk go in one submission.
-                self.queue.submit([enc.finish()]);
+                self.enqueue(enc.finish());
                 Ok(())
             })?;
         }
@@ -604,7 +625,7 @@ impl WgpuBackend {
                         batch as u32,
                     );
                 }
-                self.queue.submit([enc.finish()]);
+                self.enqueue(enc.finish());
                 Ok(())
             })?;
         }
@@ -1085,7 +1106,7 @@ impl WgpuBackend {
             pass.dispatch_workgroups(groups.0, groups.1, 1);
         }
         // Submitted, not waited on: later kernels queue behind it, downloads wait.
-        self.queue.submit([enc.finish()]);
+        self.enqueue(enc.finish());
         Ok(())
     }
 
@@ -1104,7 +1125,8 @@ impl WgpuBackend {
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         enc.copy_buffer_to_buffer(&b.buffer, 0, &staging, 0, size);
-        self.queue.submit([enc.finish()]);
+        self.enqueue(enc.finish());
+        self.flush();
         let slice = staging.slice(..);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
