@@ -67,8 +67,24 @@ fn gib(b: u64) -> f64 {
 }
 
 fn main() {
+    // The Vulkan loader and Mesa complain on stderr when XDG_RUNTIME_DIR is unset (root
+    // shells, containers); give them a private directory for this run, removed after.
+    let mut runtime_dir = None;
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let dir = std::env::temp_dir().join(format!("tessera-xdg-{}", std::process::id()));
+        if std::fs::create_dir_all(&dir).is_ok() {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+            runtime_dir = Some(dir);
+        }
+    }
     let cli = Cli::parse();
-    if let Err(e) = run(cli) {
+    let result = run(cli);
+    if let Some(dir) = runtime_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
