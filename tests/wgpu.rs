@@ -146,12 +146,21 @@ fn declined_ops_run_on_the_cpu_and_results_agree() {
 fn auto_never_picks_a_software_adapter() {
     let Some(_) = wgpu() else { return };
     let software_only = tessera::backend::wgpu_adapters().iter().all(|a| a.software);
+    let x = tessera::random::uniform_range(&[64, 64], 32, 1, 0.0, 1.0, DType::F32).unwrap();
+    let y = &x * 2.0;
+    let (on_dev, _) = device_share(&y, Device::Auto);
     if software_only {
-        // Auto falls back to the CPU: an f64 random map still computes, on the host.
-        let x = tessera::random::uniform(&[10], 5, 1).unwrap();
-        let v = (&x * 2.0).compute_with::<f64>(&on(Device::Auto)).unwrap();
-        assert_eq!(v, (&x * 2.0).compute_with::<f64>(&on(Device::Cpu)).unwrap());
+        assert_eq!(
+            on_dev, 0,
+            "Auto must stay on the CPU when only software adapters exist"
+        );
+    } else {
+        assert!(on_dev > 0, "Auto must use the real adapter");
     }
+    assert_eq!(
+        y.compute_with::<f32>(&on(Device::Auto)).unwrap(),
+        y.compute_with::<f32>(&on(Device::Cpu)).unwrap()
+    );
 }
 
 #[test]
