@@ -188,6 +188,52 @@ impl WgpuBackend {
         }
     }
 
+    /// Workgroups for a grid-stride kernel over `n` elements (256 per workgroup).
+    fn groups_1d(&self, n: usize) -> (u32, u32, u32) {
+        (
+            n.div_ceil(256)
+                .min(self.limits.max_compute_workgroups_per_dimension as usize) as u32,
+            1,
+            1,
+        )
+    }
+
+    /// Binds `buffers` at bindings 0, 1, … of group 0 and queues one dispatch.
+    fn run_kernel(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[&wgpu::Buffer],
+        groups: (u32, u32, u32),
+    ) {
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let layout = pipeline.get_bind_group_layout(0);
+        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &layout,
+            entries: &entries,
+        });
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+        }
+        self.enqueue(enc.finish());
+    }
+
     /// Runs `f` with validation and out-of-memory errors captured as values (wgpu would
     /// otherwise panic on them).
     fn scoped<T>(&self, op: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -334,44 +380,9 @@ impl WgpuBackend {
                         usage: wgpu::BufferUsages::STORAGE,
                     });
                 self.scoped("combine", || {
-                    let mut entries = vec![
-                        wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: mbuf.as_entire_binding(),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 1,
-                            resource: out.as_entire_binding(),
-                        },
-                    ];
-                    for (k, b) in current[..take].iter().enumerate() {
-                        entries.push(wgpu::BindGroupEntry {
-                            binding: 2 + k as u32,
-                            resource: b.as_entire_binding(),
-                        });
-                    }
-                    let layout = pipeline.get_bind_group_layout(0);
-                    let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: None,
-                        layout: &layout,
-                        entries: &entries,
-                    });
-                    let mut enc = self
-                        .device
-                        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-                    {
-                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                            label: None,
-                            timestamp_writes: None,
-                        });
-                        pass.set_pipeline(&pipeline);
-                        pass.set_bind_group(0, &bind, &[]);
-                        let groups = nout
-                            .div_ceil(256)
-                            .min(self.limits.max_compute_workgroups_per_dimension as usize);
-                        pass.dispatch_workgroups(groups as u32, 1, 1);
-                    }
-                    self.enqueue(enc.finish());
+                    let mut bufs: Vec<&wgpu::Buffer> = vec![&mbuf, &out];
+                    bufs.extend(current[..take].iter());
+                    self.run_kernel(&pipeline, &bufs, self.groups_1d(nout));
                     Ok(())
                 })?;
             }
@@ -439,11 +450,6 @@ impl WgpuBackend {
             let ins: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
             let dst_strides = crate::chunks::c_strides(shape);
             self.scoped("copy", || {
-                let mut enc = self
-                    .device
-                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-                let layout = pipeline.get_bind_group_layout(0);
-                let mut keep = vec![];
                 for b in &boxes {
                     let count: usize = b.shape.iter().product();
                     if count == 0 {
@@ -453,23 +459,18 @@ impl WgpuBackend {
                         .get(b.slot)
                         .ok_or_else(|| self.fail("copy", "missing input"))?;
                     let ss = crate::chunks::c_strides(&input.shape);
+                    let offset = |start: &[usize], strides: &[i64]| {
+                        start
+                            .iter()
+                            .zip(strides)
+                            .map(|(&x, &s)| x as i64 * s)
+                            .sum::<i64>() as u32
+                    };
                     let mut meta: Vec<u32> = vec![shape.len() as u32, count as u32];
                     meta.extend(b.shape.iter().map(|&x| x as u32));
-                    meta.push(
-                        b.src
-                            .iter()
-                            .zip(&ss)
-                            .map(|(&x, &s)| x as i64 * s)
-                            .sum::<i64>() as u32,
-                    );
+                    meta.push(offset(&b.src, &ss));
                     meta.extend(ss.iter().map(|&x| x as u32));
-                    meta.push(
-                        b.dst
-                            .iter()
-                            .zip(&dst_strides)
-                            .map(|(&x, &s)| x as i64 * s)
-                            .sum::<i64>() as u32,
-                    );
+                    meta.push(offset(&b.dst, &dst_strides));
                     meta.extend(dst_strides.iter().map(|&x| x as u32));
                     let mbuf = self
                         .device
@@ -478,40 +479,12 @@ impl WgpuBackend {
                             contents: bytemuck::cast_slice(&meta),
                             usage: wgpu::BufferUsages::STORAGE,
                         });
-                    let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: None,
-                        layout: &layout,
-                        entries: &[
-                            wgpu::BindGroupEntry {
-                                binding: 0,
-                                resource: mbuf.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 1,
-                                resource: out.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 2,
-                                resource: input.buffer.as_entire_binding(),
-                            },
-                        ],
-                    });
-                    {
-                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                            label: None,
-                            timestamp_writes: None,
-                        });
-                        pass.set_pipeline(&pipeline);
-                        pass.set_bind_group(0, &bind, &[]);
-                        let groups = count
-                            .div_ceil(256)
-                            .min(self.limits.max_compute_workgroups_per_dimension as usize);
-                        pass.dispatch_workgroups(groups as u32, 1, 1);
-                    }
-                    keep.push(mbuf);
+                    self.run_kernel(
+                        &pipeline,
+                        &[&mbuf, &out, &input.buffer],
+                        self.groups_1d(count),
+                    );
                 }
-                // All boxes of the chunk go in one submission.
-                self.enqueue(enc.finish());
                 Ok(())
             })?;
         }
@@ -585,47 +558,12 @@ impl WgpuBackend {
             self.scoped("matmul", || {
                 let ins: Vec<&GpuBuf> =
                     inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
-                let entries = [
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: dims_buf.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: out.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: ins[0].buffer.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: ins[1].buffer.as_entire_binding(),
-                    },
-                ];
-                let layout = pipeline.get_bind_group_layout(0);
-                let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: None,
-                    layout: &layout,
-                    entries: &entries,
-                });
-                let mut enc = self
-                    .device
-                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-                {
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: None,
-                        timestamp_writes: None,
-                    });
-                    pass.set_pipeline(&pipeline);
-                    pass.set_bind_group(0, &bind, &[]);
-                    pass.dispatch_workgroups(
-                        n.div_ceil(64) as u32,
-                        m.div_ceil(64) as u32,
-                        batch as u32,
-                    );
-                }
-                self.enqueue(enc.finish());
+                let grid = (n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32);
+                self.run_kernel(
+                    &pipeline,
+                    &[&dims_buf, &out, &ins[0].buffer, &ins[1].buffer],
+                    grid,
+                );
                 Ok(())
             })?;
         }
@@ -1071,42 +1009,10 @@ impl WgpuBackend {
                 usage: wgpu::BufferUsages::STORAGE,
             });
         let ins: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
-        let mut entries = vec![
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: meta_buf.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: out.as_entire_binding(),
-            },
-        ];
-        for (i, b) in ins.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: 2 + i as u32,
-                resource: b.buffer.as_entire_binding(),
-            });
-        }
-        let layout = pipeline.get_bind_group_layout(0);
-        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &layout,
-            entries: &entries,
-        });
-        let mut enc = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: None,
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(groups.0, groups.1, 1);
-        }
-        // Submitted, not waited on: later kernels queue behind it, downloads wait.
-        self.enqueue(enc.finish());
+        let mut bufs: Vec<&wgpu::Buffer> = vec![&meta_buf, out];
+        bufs.extend(ins.iter().map(|b| &b.buffer));
+        // Queued, not waited on: later kernels run behind it, downloads flush and wait.
+        self.run_kernel(pipeline, &bufs, (groups.0, groups.1, 1));
         Ok(())
     }
 
