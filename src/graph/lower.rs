@@ -533,44 +533,25 @@ impl Lower {
         for b in n.grid.block_indices() {
             let ostart = n.grid.block_start(&b);
             let oshape = n.grid.block_shape(&b);
+            // One input per distinct source block along `axis` (same blocks elsewhere).
+            let mut source_blocks: Vec<usize> = vec![];
             let mut inputs: Vec<usize> = vec![];
             let mut picks = vec![];
             for &src in &indices[ostart[axis]..ostart[axis] + oshape[axis]] {
-                // The source block along `axis`, the same blocks as the output elsewhere.
-                let mut start = ostart.clone();
-                let mut shape = oshape.clone();
                 let xb = xn.grid.block_of(axis, src);
-                start[axis] = xn.grid.boundaries(axis)[xb];
-                shape[axis] = xn.grid.sizes(axis)[xb];
-                let e = self.region(x, &start, &shape)?;
-                let t = match self.whole(&e, &shape, xn.dtype) {
-                    Some(t) => t,
-                    None => {
-                        let key_block = {
-                            let mut kb = b.clone();
-                            kb[axis] = xb;
-                            kb
-                        };
-                        // Materialise the source block once per (block, source block).
-                        let key = (xn.id, start.clone(), shape.clone());
-                        match self.assembled.get(&key) {
-                            Some(&t) => t,
-                            None => {
-                                let t = self.map_task(xn, key_block, e, shape.clone());
-                                self.assembled.insert(key, t);
-                                t
-                            }
-                        }
-                    }
-                };
-                let slot = match inputs.iter().position(|&i| i == t) {
+                let slot = match source_blocks.iter().position(|&s| s == xb) {
                     Some(s) => s,
                     None => {
-                        inputs.push(t);
+                        let mut start = ostart.clone();
+                        let mut shape = oshape.clone();
+                        start[axis] = xn.grid.boundaries(axis)[xb];
+                        shape[axis] = xn.grid.sizes(axis)[xb];
+                        inputs.push(self.dense(x, &start, &shape)?);
+                        source_blocks.push(xb);
                         inputs.len() - 1
                     }
                 };
-                picks.push((slot, src - start[axis]));
+                picks.push((slot, src - xn.grid.boundaries(axis)[xb]));
             }
             let bytes = oshape.iter().product::<usize>() * n.dtype.size();
             let op = ChunkOp::Take {

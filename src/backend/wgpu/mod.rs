@@ -760,55 +760,23 @@ fn from_bytes(
     dtype: DType,
     shape: &[usize],
 ) -> std::result::Result<HostArray, String> {
-    let d = ndarray::IxDyn(shape);
     let n: usize = shape.iter().product();
-    let err = |e: ndarray::ShapeError| e.to_string();
+    fn arr<T: bytemuck::Pod>(
+        bytes: &[u8],
+        n: usize,
+        shape: &[usize],
+    ) -> std::result::Result<ndarray::ArrayD<T>, String> {
+        let v = bytemuck::pod_collect_to_vec::<u8, T>(bytes);
+        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v[..n].to_vec())
+            .map_err(|e| e.to_string())
+    }
     Ok(match dtype {
-        DType::F32 => HostArray::F32(
-            ndarray::ArrayD::from_shape_vec(
-                d,
-                bytemuck::pod_collect_to_vec::<u8, f32>(bytes)[..n].to_vec(),
-            )
-            .map_err(err)?,
-        ),
-        DType::F64 => HostArray::F64(
-            ndarray::ArrayD::from_shape_vec(
-                d,
-                bytemuck::pod_collect_to_vec::<u8, f64>(bytes)[..n].to_vec(),
-            )
-            .map_err(err)?,
-        ),
-        DType::F16 => HostArray::F16(
-            ndarray::ArrayD::from_shape_vec(
-                d,
-                bytemuck::pod_collect_to_vec::<u8, half::f16>(bytes)[..n].to_vec(),
-            )
-            .map_err(err)?,
-        ),
-        DType::I32 => HostArray::I32(
-            ndarray::ArrayD::from_shape_vec(
-                d,
-                bytemuck::pod_collect_to_vec::<u8, i32>(bytes)[..n].to_vec(),
-            )
-            .map_err(err)?,
-        ),
-        DType::U32 => HostArray::U32(
-            ndarray::ArrayD::from_shape_vec(
-                d,
-                bytemuck::pod_collect_to_vec::<u8, u32>(bytes)[..n].to_vec(),
-            )
-            .map_err(err)?,
-        ),
-        DType::Bool => HostArray::Bool(
-            ndarray::ArrayD::from_shape_vec(
-                d,
-                bytemuck::pod_collect_to_vec::<u8, u32>(bytes)[..n]
-                    .iter()
-                    .map(|&v| v != 0)
-                    .collect(),
-            )
-            .map_err(err)?,
-        ),
+        DType::F32 => HostArray::F32(arr(bytes, n, shape)?),
+        DType::F64 => HostArray::F64(arr(bytes, n, shape)?),
+        DType::F16 => HostArray::F16(arr::<half::f16>(bytes, n, shape)?),
+        DType::I32 => HostArray::I32(arr(bytes, n, shape)?),
+        DType::U32 => HostArray::U32(arr(bytes, n, shape)?),
+        DType::Bool => HostArray::Bool(arr::<u32>(bytes, n, shape)?.mapv(|v| v != 0)),
         other => return Err(format!("dtype {other} is not stored on wgpu devices yet")),
     })
 }
