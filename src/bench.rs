@@ -311,18 +311,29 @@ pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchRe
             note,
         });
     }
-    // Per-task overhead: many tiny map chunks.
+    // Per-task overhead: many tiny map chunks (each output chunk is downloaded), and the
+    // same chunks summed (partials stay on the device; only a scalar comes back).
     let m = 2_000;
     let tiny = random::uniform_range(&[m * 256], 256, 2, 0.0, 1.0, DType::F32)? * 2.0;
-    let (seconds, tasks, peak_bytes) = time_compute(&[&tiny], repeats, &opts)?;
-    rows.push(BenchResult {
-        key: "dispatch",
-        name: format!("{m} map chunks of 256 f32"),
-        seconds,
-        bytes: (m * 256 * 4) as f64,
-        tasks,
-        peak_bytes,
-        note: format!("{:.1} µs/task", seconds / tasks as f64 * 1e6),
-    });
+    let total = tiny.sum();
+    for (key, name, a) in [
+        ("dispatch", format!("{m} map chunks of 256 f32"), &tiny),
+        (
+            "dispatch-sum",
+            format!("{m} map+sum chunks of 256 f32"),
+            &total,
+        ),
+    ] {
+        let (seconds, tasks, peak_bytes) = time_compute(&[a], repeats, &opts)?;
+        rows.push(BenchResult {
+            key,
+            name,
+            seconds,
+            bytes: (m * 256 * 4) as f64,
+            tasks,
+            peak_bytes,
+            note: format!("{:.1} µs/task", seconds / tasks as f64 * 1e6),
+        });
+    }
     Ok(rows)
 }

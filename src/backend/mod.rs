@@ -13,7 +13,7 @@ mod wgpu;
 pub use self::wgpu::{adapters as wgpu_adapters, AdapterSummary, WgpuBackend};
 pub use cpu::{map_chunk, CpuBackend};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kernel::{Chunk, ChunkOp};
 use std::any::Any;
 use std::sync::Arc;
@@ -104,12 +104,69 @@ pub trait Backend: Send + Sync {
     fn device(&self) -> Device;
     /// A one-line description for `tessera info` and logs.
     fn describe(&self) -> String;
-    /// `Ok` when the backend can run `op`; otherwise the reason it declines.
-    fn accepts(&self, op: &ChunkOp) -> std::result::Result<(), String>;
-    /// Runs `op` on inputs that already live on this device.
-    fn execute(&self, op: &ChunkOp, inputs: &[&Buffer]) -> Result<Buffer>;
+    /// A [`Plan`] when the backend can run `op`; otherwise the reason it declines.
+    fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, String>;
+    /// Runs `op`, as `plan` prepared it, on inputs that already live on this device.
+    fn run(&self, op: &ChunkOp, plan: Plan, inputs: &[&Buffer]) -> Result<Buffer>;
+    /// Plans and runs `op` (a declined op is an [`Error::Backend`] naming the reason).
+    fn execute(&self, op: &ChunkOp, inputs: &[&Buffer]) -> Result<Buffer> {
+        let plan = self.plan(op).map_err(|reason| Error::Backend {
+            device: self.device().to_string(),
+            op: op.name(),
+            reason,
+        })?;
+        self.run(op, plan, inputs)
+    }
     /// Copies a buffer of this device to host memory.
     fn download(&self, buf: &Buffer) -> Result<Chunk>;
+    /// Copies many buffers to host memory; a device backend overrides this to wait once
+    /// for all of them instead of once per buffer.
+    fn download_many(&self, bufs: &[&Buffer]) -> Result<Vec<Chunk>> {
+        bufs.iter().map(|b| self.download(b)).collect()
+    }
     /// Copies host data onto this device.
     fn upload(&self, chunk: Chunk) -> Result<Buffer>;
+}
+
+/// What a backend worked out while deciding it can run a task (the wgpu backend keeps
+/// the compiled pipeline here), handed to [`Backend::run`] so that work is not repeated.
+///
+/// ```
+/// use tessera::backend::Plan;
+/// let p = Plan::new(42u32);
+/// assert_eq!(p.take::<u32>(), Some(42));
+/// assert!(Plan::empty().take::<u32>().is_none());
+/// ```
+#[derive(Default)]
+pub struct Plan(Option<Box<dyn Any + Send + Sync>>);
+
+impl Plan {
+    /// A plan that carries nothing (the CPU backend needs nothing more than the op).
+    pub fn empty() -> Plan {
+        Plan(None)
+    }
+
+    /// A plan carrying `value`.
+    pub fn new<T: Any + Send + Sync>(value: T) -> Plan {
+        Plan(Some(Box::new(value)))
+    }
+
+    /// The carried value, if it is a `T`.
+    pub fn take<T: Any>(self) -> Option<T> {
+        self.0.and_then(|b| b.downcast::<T>().ok()).map(|b| *b)
+    }
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Plan({})",
+            if self.0.is_some() {
+                "prepared"
+            } else {
+                "empty"
+            }
+        )
+    }
 }

@@ -11,11 +11,10 @@ mod memory;
 
 pub use memory::{host_memory_bytes, peak_rss_bytes};
 
-use crate::backend::{Backend, Buffer, CpuBackend, Device};
+use crate::backend::{Backend, Buffer, CpuBackend, Device, Plan};
 use crate::dtype::HostArray;
 use crate::error::{Error, Result};
 use crate::graph::TaskGraph;
-use crate::kernel::Chunk;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -223,25 +222,26 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
             guard.held += task.nbytes;
             guard.peak = guard.peak.max(guard.held);
             drop(guard);
-            let target = match place(&device, &cpu, task, &inputs, &declined, opts.cpu_fallback) {
-                Ok(t) => t,
-                Err(e) => {
-                    drop(inputs);
-                    guard = state.lock().unwrap_or_else(|p| p.into_inner());
-                    guard.running -= 1;
-                    guard.held -= task.nbytes;
-                    guard.error.get_or_insert(e);
-                    cv.notify_all();
-                    continue;
-                }
-            };
+            let (target, plan) =
+                match place(&device, &cpu, task, &inputs, &declined, opts.cpu_fallback) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        drop(inputs);
+                        guard = state.lock().unwrap_or_else(|p| p.into_inner());
+                        guard.running -= 1;
+                        guard.held -= task.nbytes;
+                        guard.error.get_or_insert(e);
+                        cv.notify_all();
+                        continue;
+                    }
+                };
             let ran_on_device = target.device() != Device::Cpu;
             // A panicking kernel must not leave its task "running" forever (the other
             // workers would wait on it): it becomes an error like any other.
             let run = std::panic::AssertUnwindSafe(|| {
                 move_inputs(&inputs, &target, &device).and_then(|moved| {
                     let refs: Vec<&Buffer> = moved.iter().map(|b| b.as_ref()).collect();
-                    target.execute(&task.op, &refs)
+                    target.run(&task.op, plan, &refs)
                 })
             });
             let out = std::panic::catch_unwind(run).unwrap_or_else(|p| {
@@ -318,30 +318,53 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
     if let Some(e) = st.error.take() {
         return Err(e);
     }
-    let mut outputs = Vec::with_capacity(g.outputs.len());
-    for o in &g.outputs {
-        let mut full = HostArray::zeros(o.dtype, &o.shape);
-        for (b, idx) in o.grid.block_indices().into_iter().enumerate() {
-            let buf = st.results[o.blocks[b]]
-                .as_ref()
-                .expect("outputs are kept")
-                .clone();
-            let chunk: Chunk = match (&*buf, &device) {
-                (Buffer::Host(c), _) => c.clone(),
-                (Buffer::Device(_), Some(d)) => d.download(&buf)?,
-                (Buffer::Device(d), None) => {
-                    return Err(Error::arg(
-                        "compute",
-                        format!(
-                            "an output lives on {} but no such backend is open",
-                            d.device
-                        ),
-                    ))
-                }
-            };
-            place_block(&mut full, chunk.array(), &o.grid.block_start(&idx));
+    let mut outputs: Vec<HostArray> = g
+        .outputs
+        .iter()
+        .map(|o| HostArray::zeros(o.dtype, &o.shape))
+        .collect();
+    // Output blocks still on the device come down in batches of up to 256 MiB, one wait
+    // per batch rather than per block, and the host copy stays bounded.
+    let mut batch: Vec<(usize, usize, Vec<usize>)> = vec![];
+    let mut batch_bytes = 0usize;
+    let nblocks: usize = g.outputs.iter().map(|o| o.blocks.len()).sum();
+    let blocks: Vec<(usize, usize, Vec<usize>)> = g
+        .outputs
+        .iter()
+        .enumerate()
+        .flat_map(|(k, o)| {
+            let starts = o.grid.block_indices().into_iter();
+            starts
+                .enumerate()
+                .map(move |(b, idx)| (k, o.blocks[b], o.grid.block_start(&idx)))
+        })
+        .collect();
+    for (i, (k, task, start)) in blocks.into_iter().enumerate() {
+        let buf = st.results[task].as_deref().expect("outputs are kept");
+        match buf {
+            Buffer::Host(c) => place_block(&mut outputs[k], c.array(), &start),
+            Buffer::Device(d) => {
+                batch_bytes += d.bytes;
+                batch.push((k, task, start));
+            }
         }
-        outputs.push(full);
+        if !batch.is_empty() && (batch_bytes >= 256 << 20 || i + 1 == nblocks) {
+            let d = device.as_ref().ok_or_else(|| {
+                Error::arg(
+                    "compute",
+                    "an output lives on a device but no such backend is open",
+                )
+            })?;
+            let bufs: Vec<&Buffer> = batch
+                .iter()
+                .map(|(_, t, _)| st.results[*t].as_deref().expect("outputs are kept"))
+                .collect();
+            for ((k, _, start), chunk) in batch.iter().zip(d.download_many(&bufs)?) {
+                place_block(&mut outputs[*k], chunk.array(), start);
+            }
+            batch.clear();
+            batch_bytes = 0;
+        }
     }
     Ok(Executed {
         outputs,
@@ -378,8 +401,8 @@ fn device_backend(device: Device) -> Result<Option<Arc<dyn Backend>>> {
     }
 }
 
-/// Where a task runs: the device when it accepts the op, else the CPU (logged once per
-/// op and reason, never silently).
+/// Where a task runs, and its plan there: the device when it accepts the op, else the
+/// CPU (logged once per op and reason, never silently).
 fn place(
     device: &Option<Arc<dyn Backend>>,
     cpu: &Arc<dyn Backend>,
@@ -387,9 +410,18 @@ fn place(
     inputs: &[Arc<Buffer>],
     declined: &Mutex<std::collections::HashSet<String>>,
     fallback: bool,
-) -> Result<Arc<dyn Backend>> {
+) -> Result<(Arc<dyn Backend>, Plan)> {
+    let on_cpu = || {
+        cpu.plan(&task.op)
+            .map(|p| (cpu.clone(), p))
+            .map_err(|reason| Error::Backend {
+                device: "cpu".into(),
+                op: task.op.name(),
+                reason,
+            })
+    };
     let Some(d) = device else {
-        return Ok(cpu.clone());
+        return on_cpu();
     };
     // Reduction partials made on the host stay there: host and device partials have
     // different layouts, so their combine runs where they are.
@@ -397,10 +429,10 @@ fn place(
         && inputs.iter().any(|b| matches!(**b, Buffer::Host(_)))
     {
         tracing::debug!(task = %task.name, "partials are on the host: combine on the cpu");
-        return Ok(cpu.clone());
+        return on_cpu();
     }
-    match d.accepts(&task.op) {
-        Ok(()) => Ok(d.clone()),
+    match d.plan(&task.op) {
+        Ok(plan) => Ok((d.clone(), plan)),
         Err(reason) if !fallback => Err(match op_dtype(&task.op) {
             Some(dtype)
                 if reason.contains(dtype.name())
@@ -435,7 +467,7 @@ fn place(
                 tracing::info!(device = %d.device(), op = %task.op.name(), %reason, "task runs on the CPU instead");
             }
             tracing::debug!(task = %task.name, %reason, "routed to cpu");
-            Ok(cpu.clone())
+            on_cpu()
         }
     }
 }

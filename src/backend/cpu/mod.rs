@@ -6,7 +6,7 @@ mod linalg;
 mod reduce;
 pub(crate) mod regs;
 
-use super::{Backend, Buffer, Device};
+use super::{Backend, Buffer, Device, Plan};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::kernel::{Chunk, ChunkOp, FusedExpr};
@@ -83,11 +83,11 @@ impl Backend for CpuBackend {
         format!("cpu ({} threads)", rayon::current_num_threads())
     }
 
-    fn accepts(&self, _op: &ChunkOp) -> std::result::Result<(), String> {
-        Ok(())
+    fn plan(&self, _op: &ChunkOp) -> std::result::Result<Plan, String> {
+        Ok(Plan::empty())
     }
 
-    fn execute(&self, op: &ChunkOp, inputs: &[&Buffer]) -> Result<Buffer> {
+    fn run(&self, op: &ChunkOp, _plan: Plan, inputs: &[&Buffer]) -> Result<Buffer> {
         let chunks: Vec<&Chunk> = inputs
             .iter()
             .map(|b| match b {

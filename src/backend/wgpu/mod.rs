@@ -3,8 +3,9 @@
 //! reason, and the scheduler runs them on the CPU and logs that it did.
 
 mod codegen;
+mod pool;
 
-use super::{Backend, Buffer, Device, DeviceBuffer};
+use super::{Backend, Buffer, Device, DeviceBuffer, Plan};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::kernel::LinalgOp;
@@ -12,9 +13,9 @@ use crate::kernel::{
     ArgIndex, Chunk, ChunkOp, Finalize, FusedExpr, Generator, LeafSource, Reduction,
 };
 use codegen::Caps;
+use pool::{Pool, PooledBuffer};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use wgpu::util::DeviceExt;
 
 /// What `tessera info` shows about one adapter.
 #[derive(Debug, Clone)]
@@ -78,7 +79,7 @@ pub fn adapters() -> Vec<AdapterSummary> {
 
 /// A device buffer and what it holds.
 struct GpuBuf {
-    buffer: wgpu::Buffer,
+    buffer: PooledBuffer,
     dtype: DType,
     shape: Vec<usize>,
     /// A reduction partial: its parts lie one after another (see `codegen::reduce_source`).
@@ -102,6 +103,7 @@ pub struct WgpuBackend {
     caps: Caps,
     limits: wgpu::Limits,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    pool: Arc<Pool>,
     /// Encoded kernels not yet submitted: many dispatches go in one submit, and every
     /// download flushes first (queue order follows encode order).
     pending: Mutex<Vec<wgpu::CommandBuffer>>,
@@ -157,10 +159,31 @@ impl WgpuBackend {
             },
             limits,
             pipelines: Mutex::new(HashMap::new()),
+            pool: Arc::default(),
             pending: Mutex::new(Vec::new()),
         });
         open.push((index, b.clone()));
         Ok(b)
+    }
+
+    /// Bytes of device buffers idle in this device's pool, waiting to be reused.
+    ///
+    /// ```no_run
+    /// let gpu = tessera::backend::WgpuBackend::open(0).unwrap();
+    /// println!("{} bytes pooled", gpu.pooled_bytes());
+    /// ```
+    pub fn pooled_bytes(&self) -> u64 {
+        self.pool.idle_bytes()
+    }
+
+    /// Device buffers this backend has created so far; the pool serves the rest.
+    ///
+    /// ```no_run
+    /// let gpu = tessera::backend::WgpuBackend::open(0).unwrap();
+    /// println!("{} buffers created", gpu.buffers_created());
+    /// ```
+    pub fn buffers_created(&self) -> u64 {
+        self.pool.created()
     }
 
     fn fail(&self, op: &str, reason: impl Into<String>) -> Error {
@@ -177,6 +200,8 @@ impl WgpuBackend {
         p.push(cb);
         if p.len() >= 32 {
             self.queue.submit(p.drain(..));
+            // Still under the pending lock: see `pool` on why reuse waits for a submit.
+            self.pool.release_quarantine();
         }
     }
 
@@ -186,6 +211,41 @@ impl WgpuBackend {
         if !p.is_empty() {
             self.queue.submit(p.drain(..));
         }
+        self.pool.release_quarantine();
+    }
+
+    /// Returns quarantined buffers to the pool when nothing is waiting to be submitted
+    /// (then every kernel that read them has been submitted; see `pool`).
+    fn reclaim(&self) {
+        let p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if p.is_empty() {
+            self.pool.release_quarantine();
+        }
+    }
+
+    /// A storage buffer of at least `size` bytes from the pool (contents undefined).
+    fn alloc(&self, size: usize) -> PooledBuffer {
+        self.reclaim();
+        self.pool.take(
+            &self.device,
+            (size as u64).max(4),
+            wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+        )
+    }
+
+    /// A pooled storage buffer holding `bytes` (padded to 4), written through the queue.
+    fn alloc_init(&self, bytes: &[u8]) -> PooledBuffer {
+        let b = self.alloc(bytes.len());
+        if bytes.len() % 4 == 0 {
+            self.queue.write_buffer(&b, 0, bytes);
+        } else {
+            let mut padded = bytes.to_vec();
+            padded.resize(bytes.len().next_multiple_of(4), 0);
+            self.queue.write_buffer(&b, 0, &padded);
+        }
+        b
     }
 
     /// Workgroups for a grid-stride kernel over `n` elements (256 per workgroup).
@@ -210,7 +270,15 @@ impl WgpuBackend {
             .enumerate()
             .map(|(i, b)| wgpu::BindGroupEntry {
                 binding: i as u32,
-                resource: b.as_entire_binding(),
+                // Pooled buffers may exceed the request (size classes), and so the
+                // binding limit; kernels index only what the request covered.
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: b,
+                    offset: 0,
+                    size: std::num::NonZeroU64::new(
+                        b.size().min(self.limits.max_storage_buffer_binding_size) / 4 * 4,
+                    ),
+                }),
             })
             .collect();
         let layout = pipeline.get_bind_group_layout(0);
@@ -345,8 +413,9 @@ impl WgpuBackend {
         let group = (self.limits.max_storage_buffers_per_shader_stage as usize)
             .saturating_sub(2)
             .max(2);
-        let mut keep: Vec<wgpu::Buffer> = vec![];
-        let mut current: Vec<wgpu::Buffer> = parts.iter().map(|p| p.buffer.clone()).collect();
+        // Intermediate partials live in `keep` until every kernel that reads them is queued.
+        let mut keep: Vec<PooledBuffer> = vec![];
+        let mut current: Vec<wgpu::Buffer> = parts.iter().map(|p| (*p.buffer).clone()).collect();
         loop {
             let last = current.len() <= group;
             let take = current.len().min(group);
@@ -361,24 +430,10 @@ impl WgpuBackend {
                 (true, Some(f)) => (f.dtype, f.shape.clone(), 1),
                 _ => (d, first.shape.clone(), red.partial_parts()),
             };
-            let out = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("tessera-combine"),
-                size: (nout * nparts * dtype.size().max(4)).max(4) as u64,
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
+            let out = self.alloc(nout * nparts * dtype.size().max(4));
             if nout > 0 {
                 let pipeline = self.pipeline(&src)?;
-                let meta = [nout as i32];
-                let mbuf = self
-                    .device
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some("tessera-meta"),
-                        contents: bytemuck::cast_slice(&meta),
-                        usage: wgpu::BufferUsages::STORAGE,
-                    });
+                let mbuf = self.alloc_init(bytemuck::cast_slice(&[nout as i32]));
                 self.scoped("combine", || {
                     let mut bufs: Vec<&wgpu::Buffer> = vec![&mbuf, &out];
                     bufs.extend(current[..take].iter());
@@ -400,8 +455,8 @@ impl WgpuBackend {
                 }));
             }
             let rest = current.split_off(take);
-            keep.append(&mut current);
-            current = std::iter::once(out).chain(rest).collect();
+            current = std::iter::once((*out).clone()).chain(rest).collect();
+            keep.push(out);
         }
     }
 
@@ -428,25 +483,15 @@ impl WgpuBackend {
 
     fn copy(
         &self,
+        pipeline: &wgpu::ComputePipeline,
         dtype: DType,
         shape: &[usize],
         boxes: Vec<CopyBox>,
         inputs: &[&Buffer],
     ) -> Result<Buffer> {
-        let src = self
-            .plan_copy(dtype, shape)
-            .map_err(|e| self.fail("copy", e))?;
         let total: usize = shape.iter().product();
-        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("tessera-copy"),
-            size: (total * dtype.size().max(4)).max(4) as u64,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let out = self.alloc(total * dtype.size().max(4));
         if total > 0 {
-            let pipeline = self.pipeline(&src)?;
             let ins: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
             let dst_strides = crate::chunks::c_strides(shape);
             self.scoped("copy", || {
@@ -472,15 +517,9 @@ impl WgpuBackend {
                     meta.extend(ss.iter().map(|&x| x as u32));
                     meta.push(offset(&b.dst, &dst_strides));
                     meta.extend(dst_strides.iter().map(|&x| x as u32));
-                    let mbuf = self
-                        .device
-                        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                            label: Some("tessera-copy-meta"),
-                            contents: bytemuck::cast_slice(&meta),
-                            usage: wgpu::BufferUsages::STORAGE,
-                        });
+                    let mbuf = self.alloc_init(bytemuck::cast_slice(&meta));
                     self.run_kernel(
-                        &pipeline,
+                        pipeline,
                         &[&mbuf, &out, &input.buffer],
                         self.groups_1d(count),
                     );
@@ -524,43 +563,27 @@ impl WgpuBackend {
 
     fn matmul(
         &self,
+        pipeline: &wgpu::ComputePipeline,
         dtype: DType,
         (batch, m, k, n): (usize, usize, usize, usize),
         shape: &[usize],
         inputs: &[&Buffer],
     ) -> Result<Buffer> {
-        let src = self
-            .plan_matmul(dtype, batch, m, k, n)
-            .map_err(|e| self.fail("matmul", e))?;
-        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("tessera-matmul"),
-            size: (batch * m * n * dtype.size()).max(4) as u64,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let out = self.alloc(batch * m * n * dtype.size());
         for b in inputs {
             if self.buf(b)?.dtype != dtype {
                 return Err(self.fail("matmul", "operand dtype differs from the product's"));
             }
         }
         if batch * m * n > 0 {
-            let pipeline = self.pipeline(&src)?;
             let dims = [batch as u32, m as u32, k as u32, n as u32];
-            let dims_buf = self
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("tessera-dims"),
-                    contents: bytemuck::cast_slice(&dims),
-                    usage: wgpu::BufferUsages::STORAGE,
-                });
+            let dims_buf = self.alloc_init(bytemuck::cast_slice(&dims));
             self.scoped("matmul", || {
                 let ins: Vec<&GpuBuf> =
                     inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
                 let grid = (n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32);
                 self.run_kernel(
-                    &pipeline,
+                    pipeline,
                     &[&dims_buf, &out, &ins[0].buffer, &ins[1].buffer],
                     grid,
                 );
@@ -607,6 +630,7 @@ impl WgpuBackend {
     #[allow(clippy::too_many_arguments)]
     fn reduce(
         &self,
+        pipeline: &wgpu::ComputePipeline,
         expr: &FusedExpr,
         shape: &[usize],
         red: Reduction,
@@ -615,9 +639,6 @@ impl WgpuBackend {
         finalize: &Option<Finalize>,
         inputs: &[&Buffer],
     ) -> Result<Buffer> {
-        let src = self
-            .plan_reduce(expr, shape, red, arg, finalize)
-            .map_err(|e| self.fail("reduce", e))?;
         let ndim = shape.len();
         let acc_shape: Vec<usize> = (0..ndim)
             .map(|k| if axes.contains(&k) { 1 } else { shape[k] })
@@ -629,16 +650,8 @@ impl WgpuBackend {
             Some(f) => (f.dtype, f.shape.clone(), 1),
             None => (acc, acc_shape.clone(), red.partial_parts()),
         };
-        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("tessera-reduce"),
-            size: (nout * parts * dtype.size().max(4)).max(4) as u64,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let out = self.alloc(nout * parts * dtype.size().max(4));
         if nout > 0 {
-            let pipeline = self.pipeline(&src)?;
             let mut meta = self.meta(expr, shape);
             meta.push(nout as i32);
             meta.push(nred as i32);
@@ -649,7 +662,7 @@ impl WgpuBackend {
             let gx = nout.min(max);
             let groups = (gx as u32, nout.div_ceil(gx) as u32);
             self.scoped("reduce", || {
-                self.launch(&pipeline, &meta, groups, inputs, &out)
+                self.launch(pipeline, &meta, groups, inputs, &out)
             })?;
         }
         let bytes = nout * parts * 8;
@@ -720,7 +733,7 @@ impl WgpuBackend {
         }
     }
 
-    fn wrap(&self, buffer: wgpu::Buffer, dtype: DType, shape: Vec<usize>) -> Buffer {
+    fn wrap(&self, buffer: PooledBuffer, dtype: DType, shape: Vec<usize>) -> Buffer {
         let bytes = shape.iter().product::<usize>() * dtype.size();
         Buffer::Device(DeviceBuffer {
             device: Device::Wgpu(self.index),
@@ -790,9 +803,9 @@ impl Backend for WgpuBackend {
         format!("wgpu:{} {}", self.index, self.name)
     }
 
-    fn accepts(&self, op: &ChunkOp) -> std::result::Result<(), String> {
-        match op {
-            ChunkOp::Map { expr, shape } => self.plan_map(expr, shape).map(|_| ()),
+    fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, String> {
+        let source = match op {
+            ChunkOp::Map { expr, shape } => self.plan_map(expr, shape)?,
             ChunkOp::Reduce {
                 expr,
                 shape,
@@ -800,34 +813,50 @@ impl Backend for WgpuBackend {
                 arg,
                 finalize,
                 ..
-            } => self
-                .plan_reduce(expr, shape, *reduction, arg, finalize)
-                .map(|_| ()),
+            } => self.plan_reduce(expr, shape, *reduction, arg, finalize)?,
             ChunkOp::Linalg {
                 op: LinalgOp::MatMul { batch, m, k, n },
                 dtype,
                 ..
-            } => self.plan_matmul(*dtype, *batch, *m, *k, *n).map(|_| ()),
+            } => self.plan_matmul(*dtype, *batch, *m, *k, *n)?,
             ChunkOp::Assemble { dtype, shape, .. } | ChunkOp::Take { dtype, shape, .. } => {
-                self.plan_copy(*dtype, shape).map(|_| ())
+                self.plan_copy(*dtype, shape)?
             }
             ChunkOp::Combine {
                 reduction,
                 input_dtype,
                 finalize,
-            } => codegen::combine_source(
-                *reduction,
-                *input_dtype,
-                self.caps,
-                finalize.as_ref().map(|f| f.dtype),
-                2,
-            )
-            .map(|_| ()),
-            other => Err(format!("{} has no wgpu kernel yet", other.name())),
-        }
+            } => {
+                // Its kernels depend on how many partials arrive; `combine` picks them.
+                codegen::combine_source(
+                    *reduction,
+                    *input_dtype,
+                    self.caps,
+                    finalize.as_ref().map(|f| f.dtype),
+                    2,
+                )?;
+                return Ok(Plan::empty());
+            }
+            other => return Err(format!("{} has no wgpu kernel yet", other.name())),
+        };
+        // A kernel that fails to compile is an error of the task (not a reason to
+        // decline it): the plan carries the failure to `run`.
+        Ok(Plan::new(self.pipeline(&source)))
     }
 
-    fn execute(&self, op: &ChunkOp, inputs: &[&Buffer]) -> Result<Buffer> {
+    fn run(&self, op: &ChunkOp, plan: Plan, inputs: &[&Buffer]) -> Result<Buffer> {
+        if let ChunkOp::Combine {
+            reduction,
+            input_dtype,
+            finalize,
+        } = op
+        {
+            return self.combine(*reduction, *input_dtype, finalize, inputs);
+        }
+        let pipeline = plan
+            .take::<Result<Arc<wgpu::ComputePipeline>>>()
+            .unwrap_or_else(|| Err(self.fail(&op.name(), "run without a wgpu plan")))?;
+        let pipeline = pipeline.as_ref();
         if let ChunkOp::Reduce {
             expr,
             shape,
@@ -837,7 +866,9 @@ impl Backend for WgpuBackend {
             finalize,
         } = op
         {
-            return self.reduce(expr, shape, *reduction, axes, arg, finalize, inputs);
+            return self.reduce(
+                pipeline, expr, shape, *reduction, axes, arg, finalize, inputs,
+            );
         }
         if let ChunkOp::Linalg {
             op: LinalgOp::MatMul { batch, m, k, n },
@@ -845,15 +876,7 @@ impl Backend for WgpuBackend {
             shape,
         } = op
         {
-            return self.matmul(*dtype, (*batch, *m, *k, *n), shape, inputs);
-        }
-        if let ChunkOp::Combine {
-            reduction,
-            input_dtype,
-            finalize,
-        } = op
-        {
-            return self.combine(*reduction, *input_dtype, finalize, inputs);
+            return self.matmul(pipeline, *dtype, (*batch, *m, *k, *n), shape, inputs);
         }
         if let ChunkOp::Assemble {
             dtype,
@@ -870,7 +893,7 @@ impl Backend for WgpuBackend {
                     shape: p.shape.clone(),
                 })
                 .collect();
-            return self.copy(*dtype, shape, boxes, inputs);
+            return self.copy(pipeline, *dtype, shape, boxes, inputs);
         }
         if let ChunkOp::Take {
             dtype,
@@ -904,36 +927,29 @@ impl Backend for WgpuBackend {
                     shape: bshape,
                 });
             }
-            return self.copy(*dtype, shape, boxes, inputs);
+            return self.copy(pipeline, *dtype, shape, boxes, inputs);
         }
         let ChunkOp::Map { expr, shape } = op else {
             return Err(self.fail(&op.name(), "declined op reached the wgpu backend"));
         };
-        let src = self
-            .plan_map(expr, shape)
-            .map_err(|e| self.fail("map", e))?;
         let total: usize = shape.iter().product();
         let dtype = expr.dtype();
-        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("tessera-chunk"),
-            size: (total * dtype.size().max(4)).max(4) as u64,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let out = self.alloc(total * dtype.size().max(4));
         if total == 0 {
             return Ok(self.wrap(out, dtype, shape.clone()));
         }
-        let pipeline = self.pipeline(&src)?;
-        self.scoped("map", || {
-            self.dispatch(&pipeline, expr, shape, inputs, &out)
-        })?;
+        self.scoped("map", || self.dispatch(pipeline, expr, shape, inputs, &out))?;
         Ok(self.wrap(out, dtype, shape.clone()))
     }
 
     fn download(&self, buf: &Buffer) -> Result<Chunk> {
-        self.scoped("download", || self.download_now(buf))
+        let mut one = self.download_many(&[buf])?;
+        one.pop()
+            .ok_or_else(|| self.fail("download", "nothing came back"))
+    }
+
+    fn download_many(&self, bufs: &[&Buffer]) -> Result<Vec<Chunk>> {
+        self.scoped("download", || self.download_now(bufs))
     }
 
     fn upload(&self, chunk: Chunk) -> Result<Buffer> {
@@ -969,54 +985,80 @@ impl WgpuBackend {
         inputs: &[&Buffer],
         out: &wgpu::Buffer,
     ) -> Result<()> {
-        let meta_buf = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("tessera-meta"),
-                contents: bytemuck::cast_slice(meta),
-                usage: wgpu::BufferUsages::STORAGE,
-            });
+        let meta_buf = self.alloc_init(bytemuck::cast_slice(meta));
         let ins: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
         let mut bufs: Vec<&wgpu::Buffer> = vec![&meta_buf, out];
-        bufs.extend(ins.iter().map(|b| &b.buffer));
+        bufs.extend(ins.iter().map(|b| &*b.buffer));
         // Queued, not waited on: later kernels run behind it, downloads flush and wait.
         self.run_kernel(pipeline, &bufs, (groups.0, groups.1, 1));
         Ok(())
     }
 
-    fn download_now(&self, buf: &Buffer) -> Result<Chunk> {
-        let b = self.buf(buf)?;
-        let parts = b.partial.map_or(1, |r| r.partial_parts());
-        let n: usize = b.shape.iter().product::<usize>() * parts;
-        let size = (n * b.dtype.size().max(4)).max(4) as u64;
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("tessera-staging"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+    /// Copies every buffer into a staging buffer in one submit, waits once, and decodes.
+    fn download_now(&self, bufs: &[&Buffer]) -> Result<Vec<Chunk>> {
+        let gbufs: Vec<&GpuBuf> = bufs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
+        self.reclaim();
         let mut enc = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        enc.copy_buffer_to_buffer(&b.buffer, 0, &staging, 0, size);
+        let staged: Vec<(PooledBuffer, u64)> = gbufs
+            .iter()
+            .map(|b| {
+                let parts = b.partial.map_or(1, |r| r.partial_parts());
+                let n: usize = b.shape.iter().product::<usize>() * parts;
+                // Bools are stored as u32; everything else at its own width.
+                let width = if b.dtype == DType::Bool {
+                    4
+                } else {
+                    b.dtype.size()
+                };
+                let size = (n * width).next_multiple_of(4).max(4) as u64;
+                let staging = self.pool.take(
+                    &self.device,
+                    size,
+                    wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                );
+                enc.copy_buffer_to_buffer(&b.buffer, 0, &staging, 0, size);
+                (staging, size)
+            })
+            .collect();
         self.enqueue(enc.finish());
         self.flush();
-        let slice = staging.slice(..);
         let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
+        for (staging, size) in &staged {
+            let tx = tx.clone();
+            staging
+                .slice(..*size)
+                .map_async(wgpu::MapMode::Read, move |r| {
+                    let _ = tx.send(r);
+                });
+        }
+        drop(tx);
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| self.fail("download", e.to_string()))?;
-        rx.recv()
-            .map_err(|e| self.fail("download", e.to_string()))?
-            .map_err(|e| self.fail("download", e.to_string()))?;
-        let bytes = slice
-            .get_mapped_range()
-            .map_err(|e| self.fail("download", format!("{e:?}")))?
-            .to_vec();
-        staging.unmap();
+        for r in rx.iter() {
+            r.map_err(|e| self.fail("download", e.to_string()))?;
+        }
+        gbufs
+            .iter()
+            .zip(&staged)
+            .map(|(b, (staging, size))| {
+                let bytes = staging
+                    .slice(..*size)
+                    .get_mapped_range()
+                    .map_err(|e| self.fail("download", format!("{e:?}")))?
+                    .to_vec();
+                staging.unmap();
+                self.decode(b, bytes)
+            })
+            .collect()
+    }
+
+    /// A downloaded buffer's bytes as a host chunk (partials in the CPU's f64 layout).
+    fn decode(&self, b: &GpuBuf, bytes: Vec<u8>) -> Result<Chunk> {
+        let parts = b.partial.map_or(1, |r| r.partial_parts());
+        let n: usize = b.shape.iter().product::<usize>() * parts;
         let Some(red) = b.partial else {
             let arr =
                 from_bytes(&bytes, b.dtype, &b.shape).map_err(|e| self.fail("download", e))?;
@@ -1069,17 +1111,7 @@ impl WgpuBackend {
         }
         let a = chunk.array();
         let bytes = host_bytes(a).map_err(|e| self.fail("upload", e))?;
-        let mut padded = bytes;
-        padded.resize(padded.len().max(4).next_multiple_of(4), 0);
-        let buffer = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("tessera-chunk"),
-                contents: &padded,
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
-            });
+        let buffer = self.alloc_init(&bytes);
         Ok(self.wrap(buffer, a.dtype(), a.shape().to_vec()))
     }
 }
