@@ -268,6 +268,23 @@ fn linalg_suite(
     Ok(())
 }
 
+/// Picks the wgpu transpose kernel (`tiled`, `direct` or `auto`) on `device`; other
+/// devices have only one.
+fn set_transpose_kernel(device: crate::Device, kind: &str) -> Result<()> {
+    #[cfg(feature = "wgpu")]
+    if let crate::Device::Wgpu(i) = device {
+        use crate::backend::TransposeKernel as K;
+        let k = match kind {
+            "tiled" => K::Tiled,
+            "direct" => K::Direct,
+            _ => K::Auto,
+        };
+        crate::backend::WgpuBackend::open(i)?.set_transpose_kernel(k);
+    }
+    let _ = (device, kind);
+    Ok(())
+}
+
 /// Workloads that exercise a device's own kernels (fused maps; results downloaded),
 /// run once per device by `tessera bench --device`.
 pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchResult>> {
@@ -292,25 +309,41 @@ pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchRe
         ("std", "x.std() f32 4096²", x.std(0)),
         ("matmul", "matmul f32 1024² (chunks 512)", y.matmul(&y)),
     ];
-    for (key, name, a) in work {
-        let (seconds, tasks, peak_bytes) = time_compute(&[&a], repeats, &opts)?;
-        let g = crate::graph::TaskGraph::build(&[&a])?;
+    let measure = |key: &'static str, name: String, a: &Array| -> Result<BenchResult> {
+        let (seconds, tasks, peak_bytes) = time_compute(&[a], repeats, &opts)?;
+        let g = crate::graph::TaskGraph::build(&[a])?;
         let on_device = crate::scheduler::execute(&g, &opts)?.stats.device_tasks;
         let note = if device == crate::Device::Cpu {
             String::new()
         } else {
             format!("{on_device}/{tasks} on device")
         };
-        rows.push(BenchResult {
+        Ok(BenchResult {
             key,
-            name: name.into(),
+            name,
             seconds,
             bytes,
             tasks,
             peak_bytes,
             note,
-        });
+        })
+    };
+    for (key, name, a) in work {
+        rows.push(measure(key, name.into(), &a)?);
     }
+    // Transposes of stored data (uploaded from the host, as a loaded dataset would be),
+    // once with each wgpu transpose kernel; the CPU runs the same workload twice.
+    let stored = crate::from_ndarray(
+        ndarray::Array::from_shape_fn((n, n), |(i, j)| (i ^ j) as f32).into_dyn(),
+        1024,
+    )?;
+    let transposed = &stored.t() * 2.0;
+    for (key, kind) in [("transpose-tiled", "tiled"), ("transpose-direct", "direct")] {
+        set_transpose_kernel(device, kind)?;
+        let name = format!("stored x.T * 2 f32 4096², {kind} kernel");
+        rows.push(measure(key, name, &transposed)?);
+    }
+    set_transpose_kernel(device, "auto")?;
     // Per-task overhead: many tiny map chunks (each output chunk is downloaded), and the
     // same chunks summed (partials stay on the device; only a scalar comes back).
     let m = 2_000;

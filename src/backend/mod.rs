@@ -10,7 +10,7 @@ mod cpu;
 mod wgpu;
 
 #[cfg(feature = "wgpu")]
-pub use self::wgpu::{adapters as wgpu_adapters, AdapterSummary, WgpuBackend};
+pub use self::wgpu::{adapters as wgpu_adapters, AdapterSummary, TransposeKernel, WgpuBackend};
 pub use cpu::{map_chunk, CpuBackend};
 
 use crate::error::{Error, Result};

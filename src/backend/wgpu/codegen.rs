@@ -82,8 +82,66 @@ pub fn gen_base(ndim: usize, nleaves: usize, l: usize) -> usize {
     2 + ndim + nleaves * (1 + ndim) + GEN_SLOTS * l
 }
 
-/// The WGSL source of a fused map over `ndim` dimensions, or why it cannot run here.
-pub fn map_source(expr: &FusedExpr, ndim: usize, caps: Caps) -> Result<String, String> {
+/// Elements of one leaf's tile in `shaders/map_tiled.wgsl` (32 rows of 33).
+pub const TILE_ELEMS: usize = 32 * 33;
+
+/// How a map with transposed inputs is tiled (see `shaders/map_tiled.wgsl`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tiling {
+    /// The output axis along which the tiled inputs are contiguous.
+    pub axis: usize,
+    /// The leaves read through the tile.
+    pub leaves: Vec<usize>,
+}
+
+/// The tiling for a map of `expr` over `shape`, when some input is read with a stride
+/// along the output's last axis but contiguously along another (a transpose or
+/// permutation). Both axes must span at least half a tile (or tiling wastes threads),
+/// and the tiles must fit `budget` bytes of workgroup memory (leaves beyond it are read
+/// directly).
+pub fn transpose_tiling(
+    expr: &FusedExpr,
+    shape: &[usize],
+    caps: Caps,
+    budget: usize,
+) -> Option<Tiling> {
+    let nd = shape.len();
+    if nd < 2 || shape[nd - 1] < 16 {
+        return None;
+    }
+    let strided = |l: &crate::kernel::Leaf| {
+        matches!(l.source, LeafSource::Input(_)) && l.strides[nd - 1].abs() > 1
+    };
+    let tile_bytes = |l: usize| {
+        let d = expr.leaves[l].dtype;
+        storage_type(d, caps).map_or(usize::MAX, |_| TILE_ELEMS * d.size().max(4))
+    };
+    // The axis along which the most strided inputs are contiguous.
+    (0..nd - 1)
+        .filter(|&p| shape[p] >= 16)
+        .map(|p| {
+            let mut used = 0usize;
+            let leaves: Vec<usize> = (0..expr.leaves.len())
+                .filter(|&l| strided(&expr.leaves[l]) && expr.leaves[l].strides[p] == 1)
+                .filter(|&l| {
+                    used = used.saturating_add(tile_bytes(l));
+                    used <= budget
+                })
+                .collect();
+            Tiling { axis: p, leaves }
+        })
+        .filter(|t| !t.leaves.is_empty())
+        .max_by_key(|t| (t.leaves.len(), t.axis))
+}
+
+/// The WGSL source of a fused map over `ndim` dimensions, or why it cannot run here;
+/// with a `tiling`, the transposed inputs go through workgroup memory.
+pub fn map_source(
+    expr: &FusedExpr,
+    ndim: usize,
+    caps: Caps,
+    tiling: Option<&Tiling>,
+) -> Result<String, String> {
     let out = expr.dtype();
     let out_t = wgsl_type(out, caps)?;
     let store = if out == DType::Bool {
@@ -91,22 +149,49 @@ pub fn map_source(expr: &FusedExpr, ndim: usize, caps: Caps) -> Result<String, S
     } else {
         "v"
     };
-    let mut s = value_source(expr, ndim, caps, storage_type(out, caps)?)?;
+    let tiled = tiling.map_or(&[][..], |t| &t.leaves[..]);
+    let mut s = value_source(expr, ndim, caps, storage_type(out, caps)?, tiled)?;
     s.push_str(&format!(
         "fn store(lin: u32, v: {out_t}) {{ out_buf[lin] = {store}; }}\n"
     ));
     s.push_str(include_str!("../../../shaders/philox.wgsl"));
     s.push_str(include_str!("../../../shaders/index.wgsl"));
-    s.push_str(include_str!("../../../shaders/map.wgsl"));
+    match tiling {
+        None => s.push_str(include_str!("../../../shaders/map.wgsl")),
+        Some(t) => {
+            s.push_str(&format!("const TP: u32 = {}u;\n", t.axis));
+            let mut load =
+                String::from("fn load_tiles(c: array<i32, 8>, ndim: u32, slot: u32) {\n");
+            for &l in &t.leaves {
+                let leaf = &expr.leaves[l];
+                let LeafSource::Input(slot) = leaf.source else {
+                    return Err("only input leaves are tiled".into());
+                };
+                s.push_str(&format!(
+                    "var<workgroup> tile{l}: array<{}, {TILE_ELEMS}>;\n",
+                    storage_type(leaf.dtype, caps)?
+                ));
+                load.push_str(&format!(
+                    "    tile{l}[slot] = in{slot}[leaf_index({}, ndim, c)];\n",
+                    leaf_base(ndim, l)
+                ));
+            }
+            load.push_str("}\n");
+            s.push_str(&load);
+            s.push_str(include_str!("../../../shaders/map_tiled.wgsl"));
+        }
+    }
     Ok(s)
 }
 
-/// Bindings (`tmeta`, `out_buf` of `out_store`, inputs) and `fn value(c, ndim)`.
+/// Bindings (`tmeta`, `out_buf` of `out_store`, inputs) and `fn value(c, ndim)`; the
+/// `tiled` leaves are read from their workgroup tile at `tslot`.
 fn value_source(
     expr: &FusedExpr,
     ndim: usize,
     caps: Caps,
     out_store: &str,
+    tiled: &[usize],
 ) -> Result<String, String> {
     if ndim > MAX_NDIM {
         return Err(format!(
@@ -161,10 +246,15 @@ fn value_source(
                 let p = gen_base(ndim, nleaves, *l);
                 match &leaf.source {
                     LeafSource::Input(slot) => {
-                        if leaf.dtype == DType::Bool {
-                            format!("in{slot}[{idx}] != 0u")
+                        let read = if tiled.contains(l) {
+                            format!("tile{l}[tslot]")
                         } else {
                             format!("in{slot}[{idx}]")
+                        };
+                        if leaf.dtype == DType::Bool {
+                            format!("{read} != 0u")
+                        } else {
+                            read
                         }
                     }
                     LeafSource::Gen(Generator::Random { dist, .. }) => {
@@ -304,7 +394,7 @@ pub fn reduce_source(
         Some(f) => storage_type(f, caps)?,
         None => a,
     };
-    let mut s = value_source(expr, ndim, caps, out_store)?;
+    let mut s = value_source(expr, ndim, caps, out_store, &[])?;
     let nleaves = expr.leaves.len();
     s.push_str(&format!(
         "const RB: i32 = {};\n",
@@ -469,4 +559,90 @@ pub fn combine_source(
     }
     s.push_str("        acc_store(o, nout, acc);\n    }\n}\n");
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::Leaf;
+
+    fn expr(leaves: Vec<(LeafSource, Vec<i64>)>) -> FusedExpr {
+        let n = leaves.len();
+        let mut instrs: Vec<(Instr, DType)> =
+            (0..n).map(|l| (Instr::Leaf(l), DType::F32)).collect();
+        for l in 1..n {
+            instrs.push((
+                Instr::Binary(BinaryOp::Add, instrs.len() - 1, l),
+                DType::F32,
+            ));
+        }
+        FusedExpr {
+            leaves: leaves
+                .into_iter()
+                .map(|(source, strides)| Leaf {
+                    source,
+                    dtype: DType::F32,
+                    offset: 0,
+                    strides,
+                })
+                .collect(),
+            instrs,
+        }
+    }
+
+    const CAPS: Caps = Caps {
+        f64: false,
+        f16: false,
+    };
+
+    #[test]
+    fn transposed_inputs_are_tiled_along_their_contiguous_axis() {
+        // out[i, j] = a[j, i] + b[i, j] over a 64×48 chunk: a is strided along j.
+        let e = expr(vec![
+            (LeafSource::Input(0), vec![1, 64]),
+            (LeafSource::Input(1), vec![48, 1]),
+        ]);
+        let t = transpose_tiling(&e, &[64, 48], CAPS, 16384).unwrap();
+        assert_eq!(
+            t,
+            Tiling {
+                axis: 0,
+                leaves: vec![0]
+            }
+        );
+        // Too thin a last axis, or no contiguous axis: the direct kernel.
+        assert_eq!(transpose_tiling(&e, &[64, 8], CAPS, 16384), None);
+        let gathered = expr(vec![(LeafSource::Input(0), vec![2, 64])]);
+        assert_eq!(transpose_tiling(&gathered, &[64, 48], CAPS, 16384), None);
+        // Random leaves are computed, not read: nothing to tile.
+        let gen = expr(vec![(
+            LeafSource::Gen(Generator::Random {
+                seed: 1,
+                dist: Dist::Uniform {
+                    low: 0.0,
+                    high: 1.0,
+                },
+            }),
+            vec![1, 64],
+        )]);
+        assert_eq!(transpose_tiling(&gen, &[64, 48], CAPS, 16384), None);
+    }
+
+    #[test]
+    fn tiles_stay_within_workgroup_memory() {
+        // 3-d permutation: out[a, b, c] = z[b, c, a]; four transposed reads of 4.2 KB tiles.
+        let leaves = (0..4)
+            .map(|s| (LeafSource::Input(s), vec![1, 20 * 33, 20]))
+            .collect();
+        let e = expr(leaves);
+        let t = transpose_tiling(&e, &[20, 9, 33], CAPS, 16384).unwrap();
+        assert_eq!(t.axis, 0);
+        assert_eq!(t.leaves, vec![0, 1, 2], "a fourth tile would pass 16 KiB");
+        let src = map_source(&e, 3, CAPS, Some(&t)).unwrap();
+        assert!(src.contains("var<workgroup> tile2") && !src.contains("tile3"));
+        assert!(
+            src.contains("in3[leaf_index("),
+            "the untiled leaf is read directly"
+        );
+    }
 }

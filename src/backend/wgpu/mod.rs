@@ -12,7 +12,7 @@ use crate::kernel::LinalgOp;
 use crate::kernel::{
     ArgIndex, Chunk, ChunkOp, Finalize, FusedExpr, Generator, LeafSource, Reduction,
 };
-use codegen::Caps;
+use codegen::{Caps, Tiling};
 use pool::{Pool, PooledBuffer};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -77,6 +77,33 @@ pub fn adapters() -> Vec<AdapterSummary> {
         .collect()
 }
 
+/// Which kernel a map over transposed inputs uses.
+///
+/// `Tiled` stages each transposed input through a 32×32 workgroup-memory tile, so both
+/// its reads and the output's writes are contiguous: the standard choice on GPUs. On a
+/// software adapter (lavapipe) workgroup barriers are expensive and strided reads are
+/// merely cache misses, so there the direct kernel measured faster; `Auto` (the default)
+/// picks `Tiled` on hardware adapters and `Direct` on software ones.
+///
+/// ```no_run
+/// use tessera::backend::{TransposeKernel, WgpuBackend};
+/// WgpuBackend::open(0).unwrap().set_transpose_kernel(TransposeKernel::Tiled);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransposeKernel {
+    #[default]
+    Auto,
+    Tiled,
+    Direct,
+}
+
+/// What `plan` prepared for `run`: the compiled kernel (or why it failed to compile)
+/// and, for maps, the transpose tiling the kernel was generated for.
+struct Prepared {
+    pipeline: Result<Arc<wgpu::ComputePipeline>>,
+    tiling: Option<Tiling>,
+}
+
 /// A device buffer and what it holds.
 struct GpuBuf {
     buffer: PooledBuffer,
@@ -104,6 +131,9 @@ pub struct WgpuBackend {
     limits: wgpu::Limits,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
     pool: Arc<Pool>,
+    software: bool,
+    /// A [`TransposeKernel`] as u8 (0 auto, 1 tiled, 2 direct).
+    transpose_kernel: std::sync::atomic::AtomicU8,
     /// Encoded kernels not yet submitted: many dispatches go in one submit, and every
     /// download flushes first (queue order follows encode order).
     pending: Mutex<Vec<wgpu::CommandBuffer>>,
@@ -160,10 +190,36 @@ impl WgpuBackend {
             limits,
             pipelines: Mutex::new(HashMap::new()),
             pool: Arc::default(),
+            software: adapter.get_info().device_type == wgpu::DeviceType::Cpu,
+            transpose_kernel: Default::default(),
             pending: Mutex::new(Vec::new()),
         });
         open.push((index, b.clone()));
         Ok(b)
+    }
+
+    /// Chooses the kernel for maps over transposed inputs (for every later task on this
+    /// device, which the whole process shares).
+    pub fn set_transpose_kernel(&self, k: TransposeKernel) {
+        let v = match k {
+            TransposeKernel::Auto => 0,
+            TransposeKernel::Tiled => 1,
+            TransposeKernel::Direct => 2,
+        };
+        self.transpose_kernel
+            .store(v, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The kernel choice for maps over transposed inputs.
+    pub fn transpose_kernel(&self) -> TransposeKernel {
+        match self
+            .transpose_kernel
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            1 => TransposeKernel::Tiled,
+            2 => TransposeKernel::Direct,
+            _ => TransposeKernel::Auto,
+        }
     }
 
     /// Bytes of device buffers idle in this device's pool, waiting to be reused.
@@ -346,8 +402,29 @@ impl WgpuBackend {
         )
     }
 
-    /// Why `expr` over `shape` cannot run here, or its WGSL source.
-    fn plan_map(&self, expr: &FusedExpr, shape: &[usize]) -> std::result::Result<String, String> {
+    /// Why `expr` over `shape` cannot run here, or its WGSL source and tiling (see
+    /// [`TransposeKernel`]).
+    fn plan_map(
+        &self,
+        expr: &FusedExpr,
+        shape: &[usize],
+    ) -> std::result::Result<(String, Option<Tiling>), String> {
+        self.check_map(expr, shape)?;
+        let tiled = match self.transpose_kernel() {
+            TransposeKernel::Tiled => true,
+            TransposeKernel::Direct => false,
+            TransposeKernel::Auto => !self.software,
+        };
+        let budget = self.limits.max_compute_workgroup_storage_size as usize;
+        let tiling = tiled
+            .then(|| codegen::transpose_tiling(expr, shape, self.caps, budget))
+            .flatten();
+        let source = codegen::map_source(expr, shape.len(), self.caps, tiling.as_ref())?;
+        Ok((source, tiling))
+    }
+
+    /// Why `expr` over `shape` cannot run here (sizes and index ranges).
+    fn check_map(&self, expr: &FusedExpr, shape: &[usize]) -> std::result::Result<(), String> {
         let total: usize = shape.iter().product();
         let max = self.limits.max_storage_buffer_binding_size as usize;
         if total * expr.dtype().size().max(4) > max {
@@ -384,7 +461,7 @@ impl WgpuBackend {
         if expr.num_inputs() + 2 > self.limits.max_storage_buffers_per_shader_stage as usize {
             return Err("too many inputs for one kernel".into());
         }
-        codegen::map_source(expr, shape.len(), self.caps)
+        Ok(())
     }
 
     /// Merges device partials in input order, at most a binding-limited group per kernel
@@ -602,7 +679,7 @@ impl WgpuBackend {
         arg: &ArgIndex,
         finalize: &Option<Finalize>,
     ) -> std::result::Result<String, String> {
-        self.plan_map(expr, shape)?;
+        self.check_map(expr, shape)?;
         let total: i64 = shape.iter().map(|&n| n as i64).product();
         let reach: i64 = arg
             .strides
@@ -804,8 +881,13 @@ impl Backend for WgpuBackend {
     }
 
     fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, String> {
+        let mut tiling = None;
         let source = match op {
-            ChunkOp::Map { expr, shape } => self.plan_map(expr, shape)?,
+            ChunkOp::Map { expr, shape } => {
+                let (source, t) = self.plan_map(expr, shape)?;
+                tiling = t;
+                source
+            }
             ChunkOp::Reduce {
                 expr,
                 shape,
@@ -841,7 +923,10 @@ impl Backend for WgpuBackend {
         };
         // A kernel that fails to compile is an error of the task (not a reason to
         // decline it): the plan carries the failure to `run`.
-        Ok(Plan::new(self.pipeline(&source)))
+        Ok(Plan::new(Prepared {
+            pipeline: self.pipeline(&source),
+            tiling,
+        }))
     }
 
     fn run(&self, op: &ChunkOp, plan: Plan, inputs: &[&Buffer]) -> Result<Buffer> {
@@ -853,9 +938,10 @@ impl Backend for WgpuBackend {
         {
             return self.combine(*reduction, *input_dtype, finalize, inputs);
         }
-        let pipeline = plan
-            .take::<Result<Arc<wgpu::ComputePipeline>>>()
-            .unwrap_or_else(|| Err(self.fail(&op.name(), "run without a wgpu plan")))?;
+        let Some(Prepared { pipeline, tiling }) = plan.take::<Prepared>() else {
+            return Err(self.fail(&op.name(), "run without a wgpu plan"));
+        };
+        let pipeline = pipeline?;
         let pipeline = pipeline.as_ref();
         if let ChunkOp::Reduce {
             expr,
@@ -938,7 +1024,9 @@ impl Backend for WgpuBackend {
         if total == 0 {
             return Ok(self.wrap(out, dtype, shape.clone()));
         }
-        self.scoped("map", || self.dispatch(pipeline, expr, shape, inputs, &out))?;
+        self.scoped("map", || {
+            self.dispatch(pipeline, tiling.as_ref(), expr, shape, inputs, &out)
+        })?;
         Ok(self.wrap(out, dtype, shape.clone()))
     }
 
@@ -961,6 +1049,7 @@ impl WgpuBackend {
     fn dispatch(
         &self,
         pipeline: &wgpu::ComputePipeline,
+        tiling: Option<&Tiling>,
         expr: &FusedExpr,
         shape: &[usize],
         inputs: &[&Buffer],
@@ -968,12 +1057,17 @@ impl WgpuBackend {
     ) -> Result<()> {
         let total: usize = shape.iter().product();
         let meta = self.meta(expr, shape);
-        let groups = (
-            total
-                .div_ceil(256)
-                .min(self.limits.max_compute_workgroups_per_dimension as usize) as u32,
-            1,
-        );
+        let max = self.limits.max_compute_workgroups_per_dimension as usize;
+        let groups = match tiling {
+            // One workgroup per 32×32 tile, in a 2-d grid when one dimension is too few.
+            Some(t) => {
+                let (np, nl) = (shape[t.axis], shape[shape.len() - 1]);
+                let tiles = total / (np * nl) * np.div_ceil(32) * nl.div_ceil(32);
+                let gx = tiles.min(max);
+                (gx as u32, tiles.div_ceil(gx).min(max) as u32)
+            }
+            None => (total.div_ceil(256).min(max) as u32, 1),
+        };
         self.launch(pipeline, &meta, groups, inputs, out)
     }
 
