@@ -2,7 +2,7 @@
 // One workgroup per output (accumulator) element; its 256 threads stride over the
 // reduced elements in order, then combine their accumulators in a shared-memory tree
 // (ties and NaNs resolve to the lowest index, as on the CPU). The generated part
-// defines `value(c)`, the `Acc` struct and `acc_init/acc_add/acc_merge/acc_store`.
+// defines `value(c)`, `reduce_value(c)` (the value in the accumulator's dtype), the `Acc` struct and `acc_init/acc_add/acc_merge/acc_store`.
 //
 // tmeta after the map layout (at RB): [nout, nred, reduced flag per axis, arg base,
 // arg stride per axis, ddof]
@@ -45,7 +45,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     if (out_idx < nout) {
         for (var r = lid.x; r < nred; r = r + 256u) {
             let c = reduce_coords(out_idx, r, ndim);
-            acc = acc_add(acc, value(c, ndim), arg_index(c, ndim));
+            acc = acc_add(acc, reduce_value(c, ndim), arg_index(c, ndim));
         }
     }
     scratch[lid.x] = acc;

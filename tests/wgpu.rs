@@ -197,8 +197,10 @@ fn reductions_run_on_wgpu_and_match_the_cpu() {
             for split in [2, 4] {
                 let r = input.reduce(red, axes, false, split);
                 let (on_dev, all) = device_share(&r, dev);
-                // Arg results are i64, which wgpu does not store: their last step runs on the CPU.
-                let host = if matches!(red, Reduction::ArgMin | Reduction::ArgMax) {
+                // Arg results are i64: without SHADER_INT64 their last step runs on the CPU.
+                let host = if matches!(red, Reduction::ArgMin | Reduction::ArgMax)
+                    && !tessera::backend::wgpu_adapters()[0].shader_i64
+                {
                     r.chunks().unwrap().num_blocks()
                 } else {
                     0
@@ -340,21 +342,20 @@ fn take_rechunk_and_concatenate_copy_on_wgpu() {
 #[test]
 fn a_pinned_device_reports_what_it_cannot_run() {
     let Some(dev) = wgpu() else { return };
-    // i64 has no wgpu kernels: with fallback off that is a clear UnsupportedDType error.
-    let x = tessera::arange(0.0, 10.0, 1.0, 5)
-        .unwrap()
-        .astype(DType::I64)
-        * 2;
+    // bf16 has no wgpu kernels: with fallback off that is a clear UnsupportedDType error.
+    // (The data comes from the host: sources are host chunks even on a pinned device.)
+    let host = ndarray::Array::from_iter((0..10).map(|v| v as f32)).into_dyn();
+    let x = tessera::from_ndarray(host, 5).unwrap().astype(DType::BF16) * 2;
     let pinned = ComputeOptions {
         cpu_fallback: false,
         ..on(dev)
     };
-    let e = x.compute_with::<i64>(&pinned).unwrap_err();
+    let e = x.compute_with::<half::bf16>(&pinned).unwrap_err();
     assert!(
         matches!(
             e,
             tessera::Error::UnsupportedDType {
-                dtype: DType::I64,
+                dtype: DType::BF16,
                 ..
             }
         ),
@@ -373,7 +374,10 @@ fn a_pinned_device_reports_what_it_cannot_run() {
         "{e}"
     );
     // With fallback (the default) both compute.
-    assert_eq!(x.compute_with::<i64>(&on(dev)).unwrap()[[3]], 6);
+    assert_eq!(
+        x.compute_with::<half::bf16>(&on(dev)).unwrap()[[3]].to_f32(),
+        6.0
+    );
 }
 
 #[test]
@@ -428,4 +432,103 @@ fn transposed_inputs_are_tiled_and_match_the_cpu() {
         );
     }
     gpu.set_transpose_kernel(TransposeKernel::Auto);
+}
+
+#[test]
+fn integer_bool_and_f16_reductions_match_the_cpu_exactly() {
+    let Some(dev) = wgpu() else { return };
+    use tessera::kernel::Reduction;
+    let caps = &tessera::backend::wgpu_adapters()[0];
+    if !caps.shader_i64 || !caps.shader_f64 {
+        eprintln!("SKIPPED integer reductions on wgpu: adapter 0 lacks SHADER_INT64 or SHADER_F64 (they run on the CPU there)");
+        return;
+    }
+    // Values whose sums leave the 32-bit range, so only an i64 accumulator gets them
+    // right; u32 values above 2³¹ catch a sign-extending conversion.
+    let base =
+        ndarray::Array::from_shape_fn((37, 29), |(i, j)| ((i * 29 + j) * 7919 % 1000) as i64);
+    let i32s = base.mapv(|v| (v - 500) as i32 * 4_000_000).into_dyn();
+    let u32s = base.mapv(|v| v as u32 * 4_000_000 + 7).into_dyn();
+    let i64s = base.mapv(|v| (v - 500) * 1_000_000_007).into_dyn();
+    let bools = base.mapv(|v| v % 3 == 0).into_dyn();
+    let arrays = [
+        tessera::from_ndarray(i32s, &[10, 12][..]).unwrap(),
+        tessera::from_ndarray(u32s, &[10, 12][..]).unwrap(),
+        tessera::from_ndarray(i64s, &[10, 12][..]).unwrap(),
+        tessera::from_ndarray(bools, &[10, 12][..]).unwrap(),
+    ];
+    let reds = [
+        Reduction::Sum,
+        Reduction::Min,
+        Reduction::Max,
+        Reduction::ArgMin,
+        Reduction::ArgMax,
+        Reduction::Any,
+        Reduction::All,
+        Reduction::Mean,
+        Reduction::Var { ddof: 1 },
+    ];
+    for x in &arrays {
+        // Elementwise on the device first (for i64 too), then reduced there.
+        let y = if x.dtype() == DType::Bool {
+            x.clone()
+        } else {
+            x * 3 + 1
+        };
+        for red in reds {
+            for axes in [None, Some(&[0isize][..]), Some(&[1isize][..])] {
+                let r = y.reduce(red, axes, false, 3);
+                let (on_dev, all) = device_share(&r, dev);
+                let sources = x.chunks().unwrap().num_blocks();
+                assert_eq!(
+                    on_dev + sources,
+                    all,
+                    "{red:?} {axes:?} of {}: all but the host sources on the device",
+                    x.dtype()
+                );
+                let g = r.compute_host_with(&on(dev)).unwrap();
+                let c = r.compute_host_with(&on(Device::Cpu)).unwrap();
+                if matches!(red, Reduction::Mean | Reduction::Var { .. }) {
+                    for (a, b) in g.to_f64().iter().zip(c.to_f64().iter()) {
+                        assert!(
+                            (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                            "{red:?} {axes:?} of {}: {a} vs {b}",
+                            x.dtype()
+                        );
+                    }
+                } else {
+                    assert_eq!(g, c, "{red:?} {axes:?} of {}", x.dtype());
+                }
+            }
+        }
+    }
+    // Casts widen exactly (u32 above 2³¹ stays positive as i64).
+    let wide = arrays[1].astype(DType::I64) * 2 - &arrays[2];
+    assert_eq!(
+        wide.compute_host_with(&on(dev)).unwrap(),
+        wide.compute_host_with(&on(Device::Cpu)).unwrap()
+    );
+    // A product of small integers (wrapping i64 on both sides).
+    let small =
+        tessera::from_ndarray(base.mapv(|v| (v % 3) as i32 + 1).into_dyn(), &[10, 12][..]).unwrap();
+    let p = small.reduce(Reduction::Prod, Some(&[0]), false, 2);
+    assert_eq!(
+        p.compute_host_with(&on(dev)).unwrap(),
+        p.compute_host_with(&on(Device::Cpu)).unwrap()
+    );
+    // f16 data accumulates in f32 on the device (f64 on the CPU); both round to f16.
+    if caps.shader_f16 {
+        let h = tessera::random::uniform_range(&[40, 50], &[16, 20][..], 5, -2.0, 2.0, DType::F32)
+            .unwrap()
+            .astype(DType::F16);
+        for r in [h.sum(), h.mean_axis(0), h.max_axis(1), h.std(0)] {
+            let (on_dev, all) = device_share(&r, dev);
+            assert_eq!(on_dev, all, "{r}");
+            let g = r.compute_host_with(&on(dev)).unwrap().to_f64();
+            let c = r.compute_host_with(&on(Device::Cpu)).unwrap().to_f64();
+            for (a, b) in g.iter().zip(c.iter()) {
+                assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "{r}: {a} vs {b}");
+            }
+        }
+    }
 }

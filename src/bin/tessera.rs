@@ -112,7 +112,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 }
                 for a in &adapters {
                     println!(
-                        "  wgpu:{}   {} [{} {}{}] f64: {}, f16: {}, max storage binding {} MiB, max buffer {} MiB",
+                        "  wgpu:{}   {} [{} {}{}] f64: {}, f16: {}, i64: {}, max storage binding {} MiB, max buffer {} MiB",
                         a.index,
                         a.name,
                         a.backend,
@@ -120,6 +120,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
                         if a.software { ", software" } else { "" },
                         a.shader_f64,
                         a.shader_f16,
+                        a.shader_i64,
                         a.max_storage_binding >> 20,
                         a.max_buffer >> 20
                     );

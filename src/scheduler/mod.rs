@@ -423,6 +423,11 @@ fn place(
     let Some(d) = device else {
         return on_cpu();
     };
+    // Host data is a host chunk wherever it is consumed (a consumer on the device uploads
+    // it), so a pinned device still reads it.
+    if matches!(task.op, crate::kernel::ChunkOp::Source { .. }) {
+        return on_cpu();
+    }
     // Reduction partials made on the host stay there: host and device partials have
     // different layouts, so their combine runs where they are.
     if matches!(task.op, crate::kernel::ChunkOp::Combine { .. })

@@ -16,6 +16,8 @@ pub struct Caps {
     pub f64: bool,
     /// SHADER_F16: f16 storage and arithmetic (`enable f16;`).
     pub f16: bool,
+    /// SHADER_INT64: i64 storage and arithmetic.
+    pub i64: bool,
 }
 
 fn wgsl_type(d: DType, caps: Caps) -> Result<&'static str, String> {
@@ -23,6 +25,7 @@ fn wgsl_type(d: DType, caps: Caps) -> Result<&'static str, String> {
         DType::F32 => "f32",
         DType::F64 if caps.f64 => "f64",
         DType::F16 if caps.f16 => "f16",
+        DType::I64 if caps.i64 => "i64",
         DType::I32 => "i32",
         DType::U32 => "u32",
         DType::Bool => "bool",
@@ -55,6 +58,9 @@ fn literal(s: Scalar, d: DType) -> Result<String, String> {
             half::f16::from_f64(s.as_f64()).to_f32().to_bits()
         ),
         DType::I32 => format!("i32({})", s.as_i64() as i32),
+        // i64::MIN has no literal form (its negation overflows).
+        DType::I64 if s.as_i64() == i64::MIN => "(-9223372036854775807li - 1li)".into(),
+        DType::I64 => format!("{}li", s.as_i64()),
         DType::U32 => format!("{}u", s.as_i64() as u32),
         DType::Bool => (s.as_f64() != 0.0).to_string(),
         other => return Err(format!("no constant of dtype {other}")),
@@ -67,6 +73,7 @@ fn zero(d: DType) -> &'static str {
         DType::F64 => "f64(0.0)",
         DType::F16 => "f16(0.0)",
         DType::I32 => "0i",
+        DType::I64 => "0li",
         DType::U32 => "0u",
         _ => "false",
     }
@@ -353,15 +360,7 @@ fn value_source(
             Instr::Cast(a) => {
                 let from = expr.instrs[*a].1;
                 wgsl_type(from, caps)?;
-                match (from, *d) {
-                    (DType::Bool, to) => format!(
-                        "select({}, {}, r{a})",
-                        zero(to),
-                        literal(Scalar::F64(1.0), to)?
-                    ),
-                    (f, DType::Bool) => format!("r{a} != {}", zero(f)),
-                    _ => format!("{t}(r{a})"),
-                }
+                convert(&format!("r{a}"), from, *d, caps)?
             }
         };
         s.push_str(&format!("    let r{i}: {t} = {e};\n"));
@@ -371,6 +370,48 @@ fn value_source(
         expr.instrs.len().saturating_sub(1)
     ));
     Ok(s)
+}
+
+/// The dtype a device reduction of `d` values accumulates in, and its partials hold:
+/// f32 for f32/f16 data, f64 for f64, f64 for the moments of integers and bools, and
+/// i64 (wrapping, exactly as the CPU) for integer and bool sums, products, extrema and
+/// arg indices.
+pub fn acc_dtype(red: Reduction, d: DType, caps: Caps) -> Result<DType, String> {
+    wgsl_type(d, caps)?;
+    let acc = match d {
+        DType::F32 | DType::F16 => DType::F32,
+        DType::F64 => DType::F64,
+        _ if red.float_acc(d) => DType::F64,
+        _ => DType::I64,
+    };
+    wgsl_type(acc, caps).map_err(|_| {
+        format!(
+            "{} of {d} accumulates in {acc}, which this adapter lacks",
+            red.name()
+        )
+    })?;
+    Ok(acc)
+}
+
+/// `v` (a WGSL value of dtype `from`) as dtype `to`.
+fn convert(v: &str, from: DType, to: DType, caps: Caps) -> Result<String, String> {
+    Ok(if from == to {
+        v.to_string()
+    } else if from == DType::Bool {
+        format!(
+            "select({}, {}, {v})",
+            zero(to),
+            literal(Scalar::F64(1.0), to)?
+        )
+    } else if to == DType::Bool {
+        format!("({v} != {})", zero(from))
+    } else if (from, to) == (DType::U32, DType::I64) {
+        // Through u64: a direct i64(u32) sign-extends values above 2³¹ here (measured
+        // on lavapipe), where the CPU zero-extends.
+        format!("i64(u64({v}))")
+    } else {
+        format!("{}({v})", wgsl_type(to, caps)?)
+    })
 }
 
 /// The WGSL source of a reduction partial (or, with `finalize`, of the final result of
@@ -383,16 +424,10 @@ pub fn reduce_source(
     finalize: Option<DType>,
 ) -> Result<String, String> {
     let d = expr.dtype();
-    if !matches!(d, DType::F32 | DType::F64) {
-        return Err(format!(
-            "{} of {d} runs on the CPU (GPU reductions accumulate floats)",
-            red.name()
-        ));
-    }
-    let a = wgsl_type(d, caps)?;
+    let acc = acc_dtype(red, d, caps)?;
     let out_store = match finalize {
         Some(f) => storage_type(f, caps)?,
-        None => a,
+        None => wgsl_type(acc, caps)?,
     };
     let mut s = value_source(expr, ndim, caps, out_store, &[])?;
     let nleaves = expr.leaves.len();
@@ -400,31 +435,41 @@ pub fn reduce_source(
         "const RB: i32 = {};\n",
         gen_base(ndim, nleaves, nleaves)
     ));
-    s.push_str(&acc_source(red, d, caps, finalize)?);
+    s.push_str(&format!(
+        "fn reduce_value(c: array<i32, 8>, ndim: u32) -> {} {{ return {}; }}\n",
+        wgsl_type(acc, caps)?,
+        convert("value(c, ndim)", d, acc, caps)?
+    ));
+    s.push_str(&acc_source(red, acc, caps, finalize)?);
     s.push_str(include_str!("../../../shaders/philox.wgsl"));
     s.push_str(include_str!("../../../shaders/index.wgsl"));
     s.push_str(include_str!("../../../shaders/reduce.wgsl"));
     Ok(s)
 }
 
-/// The accumulator of a reduction over `d` values: `struct Acc`, `acc_init`, `acc_add`,
-/// `acc_merge` and `acc_store` (partial layout, or the finalized value of dtype `finalize`).
+/// The accumulator of a reduction in dtype `acc` (f32, f64 or i64): `struct Acc`,
+/// `acc_init`, `acc_add`, `acc_merge` and `acc_store` (partial layout, or the finalized
+/// value of dtype `finalize`).
 fn acc_source(
     red: Reduction,
-    d: DType,
+    acc: DType,
     caps: Caps,
     finalize: Option<DType>,
 ) -> Result<String, String> {
-    let a = wgsl_type(d, caps)?;
-    let lit = |v: f64| literal(Scalar::F64(v), d);
-    let wrap = |bits: &str| {
-        if d == DType::F32 {
-            format!("bitcast<f32>({bits})")
-        } else {
-            format!("f64(bitcast<f32>({bits}))")
-        }
+    let a = wgsl_type(acc, caps)?;
+    let lit = |v: f64| literal(Scalar::F64(v), acc);
+    let wrap = |bits: &str| match acc {
+        DType::F32 => format!("bitcast<f32>({bits})"),
+        _ => format!("f64(bitcast<f32>({bits}))"),
     };
-    let (nan, inf) = (wrap("0x7fc00000u"), wrap("0x7f800000u"));
+    let nan = wrap("0x7fc00000u");
+    let (lowest, highest) = match acc {
+        DType::I64 => (
+            literal(Scalar::I64(i64::MIN), acc)?,
+            literal(Scalar::I64(i64::MAX), acc)?,
+        ),
+        _ => (format!("-{}", wrap("0x7f800000u")), wrap("0x7f800000u")),
+    };
     let (zero, one) = (lit(0.0)?, lit(1.0)?);
     let mut s = String::new();
     s.push_str(&format!(
@@ -437,12 +482,13 @@ fn acc_source(
              fn acc_merge(x: Acc, y: Acc) -> Acc {{ return acc_add(x, y.a, 0u); }}\n"
         )
     };
+    // NaN tests (`v != v`) are false for integers, so one text serves every acc.
     let cmp = if red == Reduction::ArgMax { ">" } else { "<" };
     let funcs = match red {
         Reduction::Sum => simple(zero.clone(), "x.a + v".into()),
         Reduction::Prod => simple(one.clone(), "x.a * v".into()),
-        Reduction::Min => simple(inf.clone(), "select(x.a, v, v < x.a || v != v)".into()),
-        Reduction::Max => simple(format!("-{inf}"), "select(x.a, v, v > x.a || v != v)".into()),
+        Reduction::Min => simple(highest, "select(x.a, v, v < x.a || v != v)".into()),
+        Reduction::Max => simple(lowest, "select(x.a, v, v > x.a || v != v)".into()),
         Reduction::Any => simple(zero.clone(), format!("select(x.a, {one}, v != {zero})")),
         Reduction::All => simple(one.clone(), format!("select(x.a, {zero}, v == {zero})")),
         Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. } => format!(
@@ -468,31 +514,50 @@ fn acc_source(
             "out_buf[o] = x.a; out_buf[nout + o] = x.b; out_buf[2u * nout + o] = x.c;".to_string()
         }
         None if arg => {
-            let enc = if d == DType::F32 {
-                "bitcast<f32>(x.i)"
-            } else {
-                "f64(x.i)"
+            let enc = match acc {
+                DType::F32 => "bitcast<f32>(x.i)",
+                DType::F64 => "f64(x.i)",
+                _ => "i64(x.i)",
             };
             format!("out_buf[o] = x.a; out_buf[nout + o] = {enc};")
         }
         None => "out_buf[o] = x.a;".to_string(),
-        Some(_) if arg => return Err("arg reductions finalize on the CPU (i64 result)".into()),
-        Some(_) => {
-            match red {
-                Reduction::Any | Reduction::All => {
-                    format!("out_buf[o] = select(0u, 1u, x.a != {zero});")
+        Some(f) => {
+            let value = match red {
+                _ if arg => {
+                    if f != DType::I64 || !caps.i64 {
+                        return Err(format!("{} finalizes on the CPU (i64 result)", red.name()));
+                    }
+                    "select(i64(x.i), -1li, x.i == 0xffffffffu)".to_string()
                 }
-                Reduction::Mean => format!("out_buf[o] = select({nan}, x.b, x.a > {zero});"),
+                Reduction::Any | Reduction::All => format!("x.a != {zero}"),
+                Reduction::Mean => format!("select({nan}, x.b, x.a > {zero})"),
                 Reduction::Var { ddof } | Reduction::Std { ddof } => {
                     let root = if matches!(red, Reduction::Std { .. }) {
                         "sqrt"
                     } else {
                         ""
                     };
-                    format!("let dd = x.a - {}; out_buf[o] = select({nan}, {root}(x.c / dd), dd > {zero});", lit(ddof as f64)?)
+                    format!(
+                        "select({nan}, {root}(x.c / (x.a - {})), x.a - {} > {zero})",
+                        lit(ddof as f64)?,
+                        lit(ddof as f64)?
+                    )
                 }
-                _ => "out_buf[o] = x.a;".to_string(),
-            }
+                _ => "x.a".to_string(),
+            };
+            let from = match red {
+                _ if arg => DType::I64,
+                Reduction::Any | Reduction::All => DType::Bool,
+                _ => acc,
+            };
+            let v = convert(&value, from, f, caps)?;
+            let v = if f == DType::Bool {
+                format!("select(0u, 1u, {v})")
+            } else {
+                v
+            };
+            format!("out_buf[o] = {v};")
         }
     };
     s.push_str(&format!(
@@ -510,15 +575,16 @@ pub fn combine_source(
     finalize: Option<DType>,
     ninputs: usize,
 ) -> Result<String, String> {
-    if !matches!(d, DType::F32 | DType::F64) {
-        return Err(format!("{} of {d} combines on the CPU", red.name()));
-    }
-    let a = wgsl_type(d, caps)?;
+    let acc = acc_dtype(red, d, caps)?;
+    let a = wgsl_type(acc, caps)?;
     let out_store = match finalize {
         Some(f) => storage_type(f, caps)?,
         None => a,
     };
     let mut s = String::new();
+    if finalize == Some(DType::F16) {
+        s.push_str("enable f16;\n");
+    }
     s.push_str("@group(0) @binding(0) var<storage, read> tmeta: array<i32>;\n");
     s.push_str(&format!(
         "@group(0) @binding(1) var<storage, read_write> out_buf: array<{out_store}>;\n"
@@ -529,15 +595,15 @@ pub fn combine_source(
             k + 2
         ));
     }
-    s.push_str(&acc_source(red, d, caps, finalize)?);
-    let zero = literal(Scalar::F64(0.0), d)?;
+    s.push_str(&acc_source(red, acc, caps, finalize)?);
+    let zero = literal(Scalar::F64(0.0), acc)?;
     for k in 0..ninputs {
         let body = match red {
             Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. } => {
                 format!("Acc(in{k}[o], in{k}[nout + o], in{k}[2u * nout + o], 0u)")
             }
             Reduction::ArgMin | Reduction::ArgMax => {
-                let idx = if d == DType::F32 {
+                let idx = if acc == DType::F32 {
                     format!("bitcast<u32>(in{k}[nout + o])")
                 } else {
                     format!("u32(in{k}[nout + o])")
@@ -593,6 +659,7 @@ mod tests {
     const CAPS: Caps = Caps {
         f64: false,
         f16: false,
+        i64: false,
     };
 
     #[test]

@@ -28,6 +28,8 @@ pub struct AdapterSummary {
     pub software: bool,
     pub shader_f64: bool,
     pub shader_f16: bool,
+    /// SHADER_INT64: i64 data and exact integer reductions on the device.
+    pub shader_i64: bool,
     pub max_storage_binding: u64,
     pub max_buffer: u64,
 }
@@ -70,6 +72,7 @@ pub fn adapters() -> Vec<AdapterSummary> {
                 software: info.device_type == wgpu::DeviceType::Cpu,
                 shader_f64: f.contains(wgpu::Features::SHADER_F64),
                 shader_f16: f.contains(wgpu::Features::SHADER_F16),
+                shader_i64: f.contains(wgpu::Features::SHADER_INT64),
                 max_storage_binding: l.max_storage_buffer_binding_size,
                 max_buffer: l.max_buffer_size,
             }
@@ -160,7 +163,8 @@ impl WgpuBackend {
                 format!("wgpu adapter {index} does not exist ({} found); install a Vulkan driver (e.g. mesa-vulkan-drivers) or use Device::Cpu", raw_adapters().len()),
             )
         })?;
-        let wanted = wgpu::Features::SHADER_F64 | wgpu::Features::SHADER_F16;
+        let wanted =
+            wgpu::Features::SHADER_F64 | wgpu::Features::SHADER_F16 | wgpu::Features::SHADER_INT64;
         let features = adapter.features() & wanted;
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -186,6 +190,7 @@ impl WgpuBackend {
             caps: Caps {
                 f64: features.contains(wgpu::Features::SHADER_F64),
                 f16: features.contains(wgpu::Features::SHADER_F16),
+                i64: features.contains(wgpu::Features::SHADER_INT64),
             },
             limits,
             pipelines: Mutex::new(HashMap::new()),
@@ -474,12 +479,13 @@ impl WgpuBackend {
         inputs: &[&Buffer],
     ) -> Result<Buffer> {
         let parts: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
+        let acc = codegen::acc_dtype(red, d, self.caps).map_err(|e| self.fail("combine", e))?;
         let first = parts
             .first()
             .ok_or_else(|| self.fail("combine", "nothing to combine"))?;
         if parts
             .iter()
-            .any(|p| p.partial != Some(red) || p.dtype != d || p.shape != first.shape)
+            .any(|p| p.partial != Some(red) || p.dtype != acc || p.shape != first.shape)
         {
             return Err(self.fail(
                 "combine",
@@ -505,7 +511,7 @@ impl WgpuBackend {
                 .map_err(|e| self.fail("combine", e))?;
             let (dtype, shape, nparts) = match (last, finalize) {
                 (true, Some(f)) => (f.dtype, f.shape.clone(), 1),
-                _ => (d, first.shape.clone(), red.partial_parts()),
+                _ => (acc, first.shape.clone(), red.partial_parts()),
             };
             let out = self.alloc(nout * nparts * dtype.size().max(4));
             if nout > 0 {
@@ -722,7 +728,8 @@ impl WgpuBackend {
             .collect();
         let nout: usize = acc_shape.iter().product();
         let nred: usize = axes.iter().map(|&k| shape[k]).product();
-        let acc = expr.dtype();
+        let acc =
+            codegen::acc_dtype(red, expr.dtype(), self.caps).map_err(|e| self.fail("reduce", e))?;
         let (dtype, out_shape, parts) = match finalize {
             Some(f) => (f.dtype, f.shape.clone(), 1),
             None => (acc, acc_shape.clone(), red.partial_parts()),
@@ -832,6 +839,7 @@ fn host_bytes(a: &HostArray) -> std::result::Result<Vec<u8>, String> {
         HostArray::F64(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::F16(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::I32(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
+        HostArray::I64(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::U32(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::Bool(x) => {
             bytemuck::cast_slice(&x.iter().map(|&b| b as u32).collect::<Vec<u32>>()).to_vec()
@@ -865,6 +873,7 @@ fn from_bytes(
         DType::F64 => HostArray::F64(arr(bytes, n, shape)?),
         DType::F16 => HostArray::F16(arr::<half::f16>(bytes, n, shape)?),
         DType::I32 => HostArray::I32(arr(bytes, n, shape)?),
+        DType::I64 => HostArray::I64(arr(bytes, n, shape)?),
         DType::U32 => HostArray::U32(arr(bytes, n, shape)?),
         DType::Bool => HostArray::Bool(arr::<u32>(bytes, n, shape)?.mapv(|v| v != 0)),
         other => return Err(format!("dtype {other} is not stored on wgpu devices yet")),
@@ -1158,42 +1167,56 @@ impl WgpuBackend {
                 from_bytes(&bytes, b.dtype, &b.shape).map_err(|e| self.fail("download", e))?;
             return Ok(Chunk::dense(arr));
         };
-        // A partial: f32/f64 parts → the CPU's f64 layout (arg indices → i64).
-        let vals: Vec<f64> = match b.dtype {
-            DType::F32 => bytemuck::pod_collect_to_vec::<u8, f32>(&bytes)[..n]
-                .iter()
-                .map(|&v| v as f64)
-                .collect(),
-            _ => bytemuck::pod_collect_to_vec::<u8, f64>(&bytes)[..n].to_vec(),
-        };
+        // A partial → the CPU's layout: f64 parts for float accumulators, i64 for integer
+        // ones, arg indices as i64 (the u32::MAX "none yet" sentinel becomes -1).
         let m = n / parts;
         let dims = ndarray::IxDyn(&b.shape);
+        let arg = matches!(red, Reduction::ArgMin | Reduction::ArgMax);
+        let index = |u: u64| if u == u32::MAX as u64 { -1 } else { u as i64 };
+        let ints = |v: Vec<i64>| {
+            ndarray::ArrayD::from_shape_vec(dims.clone(), v)
+                .map(HostArray::I64)
+                .map_err(|e| self.fail("download", e.to_string()))
+        };
+        let floats = |v: Vec<f64>| {
+            ndarray::ArrayD::from_shape_vec(dims.clone(), v)
+                .map(HostArray::F64)
+                .map_err(|e| self.fail("download", e.to_string()))
+        };
         let mut out = vec![];
         for p in 0..parts {
-            let part = &vals[p * m..(p + 1) * m];
-            let is_idx = p == 1 && matches!(red, Reduction::ArgMin | Reduction::ArgMax);
-            out.push(if is_idx {
-                let idx: Vec<i64> = if b.dtype == DType::F32 {
-                    // Indices were stored as raw bits: read them as u32, not through floats.
-                    let raw = bytemuck::pod_collect_to_vec::<u8, u32>(&bytes);
-                    raw[m..2 * m]
+            let r = p * m..(p + 1) * m;
+            let is_idx = p == 1 && arg;
+            out.push(match b.dtype {
+                DType::I64 => {
+                    let v = &bytemuck::pod_collect_to_vec::<u8, i64>(&bytes)[r];
+                    if is_idx {
+                        ints(v.iter().map(|&x| index(x as u64)).collect())?
+                    } else {
+                        ints(v.to_vec())?
+                    }
+                }
+                // Indices were stored as raw bits: read them as u32, not through floats.
+                DType::F32 if is_idx => ints(
+                    bytemuck::pod_collect_to_vec::<u8, u32>(&bytes)[r]
                         .iter()
-                        .map(|&u| if u == u32::MAX { -1 } else { u as i64 })
-                        .collect()
-                } else {
-                    part.iter()
-                        .map(|&v| if v >= u32::MAX as f64 { -1 } else { v as i64 })
-                        .collect()
-                };
-                HostArray::I64(
-                    ndarray::ArrayD::from_shape_vec(dims.clone(), idx)
-                        .map_err(|e| self.fail("download", e.to_string()))?,
-                )
-            } else {
-                HostArray::F64(
-                    ndarray::ArrayD::from_shape_vec(dims.clone(), part.to_vec())
-                        .map_err(|e| self.fail("download", e.to_string()))?,
-                )
+                        .map(|&u| index(u as u64))
+                        .collect(),
+                )?,
+                DType::F32 => floats(
+                    bytemuck::pod_collect_to_vec::<u8, f32>(&bytes)[r]
+                        .iter()
+                        .map(|&v| v as f64)
+                        .collect(),
+                )?,
+                _ => {
+                    let v = &bytemuck::pod_collect_to_vec::<u8, f64>(&bytes)[r];
+                    if is_idx {
+                        ints(v.iter().map(|&x| index(x as u64)).collect())?
+                    } else {
+                        floats(v.to_vec())?
+                    }
+                }
             });
         }
         Ok(Chunk { parts: out })
