@@ -3,6 +3,11 @@
 # what passed. Use it on a lent GPU machine (or any workstation with a Vulkan driver):
 #   bash scripts/gpu-check.sh [output-dir]
 # It needs a Vulkan driver for the GPU (NVIDIA's ships one); nothing here installs one.
+# The tests run on the first hardware adapter (TESSERA_TEST_ADAPTER=i picks another);
+# info.txt names it. Things only a real GPU can show, and lavapipe could not:
+#  - whether the driver fuses a*b + c into an FMA (SPIR-V allows it; naga emits no
+#    NoContraction): the bit-identity tests of random f64 and ranges would then fail;
+#  - whether the tiled transpose kernel beats the direct one (bench rows transpose-*).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-${OUT:-gpu-check-out}}"
@@ -18,6 +23,7 @@ chmod 700 "$XDG_RUNTIME_DIR"
 
 cargo build --release 2>&1 | tail -3
 ./target/release/tessera info | tee "$out/info.txt"
+echo "TESSERA_TEST_ADAPTER=${TESSERA_TEST_ADAPTER:-<first hardware adapter>}" | tee -a "$out/info.txt"
 
 # The suite, with wgpu required (the conformance suite runs on adapter 0).
 TESSERA_REQUIRE_WGPU=1 cargo test --release 2>&1 | tee "$out/test.log" | grep -E "^test result|FAILED|panicked"

@@ -38,6 +38,15 @@ fn random_uniform_f32(g: u32, seed: vec2<u32>) -> f32 {
     return u01_f32(r[g % 4u]);
 }
 
+// Uniform f64 in [0, 1) of element `g` (two values per counter, stream 0): the CPU's
+// 52 mantissa bits (hi·2⁻³² + (lo >> 12)·2⁻⁵²), built from two exact products.
+// Generated only where the adapter has f64 (the text mentions f64 only in here).
+//F64 fn random_uniform_f64(g: u32, seed: vec2<u32>) -> f64 {
+//F64     let r = philox4x32(vec4<u32>(g / 2u, 0u, 0u, 0u), seed);
+//F64     let lane = 2u * (g % 2u);
+//F64     return f64(r[lane]) * f64(bitcast<f32>(0x2f800000u)) + f64(r[lane + 1u] >> 12u) * f64(bitcast<f32>(0x25800000u));
+//F64 }
+
 // Standard normal f32 of element `g` (two values per counter, stream 3, Box–Muller).
 fn random_normal_f32(g: u32, seed: vec2<u32>) -> f32 {
     let r = philox4x32(vec4<u32>(g / 2u, 0u, 3u, 0u), seed);

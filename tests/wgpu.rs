@@ -8,13 +8,13 @@ use tessera::{ComputeOptions, DType, Device, Scheduler};
 
 /// The wgpu device to test, or `None` (skipped, with the reason printed).
 fn wgpu() -> Option<Device> {
-    let adapters = tessera::backend::wgpu_adapters();
-    if let Some(a) = adapters.first() {
+    if let Some(i) = common::test_adapter() {
+        let a = &tessera::backend::wgpu_adapters()[i];
         eprintln!(
-            "wgpu tests on adapter 0: {} ({}, {}, software: {})",
+            "wgpu tests on adapter {i}: {} ({}, {}, software: {})",
             a.name, a.backend, a.device_type, a.software
         );
-        return Some(Device::Wgpu(0));
+        return Some(Device::Wgpu(i));
     }
     let why = "no Vulkan adapter found (install mesa-vulkan-drivers for lavapipe, or a GPU driver)";
     if std::env::var("TESSERA_REQUIRE_WGPU").as_deref() == Ok("1") {
@@ -22,6 +22,11 @@ fn wgpu() -> Option<Device> {
     }
     eprintln!("SKIPPED wgpu test: {why}");
     None
+}
+
+/// The opened backend of the adapter under test.
+fn backend() -> std::sync::Arc<tessera::backend::WgpuBackend> {
+    tessera::backend::WgpuBackend::open(common::test_adapter().unwrap()).unwrap()
 }
 
 /// (tasks that ran on the device, all tasks) for computing `a` on `d`.
@@ -199,7 +204,7 @@ fn reductions_run_on_wgpu_and_match_the_cpu() {
                 let (on_dev, all) = device_share(&r, dev);
                 // Arg results are i64: without SHADER_INT64 their last step runs on the CPU.
                 let host = if matches!(red, Reduction::ArgMin | Reduction::ArgMax)
-                    && !tessera::backend::wgpu_adapters()[0].shader_i64
+                    && !common::test_caps().shader_i64
                 {
                     r.chunks().unwrap().num_blocks()
                 } else {
@@ -249,14 +254,14 @@ fn tiled_matmul_runs_on_wgpu() {
         let h = c.compute_host_with(&on(Device::Cpu)).unwrap().to_f64();
         let tol = if dtype == DType::F32 { 1e-4 } else { 1e-12 };
         let (on_dev, all) = device_share(&c, dev);
-        if dtype == DType::F32 {
+        if dtype == DType::F32 || common::test_caps().shader_f64 {
             assert_eq!(
                 on_dev, all,
                 "products, operand regions and the tree sum all ran on the device"
             );
         } else {
-            // f64 random operands are generated on the CPU (GPU Philox makes f32), then uploaded.
-            assert!(on_dev > 0 && on_dev < all, "{on_dev} of {all}");
+            // Without f64 the operands and products run on the CPU.
+            assert!(on_dev < all, "{on_dev} of {all}");
         }
         for (x, y) in g.iter().zip(h.iter()) {
             assert!(
@@ -282,9 +287,9 @@ fn tiled_matmul_runs_on_wgpu() {
 #[test]
 fn f16_maps_match_the_cpu_where_the_adapter_has_f16() {
     let Some(dev) = wgpu() else { return };
-    if !tessera::backend::wgpu_adapters()[0].shader_f16 {
+    if !common::test_caps().shader_f16 {
         eprintln!(
-            "SKIPPED f16 on wgpu: adapter 0 lacks SHADER_F16 (f16 maps run on the CPU there)"
+            "SKIPPED f16 on wgpu: the adapter lacks SHADER_F16 (f16 maps run on the CPU there)"
         );
         return;
     }
@@ -407,7 +412,7 @@ fn transposed_inputs_are_tiled_and_match_the_cpu() {
     // Both kernels on this adapter, whatever `Auto` would pick here; the choice is
     // process-wide, but every kernel computes the same values, so tests beside this one
     // are unaffected.
-    let gpu = tessera::backend::WgpuBackend::open(0).unwrap();
+    let gpu = backend();
     for kernel in [TransposeKernel::Tiled, TransposeKernel::Direct] {
         gpu.set_transpose_kernel(kernel);
         for a in &cases {
@@ -438,9 +443,9 @@ fn transposed_inputs_are_tiled_and_match_the_cpu() {
 fn integer_bool_and_f16_reductions_match_the_cpu_exactly() {
     let Some(dev) = wgpu() else { return };
     use tessera::kernel::Reduction;
-    let caps = &tessera::backend::wgpu_adapters()[0];
+    let caps = common::test_caps();
     if !caps.shader_i64 || !caps.shader_f64 {
-        eprintln!("SKIPPED integer reductions on wgpu: adapter 0 lacks SHADER_INT64 or SHADER_F64 (they run on the CPU there)");
+        eprintln!("SKIPPED integer reductions on wgpu: the adapter lacks SHADER_INT64 or SHADER_F64 (they run on the CPU there)");
         return;
     }
     // Values whose sums leave the 32-bit range, so only an i64 accumulator gets them
@@ -531,4 +536,56 @@ fn integer_bool_and_f16_reductions_match_the_cpu_exactly() {
             }
         }
     }
+}
+
+#[test]
+fn ranges_f64_uniforms_and_f64_constants_are_bit_identical_on_the_device() {
+    let Some(dev) = wgpu() else { return };
+    if !common::test_caps().shader_f64 {
+        eprintln!("SKIPPED f64 generators on wgpu: the adapter lacks SHADER_F64 (they run on the CPU there)");
+        return;
+    }
+    // `* 1.0` (or a cast) makes each a map task, so the kernel generates the values.
+    let cases = [
+        tessera::arange(-3.25, 1000.0, 0.1, 333).unwrap() * 1.0,
+        tessera::linspace(0.1, 0.7, 1001, true, 250).unwrap() * 1.0,
+        tessera::linspace(-1.0, 1.0, 10, false, 4).unwrap() * 1.0,
+        tessera::random::uniform_range(&[70, 90], &[32, 40][..], 77, -0.3, 2.7, DType::F64)
+            .unwrap()
+            * 1.0,
+        // Constants not exact in f32 (0.1, 1/3) travel as three f32 parts.
+        tessera::random::uniform_range(&[50, 20], &[16, 16][..], 5, 0.0, 1.0, DType::F64).unwrap()
+            * 0.1
+            + (1.0f64 / 3.0),
+    ];
+    for a in &cases {
+        let (on_dev, all) = device_share(a, dev);
+        assert_eq!(on_dev, all, "{a}: generated on the device");
+        let g: Vec<u64> = a
+            .compute_with::<f64>(&on(dev))
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        let c: Vec<u64> = a
+            .compute_with::<f64>(&on(Device::Cpu))
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        assert_eq!(g, c, "{a}");
+    }
+    // The last linspace value is exactly `stop`, as NumPy's.
+    let l = tessera::linspace(0.1, 0.7, 7, true, 3).unwrap() * 1.0;
+    assert_eq!(l.compute_with::<f64>(&on(dev)).unwrap()[[6]], 0.7);
+    // Ranges cast to f32 and integers (NumPy's arange(n) as ints) on the device too.
+    let ints = tessera::arange(0.0, 100.0, 1.0, 30)
+        .unwrap()
+        .astype(DType::I32)
+        * 3;
+    assert_eq!(device_share(&ints, dev).0, device_share(&ints, dev).1);
+    assert_eq!(
+        ints.compute_with::<i32>(&on(dev)).unwrap(),
+        ints.compute_with::<i32>(&on(Device::Cpu)).unwrap()
+    );
 }

@@ -5,14 +5,40 @@
 use ndarray::{ArrayD, IxDyn};
 use tessera::{Array, ComputeOptions, Device, Scheduler};
 
-/// Devices the suite runs on: the CPU, and wgpu adapter 0 when one exists (required
-/// when TESSERA_REQUIRE_WGPU=1, as in CI). Ops the wgpu backend has no kernel for run on
-/// the CPU (logged), so every test still checks the device's kernels, its transfers and
-/// the routing between them.
+/// The wgpu adapter under test: `TESSERA_TEST_ADAPTER` (an index) when set, else the
+/// first hardware adapter, else adapter 0 (lavapipe in CI); `None` when there is none.
+pub fn test_adapter() -> Option<usize> {
+    let adapters = tessera::backend::wgpu_adapters();
+    if let Ok(i) = std::env::var("TESSERA_TEST_ADAPTER") {
+        let i: usize = i.parse().expect("TESSERA_TEST_ADAPTER is an adapter index");
+        assert!(
+            i < adapters.len(),
+            "TESSERA_TEST_ADAPTER={i}: only {} adapters",
+            adapters.len()
+        );
+        return Some(i);
+    }
+    adapters
+        .iter()
+        .find(|a| !a.software)
+        .or(adapters.first())
+        .map(|a| a.index)
+}
+
+/// What the adapter under test supports.
+pub fn test_caps() -> tessera::backend::AdapterSummary {
+    let i = test_adapter().expect("an adapter under test");
+    tessera::backend::wgpu_adapters()[i].clone()
+}
+
+/// Devices the suite runs on: the CPU, and the wgpu adapter under test when one exists
+/// (required when TESSERA_REQUIRE_WGPU=1, as in CI). Ops the wgpu backend has no kernel
+/// for run on the CPU (logged), so every test still checks the device's kernels, its
+/// transfers and the routing between them.
 pub fn devices() -> Vec<Device> {
     let mut d = vec![Device::Cpu];
-    if !tessera::backend::wgpu_adapters().is_empty() {
-        d.push(Device::Wgpu(0));
+    if let Some(i) = test_adapter() {
+        d.push(Device::Wgpu(i));
     } else if std::env::var("TESSERA_REQUIRE_WGPU").as_deref() == Ok("1") {
         panic!(
             "TESSERA_REQUIRE_WGPU=1 but no wgpu adapter was found (install mesa-vulkan-drivers)"

@@ -7,8 +7,51 @@ use crate::kernel::{BinaryOp, Dist, FusedExpr, Generator, Instr, LeafSource, Red
 
 /// Most dimensions a generated kernel handles (its coordinate array).
 pub const MAX_NDIM: usize = 8;
-/// `meta` slots reserved per leaf for generator parameters.
-pub const GEN_SLOTS: usize = 4;
+/// `meta` slots reserved per leaf for generator parameters (a range needs ten: start,
+/// step and stop as three f32 parts each, and the index of the exact last value).
+pub const GEN_SLOTS: usize = 10;
+
+/// `v` as three f32s whose f64 sum `(a + b) + c` is exactly `v` (WGSL has no f64
+/// literals, and naga cannot bitcast two u32 words into an f64), or `None` when no
+/// such split exists (magnitudes beyond f32, or low bits below its range).
+pub fn f64_parts(v: f64) -> Option<[f32; 3]> {
+    if v.is_nan() {
+        return Some([f32::NAN, 0.0, 0.0]);
+    }
+    let a = v as f32;
+    let r1 = v - a as f64;
+    let b = r1 as f32;
+    let r2 = r1 - b as f64;
+    let c = r2 as f32;
+    let exact = a.is_finite() == v.is_finite() && (a as f64 + b as f64) + c as f64 == v;
+    (exact && c as f64 == r2).then_some([a, b, c])
+}
+
+/// `shaders/philox.wgsl`, with its f64 generator where the adapter has f64.
+fn philox_source(caps: Caps) -> String {
+    let src = include_str!("../../../shaders/philox.wgsl");
+    if caps.f64 {
+        src.replace("//F64 ", "")
+    } else {
+        src.to_string()
+    }
+}
+
+/// WGSL rebuilding the f64 stored as three f32 parts at `tmeta[p..p + 3]`.
+fn f64_from_meta(p: usize) -> String {
+    format!(
+        "((f64(bitcast<f32>(tmeta[{p}])) + f64(bitcast<f32>(tmeta[{}]))) + f64(bitcast<f32>(tmeta[{}])))",
+        p + 1,
+        p + 2
+    )
+}
+
+/// `v`'s three f32 parts as `meta` words (see [`f64_parts`]).
+pub fn f64_meta(v: f64) -> [i32; 3] {
+    f64_parts(v)
+        .unwrap_or([f32::NAN; 3])
+        .map(|x| x.to_bits() as i32)
+}
 
 /// What the device can do beyond the WebGPU baseline.
 #[derive(Debug, Clone, Copy)]
@@ -46,12 +89,18 @@ fn literal(s: Scalar, d: DType) -> Result<String, String> {
         DType::F32 => format!("bitcast<f32>({}u)", (s.as_f64() as f32).to_bits()),
         DType::F64 => {
             let v = s.as_f64();
-            if (v as f32) as f64 != v && !v.is_nan() {
-                return Err(format!(
-                    "f64 constant {v} is not exact in f32 (no f64 literals in generated WGSL yet)"
-                ));
+            let [a, b, c] = f64_parts(v)
+                .ok_or_else(|| format!("f64 constant {v} has no exact form in generated WGSL"))?;
+            if b == 0.0 && c == 0.0 {
+                format!("f64(bitcast<f32>({}u))", a.to_bits())
+            } else {
+                format!(
+                    "((f64(bitcast<f32>({}u)) + f64(bitcast<f32>({}u))) + f64(bitcast<f32>({}u)))",
+                    a.to_bits(),
+                    b.to_bits(),
+                    c.to_bits()
+                )
             }
-            format!("f64(bitcast<f32>({}u))", (v as f32).to_bits())
         }
         DType::F16 => format!(
             "f16(bitcast<f32>({}u))",
@@ -161,7 +210,7 @@ pub fn map_source(
     s.push_str(&format!(
         "fn store(lin: u32, v: {out_t}) {{ out_buf[lin] = {store}; }}\n"
     ));
-    s.push_str(include_str!("../../../shaders/philox.wgsl"));
+    s.push_str(&philox_source(caps));
     s.push_str(include_str!("../../../shaders/index.wgsl"));
     match tiling {
         None => s.push_str(include_str!("../../../shaders/map.wgsl")),
@@ -264,10 +313,30 @@ fn value_source(
                             read
                         }
                     }
+                    LeafSource::Gen(Generator::Random {
+                        dist: Dist::Uniform { low, high },
+                        ..
+                    }) if leaf.dtype == DType::F64 => {
+                        if !caps.f64 {
+                            return Err("random f64 needs SHADER_F64 on the device".into());
+                        }
+                        for v in [*low, high - low] {
+                            f64_parts(v).ok_or_else(|| {
+                                format!("random bound {v} has no exact form in generated WGSL")
+                            })?;
+                        }
+                        format!(
+                            "{} + {} * random_uniform_f64(u32({idx}), vec2<u32>(bitcast<u32>(tmeta[{p}]), bitcast<u32>(tmeta[{}])))",
+                            f64_from_meta(p + 2),
+                            f64_from_meta(p + 5),
+                            p + 1
+                        )
+                    }
                     LeafSource::Gen(Generator::Random { dist, .. }) => {
                         if leaf.dtype != DType::F32 {
                             return Err(format!(
-                                "random {} is generated on the CPU (GPU kernels make f32)",
+                                "random {} {} is generated on the CPU (GPU kernels make f32 and uniform f64; Vulkan has no f64 log/cos)",
+                                if matches!(dist, Dist::Normal { .. }) { "normal" } else { "uniform" },
                                 leaf.dtype
                             ));
                         }
@@ -281,8 +350,26 @@ fn value_source(
                         let one = literal(Scalar::F64(1.0), *d)?;
                         format!("select({}, {one}, ({idx} % tmeta[{p}]) - ({idx} / tmeta[{p}]) == tmeta[{}])", zero(*d), p + 1)
                     }
-                    LeafSource::Gen(Generator::Range { .. }) => {
-                        return Err("ranges are generated on the CPU (f64 arithmetic)".into())
+                    LeafSource::Gen(Generator::Range { start, step, last }) => {
+                        if !caps.f64 || leaf.dtype != DType::F64 {
+                            return Err(
+                                "ranges need f64 arithmetic (SHADER_F64) on the device".into()
+                            );
+                        }
+                        let stop = last.map_or(0.0, |l| l.1);
+                        for v in [*start, *step, stop] {
+                            f64_parts(v).ok_or_else(|| {
+                                format!("range parameter {v} has no exact form in generated WGSL")
+                            })?;
+                        }
+                        // As the CPU: start + i·step, and exactly `stop` at index `last`.
+                        format!(
+                            "select({} + f64({idx}) * {}, {}, {idx} == tmeta[{}])",
+                            f64_from_meta(p),
+                            f64_from_meta(p + 3),
+                            f64_from_meta(p + 7),
+                            p + 6
+                        )
                     }
                 }
             }
@@ -441,7 +528,7 @@ pub fn reduce_source(
         convert("value(c, ndim)", d, acc, caps)?
     ));
     s.push_str(&acc_source(red, acc, caps, finalize)?);
-    s.push_str(include_str!("../../../shaders/philox.wgsl"));
+    s.push_str(&philox_source(caps));
     s.push_str(include_str!("../../../shaders/index.wgsl"));
     s.push_str(include_str!("../../../shaders/reduce.wgsl"));
     Ok(s)

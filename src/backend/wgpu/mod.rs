@@ -780,16 +780,28 @@ impl WgpuBackend {
             let p = codegen::gen_base(ndim, nleaves, l);
             match leaf.source {
                 LeafSource::Gen(Generator::Random { seed, dist }) => {
-                    let (shift, scale) = match dist {
-                        crate::kernel::Dist::Uniform { low, high } => {
-                            (low as f32, (high - low) as f32)
-                        }
-                        crate::kernel::Dist::Normal { mean, std } => (mean as f32, std as f32),
-                    };
                     m[p] = seed as u32 as i32;
                     m[p + 1] = (seed >> 32) as u32 as i32;
-                    m[p + 2] = shift.to_bits() as i32;
-                    m[p + 3] = scale.to_bits() as i32;
+                    let (shift, scale) = match dist {
+                        crate::kernel::Dist::Uniform { low, high } => (low, high - low),
+                        crate::kernel::Dist::Normal { mean, std } => (mean, std),
+                    };
+                    if leaf.dtype == DType::F64 {
+                        // f64 kernels rebuild both from three f32 parts (as the CPU,
+                        // the scale is high − low computed in f64).
+                        m[p + 2..p + 5].copy_from_slice(&codegen::f64_meta(shift));
+                        m[p + 5..p + 8].copy_from_slice(&codegen::f64_meta(scale));
+                    } else {
+                        m[p + 2] = (shift as f32).to_bits() as i32;
+                        m[p + 3] = (scale as f32).to_bits() as i32;
+                    }
+                }
+                LeafSource::Gen(Generator::Range { start, step, last }) => {
+                    m[p..p + 3].copy_from_slice(&codegen::f64_meta(start));
+                    m[p + 3..p + 6].copy_from_slice(&codegen::f64_meta(step));
+                    let (idx, stop) = last.map_or((-1, 0.0), |(i, v)| (i as i32, v));
+                    m[p + 6] = idx;
+                    m[p + 7..p + 10].copy_from_slice(&codegen::f64_meta(stop));
                 }
                 LeafSource::Gen(Generator::Eye { ncols, k }) => {
                     m[p] = ncols as i32;
