@@ -589,3 +589,44 @@ fn ranges_f64_uniforms_and_f64_constants_are_bit_identical_on_the_device() {
         ints.compute_with::<i32>(&on(Device::Cpu)).unwrap()
     );
 }
+
+#[test]
+fn reductions_that_keep_the_last_axis_match_the_cpu() {
+    let Some(dev) = wgpu() else { return };
+    use tessera::kernel::Reduction;
+    // Over axis 0 a chunk keeps 20·64 = 1280 outputs: the serial driver (a thread per
+    // output); over axis 1 it keeps 4·64 = 256: the tree driver. Both must agree with the
+    // CPU, arg ties and NaNs included (NaN wins min/max; argmin/argmax find the first).
+    let x =
+        tessera::random::uniform_range(&[9, 20, 64], &[4, 20, 64][..], 21, -1.0, 1.0, DType::F32)
+            .unwrap();
+    let y = tessera::where_(&x.gt(0.9), f32::NAN, (&x * 4.0).floor());
+    // NaN propagates through elementwise maximum/minimum too.
+    for m in [y.maximum(0.0), y.minimum(&x), x.maximum(&y)] {
+        let g = m.compute_with::<f32>(&on(dev)).unwrap();
+        let c = m.compute_with::<f32>(&on(Device::Cpu)).unwrap();
+        let bits = |a: &ndarray::ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&g), bits(&c), "{m}");
+    }
+    for red in [
+        Reduction::Sum,
+        Reduction::Min,
+        Reduction::Max,
+        Reduction::ArgMin,
+        Reduction::ArgMax,
+        Reduction::Mean,
+        Reduction::Var { ddof: 0 },
+    ] {
+        for axes in [&[0isize][..], &[1][..]] {
+            let r = y.reduce(red, Some(axes), false, 2);
+            let (on_dev, all) = device_share(&r, dev);
+            assert_eq!(on_dev, all, "{red:?} over {axes:?} on the device");
+            let g = r.compute_host_with(&on(dev)).unwrap().to_f64();
+            let c = r.compute_host_with(&on(Device::Cpu)).unwrap().to_f64();
+            for (a, b) in g.iter().zip(c.iter()) {
+                let ok = (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-5 * b.abs().max(1.0);
+                assert!(ok, "{red:?} over {axes:?}: gpu {a} cpu {b}");
+            }
+        }
+    }
+}

@@ -116,6 +116,21 @@ fn literal(s: Scalar, d: DType) -> Result<String, String> {
     })
 }
 
+/// WGSL testing `e` (of dtype `d`) for NaN. Not `e != e`: shader compilers may assume
+/// no NaNs and fold that to false (lavapipe does), so the test reads the f32 bits (f64
+/// and f16 values convert to f32, which keeps a NaN a NaN).
+fn is_nan(e: &str, d: DType) -> String {
+    match d {
+        DType::F32 => format!("is_nan_f32({e})"),
+        DType::F64 | DType::F16 => format!("is_nan_f32(f32({e}))"),
+        _ => "false".into(),
+    }
+}
+
+/// The helper behind [`is_nan`], emitted once per kernel.
+const IS_NAN_F32: &str =
+    "fn is_nan_f32(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }\n";
+
 fn zero(d: DType) -> &'static str {
     match d {
         DType::F32 => "0.0",
@@ -263,6 +278,7 @@ fn value_source(
         s.push_str("enable f16;\n");
     }
     s.push_str("@group(0) @binding(0) var<storage, read> tmeta: array<i32>;\n");
+    s.push_str(IS_NAN_F32);
     s.push_str(&format!(
         "@group(0) @binding(1) var<storage, read_write> out_buf: array<{out_store}>;\n"
     ));
@@ -420,10 +436,10 @@ fn value_source(
                     BinaryOp::Maximum if operand == DType::Bool => format!("{a} || {b}"),
                     BinaryOp::Minimum if operand == DType::Bool => format!("{a} && {b}"),
                     BinaryOp::Maximum if float => {
-                        format!("select({b}, {a}, {a} > {b} || {a} != {a})")
+                        format!("select({b}, {a}, {a} > {b} || {})", is_nan(&a, operand))
                     }
                     BinaryOp::Minimum if float => {
-                        format!("select({b}, {a}, {a} < {b} || {a} != {a})")
+                        format!("select({b}, {a}, {a} < {b} || {})", is_nan(&a, operand))
                     }
                     BinaryOp::Maximum => format!("max({a}, {b})"),
                     BinaryOp::Minimum => format!("min({a}, {b})"),
@@ -501,14 +517,27 @@ fn convert(v: &str, from: DType, to: DType, caps: Caps) -> Result<String, String
     })
 }
 
+/// Whether a reduction of a `shape` chunk over `axes` uses the serial driver (a thread
+/// per output element): when the last axis is kept and there are outputs enough to fill
+/// a GPU, so that neighbouring threads read neighbouring elements.
+pub fn serial_reduction(shape: &[usize], axes: &[usize]) -> bool {
+    let nd = shape.len();
+    let nout: usize = (0..nd)
+        .filter(|k| !axes.contains(k))
+        .map(|k| shape[k])
+        .product();
+    nd > 0 && !axes.contains(&(nd - 1)) && nout >= 1024
+}
+
 /// The WGSL source of a reduction partial (or, with `finalize`, of the final result of
-/// that dtype) of `expr` over `ndim` dimensions.
+/// that dtype) of `expr` over `ndim` dimensions, with the serial or the tree driver.
 pub fn reduce_source(
     expr: &FusedExpr,
     ndim: usize,
     caps: Caps,
     red: Reduction,
     finalize: Option<DType>,
+    serial: bool,
 ) -> Result<String, String> {
     let d = expr.dtype();
     let acc = acc_dtype(red, d, caps)?;
@@ -531,6 +560,11 @@ pub fn reduce_source(
     s.push_str(&philox_source(caps));
     s.push_str(include_str!("../../../shaders/index.wgsl"));
     s.push_str(include_str!("../../../shaders/reduce.wgsl"));
+    s.push_str(if serial {
+        include_str!("../../../shaders/reduce_serial.wgsl")
+    } else {
+        include_str!("../../../shaders/reduce_tree.wgsl")
+    });
     Ok(s)
 }
 
@@ -569,13 +603,13 @@ fn acc_source(
              fn acc_merge(x: Acc, y: Acc) -> Acc {{ return acc_add(x, y.a, 0u); }}\n"
         )
     };
-    // NaN tests (`v != v`) are false for integers, so one text serves every acc.
     let cmp = if red == Reduction::ArgMax { ">" } else { "<" };
+    let (v_nan, xa_nan) = (is_nan("v", acc), is_nan("x.a", acc));
     let funcs = match red {
         Reduction::Sum => simple(zero.clone(), "x.a + v".into()),
         Reduction::Prod => simple(one.clone(), "x.a * v".into()),
-        Reduction::Min => simple(highest, "select(x.a, v, v < x.a || v != v)".into()),
-        Reduction::Max => simple(lowest, "select(x.a, v, v > x.a || v != v)".into()),
+        Reduction::Min => simple(highest, format!("select(x.a, v, v < x.a || {v_nan})")),
+        Reduction::Max => simple(lowest, format!("select(x.a, v, v > x.a || {v_nan})")),
         Reduction::Any => simple(zero.clone(), format!("select(x.a, {one}, v != {zero})")),
         Reduction::All => simple(one.clone(), format!("select(x.a, {zero}, v == {zero})")),
         Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. } => format!(
@@ -585,7 +619,7 @@ fn acc_source(
         ),
         Reduction::ArgMin | Reduction::ArgMax => format!(
             "fn acc_init() -> Acc {{ return Acc({zero}, {zero}, {zero}, 0xffffffffu); }}\n\
-             fn better(v: {a}, i: u32, x: Acc) -> bool {{ if (x.i == 0xffffffffu) {{ return true; }} if (v != v) {{ return x.a == x.a || i < x.i; }} if (x.a != x.a) {{ return false; }} return v {cmp} x.a || (v == x.a && i < x.i); }}\n\
+             fn better(v: {a}, i: u32, x: Acc) -> bool {{ if (x.i == 0xffffffffu) {{ return true; }} if ({v_nan}) {{ return !{xa_nan} || i < x.i; }} if ({xa_nan}) {{ return false; }} return v {cmp} x.a || (v == x.a && i < x.i); }}\n\
              fn acc_add(x: Acc, v: {a}, idx: u32) -> Acc {{ if (better(v, idx, x)) {{ return Acc(v, {zero}, {zero}, idx); }} return x; }}\n\
              fn acc_merge(x: Acc, y: Acc) -> Acc {{ if (y.i == 0xffffffffu) {{ return x; }} return acc_add(x, y.a, y.i); }}\n"
         ),
@@ -673,6 +707,7 @@ pub fn combine_source(
         s.push_str("enable f16;\n");
     }
     s.push_str("@group(0) @binding(0) var<storage, read> tmeta: array<i32>;\n");
+    s.push_str(IS_NAN_F32);
     s.push_str(&format!(
         "@group(0) @binding(1) var<storage, read_write> out_buf: array<{out_store}>;\n"
     ));
@@ -780,6 +815,18 @@ mod tests {
             vec![1, 64],
         )]);
         assert_eq!(transpose_tiling(&gen, &[64, 48], CAPS, 16384), None);
+    }
+
+    #[test]
+    fn reductions_keeping_the_last_axis_over_many_outputs_run_serially() {
+        assert!(serial_reduction(&[1024, 1024], &[0]));
+        assert!(serial_reduction(&[9, 20, 64], &[0]));
+        assert!(!serial_reduction(&[9, 20, 64], &[0, 1]), "64 outputs: tree");
+        assert!(
+            !serial_reduction(&[1024, 1024], &[1]),
+            "last axis reduced: tree"
+        );
+        assert!(!serial_reduction(&[1024, 1024], &[0, 1]));
     }
 
     #[test]

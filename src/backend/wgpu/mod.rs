@@ -682,6 +682,7 @@ impl WgpuBackend {
         expr: &FusedExpr,
         shape: &[usize],
         red: Reduction,
+        axes: &[usize],
         arg: &ArgIndex,
         finalize: &Option<Finalize>,
     ) -> std::result::Result<String, String> {
@@ -707,6 +708,7 @@ impl WgpuBackend {
             self.caps,
             red,
             finalize.as_ref().map(|f| f.dtype),
+            codegen::serial_reduction(shape, axes),
         )
     }
 
@@ -743,8 +745,12 @@ impl WgpuBackend {
             meta.push(arg.base as i32);
             meta.extend((0..ndim).map(|k| arg.strides.get(k).copied().unwrap_or(0) as i32));
             let max = self.limits.max_compute_workgroups_per_dimension as usize;
-            let gx = nout.min(max);
-            let groups = (gx as u32, nout.div_ceil(gx) as u32);
+            let groups = if codegen::serial_reduction(shape, axes) {
+                (nout.div_ceil(256).min(max) as u32, 1)
+            } else {
+                let gx = nout.min(max);
+                (gx as u32, nout.div_ceil(gx) as u32)
+            };
             self.scoped("reduce", || {
                 self.launch(pipeline, &meta, groups, inputs, &out)
             })?;
@@ -913,10 +919,10 @@ impl Backend for WgpuBackend {
                 expr,
                 shape,
                 reduction,
+                axes,
                 arg,
                 finalize,
-                ..
-            } => self.plan_reduce(expr, shape, *reduction, arg, finalize)?,
+            } => self.plan_reduce(expr, shape, *reduction, axes, arg, finalize)?,
             ChunkOp::Linalg {
                 op: LinalgOp::MatMul { batch, m, k, n },
                 dtype,
