@@ -630,3 +630,36 @@ fn reductions_that_keep_the_last_axis_match_the_cpu() {
         }
     }
 }
+
+#[test]
+fn nan_compares_casts_and_any_follow_ieee_on_the_device() {
+    let Some(dev) = wgpu() else { return };
+    // Shader compilers may assume no NaNs: `v != v` folded to false and `!=` compiled to
+    // an ordered compare on lavapipe. NumPy: NaN != x is true, NaN == x and NaN < x
+    // are false, bool(NaN) is true.
+    let x =
+        tessera::random::uniform_range(&[30, 40], &[16, 16][..], 3, -1.0, 1.0, DType::F32).unwrap();
+    let y = tessera::where_(&x.gt(0.8), f32::NAN, &(&x * 0.0));
+    let yd = y.astype(DType::F64);
+    let cases = [
+        y.ne(&y),
+        y.eq(&y),
+        y.lt(0.5),
+        y.ge(-0.5),
+        y.ne(0.0),
+        y.astype(DType::Bool),
+        yd.ne(&yd),
+        yd.astype(DType::Bool),
+        y.any_axis(0),
+        y.all_axis(1),
+    ];
+    for a in &cases {
+        let (on_dev, all) = device_share(a, dev);
+        assert_eq!(on_dev, all, "{a} on the device");
+        assert_eq!(
+            a.compute_with::<bool>(&on(dev)).unwrap(),
+            a.compute_with::<bool>(&on(Device::Cpu)).unwrap(),
+            "{a}"
+        );
+    }
+}

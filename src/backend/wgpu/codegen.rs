@@ -444,6 +444,9 @@ fn value_source(
                     BinaryOp::Maximum => format!("max({a}, {b})"),
                     BinaryOp::Minimum => format!("min({a}, {b})"),
                     BinaryOp::Eq => format!("{a} == {b}"),
+                    // `!=` compiles to an ordered compare (false on NaN); IEEE and
+                    // NumPy say NaN != x is true.
+                    BinaryOp::Ne if float => format!("!({a} == {b})"),
                     BinaryOp::Ne => format!("{a} != {b}"),
                     BinaryOp::Lt => format!("{a} < {b}"),
                     BinaryOp::Le => format!("{a} <= {b}"),
@@ -507,7 +510,8 @@ fn convert(v: &str, from: DType, to: DType, caps: Caps) -> Result<String, String
             literal(Scalar::F64(1.0), to)?
         )
     } else if to == DType::Bool {
-        format!("({v} != {})", zero(from))
+        // Not `!=`: it compiles to an ordered compare, and NaN is truthy.
+        format!("!({v} == {})", zero(from))
     } else if (from, to) == (DType::U32, DType::I64) {
         // Through u64: a direct i64(u32) sign-extends values above 2³¹ here (measured
         // on lavapipe), where the CPU zero-extends.
@@ -610,7 +614,7 @@ fn acc_source(
         Reduction::Prod => simple(one.clone(), "x.a * v".into()),
         Reduction::Min => simple(highest, format!("select(x.a, v, v < x.a || {v_nan})")),
         Reduction::Max => simple(lowest, format!("select(x.a, v, v > x.a || {v_nan})")),
-        Reduction::Any => simple(zero.clone(), format!("select(x.a, {one}, v != {zero})")),
+        Reduction::Any => simple(zero.clone(), format!("select(x.a, {one}, !(v == {zero}))")),
         Reduction::All => simple(one.clone(), format!("select(x.a, {zero}, v == {zero})")),
         Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. } => format!(
             "fn acc_init() -> Acc {{ return Acc({zero}, {zero}, {zero}, 0u); }}\n\
