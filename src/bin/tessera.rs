@@ -34,6 +34,9 @@ enum Cmd {
         /// Hide the progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Where the chunks run: auto (a hardware GPU if any, else the CPU), cpu or wgpu:N.
+        #[arg(long, default_value = "auto")]
+        device: String,
     },
     /// Runs the benchmark suite and prints one table.
     Bench {
@@ -141,7 +144,21 @@ fn run(cli: Cli) -> tessera::Result<()> {
             chunk,
             threads,
             quiet,
+            device,
         } => {
+            let device = match device.as_str() {
+                "auto" => Device::Auto,
+                "cpu" => Device::Cpu,
+                s => match s.strip_prefix("wgpu:").map(str::parse::<usize>) {
+                    Some(Ok(i)) => Device::Wgpu(i),
+                    _ => {
+                        return Err(tessera::Error::arg(
+                            "demo",
+                            format!("unknown device {s:?}; use auto, cpu or wgpu:N"),
+                        ))
+                    }
+                },
+            };
             let x = tessera::random::uniform(&[size, size], &[chunk, chunk], 42)?;
             let y = (&x + &x.t()).sum_axis(0).mean();
             println!("x = {x}");
@@ -149,7 +166,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
             println!("y = {y}");
             let opts = ComputeOptions {
                 scheduler: Scheduler::Threads(threads),
-                device: Device::Auto,
+                device,
                 progress: !quiet,
                 host_memory_limit: None,
                 cpu_fallback: true,
@@ -165,7 +182,15 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 wall.as_secs_f64(),
                 r.stats.workers
             );
-            println!("tasks: {}", r.stats.tasks);
+            println!(
+                "tasks: {} ({} on {device})",
+                r.stats.tasks,
+                if device == Device::Cpu {
+                    r.stats.tasks
+                } else {
+                    r.stats.device_tasks
+                }
+            );
             println!(
                 "peak chunk memory held: {:.1} MiB (array is {:.1} GiB)",
                 r.stats.peak_bytes as f64 / (1 << 20) as f64,
