@@ -15,8 +15,9 @@ fn m2(a: ArrayD<f64>) -> Array2<f64> {
     a.into_dimensionality::<Ix2>().unwrap()
 }
 
+/// The result on every device (they must agree; see `common::agreed`).
 fn get(a: &Array) -> ArrayD<f64> {
-    a.compute_host().unwrap_or_else(|e| panic!("{e}")).to_f64()
+    agreed(a)
 }
 
 fn max_abs_diff(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
@@ -54,22 +55,14 @@ fn matmul_matches_ndarray_with_mismatched_chunks() {
         .into_dyn();
     assert!(max_abs_diff(&get(&src(&w, &[6]).matmul(&src(&a, &[4, 3]))), &wa) < 1e-12);
     let vv: f64 = v.iter().map(|x| x * x).sum();
-    assert!(
-        (src(&v, &[3])
-            .dot(&src(&v, &[4]))
-            .compute_scalar::<f64>()
-            .unwrap()
-            - vv)
-            .abs()
-            < 1e-12
-    );
+    assert!((agreed_scalar(&src(&v, &[3]).dot(&src(&v, &[4]))) - vv).abs() < 1e-12);
     // Random inputs fuse into the products; f32 stays f32.
     let r = tessera::random::uniform(&[20, 30], &[7, 9], 5)
         .unwrap()
         .astype(tessera::DType::F32);
-    let rr = r.compute::<f32>().unwrap();
-    let rr2 = rr.clone().into_dimensionality::<Ix2>().unwrap();
-    let got = r.matmul(&r.t()).compute::<f32>().unwrap();
+    assert_eq!(r.matmul(&r.t()).dtype(), tessera::DType::F32);
+    let rr2 = get(&r).into_dimensionality::<Ix2>().unwrap();
+    let got = get(&r.matmul(&r.t()));
     let exp = rr2.dot(&rr2.t());
     assert!(got
         .iter()
@@ -283,8 +276,8 @@ fn cholesky_triangular_solve_solve_lstsq_inv() {
     let res = &y.clone().into_dimensionality::<ndarray::Ix1>().unwrap() - &m2(t.clone()).dot(&xv);
     let grad = m2(t.clone()).t().dot(&res);
     assert!(grad.iter().all(|g| g.abs() < 1e-9), "Aᵀ r = {grad:?}");
-    assert!((ls.residuals.compute_scalar::<f64>().unwrap() - res.dot(&res)).abs() < 1e-9);
-    assert_eq!(ls.rank.compute_scalar::<i64>().unwrap(), 4);
+    assert!((agreed_scalar(&ls.residuals) - res.dot(&res)).abs() < 1e-9);
+    assert_eq!(agreed_scalar(&ls.rank), 4.0);
 }
 
 #[test]
@@ -292,53 +285,18 @@ fn norms() {
     let a = data(&[7, 5], 24);
     let x = src(&a, &[3, 2]);
     let fro = a.iter().map(|v| v * v).sum::<f64>().sqrt();
-    assert!(
-        (linalg::norm(&x, NormOrd::Default, None)
-            .compute_scalar::<f64>()
-            .unwrap()
-            - fro)
-            .abs()
-            < 1e-12
-    );
+    assert!((agreed_scalar(&linalg::norm(&x, NormOrd::Default, None)) - fro).abs() < 1e-12);
     let one = (0..5)
         .map(|j| (0..7).map(|i| a[[i, j]].abs()).sum::<f64>())
         .fold(0.0, f64::max);
-    assert!(
-        (linalg::norm(&x, NormOrd::P(1.0), None)
-            .compute_scalar::<f64>()
-            .unwrap()
-            - one)
-            .abs()
-            < 1e-12
-    );
+    assert!((agreed_scalar(&linalg::norm(&x, NormOrd::P(1.0), None)) - one).abs() < 1e-12);
     let inf = (0..7)
         .map(|i| (0..5).map(|j| a[[i, j]].abs()).sum::<f64>())
         .fold(0.0, f64::max);
-    assert!(
-        (linalg::norm(&x, NormOrd::Inf, None)
-            .compute_scalar::<f64>()
-            .unwrap()
-            - inf)
-            .abs()
-            < 1e-12
-    );
+    assert!((agreed_scalar(&linalg::norm(&x, NormOrd::Inf, None)) - inf).abs() < 1e-12);
     let s = get(&linalg::svd(&x.rechunk(vec![3, 5])).s);
-    assert!(
-        (linalg::norm(&x, NormOrd::P(2.0), None)
-            .compute_scalar::<f64>()
-            .unwrap()
-            - s[0])
-            .abs()
-            < 1e-12
-    );
-    assert!(
-        (linalg::norm(&x, NormOrd::Nuc, None)
-            .compute_scalar::<f64>()
-            .unwrap()
-            - s.sum())
-        .abs()
-            < 1e-11
-    );
+    assert!((agreed_scalar(&linalg::norm(&x, NormOrd::P(2.0), None)) - s[0]).abs() < 1e-12);
+    assert!((agreed_scalar(&linalg::norm(&x, NormOrd::Nuc, None)) - s.sum()).abs() < 1e-11);
     let rows = get(&linalg::norm(&x, NormOrd::P(3.0), Some(1)));
     for i in 0..7 {
         let e = (0..5)
@@ -400,23 +358,24 @@ fn bad_inputs_name_the_op_and_the_fix() {
     // Not positive definite: a clear error at compute time.
     let neg =
         tessera::from_ndarray(ndarray::arr2(&[[1.0, 2.0], [2.0, 1.0]]).into_dyn(), 1).unwrap();
-    let e = linalg::cholesky(&neg).compute::<f64>().unwrap_err();
-    assert!(e.to_string().contains("not positive definite"), "{e}");
+    for d in devices() {
+        let e = linalg::cholesky(&neg)
+            .compute_with::<f64>(&opts(d))
+            .unwrap_err();
+        assert!(e.to_string().contains("not positive definite"), "{d}: {e}");
+    }
 }
 
 #[test]
 fn zero_size_and_degenerate() {
     let a = tessera::zeros(&[0, 3], 2).unwrap();
     let b = tessera::ones(&[3, 2], 2).unwrap();
-    assert_eq!(
-        linalg::matmul(&a, &b).compute::<f64>().unwrap().shape(),
-        &[0, 2]
-    );
+    assert_eq!(get(&linalg::matmul(&a, &b)).shape(), &[0, 2]);
     let k0 = linalg::matmul(
         &tessera::ones(&[2, 0], 1).unwrap(),
         &tessera::ones(&[0, 3], 1).unwrap(),
     );
-    assert_eq!(k0.compute::<f64>().unwrap(), ArrayD::zeros(IxDyn(&[2, 3])));
+    assert_eq!(get(&k0), ArrayD::zeros(IxDyn(&[2, 3])));
 }
 
 mod properties {

@@ -71,6 +71,33 @@ pub fn run(a: &Array) -> Vec<(Device, ArrayD<f64>)> {
         .collect()
 }
 
+/// Computes on every device, asserts each device agrees with the CPU (NaN equals NaN;
+/// the devices sum in different orders, and the CPU computes linear algebra in f64:
+/// f64 to 1e-9 relative, f32 to 1e-5, f16 to 1e-2), and returns the CPU's result: tests
+/// that check algebraic identities on it thereby check every device too.
+pub fn agreed(a: &Array) -> ArrayD<f64> {
+    let rel = match a.dtype() {
+        tessera::DType::F32 => 1e-5,
+        tessera::DType::F16 | tessera::DType::BF16 => 1e-2,
+        _ => 1e-9,
+    };
+    let mut results = run(a).into_iter();
+    let (_, cpu) = results.next().expect("the CPU is always tested");
+    for (d, got) in results {
+        assert_eq!(got.shape(), cpu.shape(), "{a}: shape on {d}");
+        for (g, c) in got.iter().zip(cpu.iter()) {
+            let ok = (g.is_nan() && c.is_nan()) || (g - c).abs() <= rel * c.abs().max(1.0);
+            assert!(ok, "{a}: {d} gives {g}, the CPU {c}");
+        }
+    }
+    cpu
+}
+
+/// [`agreed`] of a 0-d array, as a number.
+pub fn agreed_scalar(a: &Array) -> f64 {
+    agreed(a)[[]]
+}
+
 /// Asserts every device's result is close to `expected` (NaN equals NaN).
 pub fn assert_close(a: &Array, expected: &ArrayD<f64>, rel: f64) {
     for (d, got) in run(a) {
