@@ -293,6 +293,17 @@ fn f16_maps_match_the_cpu_where_the_adapter_has_f16() {
         );
         return;
     }
+    // f16 random numbers: the f32 draw rounded once, bit-identical to the CPU.
+    let h = tessera::random::uniform_range(&[40, 50], &[16, 20][..], 5, -2.0, 2.0, DType::F16)
+        .unwrap()
+        * 1.0;
+    let (on_dev, all) = device_share(&h, dev);
+    assert_eq!(on_dev, all, "f16 random generated on the device");
+    let bits = |a: ndarray::ArrayD<half::f16>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(h.compute_with::<half::f16>(&on(dev)).unwrap()),
+        bits(h.compute_with::<half::f16>(&on(Device::Cpu)).unwrap())
+    );
     let x = tessera::random::uniform_range(&[40, 50], &[16, 20][..], 5, -2.0, 2.0, DType::F32)
         .unwrap()
         .astype(DType::F16);

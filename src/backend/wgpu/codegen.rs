@@ -349,9 +349,10 @@ fn value_source(
                         )
                     }
                     LeafSource::Gen(Generator::Random { dist, .. }) => {
-                        if leaf.dtype != DType::F32 {
+                        // f16 values are the f32 ones rounded once, as on the CPU.
+                        if !(leaf.dtype == DType::F32 || leaf.dtype == DType::F16 && caps.f16) {
                             return Err(format!(
-                                "random {} {} is generated on the CPU (GPU kernels make f32 and uniform f64; Vulkan has no f64 log/cos)",
+                                "random {} {} is generated on the CPU (GPU kernels make f32, f16 and uniform f64; Vulkan has no f64 log/cos)",
                                 if matches!(dist, Dist::Normal { .. }) { "normal" } else { "uniform" },
                                 leaf.dtype
                             ));
@@ -360,7 +361,12 @@ fn value_source(
                             Dist::Uniform { .. } => "random_uniform_f32",
                             Dist::Normal { .. } => "random_normal_f32",
                         };
-                        format!("bitcast<f32>(tmeta[{}]) + bitcast<f32>(tmeta[{}]) * {f}(u32({idx}), vec2<u32>(bitcast<u32>(tmeta[{p}]), bitcast<u32>(tmeta[{}])))", p + 2, p + 3, p + 1)
+                        let v = format!("bitcast<f32>(tmeta[{}]) + bitcast<f32>(tmeta[{}]) * {f}(u32({idx}), vec2<u32>(bitcast<u32>(tmeta[{p}]), bitcast<u32>(tmeta[{}])))", p + 2, p + 3, p + 1);
+                        if leaf.dtype == DType::F16 {
+                            format!("f16({v})")
+                        } else {
+                            v
+                        }
                     }
                     LeafSource::Gen(Generator::Eye { .. }) => {
                         let one = literal(Scalar::F64(1.0), *d)?;
