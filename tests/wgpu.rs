@@ -674,3 +674,37 @@ fn nan_compares_casts_and_any_follow_ieee_on_the_device() {
         );
     }
 }
+
+#[test]
+fn chunks_beyond_the_storage_binding_run_on_the_cpu_or_fail_clearly_when_pinned() {
+    let Some(dev) = wgpu() else { return };
+    let limit = common::test_caps().max_storage_binding as usize;
+    if limit > 1 << 30 {
+        eprintln!("SKIPPED the binding-limit test: the adapter binds {limit} bytes (too much memory to exceed here)");
+        return;
+    }
+    // One f32 chunk a little larger than the binding allows.
+    let n = limit / 4 + 4096;
+    let x = tessera::random::uniform_range(&[n], n, 3, 0.0, 1.0, DType::F32).unwrap();
+    let y = (&x * 2.0).sum();
+    let (on_dev, all) = device_share(&y, dev);
+    assert!(
+        on_dev < all,
+        "the oversized chunk ran on the CPU ({on_dev} of {all} on the device)"
+    );
+    let expect = y.compute_host_with(&on(Device::Cpu)).unwrap().to_f64()[[]];
+    let got = y.compute_host_with(&on(dev)).unwrap().to_f64()[[]];
+    assert!(
+        (got - expect).abs() <= 1e-6 * expect.abs(),
+        "{got} vs {expect}"
+    );
+    let pinned = ComputeOptions {
+        cpu_fallback: false,
+        ..on(dev)
+    };
+    let e = y.compute_with::<f32>(&pinned).unwrap_err().to_string();
+    assert!(
+        e.contains("storage binding") && e.contains("smaller chunks"),
+        "{e}"
+    );
+}
