@@ -708,3 +708,49 @@ fn chunks_beyond_the_storage_binding_run_on_the_cpu_or_fail_clearly_when_pinned(
         "{e}"
     );
 }
+
+#[test]
+fn a_chunk_moves_once_however_many_consumers_need_it_on_the_other_side() {
+    let Some(dev) = wgpu() else { return };
+    if !common::test_caps().shader_f64 {
+        eprintln!("SKIPPED the transfer-count test: the adapter lacks SHADER_F64");
+        return;
+    }
+    // x is stored on the device (a matrix product); exp and sin of f64 have no device
+    // kernel, so both consumers of every x chunk run on the CPU. Alone, one consumer
+    // downloads each chunk once; with a second consumer nothing more moves.
+    let m =
+        tessera::random::uniform_range(&[60, 40], &[30, 40][..], 4, 0.0, 1.0, DType::F64).unwrap();
+    let k = tessera::random::uniform_range(&[40, 40], 40, 5, 0.0, 1.0, DType::F64).unwrap();
+    let x = m.matmul(&k);
+    let (a, b) = (x.exp(), x.sin());
+    let run = |outs: &[&tessera::Array]| {
+        let g = tessera::graph::TaskGraph::build(outs).unwrap();
+        tessera::scheduler::execute(&g, &on(dev)).unwrap()
+    };
+    let alone = run(&[&a]);
+    assert!(
+        alone.stats.device_tasks > 0,
+        "the product ran on the device"
+    );
+    assert!(alone.stats.transfers > 0);
+    let both = run(&[&a, &b]);
+    assert_eq!(
+        both.stats.transfers, alone.stats.transfers,
+        "the second consumer reads the downloaded copy"
+    );
+    assert_eq!(both.outputs[0].to_f64(), alone.outputs[0].to_f64());
+    // Host data read by two device consumers is uploaded once too.
+    let h = tessera::from_ndarray(common::data(&[40, 30], 8).mapv(|v| v as f32), &[20, 30][..])
+        .unwrap();
+    let (c, d) = (&h * 2.0, &h + 1.0);
+    let g = tessera::graph::TaskGraph::build(&[&c, &d]).unwrap();
+    let r = tessera::scheduler::execute(&g, &on(dev)).unwrap();
+    assert_eq!(r.stats.transfers, h.chunks().unwrap().num_blocks());
+    for (got, arr) in r.outputs.iter().zip([&c, &d]) {
+        assert_eq!(
+            got.to_f64(),
+            arr.compute_host_with(&on(Device::Cpu)).unwrap().to_f64()
+        );
+    }
+}

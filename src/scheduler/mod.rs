@@ -103,6 +103,9 @@ pub struct Stats {
     pub workers: usize,
     /// Tasks that ran on the device backend (the rest ran on the CPU).
     pub device_tasks: usize,
+    /// Chunks moved between host and device while running (uploads and downloads
+    /// for consumers; the final download of the outputs is not counted).
+    pub transfers: usize,
 }
 
 /// Results and statistics of one run.
@@ -117,6 +120,12 @@ struct State {
     waiting_inputs: Vec<usize>,
     consumers_left: Vec<usize>,
     results: Vec<Option<Arc<Buffer>>>,
+    /// A copy of a result on the other side (host or device), kept after a transfer so
+    /// that later consumers there do not move the chunk again.
+    mirrors: Vec<Option<Arc<Buffer>>>,
+    /// Chunks some worker is moving right now (others needing them wait for its copy).
+    in_flight: Vec<bool>,
+    transfers: usize,
     held: u64,
     peak: u64,
     running: usize,
@@ -167,6 +176,9 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
         waiting_inputs,
         consumers_left,
         results: vec![None; n],
+        mirrors: vec![None; n],
+        in_flight: vec![false; n],
+        transfers: 0,
         held: 0,
         peak: 0,
         running: 0,
@@ -238,24 +250,11 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
             let ran_on_device = target.device() != Device::Cpu;
             // A panicking kernel must not leave its task "running" forever (the other
             // workers would wait on it): it becomes an error like any other.
-            let run = std::panic::AssertUnwindSafe(|| {
-                move_inputs(&inputs, &target, &device).and_then(|moved| {
+            let out = gather_inputs(&state, &cv, task, &inputs, &target, &device, start_limit)
+                .and_then(|moved| {
                     let refs: Vec<&Buffer> = moved.iter().map(|b| b.as_ref()).collect();
-                    target.run(&task.op, plan, &refs)
-                })
-            });
-            let out = std::panic::catch_unwind(run).unwrap_or_else(|p| {
-                let msg = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".into());
-                Err(Error::Backend {
-                    device: target.device().to_string(),
-                    op: task.op.name(),
-                    reason: format!("panicked: {msg}"),
-                })
-            });
+                    caught(&target, &task.op, || target.run(&task.op, plan, &refs))
+                });
             drop(inputs);
             guard = state.lock().unwrap_or_else(|p| p.into_inner());
             guard.running -= 1;
@@ -276,6 +275,9 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
                         if guard.consumers_left[j] == 0 {
                             if let Some(b) = guard.results[j].take() {
                                 guard.held -= b.nbytes() as u64;
+                            }
+                            if let Some(m) = guard.mirrors[j].take() {
+                                guard.held -= m.nbytes() as u64;
                             }
                         }
                     }
@@ -341,6 +343,11 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
         .collect();
     for (i, (k, task, start)) in blocks.into_iter().enumerate() {
         let buf = st.results[task].as_deref().expect("outputs are kept");
+        // A device output that a CPU consumer already downloaded is on the host too.
+        let buf = match st.mirrors[task].as_deref() {
+            Some(m @ Buffer::Host(_)) => m,
+            _ => buf,
+        };
         match buf {
             Buffer::Host(c) => place_block(&mut outputs[k], c.array(), &start),
             Buffer::Device(d) => {
@@ -374,6 +381,7 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
             wall: t0.elapsed(),
             workers,
             device_tasks: st.on_device,
+            transfers: st.transfers,
         },
     })
 }
@@ -490,36 +498,134 @@ fn op_dtype(op: &crate::kernel::ChunkOp) -> Option<crate::DType> {
     }
 }
 
-/// Inputs moved to where `target` runs: uploads to a device, downloads to the host.
-fn move_inputs(
+/// Runs `f`, turning a panic into an error of `op` on `target` (a panicking kernel must
+/// not leave its task "running" forever: the other workers would wait on it).
+fn caught<T>(
+    target: &Arc<dyn Backend>,
+    op: &crate::kernel::ChunkOp,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::Backend {
+            device: target.device().to_string(),
+            op: op.name(),
+            reason: format!("panicked: {msg}"),
+        })
+    })
+}
+
+/// The task's inputs where `target` runs: as they are, the mirror an earlier move left
+/// there, or moved now (uploaded to a device, downloaded to the host). A chunk is moved
+/// by one worker at a time: others that need it on the same side wait for its copy,
+/// which stays as the chunk's mirror while consumers remain and memory allows.
+#[allow(clippy::too_many_arguments)]
+fn gather_inputs(
+    state: &Mutex<State>,
+    cv: &Condvar,
+    task: &crate::graph::Task,
     inputs: &[Arc<Buffer>],
     target: &Arc<dyn Backend>,
     device: &Option<Arc<dyn Backend>>,
+    start_limit: u64,
 ) -> Result<Vec<Arc<Buffer>>> {
-    inputs
+    let to = target.device();
+    let mut out: Vec<Option<Arc<Buffer>>> = inputs
         .iter()
-        .map(|b| match (&**b, target.device()) {
-            (Buffer::Host(_), Device::Cpu) => Ok(b.clone()),
-            (Buffer::Host(c), _) => target.upload(c.clone()).map(Arc::new),
-            (Buffer::Device(d), Device::Cpu) => {
-                let owner = device
-                    .as_ref()
-                    .filter(|x| x.device() == d.device)
-                    .ok_or_else(|| {
-                        Error::arg("compute", format!("no backend is open for {}", d.device))
-                    })?;
-                owner.download(b).map(|c| Arc::new(Buffer::Host(c)))
+        .map(|b| (b.device() == to).then(|| b.clone()))
+        .collect();
+    while out.iter().any(Option::is_none) {
+        let mut claimed = vec![];
+        {
+            let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                for (k, &j) in task.inputs.iter().enumerate() {
+                    if out[k].is_some() {
+                        continue;
+                    }
+                    if let Some(m) = guard.mirrors[j].as_ref().filter(|m| m.device() == to) {
+                        out[k] = Some(m.clone());
+                    } else if !guard.in_flight[j] {
+                        guard.in_flight[j] = true;
+                        claimed.push(k);
+                    }
+                }
+                if !claimed.is_empty() || out.iter().all(Option::is_some) {
+                    break;
+                }
+                guard = cv.wait(guard).unwrap_or_else(|p| p.into_inner());
             }
-            (Buffer::Device(d), t) if d.device == t => Ok(b.clone()),
-            (Buffer::Device(d), t) => Err(Error::arg(
-                "compute",
-                format!(
-                    "moving chunks from {} to {t} directly is not supported",
-                    d.device
-                ),
-            )),
-        })
-        .collect()
+        }
+        let moves: Vec<(usize, Result<Arc<Buffer>>)> = claimed
+            .into_iter()
+            .map(|k| {
+                (
+                    k,
+                    caught(target, &task.op, || move_one(&inputs[k], target, device)),
+                )
+            })
+            .collect();
+        let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut failed = None;
+        for (k, moved) in moves {
+            let j = task.inputs[k];
+            guard.in_flight[j] = false;
+            match moved {
+                Ok(copy) => {
+                    guard.transfers += 1;
+                    // Kept for the consumers still to come (this task is one of
+                    // `consumers_left`), if memory allows.
+                    let bytes = copy.nbytes() as u64;
+                    if guard.consumers_left[j] > 1
+                        && guard.mirrors[j].is_none()
+                        && guard.held + bytes <= start_limit
+                    {
+                        guard.held += bytes;
+                        guard.peak = guard.peak.max(guard.held);
+                        guard.mirrors[j] = Some(copy.clone());
+                    }
+                    out[k] = Some(copy);
+                }
+                Err(e) => failed = Some(e),
+            }
+        }
+        cv.notify_all();
+        if let Some(e) = failed {
+            return Err(e);
+        }
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// `b` moved to where `target` runs: uploaded to a device or downloaded to the host.
+fn move_one(
+    b: &Arc<Buffer>,
+    target: &Arc<dyn Backend>,
+    device: &Option<Arc<dyn Backend>>,
+) -> Result<Arc<Buffer>> {
+    match (&**b, target.device()) {
+        (Buffer::Host(c), _) => Ok(Arc::new(target.upload(c.clone())?)),
+        (Buffer::Device(d), Device::Cpu) => {
+            let owner = device
+                .as_ref()
+                .filter(|x| x.device() == d.device)
+                .ok_or_else(|| {
+                    Error::arg("compute", format!("no backend is open for {}", d.device))
+                })?;
+            Ok(Arc::new(Buffer::Host(owner.download(b)?)))
+        }
+        (Buffer::Device(d), t) => Err(Error::arg(
+            "compute",
+            format!(
+                "moving chunks from {} to {t} directly is not supported",
+                d.device
+            ),
+        )),
+    }
 }
 
 /// Copies a block into the full result at `start`.
