@@ -205,6 +205,44 @@ pub fn transpose_tiling(
         .max_by_key(|t| (t.leaves.len(), t.axis))
 }
 
+/// Everything the generated source of a kernel over `expr` depends on, as words: the
+/// instructions with their constants and dtypes, each leaf's dtype and kind of source,
+/// and whether generator parameters have the exact f64 form the kernels need (their
+/// values, like offsets, strides, shapes and seeds, travel in `meta`). Equal keys mean
+/// equal kernels, so a plan can be reused without generating the source again.
+pub fn structure_key(expr: &FusedExpr, words: &mut Vec<u64>) {
+    let d = |t: DType| t as u64;
+    let exact = |vs: &[f64]| vs.iter().all(|&v| f64_parts(v).is_some()) as u64;
+    words.push(expr.instrs.len() as u64);
+    for (ins, t) in &expr.instrs {
+        match ins {
+            Instr::Leaf(l) => words.extend([1, *l as u64]),
+            Instr::Const(v) => words.extend([2, v.as_f64().to_bits(), v.as_i64() as u64]),
+            Instr::Unary(op, a) => words.extend([3, *op as u64, *a as u64]),
+            Instr::Binary(op, a, b) => words.extend([4, *op as u64, *a as u64, *b as u64]),
+            Instr::Where(c, a, b) => words.extend([5, *c as u64, *a as u64, *b as u64]),
+            Instr::Cast(a) => words.extend([6, *a as u64]),
+        }
+        words.push(d(*t));
+    }
+    words.push(expr.leaves.len() as u64);
+    for leaf in &expr.leaves {
+        words.push(d(leaf.dtype));
+        match &leaf.source {
+            LeafSource::Input(slot) => words.extend([1, *slot as u64]),
+            LeafSource::Gen(Generator::Random { dist, .. }) => match dist {
+                Dist::Uniform { low, high } => words.extend([2, exact(&[*low, high - low])]),
+                Dist::Normal { .. } => words.push(3),
+            },
+            LeafSource::Gen(Generator::Range { start, step, last }) => {
+                let stop = last.map_or(0.0, |l| l.1);
+                words.extend([4, exact(&[*start, *step, stop])]);
+            }
+            LeafSource::Gen(Generator::Eye { .. }) => words.push(5),
+        }
+    }
+}
+
 /// The WGSL source of a fused map over `ndim` dimensions, or why it cannot run here;
 /// with a `tiling`, the transposed inputs go through workgroup memory.
 pub fn map_source(
@@ -825,6 +863,41 @@ mod tests {
             vec![1, 64],
         )]);
         assert_eq!(transpose_tiling(&gen, &[64, 48], CAPS, 16384), None);
+    }
+
+    #[test]
+    fn structure_keys_ignore_what_travels_in_meta_and_keep_what_the_source_holds() {
+        let key = |e: &FusedExpr| {
+            let mut k = vec![];
+            structure_key(e, &mut k);
+            k
+        };
+        let random = |seed, low: f64, offset| FusedExpr {
+            leaves: vec![Leaf {
+                source: LeafSource::Gen(Generator::Random {
+                    seed,
+                    dist: Dist::Uniform { low, high: 1.0 },
+                }),
+                dtype: DType::F64,
+                offset,
+                strides: vec![1],
+            }],
+            instrs: vec![(Instr::Leaf(0), DType::F64)],
+        };
+        // Seeds and offsets live in `meta`: one kernel serves every chunk and seed.
+        assert_eq!(key(&random(1, 0.0, 0)), key(&random(2, 0.5, 4096)));
+        // A bound with no exact f32-parts form changes what is generated (a decline).
+        assert_ne!(key(&random(1, 0.0, 0)), key(&random(1, 1e-300, 0)));
+        // Constants are literals in the source.
+        let scaled = |c: f64| {
+            let mut e = random(1, 0.0, 0);
+            e.instrs.push((Instr::Const(Scalar::F64(c)), DType::F64));
+            e.instrs
+                .push((Instr::Binary(BinaryOp::Mul, 0, 1), DType::F64));
+            e
+        };
+        assert_ne!(key(&scaled(2.0)), key(&scaled(3.0)));
+        assert_eq!(key(&scaled(2.0)), key(&scaled(2.0)));
     }
 
     #[test]
