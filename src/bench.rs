@@ -11,11 +11,13 @@ use std::time::Instant;
 pub struct BenchResult {
     /// Short key (`seed`, `axpy`, `reductions`, `tiny`) for `--only`.
     pub key: &'static str,
+    /// What was measured.
     pub name: String,
     /// Median wall time over the repeats.
     pub seconds: f64,
     /// Bytes of array data the workload reads or generates (its logical input size).
     pub bytes: f64,
+    /// Tasks in the graph.
     pub tasks: usize,
     /// Most bytes of chunks the scheduler held at once.
     pub peak_bytes: u64,
@@ -39,6 +41,7 @@ pub struct BenchConfig {
     pub chunk: usize,
     /// Chunks in the tiny-task probe (100,000 in the full suite).
     pub tiny_chunks: usize,
+    /// Runs per workload (the median is reported).
     pub repeats: usize,
     /// Run only the workload with this key.
     pub only: Option<String>,

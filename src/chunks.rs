@@ -23,8 +23,11 @@ pub enum Chunks {
     PerAxis(Vec<usize>),
     /// Explicit chunk sizes per axis.
     Explicit(Vec<Vec<usize>>),
-    /// About `bytes` per chunk, balanced across axes.
-    Auto { bytes: usize },
+    /// About `bytes` per chunk, balanced across axes (`"auto"` means 128 MiB).
+    Auto {
+        /// The target size of one chunk.
+        bytes: usize,
+    },
     /// A string that is not a known request; resolving it is an error.
     Unknown(String),
 }

@@ -30,13 +30,21 @@ use std::fmt;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DType {
+    /// `bool`.
     Bool,
+    /// `u32`.
     U32,
+    /// `i32`.
     I32,
+    /// `i64`.
     I64,
+    /// `f16`.
     F16,
+    /// `bf16`.
     BF16,
+    /// `f32`.
     F32,
+    /// `f64`.
     F64,
 }
 
@@ -141,13 +149,21 @@ impl fmt::Display for DType {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scalar {
+    /// A `bool` value.
     Bool(bool),
+    /// A `u32` value.
     U32(u32),
+    /// A `i32` value.
     I32(i32),
+    /// A `i64` value.
     I64(i64),
+    /// A `f16` value.
     F16(f16),
+    /// A `bf16` value.
     BF16(bf16),
+    /// A `f32` value.
     F32(f32),
+    /// A `f64` value.
     F64(f64),
     /// An untyped float literal: takes the array's float dtype.
     WeakFloat(f64),
@@ -273,13 +289,21 @@ pub trait Element: Copy + Send + Sync + fmt::Debug + PartialEq + 'static {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum HostArray {
+    /// `bool` elements.
     Bool(ArrayD<bool>),
+    /// `u32` elements.
     U32(ArrayD<u32>),
+    /// `i32` elements.
     I32(ArrayD<i32>),
+    /// `i64` elements.
     I64(ArrayD<i64>),
+    /// `f16` elements.
     F16(ArrayD<f16>),
+    /// `bf16` elements.
     BF16(ArrayD<bf16>),
+    /// `f32` elements.
     F32(ArrayD<f32>),
+    /// `f64` elements.
     F64(ArrayD<f64>),
 }
 

@@ -19,67 +19,105 @@ pub enum Error {
     /// Two shapes that must agree (broadcasting, concatenation, ...) do not.
     #[error("{op}: shapes {left:?} and {right:?} do not match; {hint}")]
     ShapeMismatch {
+        /// The operation.
         op: &'static str,
+        /// The left operand's shape.
         left: Vec<usize>,
+        /// The right operand's shape.
         right: Vec<usize>,
+        /// How to fix it.
         hint: String,
     },
     /// An axis argument is outside `-ndim..ndim`.
     #[error("{op}: axis {axis} is out of range for an array of {ndim} dimensions (shape {shape:?}); use an axis in {lo}..{ndim}", lo = -(*ndim as isize))]
     AxisOutOfRange {
+        /// The operation.
         op: &'static str,
+        /// The axis given.
         axis: isize,
+        /// The array's rank.
         ndim: usize,
+        /// The array's shape.
         shape: Vec<usize>,
     },
     /// An index or slice does not fit the axis it is applied to.
     #[error("{op}: {reason} (axis {axis} of shape {shape:?})")]
     BadIndex {
+        /// The operation.
         op: &'static str,
+        /// The axis.
         axis: usize,
+        /// The array's shape.
         shape: Vec<usize>,
+        /// What was wrong.
         reason: String,
     },
     /// A chunk specification cannot be applied to the shape.
     #[error("{op}: invalid chunks for shape {shape:?}: {reason}")]
     InvalidChunks {
+        /// The operation.
         op: &'static str,
+        /// The array's shape.
         shape: Vec<usize>,
+        /// What was wrong.
         reason: String,
     },
     /// The op does not support this dtype (on this device, or at all).
     #[error("{op}: dtype {dtype} is not supported on {device}: {hint}")]
     UnsupportedDType {
+        /// The operation.
         op: &'static str,
+        /// The dtype.
         dtype: DType,
+        /// The device.
         device: String,
+        /// How to fix it.
         hint: String,
     },
     /// An argument is invalid for a reason that is not about shapes.
     #[error("{op}: {reason}")]
-    InvalidArgument { op: &'static str, reason: String },
+    InvalidArgument {
+        /// The operation.
+        op: &'static str,
+        /// What was wrong, and the fix.
+        reason: String,
+    },
     /// A task does not fit the memory tier it must run in.
     #[error("out of memory in {tier}: a task needs {needed} bytes but the limit is {limit} bytes; use smaller chunks (rechunk) or raise the limit")]
     OutOfMemory {
+        /// The memory tier (host, device, disk).
         tier: String,
+        /// Bytes the task needs.
         needed: u64,
+        /// The tier's limit.
         limit: u64,
     },
     /// The result's dtype is not the one asked for.
     #[error("{op}: the array has dtype {actual} but {requested} was requested; call .astype(DType::{requested:?}) first")]
     DTypeMismatch {
+        /// The operation.
         op: &'static str,
+        /// The array's dtype.
         actual: DType,
+        /// The dtype asked for.
         requested: DType,
     },
     /// A file or external program failed.
     #[error("{op}: {reason}")]
-    Io { op: &'static str, reason: String },
+    Io {
+        /// The operation.
+        op: &'static str,
+        /// What failed.
+        reason: String,
+    },
     /// A backend failed while running a task (a bug or a device fault, never user input).
     #[error("backend {device} failed on {op}: {reason}")]
     Backend {
+        /// The device.
         device: String,
+        /// The operation.
         op: String,
+        /// What failed.
         reason: String,
     },
 }

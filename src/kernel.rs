@@ -11,36 +11,62 @@ use std::sync::Arc;
 /// Elementwise functions of one argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnaryOp {
+    /// `-x`.
     Neg,
+    /// `|x|`.
     Abs,
+    /// `e^x`.
     Exp,
+    /// Natural logarithm.
     Log,
+    /// Square root.
     Sqrt,
+    /// Sine.
     Sin,
+    /// Cosine.
     Cos,
+    /// Hyperbolic tangent.
     Tanh,
+    /// Round down.
     Floor,
+    /// Round up.
     Ceil,
+    /// Logical not (non-zero is true).
     Not,
 }
 
 /// Elementwise functions of two arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BinaryOp {
+    /// `a + b`.
     Add,
+    /// `a - b`.
     Sub,
+    /// `a * b`.
     Mul,
+    /// `a / b` (true division).
     Div,
+    /// `a ** b`.
     Pow,
+    /// Larger of the two (NaN propagates).
     Maximum,
+    /// Smaller of the two (NaN propagates).
     Minimum,
+    /// `a == b`.
     Eq,
+    /// `a != b` (true when either is NaN).
     Ne,
+    /// `a < b`.
     Lt,
+    /// `a <= b`.
     Le,
+    /// `a > b`.
     Gt,
+    /// `a >= b`.
     Ge,
+    /// Logical and.
     And,
+    /// Logical or.
     Or,
 }
 
@@ -78,24 +104,47 @@ impl BinaryOp {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Dist {
     /// Uniform on `[low, high)`.
-    Uniform { low: f64, high: f64 },
+    Uniform {
+        /// The lower bound (included).
+        low: f64,
+        /// The upper bound (excluded).
+        high: f64,
+    },
     /// Normal with mean and standard deviation.
-    Normal { mean: f64, std: f64 },
+    Normal {
+        /// The mean.
+        mean: f64,
+        /// The standard deviation.
+        std: f64,
+    },
 }
 
 /// A pure function of the global element index: data that never needs to be stored.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Generator {
     /// Philox random numbers keyed by `(seed, index)`.
-    Random { seed: u64, dist: Dist },
+    Random {
+        /// The Philox key.
+        seed: u64,
+        /// The distribution.
+        dist: Dist,
+    },
     /// `start + i * step`; element `last` is exactly `stop` when `last` is set (linspace).
     Range {
+        /// The value at index 0.
         start: f64,
+        /// The distance between neighbours.
         step: f64,
+        /// `(index, value)`: the element at `index` is exactly `value` (linspace's endpoint).
         last: Option<(u64, f64)>,
     },
     /// 1 where `col - row == k` for a matrix with `ncols` columns.
-    Eye { ncols: u64, k: i64 },
+    Eye {
+        /// Columns of the matrix.
+        ncols: u64,
+        /// The diagonal's offset (positive: above the main one).
+        k: i64,
+    },
 }
 
 /// Where a leaf's values come from.
@@ -110,20 +159,30 @@ pub enum LeafSource {
 /// One leaf: element at output coordinate `c` is `source[offset + Σ c[k]·strides[k]]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Leaf {
+    /// Where the values come from.
     pub source: LeafSource,
+    /// The leaf's dtype.
     pub dtype: DType,
+    /// Element index of output coordinate 0.
     pub offset: i64,
+    /// Element-index step per output axis (negative for reversed views, 0 for broadcast).
     pub strides: Vec<i64>,
 }
 
 /// One instruction of a fused program; operands are earlier instruction numbers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Instr {
+    /// The value of leaf `n`.
     Leaf(usize),
+    /// A constant.
     Const(Scalar),
+    /// A function of one earlier result.
     Unary(UnaryOp, usize),
+    /// A function of two earlier results.
     Binary(BinaryOp, usize, usize),
+    /// `cond ? a : b` of three earlier results.
     Where(usize, usize, usize),
+    /// An earlier result converted to this instruction's dtype.
     Cast(usize),
 }
 
@@ -143,6 +202,7 @@ pub enum Instr {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct FusedExpr {
+    /// The values the program reads.
     pub leaves: Vec<Leaf>,
     /// Instructions with their result dtypes; the last one is the output.
     pub instrs: Vec<(Instr, DType)>,
@@ -195,17 +255,34 @@ impl FusedExpr {
 /// Reductions Tessera knows how to split into per-chunk partials and a tree combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reduction {
+    /// Sum (integers and bools in wrapping i64).
     Sum,
+    /// Product (integers and bools in wrapping i64).
     Prod,
+    /// Minimum (NaN wins).
     Min,
+    /// Maximum (NaN wins).
     Max,
+    /// Index of the first minimum (or first NaN).
     ArgMin,
+    /// Index of the first maximum (or first NaN).
     ArgMax,
+    /// Whether any element is non-zero.
     Any,
+    /// Whether every element is non-zero.
     All,
+    /// Arithmetic mean.
     Mean,
-    Var { ddof: u32 },
-    Std { ddof: u32 },
+    /// Variance with `n - ddof` in the denominator.
+    Var {
+        /// Delta degrees of freedom.
+        ddof: u32,
+    },
+    /// Standard deviation with `n - ddof` in the denominator.
+    Std {
+        /// Delta degrees of freedom.
+        ddof: u32,
+    },
 }
 
 impl Reduction {
@@ -266,13 +343,16 @@ impl Reduction {
 /// local coordinate `c`, `index = base + Σ c[k]·strides[k]` over the reduced axes.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ArgIndex {
+    /// The global flat index of local coordinate 0.
     pub base: i64,
+    /// Global flat-index step per chunk axis.
     pub strides: Vec<i64>,
 }
 
 /// Turning the final partial into the result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finalize {
+    /// The result's dtype.
     pub dtype: DType,
     /// The result chunk's shape (reduced axes dropped unless keepdims).
     pub shape: Vec<usize>,
@@ -281,9 +361,13 @@ pub struct Finalize {
 /// One rectangular copy in an [`ChunkOp::Assemble`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Piece {
+    /// The input that holds the rectangle.
     pub slot: usize,
+    /// Its start in that input.
     pub src_start: Vec<usize>,
+    /// Its start in the output chunk.
     pub dst_start: Vec<usize>,
+    /// Its extent.
     pub shape: Vec<usize>,
 }
 
@@ -293,26 +377,44 @@ pub struct Piece {
 pub enum LinalgOp {
     /// `(batch, m, k) @ (batch, k, n)` of two C-contiguous inputs.
     MatMul {
+        /// Independent products (batch axes flattened).
         batch: usize,
+        /// Rows of the left operand.
         m: usize,
+        /// The contracted length.
         k: usize,
+        /// Columns of the right operand.
         n: usize,
     },
     /// QR of the row-stack of part `part` of every input (each `_ × n`): parts `[Q, R]`.
-    Qr { part: usize, n: usize },
+    Qr {
+        /// Which part of each input is stacked.
+        part: usize,
+        /// Columns.
+        n: usize,
+    },
     /// Part 0 of input 0 (`m × k`) times rows `row0..row0 + k` of part 0 of input 1: the
     /// TSQR step that carries the upper levels' Q down to a block.
-    QMul { row0: usize },
+    QMul {
+        /// The first row of input 1 that multiplies.
+        row0: usize,
+    },
     /// Part `p` of the input as a dense chunk.
     Part(usize),
     /// Thin SVD of the input (`k × n`): parts `[U, S, Vt]`.
     Svd,
     /// Blocked Cholesky: `S = A - Σ L_a L_bᵀ` over the input pairs after the first, then
     /// `L = chol(S)` (diagonal block) or `S L_kk⁻ᵀ` with `L_kk` the last input.
-    Cholesky { diagonal: bool },
+    Cholesky {
+        /// A diagonal block (factorize) rather than one below it (solve).
+        diagonal: bool,
+    },
     /// Blocked triangular solve: `S = B - Σ T_k X_k` over the input pairs after the first,
     /// then `T_ii⁻¹ S` with `T_ii` (lower or upper) the last input.
-    TriSolve { lower: bool },
+    TriSolve {
+        /// `T` is lower (else upper) triangular.
+        lower: bool,
+    },
 }
 
 /// What one task does.
@@ -320,45 +422,72 @@ pub enum LinalgOp {
 pub enum ChunkOp {
     /// A dense linear-algebra kernel; `shape` is the shape of part 0 of the result.
     Linalg {
+        /// The kernel.
         op: LinalgOp,
+        /// The dtype of the result.
         dtype: DType,
+        /// The shape of part 0 of the result.
         shape: Vec<usize>,
     },
     /// Evaluate a fused program over a chunk of `shape`.
-    Map { expr: FusedExpr, shape: Vec<usize> },
+    Map {
+        /// The program.
+        expr: FusedExpr,
+        /// The output chunk's shape.
+        shape: Vec<usize>,
+    },
     /// Evaluate `expr` over `shape` and reduce `axes` into a partial (those axes become 1),
     /// finalizing right away when this is the only partial.
     Reduce {
+        /// The values, as a fused program.
         expr: FusedExpr,
+        /// The chunk's shape.
         shape: Vec<usize>,
+        /// What is computed.
         reduction: Reduction,
+        /// The chunk axes reduced.
         axes: Vec<usize>,
+        /// Where arg-reductions' global indices come from.
         arg: ArgIndex,
+        /// Set when this partial is already the result.
         finalize: Option<Finalize>,
     },
     /// Combine same-shaped partials, in input order, into one.
     Combine {
+        /// What is combined.
         reduction: Reduction,
+        /// The dtype of the values that were reduced.
         input_dtype: DType,
+        /// Set when this combine produces the result.
         finalize: Option<Finalize>,
     },
     /// Gather along `axis`: output position `i` is `(input slot, index)` `picks[i]`.
     Take {
+        /// The axis gathered along.
         axis: usize,
+        /// `(input slot, index along axis)` for each output position.
         picks: Vec<(usize, usize)>,
+        /// The output chunk's shape.
         shape: Vec<usize>,
+        /// Its dtype.
         dtype: DType,
     },
     /// Copy rectangles of inputs into a new chunk of `shape` (rechunk, concatenate).
     Assemble {
+        /// The output chunk's dtype.
         dtype: DType,
+        /// Its shape.
         shape: Vec<usize>,
+        /// The rectangles copied into it.
         pieces: Vec<Piece>,
     },
     /// A region of a user-provided in-memory array.
     Source {
+        /// The whole user array.
         data: Arc<HostArray>,
+        /// The region's start.
         start: Vec<usize>,
+        /// The region's shape.
         shape: Vec<usize>,
     },
 }
@@ -390,6 +519,7 @@ impl ChunkOp {
 /// (e.g. count, mean and M2 for var).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chunk {
+    /// The arrays (one for a dense chunk).
     pub parts: Vec<HostArray>,
 }
 

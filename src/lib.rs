@@ -12,6 +12,7 @@
 //! assert!((v - 2_000.0).abs() < 10.0);
 //! # Ok::<(), tessera::Error>(())
 //! ```
+#![warn(missing_docs)]
 
 pub mod array;
 pub mod backend;

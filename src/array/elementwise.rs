@@ -17,7 +17,9 @@ use crate::kernel::{BinaryOp, UnaryOp};
 /// ```
 #[derive(Debug, Clone)]
 pub enum Operand {
+    /// An array operand.
     Array(Array),
+    /// A scalar operand (broadcast to every element).
     Scalar(Scalar),
 }
 

@@ -21,8 +21,11 @@ use std::sync::Arc;
 pub enum Index {
     /// `start:stop:step` (any part may be omitted).
     Slice {
+        /// First position (`None`: the start in the step's direction).
         start: Option<isize>,
+        /// End, exclusive (`None`: the end in the step's direction).
         stop: Option<isize>,
+        /// Stride; negative walks backwards, never 0.
         step: isize,
     },
     /// A single position: the axis is dropped.

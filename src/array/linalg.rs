@@ -272,8 +272,11 @@ pub fn qr(a: &Array) -> (Array, Array) {
 /// A lazy singular value decomposition `A = U · diag(S) · Vt`.
 #[derive(Debug, Clone)]
 pub struct Svd {
+    /// Left singular vectors (`m × k`).
     pub u: Array,
+    /// Singular values, largest first (`k`).
     pub s: Array,
+    /// Right singular vectors, transposed (`k × n`).
     pub vt: Array,
 }
 
@@ -544,6 +547,7 @@ pub fn solve(a: &Array, b: &Array) -> Array {
 /// Least-squares solution of `A x ≈ b` via TSQR, with NumPy's extras.
 #[derive(Debug, Clone)]
 pub struct Lstsq {
+    /// The least-squares solution.
     pub x: Array,
     /// Squared residual norm per column of b.
     pub residuals: Array,

@@ -52,8 +52,11 @@ impl std::fmt::Display for Device {
 /// A buffer owned by a non-host device; the handle is opaque to everyone but its backend.
 #[derive(Clone)]
 pub struct DeviceBuffer {
+    /// The device that owns it.
     pub device: Device,
+    /// Bytes it holds.
     pub bytes: usize,
+    /// The owning backend's own handle.
     pub handle: Arc<dyn Any + Send + Sync>,
 }
 
@@ -66,7 +69,9 @@ impl std::fmt::Debug for DeviceBuffer {
 /// A task's output, wherever it lives.
 #[derive(Debug, Clone)]
 pub enum Buffer {
+    /// A chunk in host memory.
     Host(Chunk),
+    /// A buffer on a device.
     Device(DeviceBuffer),
 }
 

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 /// One task: a [`ChunkOp`] on the outputs of earlier tasks.
 #[derive(Debug, Clone)]
 pub struct Task {
+    /// What the task does.
     pub op: ChunkOp,
     /// Task ids whose outputs are this task's inputs, in slot order.
     pub inputs: Vec<usize>,
@@ -33,8 +34,11 @@ pub struct Task {
 /// Where a requested array's blocks come from.
 #[derive(Debug, Clone)]
 pub struct OutputSpec {
+    /// The output's shape.
     pub shape: Vec<usize>,
+    /// Its dtype.
     pub dtype: DType,
+    /// Its chunking.
     pub grid: ChunkGrid,
     /// Task id of every block, in C order of `grid`.
     pub blocks: Vec<usize>,
@@ -50,7 +54,9 @@ pub struct OutputSpec {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TaskGraph {
+    /// Every task, inputs before consumers.
     pub tasks: Vec<Task>,
+    /// Where each requested array's blocks are.
     pub outputs: Vec<OutputSpec>,
     /// Priority of every task (lower runs first among ready tasks).
     pub priority: Vec<usize>,

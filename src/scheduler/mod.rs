@@ -45,6 +45,7 @@ impl Default for Scheduler {
 /// Options for one `compute` call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComputeOptions {
+    /// How tasks are run (threads or the calling thread).
     pub scheduler: Scheduler,
     /// Where chunks run.
     pub device: Device,
@@ -96,10 +97,13 @@ pub fn set_default_options(opts: ComputeOptions) {
 /// What a compute did.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
+    /// Tasks run.
     pub tasks: usize,
     /// Most bytes of task outputs held at once (the scheduler's own accounting).
     pub peak_bytes: u64,
+    /// Time from start to the assembled outputs.
     pub wall: Duration,
+    /// Worker threads used.
     pub workers: usize,
     /// Tasks that ran on the device backend (the rest ran on the CPU).
     pub device_tasks: usize,
@@ -111,7 +115,9 @@ pub struct Stats {
 /// Results and statistics of one run.
 #[derive(Debug, Clone)]
 pub struct Executed {
+    /// The requested arrays, in order.
     pub outputs: Vec<HostArray>,
+    /// What the run did.
     pub stats: Stats,
 }
 

@@ -20,17 +20,25 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// What `tessera info` shows about one adapter.
 #[derive(Debug, Clone)]
 pub struct AdapterSummary {
+    /// Its index (`Device::Wgpu(index)`).
     pub index: usize,
+    /// The driver's name for it.
     pub name: String,
+    /// The graphics API (Vulkan).
     pub backend: String,
+    /// Discrete, integrated, virtual or CPU (software).
     pub device_type: String,
     /// A software rasteriser (lavapipe, SwiftShader): never chosen by `Device::Auto`.
     pub software: bool,
+    /// SHADER_F64: f64 kernels.
     pub shader_f64: bool,
+    /// SHADER_F16: f16 kernels.
     pub shader_f16: bool,
     /// SHADER_INT64: i64 data and exact integer reductions on the device.
     pub shader_i64: bool,
+    /// Largest storage-buffer binding, in bytes (the chunk-size limit).
     pub max_storage_binding: u64,
+    /// Largest buffer, in bytes.
     pub max_buffer: u64,
 }
 
@@ -95,8 +103,11 @@ pub fn adapters() -> Vec<AdapterSummary> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TransposeKernel {
     #[default]
+    /// Tiled on hardware adapters, direct on software ones.
     Auto,
+    /// Always stage transposed inputs through workgroup tiles.
     Tiled,
+    /// Always read transposed inputs directly (strided).
     Direct,
 }
 
