@@ -754,3 +754,25 @@ fn a_chunk_moves_once_however_many_consumers_need_it_on_the_other_side() {
         );
     }
 }
+
+#[test]
+fn adapters_can_be_named() {
+    let Some(Device::Wgpu(i)) = wgpu() else {
+        return;
+    };
+    let name = common::test_caps().name;
+    let part: String = name.chars().take(4).collect::<String>().to_uppercase();
+    let Device::Wgpu(j) = format!("wgpu:{part}").parse::<Device>().unwrap() else {
+        panic!("a wgpu spec parses to a wgpu device")
+    };
+    let found = &tessera::backend::wgpu_adapters()[j].name;
+    assert!(
+        found.to_uppercase().contains(&part),
+        "{found} for {part} (test adapter {i})"
+    );
+    let e = "wgpu:no-such-gpu"
+        .parse::<Device>()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no-such-gpu") && e.contains(&name), "{e}");
+}

@@ -49,6 +49,71 @@ impl std::fmt::Display for Device {
     }
 }
 
+/// Parses `auto`, `cpu`, `wgpu:N`, `wgpu:NAME` (the first adapter whose name contains
+/// NAME, ignoring case — how a software adapter such as lavapipe is asked for by name)
+/// and `cuda:N`.
+///
+/// ```
+/// use tessera::Device;
+/// assert_eq!("cpu".parse::<Device>().unwrap(), Device::Cpu);
+/// assert_eq!("wgpu:1".parse::<Device>().unwrap(), Device::Wgpu(1));
+/// let e = "tpu".parse::<Device>().unwrap_err();
+/// assert!(e.to_string().contains("auto, cpu, wgpu:N"));
+/// ```
+impl std::str::FromStr for Device {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Device> {
+        let bad = |why: String| Error::arg("device", why);
+        let spec = s.trim();
+        match spec.to_ascii_lowercase().as_str() {
+            "auto" => return Ok(Device::Auto),
+            "cpu" => return Ok(Device::Cpu),
+            _ => {}
+        }
+        if let Some(rest) = spec.strip_prefix("cuda:") {
+            return rest.parse().map(Device::Cuda).map_err(|_| {
+                bad(format!(
+                    "{s:?}: a CUDA device is named by its ordinal, e.g. cuda:0"
+                ))
+            });
+        }
+        let Some(rest) = spec.strip_prefix("wgpu:") else {
+            return Err(bad(format!(
+                "unknown device {s:?}; use auto, cpu, wgpu:N, wgpu:NAME or cuda:N"
+            )));
+        };
+        if let Ok(i) = rest.parse::<usize>() {
+            return Ok(Device::Wgpu(i));
+        }
+        #[cfg(feature = "wgpu")]
+        {
+            let adapters = wgpu_adapters();
+            let want = rest.to_ascii_lowercase();
+            if let Some(a) = adapters
+                .iter()
+                .find(|a| a.name.to_ascii_lowercase().contains(&want))
+            {
+                return Ok(Device::Wgpu(a.index));
+            }
+            let names: Vec<String> = adapters
+                .iter()
+                .map(|a| format!("wgpu:{} {}", a.index, a.name))
+                .collect();
+            Err(bad(format!(
+                "no wgpu adapter's name contains {rest:?}; found: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )))
+        }
+        #[cfg(not(feature = "wgpu"))]
+        Err(bad(format!("{s:?}: this build has no wgpu backend")))
+    }
+}
+
 /// A buffer owned by a non-host device; the handle is opaque to everyone but its backend.
 #[derive(Clone)]
 pub struct DeviceBuffer {

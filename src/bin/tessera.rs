@@ -34,7 +34,8 @@ enum Cmd {
         /// Hide the progress bar.
         #[arg(long)]
         quiet: bool,
-        /// Where the chunks run: auto (a hardware GPU if any, else the CPU), cpu or wgpu:N.
+        /// Where the chunks run: auto (a hardware GPU if any, else the CPU), cpu, wgpu:N or
+        /// wgpu:NAME (an adapter whose name contains NAME, e.g. wgpu:llvmpipe).
         #[arg(long, default_value = "auto")]
         device: String,
     },
@@ -58,7 +59,7 @@ enum Cmd {
         /// Run one workload: seed, axpy, reductions, tiny, matmul, tsqr, svd or svd_compressed.
         #[arg(long)]
         only: Option<String>,
-        /// Devices to compare on their own kernels: cpu, wgpu:N or all (adds a table with a
+        /// Devices to compare on their own kernels: cpu, wgpu:N, wgpu:NAME or all (adds a table with a
         /// column per device; the main suite runs on the CPU).
         #[arg(long)]
         device: Option<String>,
@@ -146,19 +147,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
             quiet,
             device,
         } => {
-            let device = match device.as_str() {
-                "auto" => Device::Auto,
-                "cpu" => Device::Cpu,
-                s => match s.strip_prefix("wgpu:").map(str::parse::<usize>) {
-                    Some(Ok(i)) => Device::Wgpu(i),
-                    _ => {
-                        return Err(tessera::Error::arg(
-                            "demo",
-                            format!("unknown device {s:?}; use auto, cpu or wgpu:N"),
-                        ))
-                    }
-                },
-            };
+            let device: Device = device.parse()?;
             let x = tessera::random::uniform(&[size, size], &[chunk, chunk], 42)?;
             let y = (&x + &x.t()).sum_axis(0).mean();
             println!("x = {x}");
@@ -288,9 +277,9 @@ fn parse_devices(spec: &str) -> tessera::Result<Vec<(Device, String)>> {
         }
         #[cfg(feature = "wgpu")]
         s if s.starts_with("wgpu:") => {
-            let i: usize = s[5..].parse().map_err(|_| {
-                tessera::Error::arg("bench", format!("bad device {s:?}; use cpu, wgpu:N or all"))
-            })?;
+            let Device::Wgpu(i) = s.parse::<Device>()? else {
+                unreachable!("wgpu: specs parse to wgpu devices")
+            };
             let a = adapters
                 .get(i)
                 .ok_or_else(|| tessera::Error::arg("bench", format!("no wgpu adapter {i}")))?;
