@@ -31,6 +31,11 @@ status=${PIPESTATUS[0]}
 
 # Device comparison: one column per device found.
 ./target/release/tessera bench --device all --repeats 3 2>&1 | tee "$out/bench-devices.txt"
+# The demo on the GPU, and the wgpu kernels' criterion benchmarks (short runs).
+demo_device="${TESSERA_TEST_ADAPTER:+wgpu:$TESSERA_TEST_ADAPTER}"
+./target/release/tessera demo --quiet --device "${demo_device:-auto}" 2>&1 | tee "$out/demo-gpu.txt"
+cargo bench --bench wgpu_kernels -- --warm-up-time 1 --measurement-time 3 2>&1 \
+  | grep -E "^wgpu/|time:|thrpt:|adapter" | tee "$out/bench-wgpu-kernels.txt"
 
 echo "suite exit status: $status" | tee -a "$out/machine.txt"
 exit "$status"
