@@ -776,3 +776,44 @@ fn adapters_can_be_named() {
         .to_string();
     assert!(e.contains("no-such-gpu") && e.contains(&name), "{e}");
 }
+
+#[test]
+fn a_device_memory_limit_bounds_what_the_device_holds() {
+    let Some(dev) = wgpu() else { return };
+    // 16 output chunks of 64 KiB stay alive until the end: unbounded, the device holds
+    // them all; with room for about four, the rest run on the CPU.
+    let x = tessera::random::uniform_range(&[512, 512], &[128, 128][..], 9, 0.0, 1.0, DType::F32)
+        .unwrap();
+    let y = &x * 2.0 + 1.0;
+    let chunk = 128 * 128 * 4u64;
+    let run = |limit: Option<u64>, fallback: bool| {
+        let opts = ComputeOptions {
+            device_memory_limit: limit,
+            cpu_fallback: fallback,
+            ..on(dev)
+        };
+        let g = tessera::graph::TaskGraph::build(&[&y]).unwrap();
+        tessera::scheduler::execute(&g, &opts).unwrap()
+    };
+    let free = run(None, true);
+    assert_eq!(free.stats.device_tasks, 16);
+    assert_eq!(free.stats.peak_device_bytes, 16 * chunk);
+    let limit = 5 * chunk;
+    let bounded = run(Some(limit), true);
+    assert!(
+        bounded.stats.peak_device_bytes <= limit,
+        "{}",
+        bounded.stats.peak_device_bytes
+    );
+    assert!(
+        (1..16).contains(&bounded.stats.device_tasks),
+        "{} tasks on the device",
+        bounded.stats.device_tasks
+    );
+    assert_eq!(bounded.outputs[0], free.outputs[0]);
+    // A pinned device cannot send work to the CPU: it waits while others run, and runs a
+    // task alone when nothing else can free memory (outputs are kept to the end).
+    let pinned = run(Some(limit), false);
+    assert_eq!(pinned.stats.device_tasks, 16);
+    assert_eq!(pinned.outputs[0], free.outputs[0]);
+}

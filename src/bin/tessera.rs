@@ -157,8 +157,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 scheduler: Scheduler::Threads(threads),
                 device,
                 progress: !quiet,
-                host_memory_limit: None,
-                cpu_fallback: true,
+                ..ComputeOptions::default()
             };
             let t = Instant::now();
             let g = tessera::graph::TaskGraph::build(&[&y])?;

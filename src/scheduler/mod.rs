@@ -57,6 +57,11 @@ pub struct ComputeOptions {
     /// pinned: a declined task is an error naming the reason (`UnsupportedDType` when
     /// the dtype is what the device lacks).
     pub cpu_fallback: bool,
+    /// Bytes of chunks the device may hold at once (default: no limit — wgpu does not
+    /// report a device's memory; about 80% of it is a good value for arrays larger than
+    /// the device). Above 0.8 of it, tasks that would add to the device run on the CPU
+    /// (logged), or, on a pinned device, wait for device memory to free up.
+    pub device_memory_limit: Option<u64>,
 }
 
 impl Default for ComputeOptions {
@@ -70,6 +75,7 @@ impl Default for ComputeOptions {
                 progress: false,
                 host_memory_limit: None,
                 cpu_fallback: true,
+                device_memory_limit: None,
             })
     }
 }
@@ -80,6 +86,7 @@ static DEFAULTS: RwLock<ComputeOptions> = RwLock::new(ComputeOptions {
     progress: false,
     host_memory_limit: None,
     cpu_fallback: true,
+    device_memory_limit: None,
 });
 
 /// Sets the options every later `compute()` uses by default.
@@ -107,6 +114,8 @@ pub struct Stats {
     pub workers: usize,
     /// Tasks that ran on the device backend (the rest ran on the CPU).
     pub device_tasks: usize,
+    /// Most bytes of chunks held on the device at once.
+    pub peak_device_bytes: u64,
     /// Chunks moved between host and device while running (uploads and downloads
     /// for consumers; the final download of the outputs is not counted).
     pub transfers: usize,
@@ -133,6 +142,10 @@ struct State {
     in_flight: Vec<bool>,
     transfers: usize,
     held: u64,
+    /// Bytes of results and mirrors on the device, plus reservations of tasks running
+    /// there.
+    device_held: u64,
+    device_peak: u64,
     peak: u64,
     running: usize,
     done: usize,
@@ -186,6 +199,8 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
         in_flight: vec![false; n],
         transfers: 0,
         held: 0,
+        device_held: 0,
+        device_peak: 0,
         peak: 0,
         running: 0,
         done: 0,
@@ -205,6 +220,7 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
         b
     });
     let start_limit = limit / 10 * 8;
+    let device_limit = opts.device_memory_limit.filter(|_| device.is_some());
     let declined: Mutex<std::collections::HashSet<String>> = Mutex::new(Default::default());
     let worker = || {
         let mut guard = state.lock().expect("scheduler lock");
@@ -213,9 +229,15 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
                 cv.notify_all();
                 return;
             }
+            let device_full = |st: &State, t: usize| {
+                device_limit.is_some_and(|l| st.device_held + g.tasks[t].nbytes > l / 10 * 8)
+            };
             let pick = match guard.ready.peek() {
                 Some(&Reverse((_, t)))
-                    if guard.running == 0 || guard.held + g.tasks[t].nbytes <= start_limit =>
+                    if guard.running == 0
+                        || (guard.held + g.tasks[t].nbytes <= start_limit
+                            // A pinned device waits for its memory instead of the CPU.
+                            && (opts.cpu_fallback || !device_full(&guard, t))) =>
                 {
                     guard.ready.pop();
                     Some(t)
@@ -240,30 +262,60 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
             guard.held += task.nbytes;
             guard.peak = guard.peak.max(guard.held);
             drop(guard);
-            let (target, plan) =
-                match place(&device, &cpu, task, &inputs, &declined, opts.cpu_fallback) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        drop(inputs);
-                        guard = state.lock().unwrap_or_else(|p| p.into_inner());
-                        guard.running -= 1;
-                        guard.held -= task.nbytes;
-                        guard.error.get_or_insert(e);
-                        cv.notify_all();
-                        continue;
-                    }
-                };
+            // Device bytes are checked and reserved in one step (like host bytes above),
+            // settled to the real size when the task finishes.
+            let reserve_device = || {
+                let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                if opts.cpu_fallback && device_full(&st, t) {
+                    return false;
+                }
+                st.device_held += task.nbytes;
+                st.device_peak = st.device_peak.max(st.device_held);
+                true
+            };
+            let (target, plan) = match place(
+                &device,
+                &cpu,
+                task,
+                &inputs,
+                &declined,
+                opts.cpu_fallback,
+                &reserve_device,
+            ) {
+                Ok(t) => t,
+                Err(e) => {
+                    drop(inputs);
+                    guard = state.lock().unwrap_or_else(|p| p.into_inner());
+                    guard.running -= 1;
+                    guard.held -= task.nbytes;
+                    guard.error.get_or_insert(e);
+                    cv.notify_all();
+                    continue;
+                }
+            };
             let ran_on_device = target.device() != Device::Cpu;
             // A panicking kernel must not leave its task "running" forever (the other
             // workers would wait on it): it becomes an error like any other.
-            let out = gather_inputs(&state, &cv, task, &inputs, &target, &device, start_limit)
-                .and_then(|moved| {
-                    let refs: Vec<&Buffer> = moved.iter().map(|b| b.as_ref()).collect();
-                    caught(&target, &task.op, || target.run(&task.op, plan, &refs))
-                });
+            let out = gather_inputs(
+                &state,
+                &cv,
+                task,
+                &inputs,
+                &target,
+                &device,
+                start_limit,
+                device_limit,
+            )
+            .and_then(|moved| {
+                let refs: Vec<&Buffer> = moved.iter().map(|b| b.as_ref()).collect();
+                caught(&target, &task.op, || target.run(&task.op, plan, &refs))
+            });
             drop(inputs);
             guard = state.lock().unwrap_or_else(|p| p.into_inner());
             guard.running -= 1;
+            if ran_on_device {
+                guard.device_held -= task.nbytes;
+            }
             match out {
                 Err(e) => {
                     guard.error.get_or_insert(e);
@@ -273,17 +325,22 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
                     let real = buf.nbytes() as u64;
                     guard.held = guard.held + real - task.nbytes;
                     guard.peak = guard.peak.max(guard.held);
+                    if buf.device() != Device::Cpu {
+                        guard.device_held += real;
+                        guard.device_peak = guard.device_peak.max(guard.device_held);
+                    }
                     guard.results[t] = Some(Arc::new(buf));
                     guard.done += 1;
                     guard.on_device += ran_on_device as usize;
                     for &j in &task.inputs {
                         guard.consumers_left[j] -= 1;
                         if guard.consumers_left[j] == 0 {
-                            if let Some(b) = guard.results[j].take() {
+                            let released = [guard.results[j].take(), guard.mirrors[j].take()];
+                            for b in released.into_iter().flatten() {
                                 guard.held -= b.nbytes() as u64;
-                            }
-                            if let Some(m) = guard.mirrors[j].take() {
-                                guard.held -= m.nbytes() as u64;
+                                if b.device() != Device::Cpu {
+                                    guard.device_held -= b.nbytes() as u64;
+                                }
                             }
                         }
                     }
@@ -387,6 +444,7 @@ pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
             wall: t0.elapsed(),
             workers,
             device_tasks: st.on_device,
+            peak_device_bytes: st.device_peak,
             transfers: st.transfers,
         },
     })
@@ -424,6 +482,7 @@ fn place(
     inputs: &[Arc<Buffer>],
     declined: &Mutex<std::collections::HashSet<String>>,
     fallback: bool,
+    reserve_device: &dyn Fn() -> bool,
 ) -> Result<(Arc<dyn Backend>, Plan)> {
     let on_cpu = || {
         cpu.plan(&task.op)
@@ -451,6 +510,16 @@ fn place(
         return on_cpu();
     }
     match d.plan(&task.op) {
+        Ok(_) if !reserve_device() => {
+            if declined
+                .lock()
+                .map(|mut s| s.insert("device memory".into()))
+                .unwrap_or(false)
+            {
+                tracing::info!(device = %d.device(), "device memory above 0.8 of its limit: tasks run on the CPU until it frees up");
+            }
+            on_cpu()
+        }
         Ok(plan) => Ok((d.clone(), plan)),
         Err(reason) if !fallback => Err(match op_dtype(&task.op) {
             Some(dtype)
@@ -538,6 +607,7 @@ fn gather_inputs(
     target: &Arc<dyn Backend>,
     device: &Option<Arc<dyn Backend>>,
     start_limit: u64,
+    device_limit: Option<u64>,
 ) -> Result<Vec<Arc<Buffer>>> {
     let to = target.device();
     let mut out: Vec<Option<Arc<Buffer>>> = inputs
@@ -586,12 +656,20 @@ fn gather_inputs(
                     // Kept for the consumers still to come (this task is one of
                     // `consumers_left`), if memory allows.
                     let bytes = copy.nbytes() as u64;
+                    let on_device = copy.device() != Device::Cpu;
+                    let device_room = !on_device
+                        || device_limit.is_none_or(|l| guard.device_held + bytes <= l / 10 * 8);
                     if guard.consumers_left[j] > 1
                         && guard.mirrors[j].is_none()
                         && guard.held + bytes <= start_limit
+                        && device_room
                     {
                         guard.held += bytes;
                         guard.peak = guard.peak.max(guard.held);
+                        if on_device {
+                            guard.device_held += bytes;
+                            guard.device_peak = guard.device_peak.max(guard.device_held);
+                        }
                         guard.mirrors[j] = Some(copy.clone());
                     }
                     out[k] = Some(copy);
