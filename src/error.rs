@@ -82,11 +82,16 @@ pub enum Error {
         /// What was wrong, and the fix.
         reason: String,
     },
-    /// A task does not fit the memory tier it must run in.
-    #[error("out of memory in {tier}: a task needs {needed} bytes but the limit is {limit} bytes; use smaller chunks (rechunk) or raise the limit")]
+    /// Something does not fit the memory tier it must live in, even with everything
+    /// else spilled to the tier below (found before anything runs where it can be).
+    #[error("out of memory in {tier}: {what} needs {needed} bytes but the limit is {limit} bytes; {fix}")]
     OutOfMemory {
-        /// The memory tier (host, device, disk).
-        tier: String,
+        /// The memory tier.
+        tier: Tier,
+        /// What did not fit (a task with its inputs, the result, a spilled chunk).
+        what: String,
+        /// How to fix it.
+        fix: String,
         /// Bytes the task needs.
         needed: u64,
         /// The tier's limit.
@@ -120,6 +125,34 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+}
+
+/// A tier of memory a chunk can live in, fastest first.
+///
+/// ```
+/// use tessera::error::Tier;
+/// assert_eq!(Tier::Device(0).to_string(), "device 0");
+/// assert_eq!(Tier::Disk.to_string(), "disk");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tier {
+    /// The memory of the scheduler's device number `i` (its position in the run's
+    /// device list).
+    Device(usize),
+    /// Host memory.
+    Host,
+    /// Spill files on disk.
+    Disk,
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tier::Device(i) => write!(f, "device {i}"),
+            Tier::Host => write!(f, "host"),
+            Tier::Disk => write!(f, "disk"),
+        }
+    }
 }
 
 impl Error {

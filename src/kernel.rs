@@ -481,6 +481,14 @@ pub enum ChunkOp {
         /// The rectangles copied into it.
         pieces: Vec<Piece>,
     },
+    /// A block the scheduler's store already holds (of a persisted array): it is
+    /// never run, its copies are handed to the store before the compute starts.
+    Stored {
+        /// The block's dtype.
+        dtype: DType,
+        /// Its shape.
+        shape: Vec<usize>,
+    },
     /// A region of a user-provided in-memory array.
     Source {
         /// The whole user array.
@@ -493,6 +501,19 @@ pub enum ChunkOp {
 }
 
 impl ChunkOp {
+    /// The dtype the task computes in, where it has one.
+    pub fn dtype(&self) -> Option<DType> {
+        match self {
+            ChunkOp::Map { expr, .. } | ChunkOp::Reduce { expr, .. } => Some(expr.dtype()),
+            ChunkOp::Combine { input_dtype, .. } => Some(*input_dtype),
+            ChunkOp::Take { dtype, .. }
+            | ChunkOp::Assemble { dtype, .. }
+            | ChunkOp::Stored { dtype, .. }
+            | ChunkOp::Linalg { dtype, .. } => Some(*dtype),
+            ChunkOp::Source { data, .. } => Some(data.dtype()),
+        }
+    }
+
     /// Short name for logs, DOT output and progress.
     pub fn name(&self) -> String {
         match self {
@@ -502,6 +523,7 @@ impl ChunkOp {
             ChunkOp::Take { .. } => "take".into(),
             ChunkOp::Assemble { .. } => "assemble".into(),
             ChunkOp::Source { .. } => "from-ndarray".into(),
+            ChunkOp::Stored { .. } => "persisted".into(),
             ChunkOp::Linalg { op, .. } => match op {
                 LinalgOp::MatMul { .. } => "matmul".into(),
                 LinalgOp::Qr { .. } => "qr".into(),

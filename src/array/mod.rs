@@ -38,6 +38,8 @@ pub(crate) enum Op {
     Const(Scalar),
     /// A user-provided in-memory array.
     Source(Arc<HostArray>),
+    /// Blocks a persisted array holds (in memory or spilled).
+    Stored(Arc<scheduler::Persisted>),
     Unary(UnaryOp),
     Binary(BinaryOp),
     Where,
@@ -108,6 +110,7 @@ impl Op {
             Op::Gen(Generator::Eye { .. }) => "eye".into(),
             Op::Const(_) => "full".into(),
             Op::Source(_) => "from-ndarray".into(),
+            Op::Stored(_) => "persisted".into(),
             Op::Unary(u) => format!("{u:?}").to_lowercase(),
             Op::Binary(b) => b.name().into(),
             Op::Where => "where".into(),
@@ -296,6 +299,54 @@ impl Array {
     /// Renders the task graph with Graphviz `dot` into `path` (format from the extension).
     pub fn visualize(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         crate::graph::render_dot(&self.to_dot()?, path.as_ref())
+    }
+
+    /// Computes the array once and returns an array whose chunks the store holds — in
+    /// host memory while they fit under the limit, the rest spilled to disk — so later
+    /// computes start from them instead of recomputing (dask's `persist`). The spill
+    /// files are removed when the last handle to the returned array is dropped.
+    ///
+    /// ```
+    /// let x = tessera::random::uniform(&[200, 200], 50, 7).unwrap();
+    /// let p = x.persist().unwrap();
+    /// let a: f64 = (&p + &p.t()).sum().compute_scalar().unwrap();
+    /// let b: f64 = (&x + &x.t()).sum().compute_scalar().unwrap();
+    /// assert_eq!(a, b);
+    /// ```
+    pub fn persist(&self) -> Result<Array> {
+        self.persist_with(&ComputeOptions::default())
+    }
+
+    /// [`Array::persist`] with explicit options (limits, spill directory, device).
+    pub fn persist_with(&self, opts: &ComputeOptions) -> Result<Array> {
+        Ok(self.persist_stats(opts)?.0)
+    }
+
+    /// [`Array::persist_with`], also returning what the compute did.
+    pub fn persist_stats(&self, opts: &ComputeOptions) -> Result<(Array, scheduler::Stats)> {
+        let n = self.node()?;
+        if let Op::Stored(_) = n.op {
+            return Ok((self.clone(), scheduler::Stats::default()));
+        }
+        let g = crate::graph::TaskGraph::build(&[self])?;
+        let (mut p, stats) = scheduler::execute_persist(&g, opts)?;
+        let p = p.pop().expect("one persisted array per output");
+        let a = Array::new(
+            Op::Stored(p),
+            vec![],
+            n.shape.clone(),
+            n.dtype,
+            n.grid.clone(),
+        );
+        Ok((a, stats))
+    }
+
+    /// The store behind a persisted array (`None` for any other array).
+    pub fn persisted(&self) -> Option<&scheduler::Persisted> {
+        match &self.node().ok()?.op {
+            Op::Stored(p) => Some(p),
+            _ => None,
+        }
     }
 
     /// Number of tasks `compute()` would run.

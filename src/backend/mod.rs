@@ -196,6 +196,12 @@ pub trait Backend: Send + Sync {
     }
     /// Copies host data onto this device.
     fn upload(&self, chunk: Chunk) -> Result<Buffer>;
+    /// Bytes of memory the device has for buffers, when it reports it (the scheduler's
+    /// default device limit is 0.8 of this). wgpu does not; the CPU's memory is the
+    /// host tier, not a device.
+    fn memory_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// What a backend worked out while deciding it can run a task (the wgpu backend keeps

@@ -1,6 +1,6 @@
 //! The `tessera` command: `info`, `demo` and `bench`.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::time::Instant;
 use tessera::bench::{self, BenchConfig};
 use tessera::{ComputeOptions, Device, Scheduler};
@@ -14,6 +14,43 @@ use tessera::{ComputeOptions, Device, Scheduler};
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+/// Memory tiers and the task-stream trace (sizes like 4GiB, 512MiB, 2GB).
+#[derive(Args, Clone)]
+struct MemoryArgs {
+    /// Host memory the chunks may hold (default: 0.8 of RAM or the cgroup limit).
+    #[arg(long, value_parser = size)]
+    host_memory_limit: Option<u64>,
+    /// Device memory the chunks may hold (default: what the device reports; wgpu: none).
+    #[arg(long, value_parser = size)]
+    device_memory_limit: Option<u64>,
+    /// Where spill files go (default: $TESSERA_SPILL_DIR, else the system temp dir).
+    #[arg(long)]
+    spill_dir: Option<std::path::PathBuf>,
+    /// Bytes of spill files allowed on disk (default: no limit).
+    #[arg(long, value_parser = size)]
+    disk_limit: Option<u64>,
+    /// Write the task stream as Chrome-trace JSON (open it in https://ui.perfetto.dev).
+    #[arg(long)]
+    trace: Option<std::path::PathBuf>,
+}
+
+impl MemoryArgs {
+    fn apply(&self, opts: ComputeOptions) -> ComputeOptions {
+        ComputeOptions {
+            host_memory_limit: self.host_memory_limit.or(opts.host_memory_limit),
+            device_memory_limit: self.device_memory_limit.or(opts.device_memory_limit),
+            spill_dir: self.spill_dir.clone().or(opts.spill_dir),
+            disk_limit: self.disk_limit.or(opts.disk_limit),
+            trace: self.trace.clone().or(opts.trace),
+            ..opts
+        }
+    }
+}
+
+fn size(s: &str) -> Result<u64, String> {
+    tessera::scheduler::parse_bytes(s).map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand)]
@@ -38,6 +75,12 @@ enum Cmd {
         /// wgpu:NAME (an adapter whose name contains NAME, e.g. wgpu:llvmpipe).
         #[arg(long, default_value = "auto")]
         device: String,
+        /// Persist x first (its chunks stay in memory up to the limit, the rest spill to
+        /// disk), then compute y from the stored chunks, so x.T reads spilled data.
+        #[arg(long)]
+        persist: bool,
+        #[command(flatten)]
+        memory: MemoryArgs,
     },
     /// Runs the benchmark suite and prints one table.
     Bench {
@@ -63,6 +106,8 @@ enum Cmd {
         /// column per device; the main suite runs on the CPU).
         #[arg(long)]
         device: Option<String>,
+        #[command(flatten)]
+        memory: MemoryArgs,
     },
 }
 
@@ -83,6 +128,14 @@ fn main() {
             runtime_dir = Some(dir);
         }
     }
+    // Declines, reroutes and spills are logged through `tracing`; RUST_LOG=info shows them.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     let cli = Cli::parse();
     let result = run(cli);
     if let Some(dir) = runtime_dir {
@@ -146,29 +199,54 @@ fn run(cli: Cli) -> tessera::Result<()> {
             threads,
             quiet,
             device,
+            persist,
+            memory,
         } => {
             let device: Device = device.parse()?;
-            let x = tessera::random::uniform(&[size, size], &[chunk, chunk], 42)?;
-            let y = (&x + &x.t()).sum_axis(0).mean();
-            println!("x = {x}");
-            println!("y = (x + x.T).sum(axis=0).mean()");
-            println!("y = {y}");
-            let opts = ComputeOptions {
+            let opts = memory.apply(ComputeOptions {
                 scheduler: Scheduler::Threads(threads),
                 device,
                 progress: !quiet,
                 ..ComputeOptions::default()
-            };
+            });
             let t = Instant::now();
+            let mut x = tessera::random::uniform(&[size, size], &[chunk, chunk], 42)?;
+            println!("x = {x}");
+            let mut persisted = None;
+            if persist {
+                let (p, s) = x.persist_stats(&opts)?;
+                let stored = p.persisted().expect("persist returns a persisted array");
+                println!(
+                    "x persisted in {:.3} s: {:.2} GiB in memory, {:.2} GiB on disk (host peak {:.2} GiB, {:.2} GiB spilled)",
+                    t.elapsed().as_secs_f64(),
+                    gib(stored.bytes_in_memory()),
+                    gib(stored.bytes_on_disk()),
+                    gib(s.host.peak),
+                    gib(s.host.spilled_bytes)
+                );
+                x = p.clone();
+                persisted = Some(s);
+            }
+            let y = (&x + &x.t()).sum_axis(0).mean();
+            println!("y = (x + x.T).sum(axis=0).mean()");
+            println!("y = {y}");
+            let t1 = Instant::now();
             let g = tessera::graph::TaskGraph::build(&[&y])?;
             let r = tessera::scheduler::execute(&g, &opts)?;
-            let wall = t.elapsed();
             let v = r.outputs[0].to_f64()[[]];
             println!("result: {v}");
             println!(
-                "wall time: {:.3} s on {} workers",
-                wall.as_secs_f64(),
-                r.stats.workers
+                "wall time: {:.3} s on {} workers{}",
+                t.elapsed().as_secs_f64(),
+                r.stats.workers,
+                if persist {
+                    format!(
+                        " ({:.3} s for y from the stored chunks)",
+                        t1.elapsed().as_secs_f64()
+                    )
+                } else {
+                    String::new()
+                }
             );
             println!(
                 "tasks: {} ({} on {device})",
@@ -184,8 +262,31 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 r.stats.peak_bytes as f64 / (1 << 20) as f64,
                 gib((size * size * 8) as u64)
             );
+            let s = &r.stats;
+            if let Some(p) = &persisted {
+                println!(
+                    "spilled: {:.2} GiB written while persisting, {:.2} GiB written and {:.2} GiB read back for y; {:.2} s in spill I/O",
+                    gib(p.host.spilled_bytes),
+                    gib(s.host.spilled_bytes),
+                    gib(s.host.read_back_bytes),
+                    (p.spill_time + s.spill_time).as_secs_f64()
+                );
+            } else if s.host.spilled_bytes + s.device.spilled_bytes > 0 {
+                println!(
+                    "spilled: {:.2} GiB host to disk, {:.2} GiB device to host; {:.2} s in spill I/O",
+                    gib(s.host.spilled_bytes),
+                    gib(s.device.spilled_bytes),
+                    s.spill_time.as_secs_f64()
+                );
+            }
             if let Some(rss) = tessera::scheduler::peak_rss_bytes() {
                 println!("peak process RSS: {:.1} MiB", rss as f64 / (1 << 20) as f64);
+            }
+            if let Some(path) = &opts.trace {
+                println!(
+                    "trace: {} (open in https://ui.perfetto.dev)",
+                    path.display()
+                );
             }
         }
         Cmd::Bench {
@@ -196,6 +297,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
             json,
             only,
             device,
+            memory,
         } => {
             if let Some(spec) = device {
                 return device_table(&spec, repeats);
@@ -207,7 +309,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 repeats,
                 only,
             };
-            let opts = ComputeOptions::default();
+            let opts = memory.apply(ComputeOptions::default());
             // The triad allocates 480 MB: skip it when one workload is measured on its own
             // (benches/compare_dask.py reads that process's peak RSS).
             let bw = if cfg.only.is_some() {

@@ -22,6 +22,8 @@ pub(crate) struct Lower {
     dense_cache: HashMap<(u64, Vec<usize>, Vec<usize>), usize>,
     /// Plans shared by several output nodes (TSQR's Q and R, an SVD's U, S and Vt).
     pub(super) plans: HashMap<(u64, &'static str), Vec<usize>>,
+    /// Tasks standing for blocks of persisted arrays (see [`TaskGraph::stored`]).
+    stored: Vec<(usize, std::sync::Arc<crate::scheduler::Persisted>, usize)>,
 }
 
 fn internal(reason: impl Into<String>) -> Error {
@@ -57,6 +59,7 @@ impl Lower {
             assembled: HashMap::new(),
             dense_cache: HashMap::new(),
             plans: HashMap::new(),
+            stored: vec![],
         })
     }
 
@@ -92,6 +95,7 @@ impl Lower {
             | ChunkOp::Take { shape, .. }
             | ChunkOp::Assemble { shape, .. }
             | ChunkOp::Source { shape, .. }
+            | ChunkOp::Stored { shape, .. }
             | ChunkOp::Linalg { shape, .. } => shape.clone(),
             ChunkOp::Reduce {
                 finalize: Some(f), ..
@@ -487,6 +491,22 @@ impl Lower {
                     self.add(op, vec![], bytes, n, b)
                 })
                 .collect(),
+            Op::Stored(p) => {
+                let blocks = n.grid.block_indices();
+                let mut ids = Vec::with_capacity(blocks.len());
+                for (k, b) in blocks.into_iter().enumerate() {
+                    let shape = n.grid.block_shape(&b);
+                    let bytes = shape.iter().product::<usize>() * n.dtype.size();
+                    let op = ChunkOp::Stored {
+                        dtype: n.dtype,
+                        shape,
+                    };
+                    let t = self.add(op, vec![], bytes, n, b);
+                    self.stored.push((t, p.clone(), k));
+                    ids.push(t);
+                }
+                ids
+            }
             Op::Take { axis, indices } => self.plan_take(n, *axis, indices)?,
             Op::Contract { .. } => self.plan_contract(n)?,
             Op::Decomp(d) => self.plan_decomp(n, *d)?,
@@ -768,6 +788,7 @@ pub(crate) fn build(arrays: &[&Array]) -> Result<TaskGraph> {
         tasks: l.tasks,
         outputs,
         priority: vec![],
+        stored: l.stored,
     };
     g.priority = super::order::order(&g);
     Ok(g)

@@ -60,6 +60,10 @@ pub struct TaskGraph {
     pub outputs: Vec<OutputSpec>,
     /// Priority of every task (lower runs first among ready tasks).
     pub priority: Vec<usize>,
+    /// Tasks whose chunks a persisted array already holds: `(task, array, block)`,
+    /// the block numbered in C order of the array's grid. They never run; the store
+    /// takes their copies when the compute starts.
+    pub stored: Vec<(usize, std::sync::Arc<crate::scheduler::Persisted>, usize)>,
 }
 
 impl TaskGraph {

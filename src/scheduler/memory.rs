@@ -1,4 +1,6 @@
-//! Host memory figures from the OS.
+//! Host memory figures from the OS, and byte sizes as people write them.
+
+use crate::error::{Error, Result};
 
 /// Total physical memory in bytes (16 GiB when it cannot be read).
 ///
@@ -9,6 +11,27 @@ pub fn host_memory_bytes() -> u64 {
     read_kib("/proc/meminfo", "MemTotal:").unwrap_or(16 << 20) * 1024
 }
 
+/// Memory this process may use: the smaller of RAM and the cgroup's limit
+/// (`memory.max` in cgroup v2, `memory.limit_in_bytes` in v1), so a container's limit
+/// is respected instead of the host's RAM.
+///
+/// ```
+/// let m = tessera::scheduler::available_host_bytes();
+/// assert!(m > 0 && m <= tessera::scheduler::host_memory_bytes());
+/// ```
+pub fn available_host_bytes() -> u64 {
+    let ram = host_memory_bytes();
+    let cgroup = [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .filter_map(|p| std::fs::read_to_string(p).ok())
+    .filter_map(|s| s.trim().parse::<u64>().ok())
+    .min();
+    cgroup.map_or(ram, |c| c.min(ram))
+}
+
 /// Peak resident set size of this process in bytes (`VmHWM`), when the OS reports it.
 ///
 /// ```
@@ -16,6 +39,43 @@ pub fn host_memory_bytes() -> u64 {
 /// ```
 pub fn peak_rss_bytes() -> Option<u64> {
     read_kib("/proc/self/status", "VmHWM:").map(|k| k * 1024)
+}
+
+/// Parses a size such as `4GiB`, `512 MiB`, `2.5GB`, `1e9` or `100000` (bytes).
+///
+/// ```
+/// use tessera::scheduler::parse_bytes;
+/// assert_eq!(parse_bytes("4GiB").unwrap(), 4 << 30);
+/// assert_eq!(parse_bytes("1.5 kB").unwrap(), 1500);
+/// assert!(parse_bytes("4 parsecs").unwrap_err().to_string().contains("GiB"));
+/// ```
+pub fn parse_bytes(text: &str) -> Result<u64> {
+    let s = text.trim();
+    let split = s
+        .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => (1u64 << 20) as f64,
+        "gib" => (1u64 << 30) as f64,
+        "tib" => (1u64 << 40) as f64,
+        _ => f64::NAN,
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v >= 0.0 && scale.is_finite() && (v * scale) < u64::MAX as f64 => {
+            Ok((v * scale).round() as u64)
+        }
+        _ => Err(Error::arg(
+            "size",
+            format!("{text:?} is not a size; write e.g. 4GiB, 512MiB, 2GB or a number of bytes"),
+        )),
+    }
 }
 
 fn read_kib(path: &str, key: &str) -> Option<u64> {

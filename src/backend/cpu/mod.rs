@@ -83,8 +83,13 @@ impl Backend for CpuBackend {
         format!("cpu ({} threads)", rayon::current_num_threads())
     }
 
-    fn plan(&self, _op: &ChunkOp) -> std::result::Result<Plan, String> {
-        Ok(Plan::empty())
+    fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, String> {
+        match op {
+            ChunkOp::Stored { .. } => {
+                Err("a persisted block is held by the store, not computed".into())
+            }
+            _ => Ok(Plan::empty()),
+        }
     }
 
     fn run(&self, op: &ChunkOp, _plan: Plan, inputs: &[&Buffer]) -> Result<Buffer> {
@@ -153,6 +158,12 @@ impl Backend for CpuBackend {
             ),
             ChunkOp::Source { data, start, shape } => {
                 Chunk::dense(copy::source(data, start, shape))
+            }
+            ChunkOp::Stored { .. } => {
+                return Err(Self::fail(
+                    op,
+                    "a persisted block is held by the store, not computed".into(),
+                ))
             }
             ChunkOp::Linalg {
                 op: lop,

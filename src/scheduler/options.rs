@@ -1,0 +1,170 @@
+//! What a caller can ask of one `compute` (options, process-wide defaults) and what it
+//! did (statistics per memory tier).
+
+use crate::backend::Device;
+use std::path::PathBuf;
+use std::sync::RwLock;
+use std::time::Duration;
+
+/// How tasks are run.
+///
+/// ```
+/// use tessera::{ComputeOptions, Scheduler};
+/// let opts = ComputeOptions { scheduler: Scheduler::Sync, ..Default::default() };
+/// let v = tessera::ones(&[10], 3).unwrap().sum().compute_with::<f64>(&opts).unwrap();
+/// assert_eq!(v[[]], 10.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduler {
+    /// `n` worker threads (0 means one per core).
+    Threads(usize),
+    /// One thread, the caller's: deterministic order, for debugging.
+    Sync,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Scheduler::Threads(0)
+    }
+}
+
+/// Options for one `compute` call.
+///
+/// ```
+/// use tessera::ComputeOptions;
+/// let opts = ComputeOptions {
+///     host_memory_limit: Some(1 << 30),
+///     spill_dir: Some(std::env::temp_dir()),
+///     ..Default::default()
+/// };
+/// let x = tessera::random::uniform(&[1000, 1000], 250, 0).unwrap();
+/// assert!(x.sum().compute_with::<f64>(&opts).is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputeOptions {
+    /// How tasks are run (threads or the calling thread).
+    pub scheduler: Scheduler,
+    /// Where chunks run.
+    pub device: Device,
+    /// Show an indicatif progress bar on stderr.
+    pub progress: bool,
+    /// Bytes of chunks host memory may hold at once (default: 0.8 of the smaller of RAM
+    /// and the cgroup's `memory.max`). Above 0.6 of it chunks spill to disk, above 0.8 no
+    /// new task starts, and it is never exceeded.
+    pub host_memory_limit: Option<u64>,
+    /// Run tasks the device declines on the CPU (default). When false the device is
+    /// pinned: a declined task is an error naming the reason (`UnsupportedDType` when
+    /// the dtype is what the device lacks).
+    pub cpu_fallback: bool,
+    /// Bytes of chunks the device may hold at once (default: what the backend reports;
+    /// wgpu reports nothing, so no limit there). Above 0.6 of it chunks are moved to host
+    /// memory; it is never exceeded.
+    pub device_memory_limit: Option<u64>,
+    /// Where spill files go (default: env `TESSERA_SPILL_DIR`, else the system temp
+    /// dir). Each compute makes its own directory inside and removes it at the end.
+    pub spill_dir: Option<PathBuf>,
+    /// Bytes of spill files allowed on disk at once (default: no limit).
+    pub disk_limit: Option<u64>,
+    /// Write the task stream as Chrome-trace JSON (opens in Perfetto) to this file.
+    pub trace: Option<PathBuf>,
+}
+
+const INITIAL: ComputeOptions = ComputeOptions {
+    scheduler: Scheduler::Threads(0),
+    device: Device::Auto,
+    progress: false,
+    host_memory_limit: None,
+    cpu_fallback: true,
+    device_memory_limit: None,
+    spill_dir: None,
+    disk_limit: None,
+    trace: None,
+};
+
+impl Default for ComputeOptions {
+    fn default() -> Self {
+        DEFAULTS.read().map(|d| d.clone()).unwrap_or(INITIAL)
+    }
+}
+
+impl ComputeOptions {
+    /// The spill directory's parent this compute uses (option, env, temp dir).
+    pub(crate) fn spill_parent(&self) -> PathBuf {
+        self.spill_dir
+            .clone()
+            .or_else(|| std::env::var_os("TESSERA_SPILL_DIR").map(PathBuf::from))
+            .unwrap_or_else(std::env::temp_dir)
+    }
+
+    /// The host limit this compute uses.
+    pub(crate) fn host_limit(&self) -> u64 {
+        self.host_memory_limit
+            .unwrap_or_else(|| super::memory::available_host_bytes() / 10 * 8)
+    }
+}
+
+static DEFAULTS: RwLock<ComputeOptions> = RwLock::new(INITIAL);
+
+/// Sets the options every later `compute()` uses by default.
+///
+/// ```
+/// use tessera::{ComputeOptions, Scheduler};
+/// tessera::set_default_options(ComputeOptions { scheduler: Scheduler::Threads(2), ..Default::default() });
+/// ```
+pub fn set_default_options(opts: ComputeOptions) {
+    if let Ok(mut d) = DEFAULTS.write() {
+        *d = opts;
+    }
+}
+
+/// What one memory tier did during a compute.
+///
+/// ```
+/// let s = tessera::scheduler::TierStats::default();
+/// assert_eq!(s.spilled_bytes, 0);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TierStats {
+    /// The limit the tier ran under (`None`: unlimited).
+    pub limit: Option<u64>,
+    /// Most bytes held at once (copies and reservations of running tasks).
+    pub peak: u64,
+    /// Bytes moved from this tier to the one below to make room.
+    pub spilled_bytes: u64,
+    /// Chunks moved to the tier below.
+    pub spilled_chunks: usize,
+    /// Bytes brought back from the tier below for a consumer.
+    pub read_back_bytes: u64,
+    /// Chunks brought back.
+    pub read_back_chunks: usize,
+}
+
+/// What a compute did.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Tasks run.
+    pub tasks: usize,
+    /// Most bytes of chunks held in host memory at once (the scheduler's own
+    /// accounting; the same as `host.peak`).
+    pub peak_bytes: u64,
+    /// Time from start to the assembled outputs.
+    pub wall: Duration,
+    /// Worker threads used.
+    pub workers: usize,
+    /// Tasks that ran on a device backend (the rest ran on the CPU).
+    pub device_tasks: usize,
+    /// Most bytes of chunks held on the device at once (the same as `device.peak`).
+    pub peak_device_bytes: u64,
+    /// Chunks moved between host and device for consumers (uploads and downloads; the
+    /// final download of the outputs and spills are not counted).
+    pub transfers: usize,
+    /// Host memory: peak, spills to disk, reads back from disk.
+    pub host: TierStats,
+    /// Device memory (all devices together): peak, moves to host and back.
+    pub device: TierStats,
+    /// Spill files: peak bytes on disk.
+    pub disk: TierStats,
+    /// Time the workers spent writing and reading spill files and moving evicted chunks
+    /// off the device (summed over threads).
+    pub spill_time: Duration,
+}

@@ -1,0 +1,401 @@
+//! The store: owns where every chunk of one compute lives, and the byte count and limit of
+//! every tier (device 0..N, host, disk). Workers ask it for room and for copies; tasks and
+//! backends never see spilling (the idea of dask's `SpillBuffer`).
+//!
+//! Why one place: a limit only holds if every byte that lands in a tier — a task's
+//! output, an upload, a download, a chunk read back from disk — is reserved here first,
+//! in the same step that checks it. Each copy of a chunk counts once in its tier; a
+//! reservation counts from the moment it is granted until its copy exists or it is
+//! returned.
+//!
+//! Why furthest next use: the scheduler's order is known before anything runs, so the
+//! victim is the chunk whose next consumer comes last in it (Belady's choice), not the
+//! least recently used one. A chunk a running task reads (pinned) or one being moved
+//! (busy) is never a victim, so spilling always frees what it claims (dask#3756).
+//!
+//! The store does no I/O and takes no locks: it lives inside the scheduler's mutex, and
+//! the workers do the copying it asks for with the lock released.
+
+use super::spill::{SpillDir, SpillFile};
+use crate::backend::Buffer;
+use crate::error::Tier;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Spill above this fraction of a tier's limit.
+pub(super) const SPILL_AT: f64 = 0.6;
+/// Start no new task above this fraction of a tier's limit.
+pub(super) const START_BELOW: f64 = 0.8;
+
+/// One chunk's copies and its life in this compute.
+#[derive(Default)]
+pub(super) struct Slot {
+    /// A copy per device (`0..ndev`) and on the host (`ndev`).
+    pub copies: Vec<Option<Arc<Buffer>>>,
+    /// The copy on disk.
+    pub disk: Option<Arc<SpillFile>>,
+    /// Running (or starting) tasks that read it.
+    pub pins: u32,
+    /// A worker is copying it somewhere; nobody else moves it meanwhile.
+    pub busy: bool,
+    /// Consumers still to read it (output reads included).
+    pub left: usize,
+    /// Kept after its consumers ran: an output of `persist` or a persisted input.
+    pub keep: bool,
+    /// Where it spills when not to the compute's scratch directory.
+    pub home: Option<Arc<SpillDir>>,
+    /// It was moved off a device to make room (an upload of it is a read-back).
+    pub evicted_from_device: bool,
+}
+
+/// Bytes and limit of one tier, with what moved out of and back into it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct TierState {
+    pub held: u64,
+    pub peak: u64,
+    pub limit: Option<u64>,
+    pub spilled_bytes: u64,
+    pub spilled_chunks: usize,
+    pub read_back_bytes: u64,
+    pub read_back_chunks: usize,
+}
+
+impl TierState {
+    /// `fraction` of the limit (everything when unlimited).
+    pub fn cap(&self, fraction: f64) -> u64 {
+        self.limit
+            .map_or(u64::MAX, |l| (l as f64 * fraction) as u64)
+    }
+}
+
+/// What a request for room got.
+#[derive(Debug, PartialEq)]
+pub(super) enum Room {
+    /// Reserved.
+    Granted,
+    /// These chunks must first be moved down one tier (they are marked busy).
+    Evict(Vec<Victim>),
+    /// Nothing that can be moved now would make room: wait for running tasks.
+    Full,
+}
+
+/// A chunk to move from `from` to the tier below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Victim {
+    pub chunk: usize,
+    pub from: Tier,
+}
+
+pub(super) struct Store {
+    pub slots: Vec<Slot>,
+    pub tiers: Vec<TierState>,
+    pub ndev: usize,
+    /// Consumers of each chunk, and each task's rank in the scheduler's order.
+    consumers: Vec<Vec<usize>>,
+    rank: Vec<usize>,
+    finished: Vec<bool>,
+    /// Chunks with a copy in each tier (the candidates for eviction there).
+    resident: Vec<HashSet<usize>>,
+}
+
+impl Store {
+    /// A store for `n` chunks over `ndev` devices; limits per tier as given.
+    pub fn new(
+        consumers: Vec<Vec<usize>>,
+        rank: Vec<usize>,
+        device_limits: Vec<Option<u64>>,
+        host_limit: u64,
+        disk_limit: Option<u64>,
+    ) -> Store {
+        let n = consumers.len();
+        let ndev = device_limits.len();
+        let mut tiers: Vec<TierState> = device_limits
+            .into_iter()
+            .map(|limit| TierState {
+                limit,
+                ..Default::default()
+            })
+            .collect();
+        tiers.push(TierState {
+            limit: Some(host_limit),
+            ..Default::default()
+        });
+        tiers.push(TierState {
+            limit: disk_limit,
+            ..Default::default()
+        });
+        let slots = (0..n)
+            .map(|_| Slot {
+                copies: vec![None; ndev + 1],
+                ..Default::default()
+            })
+            .collect();
+        Store {
+            slots,
+            tiers,
+            ndev,
+            consumers,
+            rank,
+            finished: vec![false; n],
+            resident: vec![HashSet::new(); ndev + 2],
+        }
+    }
+
+    /// The index of `tier` in `tiers`.
+    pub fn ti(&self, tier: Tier) -> usize {
+        match tier {
+            Tier::Device(i) => i,
+            Tier::Host => self.ndev,
+            Tier::Disk => self.ndev + 1,
+        }
+    }
+
+    /// The tier a copy index (`0..=ndev`) stands for.
+    pub fn tier_of(&self, copy: usize) -> Tier {
+        if copy == self.ndev {
+            Tier::Host
+        } else {
+            Tier::Device(copy)
+        }
+    }
+
+    pub fn tier(&self, tier: Tier) -> &TierState {
+        &self.tiers[self.ti(tier)]
+    }
+
+    pub fn add(&mut self, tier: Tier, bytes: u64) {
+        let i = self.ti(tier);
+        let t = &mut self.tiers[i];
+        t.held += bytes;
+        t.peak = t.peak.max(t.held);
+    }
+
+    pub fn sub(&mut self, tier: Tier, bytes: u64) {
+        let t = self.ti(tier);
+        self.tiers[t].held = self.tiers[t].held.saturating_sub(bytes);
+    }
+
+    /// The copy of `chunk` in `tier` (host or a device).
+    pub fn copy(&self, chunk: usize, tier: Tier) -> Option<&Arc<Buffer>> {
+        let i = self.ti(tier);
+        match tier {
+            Tier::Disk => None,
+            _ => self.slots[chunk].copies[i].as_ref(),
+        }
+    }
+
+    /// Records a copy whose bytes were already reserved in its tier.
+    pub fn install(&mut self, chunk: usize, tier: Tier, buf: Arc<Buffer>) {
+        let i = self.ti(tier);
+        self.slots[chunk].copies[i] = Some(buf);
+        self.resident[i].insert(chunk);
+    }
+
+    /// Records a disk copy whose bytes were already reserved.
+    pub fn install_disk(&mut self, chunk: usize, file: Arc<SpillFile>) {
+        let i = self.ti(Tier::Disk);
+        self.slots[chunk].disk = Some(file);
+        self.resident[i].insert(chunk);
+    }
+
+    /// Drops the copy in `tier` and its bytes.
+    pub fn drop_copy(&mut self, chunk: usize, tier: Tier) {
+        let i = self.ti(tier);
+        let bytes = match tier {
+            Tier::Disk => self.slots[chunk].disk.take().map(|f| f.bytes()),
+            _ => self.slots[chunk].copies[i]
+                .take()
+                .map(|b| b.nbytes() as u64),
+        };
+        if let Some(b) = bytes {
+            self.sub(tier, b);
+        }
+        self.resident[i].remove(&chunk);
+    }
+
+    /// Every copy of a chunk dropped (its last consumer ran).
+    pub fn release(&mut self, chunk: usize) {
+        for c in 0..=self.ndev {
+            let t = self.tier_of(c);
+            self.drop_copy(chunk, t);
+        }
+        self.drop_copy(chunk, Tier::Disk);
+    }
+
+    /// Marks a task finished: it no longer counts as a future use of its inputs.
+    pub fn finish(&mut self, task: usize) {
+        self.finished[task] = true;
+    }
+
+    /// The rank of the chunk's next consumer (`usize::MAX` when none is left).
+    pub fn next_use(&self, chunk: usize) -> usize {
+        self.consumers[chunk]
+            .iter()
+            .filter(|&&c| !self.finished[c])
+            .map(|&c| self.rank[c])
+            .min()
+            .unwrap_or(usize::MAX)
+    }
+
+    /// The tier a chunk's copy moves to when evicted from `tier` (`None` for disk).
+    fn below(&self, tier: Tier) -> Option<Tier> {
+        match tier {
+            Tier::Device(_) => Some(Tier::Host),
+            Tier::Host => Some(Tier::Disk),
+            Tier::Disk => None,
+        }
+    }
+
+    fn has_below(&self, chunk: usize, tier: Tier) -> bool {
+        match self.below(tier) {
+            Some(Tier::Disk) => self.slots[chunk].disk.is_some(),
+            Some(t) => self.copy(chunk, t).is_some(),
+            None => false,
+        }
+    }
+
+    fn bytes_in(&self, chunk: usize, tier: Tier) -> u64 {
+        match tier {
+            Tier::Disk => self.slots[chunk].disk.as_ref().map_or(0, |f| f.bytes()),
+            _ => self.copy(chunk, tier).map_or(0, |b| b.nbytes() as u64),
+        }
+    }
+
+    /// Reserves `bytes` in `tier` if the tier stays at or under `cap`; otherwise frees
+    /// what it can at once (copies that also exist in the tier below are simply
+    /// dropped) and names the chunks to move down, furthest next use first. `keep_out`
+    /// are chunks not to evict (the inputs of the task asking).
+    pub fn reserve(&mut self, tier: Tier, bytes: u64, cap: u64, keep_out: &[usize]) -> Room {
+        let ti = self.ti(tier);
+        if self.tiers[ti].held + bytes <= cap {
+            self.add(tier, bytes);
+            return Room::Granted;
+        }
+        if tier == Tier::Disk {
+            return Room::Full;
+        }
+        let mut candidates: Vec<(usize, usize)> = self.resident[ti]
+            .iter()
+            .copied()
+            .filter(|&c| {
+                let s = &self.slots[c];
+                s.pins == 0 && !s.busy && !keep_out.contains(&c)
+            })
+            .map(|c| (self.next_use(c), c))
+            .collect();
+        candidates.sort_unstable_by(|a, b| b.cmp(a));
+        let mut victims = vec![];
+        let mut projected = self.tiers[ti].held;
+        for (_, c) in candidates {
+            if projected + bytes <= cap {
+                break;
+            }
+            let b = self.bytes_in(c, tier);
+            if self.has_below(c, tier) {
+                self.drop_copy(c, tier);
+            } else {
+                self.slots[c].busy = true;
+                victims.push(Victim {
+                    chunk: c,
+                    from: tier,
+                });
+            }
+            projected = projected.saturating_sub(b);
+        }
+        if !victims.is_empty() {
+            Room::Evict(victims)
+        } else if self.tiers[ti].held + bytes <= cap {
+            self.add(tier, bytes);
+            Room::Granted
+        } else {
+            Room::Full
+        }
+    }
+
+    /// Chunks to move down so that every limited tier is back under [`SPILL_AT`] of its
+    /// limit (marked busy), furthest next use first.
+    pub fn pressure(&mut self) -> Vec<Victim> {
+        let mut out = vec![];
+        for c in 0..=self.ndev {
+            let tier = self.tier_of(c);
+            let ts = &self.tiers[c];
+            let cap = ts.cap(SPILL_AT);
+            if ts.held <= cap {
+                continue;
+            }
+            // Asking for zero bytes at the spill threshold picks exactly the victims.
+            if let Room::Evict(v) = self.reserve(tier, 0, cap, &[]) {
+                out.extend(v);
+            }
+        }
+        out
+    }
+
+    /// The on-disk chunk needed soonest, if reading it back keeps the host under
+    /// [`SPILL_AT`] (then its bytes are reserved and it is marked busy): the read-ahead
+    /// of inputs of upcoming tasks.
+    pub fn prefetch(&mut self) -> Option<usize> {
+        let host = self.ti(Tier::Host);
+        let disk = self.ti(Tier::Disk);
+        let cap = self.tiers[host].cap(SPILL_AT);
+        let best = self.resident[disk]
+            .iter()
+            .copied()
+            .filter(|&c| {
+                let s = &self.slots[c];
+                !s.busy && s.copies[host].is_none() && s.left > 0
+            })
+            .map(|c| (self.next_use(c), c))
+            .filter(|&(u, _)| u != usize::MAX)
+            .min()?;
+        let bytes = self.bytes_in(best.1, Tier::Disk);
+        if self.tiers[host].held + bytes > cap {
+            return None;
+        }
+        self.add(Tier::Host, bytes);
+        self.slots[best.1].busy = true;
+        Some(best.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::Chunk;
+
+    fn host(bytes: usize) -> Arc<Buffer> {
+        Arc::new(Buffer::Host(Chunk::dense(crate::HostArray::zeros(
+            crate::DType::U32,
+            &[bytes / 4],
+        ))))
+    }
+
+    #[test]
+    fn the_victim_is_the_chunk_used_last_and_never_a_pinned_one() {
+        // Chunks 0, 1, 2 are read by tasks 3, 4, 5, which run in the order 5, 3, 4.
+        let consumers = vec![vec![3], vec![4], vec![5], vec![], vec![], vec![]];
+        let rank = vec![0, 1, 2, 4, 5, 3];
+        let mut s = Store::new(consumers, rank, vec![], 300, None);
+        for c in 0..3 {
+            assert_eq!(s.reserve(Tier::Host, 100, 300, &[]), Room::Granted);
+            s.install(c, Tier::Host, host(100));
+            s.slots[c].left = 1;
+        }
+        s.slots[1].pins = 1;
+        // Chunk 1 is used last but pinned; of the others, chunk 0 (task 3) is used after
+        // chunk 2 (task 5).
+        let room = s.reserve(Tier::Host, 100, 300, &[]);
+        assert_eq!(
+            room,
+            Room::Evict(vec![Victim {
+                chunk: 0,
+                from: Tier::Host
+            }])
+        );
+        assert!(s.slots[0].busy);
+        // Everything else pinned or busy: nothing can be freed now.
+        s.slots[2].pins = 1;
+        assert_eq!(s.reserve(Tier::Host, 100, 300, &[]), Room::Full);
+        assert_eq!(s.tier(Tier::Host).held, 300);
+    }
+}

@@ -1,0 +1,126 @@
+//! The task stream as Chrome-trace JSON (`chrome://tracing`, Perfetto): one row per
+//! worker and one for the I/O thread, with compute, transfer and spill events.
+//!
+//! Why our own writer: the format is a flat list of complete events ("ph":"X"), and the
+//! run records only while a trace was asked for, so nothing is paid otherwise.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The kind of work an event was (its category in the trace).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Kind {
+    Compute,
+    Transfer,
+    Spill,
+    ReadBack,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Compute => "compute",
+            Kind::Transfer => "transfer",
+            Kind::Spill => "spill",
+            Kind::ReadBack => "read-back",
+        }
+    }
+}
+
+struct Event {
+    name: String,
+    kind: Kind,
+    row: usize,
+    start_us: f64,
+    dur_us: f64,
+    bytes: u64,
+}
+
+/// Events of one compute (a no-op when no trace was asked for).
+pub(super) struct Trace {
+    t0: Instant,
+    events: Option<Mutex<Vec<Event>>>,
+}
+
+/// The row of the I/O thread (workers are rows `0..workers`).
+pub(super) const IO_ROW: usize = usize::MAX;
+
+impl Trace {
+    pub fn new(on: bool) -> Trace {
+        Trace {
+            t0: Instant::now(),
+            events: on.then(|| Mutex::new(vec![])),
+        }
+    }
+
+    /// Runs `f`, recording it as one event when tracing.
+    pub fn span<T>(
+        &self,
+        kind: Kind,
+        row: usize,
+        bytes: u64,
+        name: impl FnOnce() -> String,
+        f: impl FnOnce() -> T,
+    ) -> T {
+        let Some(ev) = &self.events else {
+            return f();
+        };
+        let s = Instant::now();
+        let out = f();
+        let e = Event {
+            name: name(),
+            kind,
+            row,
+            start_us: (s - self.t0).as_secs_f64() * 1e6,
+            dur_us: s.elapsed().as_secs_f64() * 1e6,
+            bytes,
+        };
+        if let Ok(mut v) = ev.lock() {
+            v.push(e);
+        }
+        out
+    }
+
+    /// Writes the JSON (when tracing) to `path`.
+    pub fn write(&self, path: &std::path::Path, workers: usize) -> crate::Result<()> {
+        let Some(ev) = &self.events else {
+            return Ok(());
+        };
+        let ev = ev.lock().unwrap_or_else(|p| p.into_inner());
+        let io = |e: std::io::Error| crate::Error::Io {
+            op: "trace",
+            reason: format!("{}: {e}", path.display()),
+        };
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+        let tid = |row: usize| if row == IO_ROW { workers } else { row };
+        let mut out = String::from("{\"traceEvents\":[\n");
+        out.push_str(
+            "{\"ph\":\"M\",\"pid\":0,\"name\":\"process_name\",\"args\":{\"name\":\"tessera\"}}",
+        );
+        for w in 0..=workers {
+            let label = if w == workers {
+                "I/O".to_string()
+            } else {
+                format!("worker {w}")
+            };
+            out.push_str(&format!(
+                ",\n{{\"ph\":\"M\",\"pid\":0,\"tid\":{w},\"name\":\"thread_name\",\"args\":{{\"name\":\"{label}\"}}}}"
+            ));
+        }
+        for e in ev.iter() {
+            out.push_str(&format!(
+                ",\n{{\"ph\":\"X\",\"pid\":0,\"tid\":{},\"ts\":{:.3},\"dur\":{:.3},\"cat\":\"{}\",\"name\":\"{}\",\"args\":{{\"bytes\":{}}}}}",
+                tid(e.row),
+                e.start_us,
+                e.dur_us,
+                e.kind.name(),
+                e.name.replace('\\', "\\\\").replace('"', "'"),
+                e.bytes
+            ));
+        }
+        out.push_str("\n]}\n");
+        f.write_all(out.as_bytes()).map_err(io)?;
+        f.flush().map_err(io)
+    }
+}

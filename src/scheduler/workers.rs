@@ -1,0 +1,836 @@
+//! The workers and the I/O thread of one compute.
+//!
+//! A worker takes the ready task that comes first in the scheduler's order, decides
+//! where it runs, and asks the store for all the room it needs there at once (its
+//! output, and a copy of every input not yet on that tier). Room comes from spilling
+//! other chunks down a tier, furthest next use first; a task whose room cannot be made
+//! while others run goes back to the queue and the worker waits, so no worker ever holds
+//! part of a reservation while it waits (the deadlock of dask#6110 cannot form). Then it
+//! brings its inputs over (one mover per chunk; others wait for that copy), runs, and
+//! hands the result to the store, which drops every chunk whose last consumer ran.
+//!
+//! The I/O thread keeps each limited tier under 0.6 of its limit by spilling ahead of
+//! need, and reads back, while the host is under that mark, the spilled chunks that the
+//! next tasks in the order will read — so workers mostly find their inputs in memory.
+
+use super::options::ComputeOptions;
+use super::placement::{self, Placed};
+use super::spill::SpillDir;
+use super::store::{Room, Store, Victim, START_BELOW};
+use super::trace::{Kind, Trace, IO_ROW};
+use crate::backend::{Backend, Buffer, Device};
+use crate::dtype::HostArray;
+use crate::error::{Error, Result, Tier};
+use crate::graph::TaskGraph;
+use crate::kernel::Chunk;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Everything the workers share, behind one lock.
+pub(super) struct State {
+    pub store: Store,
+    pub ready: BinaryHeap<Reverse<(usize, usize)>>,
+    pub waiting: Vec<usize>,
+    /// Tasks admitted and not yet finished.
+    pub running: usize,
+    /// Copies being made outside the lock (moves, spills, read-backs).
+    pub io: usize,
+    pub done: usize,
+    pub on_device: usize,
+    pub transfers: usize,
+    pub error: Option<Error>,
+    pub spill_time: Duration,
+}
+
+/// Where finished output blocks go in a compute that assembles its results.
+pub(super) struct Sink {
+    pub arrays: Mutex<Vec<HostArray>>,
+    /// Per task: the output positions (array, block start) it fills.
+    pub positions: Vec<Vec<(usize, Vec<usize>)>>,
+    /// Per task: placed already.
+    pub placed: Mutex<Vec<bool>>,
+}
+
+/// One compute in progress.
+pub(super) struct Run<'a> {
+    pub g: &'a TaskGraph,
+    pub opts: &'a ComputeOptions,
+    pub devices: Vec<Arc<dyn Backend>>,
+    pub cpu: Arc<dyn Backend>,
+    pub state: Mutex<State>,
+    pub cv: Condvar,
+    pub scratch: Arc<SpillDir>,
+    pub trace: Trace,
+    pub declined: Mutex<HashSet<String>>,
+    pub bar: Option<indicatif::ProgressBar>,
+    pub dependents: Vec<Vec<usize>>,
+    pub sink: Option<Sink>,
+    /// Set when the I/O thread runs (else workers relieve pressure themselves).
+    pub io_thread: bool,
+    /// The memory limit of each device.
+    pub device_limits: Vec<Option<u64>>,
+}
+
+/// What admission got for a task.
+enum Admit {
+    /// Room reserved: `(chunk or usize::MAX for the output, tier, bytes)`.
+    Granted(Vec<(usize, Tier, u64)>),
+    /// Not now: others must finish first.
+    Later,
+    /// Stop (an error was recorded).
+    Stop,
+}
+
+const OUTPUT: usize = usize::MAX;
+
+impl<'a> Run<'a> {
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wait<'g>(&self, g: MutexGuard<'g, State>) -> MutexGuard<'g, State> {
+        // A timeout, so that a missed wake-up costs milliseconds, never a hang.
+        self.cv
+            .wait_timeout(g, Duration::from_millis(50))
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+    }
+
+    fn fail(&self, st: &mut State, e: Error) {
+        st.error.get_or_insert(e);
+        self.cv.notify_all();
+    }
+
+    /// The chunk's name in messages.
+    pub fn chunk_name(&self, c: usize) -> String {
+        let t = &self.g.tasks[c];
+        format!("{} {:?}", t.name, t.block)
+    }
+
+    fn finished(&self, st: &State) -> bool {
+        st.error.is_some() || st.done == self.g.tasks.len()
+    }
+
+    /// One worker's loop; `row` is its row in the trace.
+    pub fn worker(&self, row: usize) {
+        let mut st = self.lock();
+        loop {
+            if self.finished(&st) {
+                self.cv.notify_all();
+                return;
+            }
+            let Some(Reverse((prio, t))) = st.ready.pop() else {
+                st = self.wait(st);
+                continue;
+            };
+            let task = &self.g.tasks[t];
+            let host_partials = task
+                .inputs
+                .iter()
+                .any(|&j| (0..st.store.ndev).all(|d| st.store.copy(j, Tier::Device(d)).is_none()));
+            drop(st);
+            let footprint = task.nbytes
+                + task
+                    .inputs
+                    .iter()
+                    .map(|&j| self.g.tasks[j].nbytes)
+                    .sum::<u64>();
+            let fits_device = self
+                .device_limits
+                .first()
+                .copied()
+                .flatten()
+                .is_none_or(|l| footprint <= l);
+            let placed = placement::place(
+                &self.devices,
+                &self.cpu,
+                task,
+                host_partials,
+                fits_device,
+                &self.declined,
+                self.opts.cpu_fallback,
+            );
+            st = self.lock();
+            let placed = match placed {
+                Ok(p) => p,
+                Err(e) => {
+                    self.fail(&mut st, e);
+                    continue;
+                }
+            };
+            let tier = placed.device.map_or(Tier::Host, Tier::Device);
+            let (g, admit) = self.admit(st, t, tier);
+            st = g;
+            let reserved = match admit {
+                Admit::Granted(r) => r,
+                Admit::Later => {
+                    st.ready.push(Reverse((prio, t)));
+                    st = self.wait(st);
+                    continue;
+                }
+                Admit::Stop => continue,
+            };
+            st.running += 1;
+            for &j in &task.inputs {
+                st.store.slots[j].pins += 1;
+            }
+            drop(st);
+            let on_device = placed.device.is_some();
+            let out = self.run_task(t, placed, tier, reserved, row);
+            st = self.lock();
+            st = self.finish(st, t, tier, out, on_device);
+        }
+    }
+
+    /// Reserves, in one step, everything task `t` needs on `tier`: its output, and a copy
+    /// there of each input that has none (plus a host copy for an input only on disk,
+    /// read through the host on its way to a device).
+    fn admit<'g>(
+        &'g self,
+        mut st: MutexGuard<'g, State>,
+        t: usize,
+        tier: Tier,
+    ) -> (MutexGuard<'g, State>, Admit) {
+        let task = &self.g.tasks[t];
+        let mut inputs = task.inputs.clone();
+        inputs.sort_unstable();
+        inputs.dedup();
+        loop {
+            if st.error.is_some() {
+                return (st, Admit::Stop);
+            }
+            let s = &st.store;
+            let mut need: Vec<(usize, Tier, u64)> = vec![(OUTPUT, tier, task.nbytes)];
+            for &j in &inputs {
+                if s.copy(j, tier).is_some() {
+                    continue;
+                }
+                let bytes = self.chunk_bytes(s, j);
+                need.push((j, tier, bytes));
+                if tier != Tier::Host
+                    && s.copy(j, Tier::Host).is_none()
+                    && (0..s.ndev).all(|d| s.copy(j, Tier::Device(d)).is_none())
+                {
+                    need.push((j, Tier::Host, bytes));
+                }
+            }
+            let alone = st.running == 0 && st.io == 0;
+            let mut totals: Vec<(Tier, u64)> = vec![];
+            for &(_, tr, b) in &need {
+                match totals.iter_mut().find(|(x, _)| *x == tr) {
+                    Some(e) => e.1 += b,
+                    None => totals.push((tr, b)),
+                }
+            }
+            let mut granted = vec![];
+            let mut victims = vec![];
+            let mut full = None;
+            for &(tr, b) in &totals {
+                let ts = st.store.tier(tr);
+                // Nothing else running: the task may use the whole limit, so a task that
+                // fits at all always runs.
+                let cap = ts.cap(if alone { 1.0 } else { START_BELOW });
+                match st.store.reserve(tr, b, cap, &inputs) {
+                    Room::Granted => granted.push((tr, b)),
+                    Room::Evict(v) => victims.extend(v),
+                    Room::Full => full = Some((tr, b)),
+                }
+            }
+            if victims.is_empty() && full.is_none() {
+                return (st, Admit::Granted(need));
+            }
+            for (tr, b) in granted {
+                st.store.sub(tr, b);
+            }
+            if !victims.is_empty() {
+                st.io += 1;
+                drop(st);
+                let moved = self.evict(victims, None);
+                st = self.lock();
+                st.io -= 1;
+                self.cv.notify_all();
+                if moved {
+                    continue;
+                }
+            }
+            if let Some((tr, b)) = full.filter(|_| alone) {
+                let ts = st.store.tier(tr);
+                let e = Error::OutOfMemory {
+                    tier: tr,
+                    what: format!("task {} with its inputs", self.chunk_name(t)),
+                    needed: b + ts.held,
+                    limit: ts.limit.unwrap_or(u64::MAX),
+                    fix: "everything else is spilled already; use smaller chunks (rechunk) or raise the limit".into(),
+                };
+                self.fail(&mut st, e);
+                return (st, Admit::Stop);
+            }
+            return (st, Admit::Later);
+        }
+    }
+
+    /// Bytes of the chunk's copies (all copies of a chunk hold the same bytes).
+    fn chunk_bytes(&self, s: &Store, j: usize) -> u64 {
+        let slot = &s.slots[j];
+        slot.copies
+            .iter()
+            .flatten()
+            .map(|b| b.nbytes() as u64)
+            .next()
+            .or_else(|| slot.disk.as_ref().map(|f| f.bytes()))
+            .unwrap_or(self.g.tasks[j].nbytes)
+    }
+
+    /// Brings the inputs over and runs the task.
+    fn run_task(
+        &self,
+        t: usize,
+        placed: Placed,
+        tier: Tier,
+        mut reserved: Vec<(usize, Tier, u64)>,
+        row: usize,
+    ) -> Result<(Buffer, u64)> {
+        let task = &self.g.tasks[t];
+        let mut bufs: Vec<(usize, Arc<Buffer>)> = vec![];
+        let mut result = Ok(());
+        for &j in &task.inputs {
+            if bufs.iter().any(|(k, _)| *k == j) {
+                continue;
+            }
+            match self.bring(j, tier, &mut reserved, row) {
+                Ok(b) => bufs.push((j, b)),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        // Reservations no copy used (another worker made the copy first) go back.
+        let out_bytes = reserved.iter().filter(|r| r.0 == OUTPUT).map(|r| r.2).sum();
+        {
+            let mut st = self.lock();
+            for &(c, tr, b) in &reserved {
+                if c != OUTPUT {
+                    st.store.sub(tr, b);
+                }
+            }
+        }
+        result?;
+        let refs: Vec<&Buffer> = task
+            .inputs
+            .iter()
+            .map(|j| {
+                bufs.iter()
+                    .find(|(k, _)| k == j)
+                    .map(|(_, b)| b.as_ref())
+                    .expect("every input was brought")
+            })
+            .collect();
+        let Placed { backend, plan, .. } = placed;
+        let backend = &backend;
+        let out = self.trace.span(
+            Kind::Compute,
+            row,
+            task.nbytes,
+            || task.op.name(),
+            || caught(backend, &task.op, || backend.run(&task.op, plan, &refs)),
+        )?;
+        Ok((out, out_bytes))
+    }
+
+    /// A copy of chunk `j` on `tier`, made now if there is none (with the bytes reserved
+    /// in `reserved`, which this consumes), or the copy another worker is making.
+    fn bring(
+        &self,
+        j: usize,
+        tier: Tier,
+        reserved: &mut Vec<(usize, Tier, u64)>,
+        row: usize,
+    ) -> Result<Arc<Buffer>> {
+        let mut st = self.lock();
+        loop {
+            if let Some(b) = st.store.copy(j, tier) {
+                return Ok(b.clone());
+            }
+            if st.store.slots[j].busy {
+                st = self.wait(st);
+                continue;
+            }
+            st.store.slots[j].busy = true;
+            st.io += 1;
+            // Where the copy comes from: another tier in memory, or disk.
+            let mem_source = (0..=st.store.ndev)
+                .map(|c| st.store.tier_of(c))
+                .find_map(|tr| st.store.copy(j, tr).cloned());
+            let file = st.store.slots[j].disk.clone();
+            drop(st);
+            let t0 = Instant::now();
+            let made = self.copy_into(j, tier, mem_source, file, row);
+            st = self.lock();
+            st.io -= 1;
+            st.store.slots[j].busy = false;
+            self.cv.notify_all();
+            let (buf, host_copy, moved) = made?;
+            if let Some(h) = host_copy {
+                take_reservation(reserved, j, Tier::Host);
+                let bytes = h.nbytes() as u64;
+                st.store.install(j, Tier::Host, h);
+                let ts = st.store.ti(Tier::Host);
+                st.store.tiers[ts].read_back_bytes += bytes;
+                st.store.tiers[ts].read_back_chunks += 1;
+                st.spill_time += t0.elapsed();
+            }
+            st.transfers += moved as usize;
+            if let (Tier::Device(_), true) = (tier, st.store.slots[j].evicted_from_device) {
+                let ti = st.store.ti(tier);
+                st.store.tiers[ti].read_back_bytes += buf.nbytes() as u64;
+                st.store.tiers[ti].read_back_chunks += 1;
+            }
+            if st.store.copy(j, tier).is_none() {
+                take_reservation(reserved, j, tier);
+                st.store.install(j, tier, buf.clone());
+            }
+            return Ok(buf);
+        }
+    }
+
+    /// Makes a copy of `j` on `tier` from a copy in memory or its spill file. Returns the
+    /// copy, the host copy made on the way when it was read from disk, and whether it
+    /// moved between host and a device.
+    fn copy_into(
+        &self,
+        j: usize,
+        tier: Tier,
+        mem: Option<Arc<Buffer>>,
+        file: Option<Arc<super::spill::SpillFile>>,
+        row: usize,
+    ) -> Result<(Arc<Buffer>, Option<Arc<Buffer>>, bool)> {
+        let to = match tier {
+            Tier::Device(d) => Some(&self.devices[d]),
+            _ => None,
+        };
+        let (src, host_copy) = match mem {
+            Some(m) => (m, None),
+            None => {
+                let f = file.ok_or_else(|| Error::Backend {
+                    device: "store".into(),
+                    op: "read".into(),
+                    reason: format!("chunk {} has no copy anywhere", self.chunk_name(j)),
+                })?;
+                let c = self.trace.span(
+                    Kind::ReadBack,
+                    row,
+                    f.bytes(),
+                    || format!("read {}", self.chunk_name(j)),
+                    || f.read(),
+                )?;
+                let h = Arc::new(Buffer::Host(c));
+                (h.clone(), Some(h))
+            }
+        };
+        if tier == Tier::Host && matches!(&*src, Buffer::Host(_)) {
+            return Ok((src, host_copy, false));
+        }
+        let moved = self.trace.span(
+            Kind::Transfer,
+            row,
+            src.nbytes() as u64,
+            || format!("move {}", self.chunk_name(j)),
+            || caught_any(|| placement::move_to(&src, to, &self.devices)),
+        )?;
+        Ok((Arc::new(moved), host_copy, true))
+    }
+
+    /// Settles a finished task: its result into the store, its inputs unpinned and
+    /// released after their last consumer, its dependents made ready.
+    fn finish<'g>(
+        &'g self,
+        mut st: MutexGuard<'g, State>,
+        t: usize,
+        tier: Tier,
+        out: Result<(Buffer, u64)>,
+        on_device: bool,
+    ) -> MutexGuard<'g, State> {
+        let task = &self.g.tasks[t];
+        st.running -= 1;
+        for &j in &task.inputs {
+            st.store.slots[j].pins -= 1;
+        }
+        let (buf, reserved) = match out {
+            Ok(x) => x,
+            Err(e) => {
+                st.store.sub(tier, task.nbytes);
+                self.fail(&mut st, e);
+                return st;
+            }
+        };
+        let real = buf.nbytes() as u64;
+        st.store.sub(tier, reserved);
+        let tier = if buf.device() == Device::Cpu {
+            Tier::Host
+        } else {
+            tier
+        };
+        st.store.add(tier, real);
+        let buf = Arc::new(buf);
+        st.store.install(t, tier, buf.clone());
+        st.store.finish(t);
+        st.done += 1;
+        st.on_device += on_device as usize;
+        for &j in &task.inputs {
+            self.consumed(&mut st, j);
+        }
+        for &d in &self.dependents[t] {
+            st.waiting[d] -= 1;
+            if st.waiting[d] == 0 {
+                st.ready.push(Reverse((self.g.priority[d], d)));
+            }
+        }
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            let h = st.store.tier(Tier::Host);
+            let spilled = h.spilled_bytes;
+            b.set_message(format!(
+                "host {} held, {} spilled",
+                human(h.held),
+                human(spilled)
+            ));
+        }
+        tracing::trace!(task = t, op = %task.op.name(), "done");
+        // Output blocks on the host go into the result now, and leave the store.
+        if let (Some(sink), Buffer::Host(c)) = (&self.sink, &*buf) {
+            if !sink.positions[t].is_empty() {
+                drop(st);
+                sink.place(t, c);
+                st = self.lock();
+                for _ in 0..sink.positions[t].len() {
+                    self.consumed(&mut st, t);
+                }
+            }
+        }
+        self.cv.notify_all();
+        if !self.io_thread {
+            let v = st.store.pressure();
+            if !v.is_empty() {
+                st.io += 1;
+                drop(st);
+                self.evict(v, None);
+                st = self.lock();
+                st.io -= 1;
+            }
+        }
+        st
+    }
+
+    /// One read of chunk `j` is done; drops it after the last.
+    pub fn consumed(&self, st: &mut State, j: usize) {
+        let s = &mut st.store.slots[j];
+        s.left -= 1;
+        if s.left == 0 && !s.keep {
+            st.store.release(j);
+        }
+    }
+
+    /// Moves each victim one tier down (device → host → disk), then drops its copy where
+    /// it was unless a task pinned it meanwhile. Returns whether any memory was freed.
+    /// `row` defaults to the I/O row in the trace.
+    pub fn evict(&self, victims: Vec<Victim>, row: Option<usize>) -> bool {
+        let row = row.unwrap_or(IO_ROW);
+        let mut freed = false;
+        for v in victims {
+            let t0 = Instant::now();
+            let ok = match v.from {
+                Tier::Host => self.spill_to_disk(v.chunk, row),
+                Tier::Device(d) => self.download_evicted(v.chunk, d, row),
+                Tier::Disk => Ok(false),
+            };
+            let mut st = self.lock();
+            st.store.slots[v.chunk].busy = false;
+            st.spill_time += t0.elapsed();
+            match ok {
+                Ok(true) => {
+                    freed = true;
+                    if st.store.slots[v.chunk].pins == 0 {
+                        st.store.drop_copy(v.chunk, v.from);
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => self.fail(&mut st, e),
+            }
+            self.cv.notify_all();
+        }
+        freed
+    }
+
+    /// Writes a host chunk to disk (its home directory, or the compute's scratch one).
+    fn spill_to_disk(&self, c: usize, row: usize) -> Result<bool> {
+        let (buf, bytes, home) = {
+            let mut st = self.lock();
+            let Some(buf) = st.store.copy(c, Tier::Host).cloned() else {
+                return Ok(false);
+            };
+            let bytes = buf.nbytes() as u64;
+            let cap = st.store.tier(Tier::Disk).cap(1.0);
+            if st.store.reserve(Tier::Disk, bytes, cap, &[]) != Room::Granted {
+                let d = st.store.tier(Tier::Disk);
+                return Err(Error::OutOfMemory {
+                    tier: Tier::Disk,
+                    what: format!("spilling chunk {}", self.chunk_name(c)),
+                    needed: d.held + bytes,
+                    limit: d.limit.unwrap_or(u64::MAX),
+                    fix: "raise disk_limit, point spill_dir at a larger disk, or lower the memory needed (smaller chunks)".into(),
+                });
+            }
+            (buf, bytes, st.store.slots[c].home.clone())
+        };
+        let Buffer::Host(chunk) = &*buf else {
+            return Ok(false);
+        };
+        let dir = home.as_ref().unwrap_or(&self.scratch);
+        let written = self.trace.span(
+            Kind::Spill,
+            row,
+            bytes,
+            || format!("spill {}", self.chunk_name(c)),
+            || dir.write(chunk, &self.chunk_name(c)),
+        );
+        let mut st = self.lock();
+        match written {
+            Ok(f) => {
+                st.store.install_disk(c, Arc::new(f));
+                let h = st.store.ti(Tier::Host);
+                st.store.tiers[h].spilled_bytes += bytes;
+                st.store.tiers[h].spilled_chunks += 1;
+                Ok(true)
+            }
+            Err(e) => {
+                st.store.sub(Tier::Disk, bytes);
+                Err(e)
+            }
+        }
+    }
+
+    /// Downloads a device chunk to the host to free device memory. Gives up (returns
+    /// false) when the host has no room now, rather than wait while holding the chunk.
+    fn download_evicted(&self, c: usize, d: usize, row: usize) -> Result<bool> {
+        let mut st = self.lock();
+        let Some(buf) = st.store.copy(c, Tier::Device(d)).cloned() else {
+            return Ok(false);
+        };
+        let bytes = buf.nbytes() as u64;
+        loop {
+            let cap = st.store.tier(Tier::Host).cap(1.0);
+            match st.store.reserve(Tier::Host, bytes, cap, &[c]) {
+                Room::Granted => break,
+                Room::Full => return Ok(false),
+                Room::Evict(v) => {
+                    drop(st);
+                    let freed = self.evict(v, Some(row));
+                    st = self.lock();
+                    if !freed || st.error.is_some() {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        drop(st);
+        let host = self.trace.span(
+            Kind::Spill,
+            row,
+            bytes,
+            || format!("device to host {}", self.chunk_name(c)),
+            || caught_any(|| placement::move_to(&buf, None, &self.devices)),
+        );
+        let mut st = self.lock();
+        match host {
+            Ok(h) => {
+                let real = h.nbytes() as u64;
+                st.store.sub(Tier::Host, bytes);
+                st.store.add(Tier::Host, real);
+                st.store.install(c, Tier::Host, Arc::new(h));
+                st.store.slots[c].evicted_from_device = true;
+                let ti = st.store.ti(Tier::Device(d));
+                st.store.tiers[ti].spilled_bytes += bytes;
+                st.store.tiers[ti].spilled_chunks += 1;
+                Ok(true)
+            }
+            Err(e) => {
+                st.store.sub(Tier::Host, bytes);
+                Err(e)
+            }
+        }
+    }
+
+    /// The I/O thread: spills each tier back under 0.6 of its limit ahead of need, and
+    /// reads back what the next tasks will read while the host is under that mark.
+    pub fn io_loop(&self) {
+        let mut st = self.lock();
+        loop {
+            if self.finished(&st) {
+                return;
+            }
+            let victims = st.store.pressure();
+            if !victims.is_empty() {
+                st.io += 1;
+                drop(st);
+                self.evict(victims, None);
+                st = self.lock();
+                st.io -= 1;
+                continue;
+            }
+            if let Some(c) = st.store.prefetch() {
+                st.io += 1;
+                let file = st.store.slots[c].disk.clone();
+                drop(st);
+                let t0 = Instant::now();
+                let read = match file {
+                    Some(f) => self.trace.span(
+                        Kind::ReadBack,
+                        IO_ROW,
+                        f.bytes(),
+                        || format!("read ahead {}", self.chunk_name(c)),
+                        || f.read(),
+                    ),
+                    None => Err(Error::Backend {
+                        device: "store".into(),
+                        op: "read".into(),
+                        reason: format!("chunk {} has no spill file", self.chunk_name(c)),
+                    }),
+                };
+                st = self.lock();
+                st.io -= 1;
+                st.spill_time += t0.elapsed();
+                let bytes = st.store.slots[c].disk.as_ref().map_or(0, |f| f.bytes());
+                st.store.slots[c].busy = false;
+                match read {
+                    Ok(chunk) => {
+                        let real = chunk.nbytes() as u64;
+                        st.store.sub(Tier::Host, bytes);
+                        st.store.add(Tier::Host, real);
+                        st.store
+                            .install(c, Tier::Host, Arc::new(Buffer::Host(chunk)));
+                        let h = st.store.ti(Tier::Host);
+                        st.store.tiers[h].read_back_bytes += real;
+                        st.store.tiers[h].read_back_chunks += 1;
+                    }
+                    Err(e) => {
+                        st.store.sub(Tier::Host, bytes);
+                        self.fail(&mut st, e);
+                    }
+                }
+                self.cv.notify_all();
+                continue;
+            }
+            st = self.wait(st);
+        }
+    }
+}
+
+impl Sink {
+    /// Copies block `t` into every output position it fills (once).
+    pub fn place(&self, t: usize, c: &Chunk) {
+        {
+            let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
+            if placed[t] {
+                return;
+            }
+            placed[t] = true;
+        }
+        let mut arrays = self.arrays.lock().unwrap_or_else(|p| p.into_inner());
+        for (k, start) in &self.positions[t] {
+            place_block(&mut arrays[*k], c.array(), start);
+        }
+    }
+}
+
+/// The reservation of `chunk` in `tier`, used now.
+fn take_reservation(reserved: &mut Vec<(usize, Tier, u64)>, chunk: usize, tier: Tier) {
+    if let Some(i) = reserved
+        .iter()
+        .position(|&(c, tr, _)| c == chunk && tr == tier)
+    {
+        reserved.swap_remove(i);
+    }
+}
+
+fn human(b: u64) -> String {
+    let g = b as f64 / (1u64 << 30) as f64;
+    if g >= 1.0 {
+        format!("{g:.2} GiB")
+    } else {
+        format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+    }
+}
+
+/// Runs `f`, turning a panic into an error of `op` on `target` (a panicking kernel must
+/// not leave its task "running" forever: the other workers would wait on it).
+pub(super) fn caught<T>(
+    target: &Arc<dyn Backend>,
+    op: &crate::kernel::ChunkOp,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        Err(Error::Backend {
+            device: target.device().to_string(),
+            op: op.name(),
+            reason: format!("panicked: {}", panic_text(&p)),
+        })
+    })
+}
+
+fn caught_any<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        Err(Error::Backend {
+            device: "store".into(),
+            op: "move".into(),
+            reason: format!("panicked: {}", panic_text(&p)),
+        })
+    })
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Copies a block into the full result at `start`.
+pub(super) fn place_block(full: &mut HostArray, block: &HostArray, start: &[usize]) {
+    use ndarray::Slice;
+    macro_rules! go {
+        ($($v:ident),*) => {
+            match (full, block) {
+                $((HostArray::$v(f), HostArray::$v(b)) => {
+                    f.slice_each_axis_mut(|ax| {
+                        let k = ax.axis.index();
+                        Slice::from(start[k]..start[k] + b.shape()[k])
+                    })
+                    .assign(b);
+                })*
+                _ => unreachable!("block dtypes match their array"),
+            }
+        };
+    }
+    go!(Bool, U32, I32, I64, F16, BF16, F32, F64);
+}
+
+/// A cached rayon pool per worker count, so repeated computes do not respawn threads.
+pub(super) fn pool(n: usize) -> Arc<rayon::ThreadPool> {
+    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+    let mut pools = POOLS.lock().expect("pool cache");
+    if let Some((_, p)) = pools.iter().find(|(k, _)| *k == n) {
+        return p.clone();
+    }
+    let p = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("tessera-worker-{i}"))
+            .build()
+            .expect("worker threads can be created"),
+    );
+    pools.push((n, p.clone()));
+    p
+}
