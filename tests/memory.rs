@@ -5,12 +5,27 @@
 use tessera::error::Tier;
 use tessera::{Array, ComputeOptions, Device, Error, Scheduler};
 
-/// A fresh, empty spill directory for one test.
-fn spill_dir(name: &str) -> std::path::PathBuf {
+/// A fresh, empty spill directory for one test, removed (if empty) when dropped.
+struct TestDir(std::path::PathBuf);
+
+impl std::ops::Deref for TestDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+fn spill_dir(name: &str) -> TestDir {
     let d = std::env::temp_dir().join(format!("tessera-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TestDir(d)
 }
 
 fn entries(d: &std::path::Path) -> Vec<String> {
@@ -251,4 +266,53 @@ fn persisted_chunks_in_memory_count_against_a_later_smaller_limit() {
     let want = run(&x.max_axis(1), &free());
     assert_eq!(bits(&got.outputs[0]), bits(&want.outputs[0]));
     assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
+}
+
+#[test]
+fn the_trace_has_a_row_per_worker_and_the_io_thread_with_spill_events() {
+    let dir = spill_dir("trace");
+    let path = dir.join("trace.json");
+    let z = source(9);
+    let y = (&z - &z.mean()).sum();
+    let opts = ComputeOptions {
+        trace: Some(path.clone()),
+        scheduler: Scheduler::Threads(2),
+        ..limited(&dir, 96 * KIB)
+    };
+    y.compute_with::<f64>(&opts).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(text.starts_with("{\"traceEvents\":["), "{}", &text[..40]);
+    assert!(text.trim_end().ends_with("]}"));
+    for part in [
+        "\"name\":\"worker 0\"",
+        "\"name\":\"worker 1\"",
+        "\"name\":\"I/O\"",
+        "\"cat\":\"compute\"",
+        "\"cat\":\"spill\"",
+        "\"cat\":\"read-back\"",
+    ] {
+        assert!(text.contains(part), "the trace lacks {part}");
+    }
+    // Every event line is one complete JSON object.
+    for line in text.lines().filter(|l| l.contains("\"ph\":\"X\"")) {
+        let l = line.trim_start_matches(',').trim_end_matches(',');
+        assert!(l.starts_with('{') && l.ends_with('}'), "{l}");
+        assert_eq!(l.matches('{').count(), l.matches('}').count(), "{l}");
+    }
+}
+
+#[test]
+fn limits_and_sizes_parse_as_people_write_them() {
+    use tessera::scheduler::parse_bytes;
+    assert_eq!(parse_bytes("4GiB").unwrap(), 4 << 30);
+    assert_eq!(parse_bytes("512 MiB").unwrap(), 512 << 20);
+    assert_eq!(parse_bytes("2GB").unwrap(), 2_000_000_000);
+    assert_eq!(parse_bytes("1e6").unwrap(), 1_000_000);
+    assert_eq!(parse_bytes("100").unwrap(), 100);
+    for bad in ["", "4 GiBs", "-1GB", "lots"] {
+        assert!(parse_bytes(bad).is_err(), "{bad}");
+    }
+    let host = tessera::scheduler::available_host_bytes();
+    assert!(host > 0 && host <= tessera::scheduler::host_memory_bytes());
 }

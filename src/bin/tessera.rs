@@ -136,6 +136,7 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .try_init();
+    tessera::scheduler::tune_allocator();
     let cli = Cli::parse();
     let result = run(cli);
     if let Some(dir) = runtime_dir {
@@ -282,10 +283,27 @@ fn run(cli: Cli) -> tessera::Result<()> {
             if let Some(rss) = tessera::scheduler::peak_rss_bytes() {
                 println!("peak process RSS: {:.1} MiB", rss as f64 / (1 << 20) as f64);
             }
+            if let Some((read, written)) = tessera::scheduler::process_disk_bytes() {
+                println!(
+                    "disk: {:.2} GiB read, {:.2} GiB written by this process (what the page cache did not absorb)",
+                    gib(read),
+                    gib(written)
+                );
+            }
             if let Some(path) = &opts.trace {
                 println!(
                     "trace: {} (open in https://ui.perfetto.dev)",
                     path.display()
+                );
+            }
+            if persist {
+                // Dropping the persisted array removes its spill files (on a filesystem
+                // with online discard that takes about a second per GB).
+                let t2 = Instant::now();
+                drop((x, y, g));
+                println!(
+                    "cleanup: {:.3} s (persisted chunks freed, spill files removed)",
+                    t2.elapsed().as_secs_f64()
                 );
             }
         }

@@ -41,6 +41,53 @@ pub fn peak_rss_bytes() -> Option<u64> {
     read_kib("/proc/self/status", "VmHWM:").map(|k| k * 1024)
 }
 
+/// Tunes glibc's `malloc` for chunk-sized allocations: blocks up to 256 MiB come from
+/// the heap instead of fresh `mmap`s, freed memory is not trimmed back to the OS, and
+/// threads share two arenas. Returns whether the settings took (false on other C
+/// libraries). The `tessera` command calls it at start; a program that links Tessera
+/// may call it once, early, since it changes its whole process.
+///
+/// Why: with the defaults, every freed 32 MB chunk goes back to the OS and the next is
+/// faulted in again page by page, and on virtual machines a page fault is expensive.
+/// Measured here (2-core VM): persisting a 3.2 GB array through a 1 GiB limit took
+/// 4.7 s with the defaults and 2.5 s tuned (660,000 → 286,000 page faults), for 10% more
+/// peak RSS (freed memory stays in the process, for the next chunk).
+///
+/// ```
+/// let _tuned: bool = tessera::scheduler::tune_allocator();
+/// ```
+pub fn tune_allocator() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt only sets allocator parameters; any value is accepted or
+        // refused with 0.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20) == 1
+                && libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX) == 1
+                && libc::mallopt(libc::M_ARENA_MAX, 2) == 1
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    false
+}
+
+/// Bytes this process has read from and written to the storage layer
+/// (`/proc/self/io` `read_bytes`, `write_bytes`): what reached the disk, not what the
+/// page cache served.
+///
+/// ```
+/// let _ = tessera::scheduler::process_disk_bytes();
+/// ```
+pub fn process_disk_bytes() -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string("/proc/self/io").ok()?;
+    let get = |k: &str| -> Option<u64> {
+        s.lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l[k.len()..].trim().parse().ok())
+    };
+    Some((get("read_bytes:")?, get("write_bytes:")?))
+}
+
 /// Parses a size such as `4GiB`, `512 MiB`, `2.5GB`, `1e9` or `100000` (bytes).
 ///
 /// ```

@@ -27,7 +27,10 @@ mod store;
 mod trace;
 mod workers;
 
-pub use memory::{available_host_bytes, host_memory_bytes, parse_bytes, peak_rss_bytes};
+pub use memory::{
+    available_host_bytes, host_memory_bytes, parse_bytes, peak_rss_bytes, process_disk_bytes,
+    tune_allocator,
+};
 pub use options::{set_default_options, ComputeOptions, Scheduler, Stats, TierStats};
 pub use persisted::Persisted;
 pub(crate) use persisted::StoredChunk;

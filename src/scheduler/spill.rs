@@ -6,6 +6,12 @@
 //! checksum: a spill file is the only copy of its chunk, and a truncated or corrupted one
 //! must be an error naming the chunk, never a wrong answer. Why a drop guard: the scratch
 //! directory of a compute goes away on success, on error and on panic alike.
+//!
+//! Why files are reused: on a filesystem mounted with online discard (this VM's ext4),
+//! deleting a file costs about a second per GB, paid by whoever drops it. A released
+//! spill file goes to its directory's free list instead and the next spill overwrites it,
+//! so a compute pays for deletions once, when its directory goes, for its peak of spill
+//! bytes rather than for every chunk it ever spilled.
 
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
@@ -13,6 +19,7 @@ use crate::kernel::Chunk;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 const MAGIC: &[u8; 8] = b"TSRSPILL";
 
@@ -23,7 +30,11 @@ pub struct SpillDir {
     path: PathBuf,
     created: std::sync::OnceLock<std::result::Result<(), String>>,
     next: AtomicU64,
+    free: Arc<FreeList>,
 }
+
+/// Released files of a directory (path and length), ready to be overwritten.
+type FreeList = Mutex<Vec<(PathBuf, u64)>>;
 
 impl SpillDir {
     /// A directory named `prefix-<pid>-<n>` under `parent` (not created until a file is
@@ -35,6 +46,7 @@ impl SpillDir {
             path: parent.join(format!("{prefix}-{}-{n}", std::process::id())),
             created: std::sync::OnceLock::new(),
             next: AtomicU64::new(0),
+            free: Arc::new(Mutex::new(vec![])),
         }
     }
 
@@ -55,14 +67,29 @@ impl SpillDir {
                 format!("cannot create the spill directory: {e}; set ComputeOptions::spill_dir or TESSERA_SPILL_DIR to a writable directory"),
             ));
         }
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let path = self.path.join(format!("{n}.chunk"));
-        match write_chunk(&path, chunk) {
-            Ok(crc) => Ok(SpillFile {
+        // The free file closest in size above the chunk (else the largest) is reused.
+        let want = chunk.nbytes() as u64;
+        let reuse = {
+            let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+            let pick = free
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (_, len))| (*len < want, len.abs_diff(want)))
+                .map(|(i, _)| i);
+            pick.map(|i| free.swap_remove(i))
+        };
+        let (path, old_len) = reuse.unwrap_or_else(|| {
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            (self.path.join(format!("{n}.chunk")), 0)
+        });
+        match write_chunk(&path, chunk, old_len > 0) {
+            Ok((crc, len)) => Ok(SpillFile {
                 path,
                 bytes: chunk.nbytes() as u64,
+                len,
                 crc,
                 name: name.to_string(),
+                free: Arc::downgrade(&self.free),
             }),
             Err(e) => {
                 let _ = std::fs::remove_file(&path);
@@ -83,13 +110,17 @@ impl Drop for SpillDir {
     }
 }
 
-/// One spilled chunk on disk; the file is removed when this is dropped.
+/// One spilled chunk on disk. Dropped, its file goes back to its directory's free list
+/// (or is removed, when the directory is gone).
 #[derive(Debug)]
 pub struct SpillFile {
     path: PathBuf,
     bytes: u64,
+    /// The file's length (header and checksum included).
+    len: u64,
     crc: u32,
     name: String,
+    free: Weak<FreeList>,
 }
 
 impl SpillFile {
@@ -130,7 +161,15 @@ impl SpillFile {
 
 impl Drop for SpillFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        match self.free.upgrade() {
+            Some(free) => free
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((std::mem::take(&mut self.path), self.len)),
+            None => {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
     }
 }
 
@@ -173,8 +212,16 @@ fn part_bytes(a: &HostArray) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
-fn write_chunk(path: &Path, chunk: &Chunk) -> std::io::Result<u32> {
-    let mut f = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
+/// Writes the chunk, overwriting (and trimming) an existing file when `reuse`; returns the
+/// checksum and the file's length.
+fn write_chunk(path: &Path, chunk: &Chunk, reuse: bool) -> std::io::Result<(u32, u64)> {
+    let file = if reuse {
+        std::fs::OpenOptions::new().write(true).open(path)?
+    } else {
+        std::fs::File::create(path)?
+    };
+    let mut f = std::io::BufWriter::with_capacity(1 << 16, file);
+    let mut len = 0u64;
     let mut crc = crc32fast::Hasher::new();
     let mut header = MAGIC.to_vec();
     header.push(chunk.parts.len() as u8);
@@ -187,15 +234,21 @@ fn write_chunk(path: &Path, chunk: &Chunk) -> std::io::Result<u32> {
     }
     crc.update(&header);
     f.write_all(&header)?;
+    len += header.len() as u64;
     for p in &chunk.parts {
         let bytes = part_bytes(p);
         crc.update(&bytes);
         f.write_all(&bytes)?;
+        len += bytes.len() as u64;
     }
     let crc = crc.finalize();
     f.write_all(&crc.to_le_bytes())?;
-    f.into_inner().map_err(|e| e.into_error())?;
-    Ok(crc)
+    len += 4;
+    let file = f.into_inner().map_err(|e| e.into_error())?;
+    if reuse && file.metadata()?.len() > len {
+        file.set_len(len)?;
+    }
+    Ok((crc, len))
 }
 
 fn bad(why: &str) -> std::io::Error {
@@ -303,5 +356,37 @@ mod tests {
         let p = dir.path().to_path_buf();
         drop(dir);
         assert!(!p.exists());
+    }
+
+    #[test]
+    fn released_files_are_overwritten_not_deleted() {
+        let dir = SpillDir::new(&std::env::temp_dir(), "tessera-spill-reuse");
+        let big = Chunk::dense(HostArray::zeros(DType::F64, &[100]));
+        let small = Chunk::dense(HostArray::from(ndarray::arr1(&[1.5f32, 2.5]).into_dyn()));
+        let f = dir.write(&big, "a").unwrap();
+        let first = f.path().to_path_buf();
+        drop(f);
+        let g = dir.write(&small, "b").unwrap();
+        assert_eq!(g.path(), first.as_path());
+        assert_eq!(g.read().unwrap(), small);
+        assert_eq!(std::fs::metadata(g.path()).unwrap().len(), g.len);
+        let h = dir.write(&big, "c").unwrap();
+        assert_ne!(h.path(), first.as_path());
+        assert_eq!(h.read().unwrap(), big);
+    }
+
+    #[test]
+    fn a_panic_leaves_no_spill_directory_behind() {
+        let path = std::sync::Mutex::new(None);
+        let r = std::panic::catch_unwind(|| {
+            let dir = SpillDir::new(&std::env::temp_dir(), "tessera-spill-panic");
+            let f = dir.write(&Chunk::dense(HostArray::zeros(DType::F64, &[64])), "x[0]");
+            *path.lock().unwrap() = Some(dir.path().to_path_buf());
+            assert!(f.is_ok());
+            panic!("a task failed");
+        });
+        assert!(r.is_err());
+        let p = path.into_inner().unwrap().unwrap();
+        assert!(!p.exists(), "{} is left", p.display());
     }
 }

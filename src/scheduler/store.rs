@@ -222,6 +222,13 @@ impl Store {
         self.drop_copy(chunk, Tier::Disk);
     }
 
+    /// True once the chunk's last consumer ran and it is not kept (a copy made for it
+    /// meanwhile is not wanted).
+    pub fn is_released(&self, chunk: usize) -> bool {
+        let s = &self.slots[chunk];
+        s.left == 0 && !s.keep
+    }
+
     /// Marks a task finished: it no longer counts as a future use of its inputs.
     pub fn finish(&mut self, task: usize) {
         self.finished[task] = true;

@@ -598,6 +598,11 @@ impl<'a> Run<'a> {
         );
         let mut st = self.lock();
         match written {
+            // Its last consumer ran while it was being written: nothing to keep.
+            Ok(_) if st.store.is_released(c) => {
+                st.store.sub(Tier::Disk, bytes);
+                Ok(false)
+            }
             Ok(f) => {
                 st.store.install_disk(c, Arc::new(f));
                 let h = st.store.ti(Tier::Host);
@@ -645,6 +650,10 @@ impl<'a> Run<'a> {
         );
         let mut st = self.lock();
         match host {
+            Ok(_) if st.store.is_released(c) => {
+                st.store.sub(Tier::Host, bytes);
+                Ok(false)
+            }
             Ok(h) => {
                 let real = h.nbytes() as u64;
                 st.store.sub(Tier::Host, bytes);
@@ -675,14 +684,19 @@ impl<'a> Run<'a> {
             if !victims.is_empty() {
                 st.io += 1;
                 drop(st);
-                self.evict(victims, None);
+                let freed = self.evict(victims, None);
                 st = self.lock();
                 st.io -= 1;
+                if !freed {
+                    // Nothing could move now (the tier below is full): wait for tasks.
+                    st = self.wait(st);
+                }
                 continue;
             }
             if let Some(c) = st.store.prefetch() {
                 st.io += 1;
                 let file = st.store.slots[c].disk.clone();
+                let bytes = file.as_ref().map_or(0, |f| f.bytes());
                 drop(st);
                 let t0 = Instant::now();
                 let read = match file {
@@ -702,9 +716,9 @@ impl<'a> Run<'a> {
                 st = self.lock();
                 st.io -= 1;
                 st.spill_time += t0.elapsed();
-                let bytes = st.store.slots[c].disk.as_ref().map_or(0, |f| f.bytes());
                 st.store.slots[c].busy = false;
                 match read {
+                    Ok(_) if st.store.is_released(c) => st.store.sub(Tier::Host, bytes),
                     Ok(chunk) => {
                         let real = chunk.nbytes() as u64;
                         st.store.sub(Tier::Host, bytes);
