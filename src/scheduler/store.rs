@@ -222,6 +222,22 @@ impl Store {
         self.drop_copy(chunk, Tier::Disk);
     }
 
+    /// Counts a chunk of `bytes` moved from `tier` to the one below.
+    pub fn note_spill(&mut self, tier: Tier, bytes: u64) {
+        let i = self.ti(tier);
+        let t = &mut self.tiers[i];
+        t.spilled_bytes += bytes;
+        t.spilled_chunks += 1;
+    }
+
+    /// Counts a chunk of `bytes` brought back into `tier` from the one below.
+    pub fn note_read_back(&mut self, tier: Tier, bytes: u64) {
+        let i = self.ti(tier);
+        let t = &mut self.tiers[i];
+        t.read_back_bytes += bytes;
+        t.read_back_chunks += 1;
+    }
+
     /// True once the chunk's last consumer ran and it is not kept (a copy made for it
     /// meanwhile is not wanted).
     pub fn is_released(&self, chunk: usize) -> bool {

@@ -377,16 +377,12 @@ impl<'a> Run<'a> {
                 take_reservation(reserved, j, Tier::Host);
                 let bytes = h.nbytes() as u64;
                 st.store.install(j, Tier::Host, h);
-                let ts = st.store.ti(Tier::Host);
-                st.store.tiers[ts].read_back_bytes += bytes;
-                st.store.tiers[ts].read_back_chunks += 1;
+                st.store.note_read_back(Tier::Host, bytes);
                 st.spill_time += t0.elapsed();
             }
             st.transfers += moved as usize;
             if let (Tier::Device(_), true) = (tier, st.store.slots[j].evicted_from_device) {
-                let ti = st.store.ti(tier);
-                st.store.tiers[ti].read_back_bytes += buf.nbytes() as u64;
-                st.store.tiers[ti].read_back_chunks += 1;
+                st.store.note_read_back(tier, buf.nbytes() as u64);
             }
             if st.store.copy(j, tier).is_none() {
                 take_reservation(reserved, j, tier);
@@ -605,9 +601,7 @@ impl<'a> Run<'a> {
             }
             Ok(f) => {
                 st.store.install_disk(c, Arc::new(f));
-                let h = st.store.ti(Tier::Host);
-                st.store.tiers[h].spilled_bytes += bytes;
-                st.store.tiers[h].spilled_chunks += 1;
+                st.store.note_spill(Tier::Host, bytes);
                 Ok(true)
             }
             Err(e) => {
@@ -660,9 +654,7 @@ impl<'a> Run<'a> {
                 st.store.add(Tier::Host, real);
                 st.store.install(c, Tier::Host, Arc::new(h));
                 st.store.slots[c].evicted_from_device = true;
-                let ti = st.store.ti(Tier::Device(d));
-                st.store.tiers[ti].spilled_bytes += bytes;
-                st.store.tiers[ti].spilled_chunks += 1;
+                st.store.note_spill(Tier::Device(d), bytes);
                 Ok(true)
             }
             Err(e) => {
@@ -725,9 +717,7 @@ impl<'a> Run<'a> {
                         st.store.add(Tier::Host, real);
                         st.store
                             .install(c, Tier::Host, Arc::new(Buffer::Host(chunk)));
-                        let h = st.store.ti(Tier::Host);
-                        st.store.tiers[h].read_back_bytes += real;
-                        st.store.tiers[h].read_back_chunks += 1;
+                        st.store.note_read_back(Tier::Host, real);
                     }
                     Err(e) => {
                         st.store.sub(Tier::Host, bytes);
