@@ -136,7 +136,10 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    tessera::scheduler::tune_allocator();
+    // TESSERA_MALLOC=default keeps glibc's own settings (for A/B measurements).
+    if std::env::var("TESSERA_MALLOC").as_deref() != Ok("default") {
+        tessera::scheduler::tune_allocator();
+    }
     let cli = Cli::parse();
     let result = run(cli);
     if let Some(dir) = runtime_dir {

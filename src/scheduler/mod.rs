@@ -273,6 +273,7 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
             spill_time: Duration::ZERO,
         }),
         cv: Condvar::new(),
+        io_cv: Condvar::new(),
         scratch,
         trace: trace::Trace::new(opts.trace.is_some()),
         declined: Mutex::new(Default::default()),
@@ -302,6 +303,7 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
                 }
             });
             run.cv.notify_all();
+            run.io_cv.notify_all();
         });
     } else {
         run.worker(0);

@@ -20,6 +20,28 @@ use super::spill::{SpillDir, SpillFile};
 use crate::backend::Buffer;
 use crate::error::Tier;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Chunk ids hash by one multiply: the resident sets change on every task, and SipHash
+/// showed in the profile of tiny tasks.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdSet = HashSet<usize, BuildHasherDefault<IdHasher>>;
 use std::sync::Arc;
 
 /// Spill above this fraction of a tier's limit.
@@ -95,7 +117,7 @@ pub(super) struct Store {
     rank: Vec<usize>,
     finished: Vec<bool>,
     /// Chunks with a copy in each tier (the candidates for eviction there).
-    resident: Vec<HashSet<usize>>,
+    resident: Vec<IdSet>,
 }
 
 impl Store {
@@ -137,7 +159,7 @@ impl Store {
             consumers,
             rank,
             finished: vec![false; n],
-            resident: vec![HashSet::new(); ndev + 2],
+            resident: vec![IdSet::default(); ndev + 2],
         }
     }
 
@@ -352,6 +374,17 @@ impl Store {
             }
         }
         out
+    }
+
+    /// Whether the I/O thread has work: a limited tier above [`SPILL_AT`], or spilled
+    /// chunks while the host is under it.
+    pub fn wants_io(&self) -> bool {
+        let host = self.ti(Tier::Host);
+        let over = self.tiers[..=self.ndev]
+            .iter()
+            .any(|t| t.held > t.cap(SPILL_AT));
+        over || (!self.resident[host + 1].is_empty()
+            && self.tiers[host].held < self.tiers[host].cap(SPILL_AT))
     }
 
     /// The on-disk chunk needed soonest, if reading it back keeps the host under

@@ -61,6 +61,9 @@ pub(super) struct Run<'a> {
     pub cpu: Arc<dyn Backend>,
     pub state: Mutex<State>,
     pub cv: Condvar,
+    /// Wakes the I/O thread, only when a tier passed its spill mark or a spilled chunk
+    /// could be read ahead (waking it on every finished task cost tiny tasks dearly).
+    pub io_cv: Condvar,
     pub scratch: Arc<SpillDir>,
     pub trace: Trace,
     pub declined: Mutex<HashSet<String>>,
@@ -98,9 +101,17 @@ impl<'a> Run<'a> {
             .0
     }
 
+    fn io_wait<'g>(&self, g: MutexGuard<'g, State>) -> MutexGuard<'g, State> {
+        self.io_cv
+            .wait_timeout(g, Duration::from_millis(50))
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+    }
+
     fn fail(&self, st: &mut State, e: Error) {
         st.error.get_or_insert(e);
         self.cv.notify_all();
+        self.io_cv.notify_all();
     }
 
     /// The chunk's name in messages.
@@ -119,6 +130,7 @@ impl<'a> Run<'a> {
         loop {
             if self.finished(&st) {
                 self.cv.notify_all();
+                self.io_cv.notify_all();
                 return;
             }
             let Some(Reverse((prio, t))) = st.ready.pop() else {
@@ -130,7 +142,6 @@ impl<'a> Run<'a> {
                 .inputs
                 .iter()
                 .any(|&j| (0..st.store.ndev).all(|d| st.store.copy(j, Tier::Device(d)).is_none()));
-            drop(st);
             let footprint = task.nbytes
                 + task
                     .inputs
@@ -143,16 +154,27 @@ impl<'a> Run<'a> {
                 .copied()
                 .flatten()
                 .is_none_or(|l| footprint <= l);
-            let placed = placement::place(
-                &self.devices,
-                &self.cpu,
-                task,
-                host_partials,
-                fits_device,
-                &self.declined,
-                self.opts.cpu_fallback,
-            );
-            st = self.lock();
+            let place = || {
+                placement::place(
+                    &self.devices,
+                    &self.cpu,
+                    task,
+                    host_partials,
+                    fits_device,
+                    &self.declined,
+                    self.opts.cpu_fallback,
+                )
+            };
+            // A device's planner may generate and compile a kernel: not under the lock.
+            // The CPU's answers at once, so without devices the lock is kept.
+            let placed = if self.devices.is_empty() {
+                place()
+            } else {
+                drop(st);
+                let p = place();
+                st = self.lock();
+                p
+            };
             let placed = match placed {
                 Ok(p) => p,
                 Err(e) => {
@@ -173,12 +195,20 @@ impl<'a> Run<'a> {
                 Admit::Stop => continue,
             };
             st.running += 1;
+            // Inputs already where the task runs are taken now, under the lock already
+            // held: only the missing ones cost `bring` another round trip.
+            let mut here: Vec<(usize, Arc<Buffer>)> = Vec::with_capacity(task.inputs.len());
             for &j in &task.inputs {
                 st.store.slots[j].pins += 1;
+                if let Some(b) = st.store.copy(j, tier) {
+                    if !here.iter().any(|(k, _)| *k == j) {
+                        here.push((j, b.clone()));
+                    }
+                }
             }
             drop(st);
             let on_device = placed.device.is_some();
-            let out = self.run_task(t, placed, tier, reserved, row);
+            let out = self.run_task(t, placed, tier, reserved, here, row);
             st = self.lock();
             st = self.finish(st, t, tier, out, on_device);
         }
@@ -290,10 +320,10 @@ impl<'a> Run<'a> {
         placed: Placed,
         tier: Tier,
         mut reserved: Vec<(usize, Tier, u64)>,
+        mut bufs: Vec<(usize, Arc<Buffer>)>,
         row: usize,
     ) -> Result<(Buffer, u64)> {
         let task = &self.g.tasks[t];
-        let mut bufs: Vec<(usize, Arc<Buffer>)> = vec![];
         let mut result = Ok(());
         for &j in &task.inputs {
             if bufs.iter().any(|(k, _)| *k == j) {
@@ -309,7 +339,7 @@ impl<'a> Run<'a> {
         }
         // Reservations no copy used (another worker made the copy first) go back.
         let out_bytes = reserved.iter().filter(|r| r.0 == OUTPUT).map(|r| r.2).sum();
-        {
+        if reserved.iter().any(|r| r.0 != OUTPUT) {
             let mut st = self.lock();
             for &(c, tr, b) in &reserved {
                 if c != OUTPUT {
@@ -507,6 +537,9 @@ impl<'a> Run<'a> {
             }
         }
         self.cv.notify_all();
+        if self.io_thread && st.store.wants_io() {
+            self.io_cv.notify_one();
+        }
         if !self.io_thread {
             let v = st.store.pressure();
             if !v.is_empty() {
@@ -681,7 +714,7 @@ impl<'a> Run<'a> {
                 st.io -= 1;
                 if !freed {
                     // Nothing could move now (the tier below is full): wait for tasks.
-                    st = self.wait(st);
+                    st = self.io_wait(st);
                 }
                 continue;
             }
@@ -727,7 +760,7 @@ impl<'a> Run<'a> {
                 self.cv.notify_all();
                 continue;
             }
-            st = self.wait(st);
+            st = self.io_wait(st);
         }
     }
 }
