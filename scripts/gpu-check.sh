@@ -7,7 +7,8 @@
 # info.txt names it. Things only a real GPU can show, and lavapipe could not:
 #  - whether the driver fuses a*b + c into an FMA (SPIR-V allows it; naga emits no
 #    NoContraction): the bit-identity tests of random f64 and ranges would then fail;
-#  - whether the tiled transpose kernel beats the direct one (bench rows transpose-*).
+#  - whether the tiled transpose kernel beats the direct one (bench rows transpose-*);
+#  - device -> host spill speed under a device memory limit (demo-gpu-device-limit.txt).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-${OUT:-gpu-check-out}}"
@@ -34,6 +35,11 @@ status=${PIPESTATUS[0]}
 # The demo on the GPU, and the wgpu kernels' criterion benchmarks (short runs).
 demo_device="${TESSERA_TEST_ADAPTER:+wgpu:$TESSERA_TEST_ADAPTER}"
 ./target/release/tessera demo --quiet --device "${demo_device:-auto}" 2>&1 | tee "$out/demo-gpu.txt"
+# Spill on a real GPU: x (3.2 GB) persisted through a 1 GiB device and a 2 GiB host
+# limit (device -> host -> disk), then the seed expression read back from it.
+./target/release/tessera demo --quiet --persist --device "${demo_device:-auto}" \
+  --device-memory-limit 1GiB --host-memory-limit 2GiB \
+  --trace "$out/trace-device-spill.json" 2>&1 | tee "$out/demo-gpu-device-limit.txt"
 cargo bench --bench wgpu_kernels -- --warm-up-time 1 --measurement-time 3 2>&1 \
   | grep -E "^wgpu/|time:|thrpt:|adapter" | tee "$out/bench-wgpu-kernels.txt"
 
