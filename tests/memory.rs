@@ -191,7 +191,8 @@ fn a_corrupted_or_deleted_spill_file_is_an_error_naming_the_chunk() {
     files.sort();
     assert!(files.len() >= 2, "{files:?}");
     // Flip one byte of the data of the first file.
-    let mut b = std::fs::read(&files[0]).unwrap();
+    let good = std::fs::read(&files[0]).unwrap();
+    let mut b = good.clone();
     let k = b.len() / 2;
     b[k] ^= 0x10;
     std::fs::write(&files[0], b).unwrap();
@@ -204,13 +205,23 @@ fn a_corrupted_or_deleted_spill_file_is_an_error_naming_the_chunk() {
         msg.contains("spilled chunk random-") && msg.contains("checksum"),
         "{msg}"
     );
-    // Deleted, it is an error too, naming the file.
+    // Mended, it reads again; deleted, it is an error naming the file.
+    std::fs::write(&files[0], good).unwrap();
+    let want = x.sum().compute_with::<f64>(&free()).unwrap();
+    assert_eq!(
+        p.sum()
+            .compute_with::<f64>(&limited(&dir, 48 * KIB))
+            .unwrap(),
+        want
+    );
     std::fs::remove_file(&files[1]).unwrap();
     let e = p
         .sum()
         .compute_with::<f64>(&limited(&dir, 48 * KIB))
         .unwrap_err();
-    assert!(e.to_string().contains("spill"), "{e}");
+    let msg = e.to_string();
+    let name = files[1].display().to_string();
+    assert!(msg.contains(&name) && msg.contains("failed"), "{msg}");
     // No scratch directory of the failed computes is left behind.
     assert_eq!(entries(&dir).len(), 1, "{:?}", entries(&dir));
     drop(p);
@@ -315,4 +326,32 @@ fn limits_and_sizes_parse_as_people_write_them() {
     }
     let host = tessera::scheduler::available_host_bytes();
     assert!(host > 0 && host <= tessera::scheduler::host_memory_bytes());
+}
+
+#[test]
+fn an_array_persisted_from_a_persisted_one_outlives_it() {
+    let dir = spill_dir("share");
+    let x = tessera::random::uniform(&[128, 128], 32, 2).unwrap();
+    let opts = limited(&dir, 48 * KIB);
+    let p = x.persist_with(&opts).unwrap();
+    // x.T.T of a persisted array is its own blocks: the new array shares their files.
+    let same = p.t().t();
+    let g = tessera::graph::TaskGraph::build(&[&same]).unwrap();
+    assert_eq!(g.tasks.len(), 16, "the blocks are read, not copied");
+    let q = same.persist_with(&opts).unwrap();
+    assert!(q.persisted().unwrap().bytes_on_disk() > 0);
+    // The last handles to p go (the view and its graph hold it too).
+    drop((p, same, g));
+    assert_eq!(
+        entries(&dir).len(),
+        1,
+        "p's directory stays while q reads its files"
+    );
+    let want = x.compute_with::<f64>(&free()).unwrap();
+    assert_eq!(
+        q.compute_with::<f64>(&limited(&dir, 1 << 20)).unwrap(),
+        want
+    );
+    drop(q);
+    assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
 }

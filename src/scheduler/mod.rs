@@ -117,7 +117,22 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
             .sum(),
         Mode::Persist => 0,
     };
-    project(g, opts, mode, host_limit, result_bytes, &device_limits)?;
+    let n = g.tasks.len();
+    let mut stored_task = vec![false; n];
+    for s in &g.stored {
+        stored_task[s.0] = true;
+    }
+    let footprint = footprints(g);
+    project(
+        g,
+        opts,
+        mode,
+        host_limit,
+        result_bytes,
+        &device_limits,
+        &footprint,
+        &stored_task,
+    )?;
 
     // Persisted inputs are locked for the whole run (in address order, so two runs
     // never wait on each other crosswise).
@@ -132,7 +147,6 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
             .expect("every persisted input is locked")
     };
 
-    let n = g.tasks.len();
     let mut dependents: Vec<Vec<usize>> = vec![vec![]; n];
     let mut waiting = vec![0usize; n];
     for (i, t) in g.tasks.iter().enumerate() {
@@ -142,17 +156,16 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
         }
     }
     let mut store = Store::new(
-        dependents.clone(),
+        dependents,
         g.priority.clone(),
         device_limits.clone(),
         host_limit,
         opts.disk_limit,
     );
-    for (i, t) in g.tasks.iter().enumerate() {
+    for t in &g.tasks {
         for &j in &t.inputs {
             store.slots[j].left += 1;
         }
-        let _ = i;
     }
     let mut positions: Vec<Vec<(usize, Vec<usize>)>> = vec![vec![]; n];
     for (k, o) in g.outputs.iter().enumerate() {
@@ -176,7 +189,7 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
                 Mode::Persist => {
                     store.slots[b].keep = true;
                     // A block that is already stored elsewhere keeps its home.
-                    if store.slots[b].home.is_none() && !is_stored(g, b) {
+                    if !stored_task[b] {
                         store.slots[b].home = Some(persist_dirs[k].clone());
                     }
                 }
@@ -204,17 +217,10 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
         store.slots[*t].home = Some(slot_home);
         store.finish(*t);
         done += 1;
-        for &d in &dependents[*t] {
+        for &d in store.consumers(*t) {
             waiting[d] -= 1;
         }
     }
-    let stored_task: Vec<bool> = {
-        let mut v = vec![false; n];
-        for s in &g.stored {
-            v[s.0] = true;
-        }
-        v
-    };
     let ready = (0..n)
         .filter(|&i| waiting[i] == 0 && !stored_task[i])
         .map(|i| Reverse((g.priority[i], i)))
@@ -278,7 +284,7 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
         trace: trace::Trace::new(opts.trace.is_some()),
         declined: Mutex::new(Default::default()),
         bar,
-        dependents,
+        footprint,
         sink,
         io_thread: opts.scheduler != Scheduler::Sync,
         device_limits,
@@ -369,12 +375,22 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
     Ok((made, stats))
 }
 
-fn is_stored(g: &TaskGraph, t: usize) -> bool {
-    g.stored.iter().any(|s| s.0 == t)
+/// Bytes each task holds while it runs: its output and each distinct input.
+fn footprints(g: &TaskGraph) -> Vec<u64> {
+    g.tasks
+        .iter()
+        .map(|t| {
+            let mut inputs = t.inputs.clone();
+            inputs.sort_unstable();
+            inputs.dedup();
+            t.nbytes + inputs.iter().map(|&j| g.tasks[j].nbytes).sum::<u64>()
+        })
+        .collect()
 }
 
 /// Refuses, before anything runs, what cannot fit even with everything else spilled: the
 /// assembled result in host memory, or one task with its inputs.
+#[allow(clippy::too_many_arguments)]
 fn project(
     g: &TaskGraph,
     opts: &ComputeOptions,
@@ -382,6 +398,8 @@ fn project(
     host_limit: u64,
     result_bytes: u64,
     device_limits: &[Option<u64>],
+    footprint: &[u64],
+    stored: &[bool],
 ) -> Result<()> {
     if mode == Mode::Assemble && result_bytes > host_limit {
         return Err(Error::OutOfMemory {
@@ -392,20 +410,16 @@ fn project(
             fix: "persist() the array instead (its chunks spill to disk) and reduce or slice it before computing, or raise host_memory_limit".into(),
         });
     }
-    let stored: std::collections::HashSet<usize> = g.stored.iter().map(|s| s.0).collect();
     let pinned_limit = device_limits
         .first()
         .copied()
         .flatten()
         .filter(|_| !opts.cpu_fallback);
     for (i, t) in g.tasks.iter().enumerate() {
-        if stored.contains(&i) {
+        if stored[i] {
             continue;
         }
-        let mut inputs = t.inputs.clone();
-        inputs.sort_unstable();
-        inputs.dedup();
-        let footprint = t.nbytes + inputs.iter().map(|&j| g.tasks[j].nbytes).sum::<u64>();
+        let footprint = footprint[i];
         let what = || format!("task {} {:?} with its inputs", t.name, t.block);
         if footprint + result_bytes > host_limit {
             return Err(Error::OutOfMemory {

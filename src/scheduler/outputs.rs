@@ -33,24 +33,32 @@ fn reserve_host(run: &Run, bytes: u64, what: &str) -> Result<()> {
             Room::Granted => return Ok(()),
             Room::Evict(v) => {
                 drop(st);
-                if !run.evict(v, Some(0)) {
-                    let mut st = run.lock();
-                    if let Some(e) = st.error.take() {
-                        return Err(e);
-                    }
+                let freed = run.evict(v, Some(0));
+                if let Some(e) = run.lock().error.take() {
+                    return Err(e);
+                }
+                // No task runs now: what could not move will not move on a retry.
+                if !freed {
+                    return Err(oom(run, bytes, what));
                 }
             }
             Room::Full => {
-                let h = st.store.tier(Tier::Host);
-                return Err(Error::OutOfMemory {
-                    tier: Tier::Host,
-                    what: what.to_string(),
-                    needed: h.held + bytes,
-                    limit: h.limit.unwrap_or(u64::MAX),
-                    fix: "raise host_memory_limit or persist() the result".into(),
-                });
+                drop(st);
+                return Err(oom(run, bytes, what));
             }
         }
+    }
+}
+
+fn oom(run: &Run, bytes: u64, what: &str) -> Error {
+    let st = run.lock();
+    let h = st.store.tier(Tier::Host);
+    Error::OutOfMemory {
+        tier: Tier::Host,
+        what: what.to_string(),
+        needed: h.held + bytes,
+        limit: h.limit.unwrap_or(u64::MAX),
+        fix: "raise host_memory_limit or persist() the result".into(),
     }
 }
 
@@ -146,6 +154,7 @@ fn persist(run: &Run, dirs: &[Arc<SpillDir>]) -> Result<Vec<Arc<Persisted>>> {
     let mut out = vec![];
     for (k, o) in run.g.outputs.iter().enumerate() {
         let mut chunks = vec![];
+        let mut shares: Vec<Arc<SpillDir>> = vec![];
         for &t in &o.blocks {
             // A block only on a device comes to the host (spilling others as needed).
             let device_only = {
@@ -185,8 +194,13 @@ fn persist(run: &Run, dirs: &[Arc<SpillDir>]) -> Result<Vec<Arc<Persisted>>> {
             let shared = slot
                 .home
                 .as_ref()
-                .is_some_and(|h| !Arc::ptr_eq(h, &dirs[k]));
-            let chunk = if shared {
+                .filter(|h| !Arc::ptr_eq(h, &dirs[k]))
+                .cloned();
+            let chunk = if let Some(home) = shared {
+                // Its files live in that array's directory: keep it alive with this one.
+                if !shares.iter().any(|d| Arc::ptr_eq(d, &home)) {
+                    shares.push(home);
+                }
                 StoredChunk {
                     host: slot.copies[host].clone(),
                     disk: slot.disk.clone(),
@@ -199,7 +213,7 @@ fn persist(run: &Run, dirs: &[Arc<SpillDir>]) -> Result<Vec<Arc<Persisted>>> {
             };
             chunks.push(chunk);
         }
-        out.push(Arc::new(Persisted::new(chunks, dirs[k].clone())));
+        out.push(Arc::new(Persisted::new(chunks, dirs[k].clone(), shares)));
     }
     Ok(out)
 }

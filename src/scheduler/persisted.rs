@@ -32,13 +32,21 @@ pub struct Persisted {
     chunks: Mutex<Vec<StoredChunk>>,
     /// Where its blocks spill; removed with the last handle.
     pub(crate) dir: Arc<SpillDir>,
+    /// Directories of other persisted arrays whose blocks this one shares (an unchanged
+    /// block, e.g. of `p.t().t()`): kept until this array is dropped too.
+    _shares: Vec<Arc<SpillDir>>,
 }
 
 impl Persisted {
-    pub(crate) fn new(chunks: Vec<StoredChunk>, dir: Arc<SpillDir>) -> Persisted {
+    pub(crate) fn new(
+        chunks: Vec<StoredChunk>,
+        dir: Arc<SpillDir>,
+        shares: Vec<Arc<SpillDir>>,
+    ) -> Persisted {
         Persisted {
             chunks: Mutex::new(chunks),
             dir,
+            _shares: shares,
         }
     }
 

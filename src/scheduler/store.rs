@@ -90,6 +90,14 @@ impl TierState {
     }
 }
 
+/// A copy just made, for [`Store::settle`].
+pub(super) enum NewCopy {
+    /// In host or device memory.
+    Memory(Arc<Buffer>),
+    /// A spill file.
+    Disk(Arc<SpillFile>),
+}
+
 /// What a request for room got.
 #[derive(Debug, PartialEq)]
 pub(super) enum Room {
@@ -265,6 +273,50 @@ impl Store {
     pub fn is_released(&self, chunk: usize) -> bool {
         let s = &self.slots[chunk];
         s.left == 0 && !s.keep
+    }
+
+    /// The tasks that read chunk `c` (once per input slot).
+    pub fn consumers(&self, c: usize) -> &[usize] {
+        &self.consumers[c]
+    }
+
+    /// Bytes of the chunk's copies, wherever one is (all copies hold the same bytes).
+    pub fn chunk_bytes(&self, c: usize) -> Option<u64> {
+        let slot = &self.slots[c];
+        slot.copies
+            .iter()
+            .flatten()
+            .map(|b| b.nbytes() as u64)
+            .next()
+            .or_else(|| slot.disk.as_ref().map(|f| f.bytes()))
+    }
+
+    /// Settles a reservation of `reserved` bytes in `tier` with the copy made for it:
+    /// the copy's own bytes replace the reservation. The reservation is just returned
+    /// when the copy could not be made (`None`) or is no longer wanted (the chunk's last
+    /// consumer ran meanwhile). Returns whether the copy was kept.
+    pub fn settle(
+        &mut self,
+        chunk: usize,
+        tier: Tier,
+        reserved: u64,
+        copy: Option<NewCopy>,
+    ) -> bool {
+        self.sub(tier, reserved);
+        let Some(copy) = copy.filter(|_| !self.is_released(chunk)) else {
+            return false;
+        };
+        match copy {
+            NewCopy::Memory(b) => {
+                self.add(tier, b.nbytes() as u64);
+                self.install(chunk, tier, b);
+            }
+            NewCopy::Disk(f) => {
+                self.add(tier, f.bytes());
+                self.install_disk(chunk, f);
+            }
+        }
+        true
     }
 
     /// Marks a task finished: it no longer counts as a future use of its inputs.

@@ -16,7 +16,7 @@
 use super::options::ComputeOptions;
 use super::placement::{self, Placed};
 use super::spill::SpillDir;
-use super::store::{Room, Store, Victim, START_BELOW};
+use super::store::{NewCopy, Room, Store, Victim, START_BELOW};
 use super::trace::{Kind, Trace, IO_ROW};
 use crate::backend::{Backend, Buffer, Device};
 use crate::dtype::HostArray;
@@ -68,7 +68,8 @@ pub(super) struct Run<'a> {
     pub trace: Trace,
     pub declined: Mutex<HashSet<String>>,
     pub bar: Option<indicatif::ProgressBar>,
-    pub dependents: Vec<Vec<usize>>,
+    /// Bytes each task holds while it runs (output and distinct inputs).
+    pub footprint: Vec<u64>,
     pub sink: Option<Sink>,
     /// Set when the I/O thread runs (else workers relieve pressure themselves).
     pub io_thread: bool,
@@ -138,22 +139,19 @@ impl<'a> Run<'a> {
                 continue;
             };
             let task = &self.g.tasks[t];
-            let host_partials = task
-                .inputs
-                .iter()
-                .any(|&j| (0..st.store.ndev).all(|d| st.store.copy(j, Tier::Device(d)).is_none()));
-            let footprint = task.nbytes
-                + task
-                    .inputs
-                    .iter()
-                    .map(|&j| self.g.tasks[j].nbytes)
-                    .sum::<u64>();
-            let fits_device = self
-                .device_limits
-                .first()
-                .copied()
-                .flatten()
-                .is_none_or(|l| footprint <= l);
+            // Only a device needs these (the CPU takes every task).
+            let has_devices = !self.devices.is_empty();
+            let host_partials = has_devices
+                && task.inputs.iter().any(|&j| {
+                    (0..st.store.ndev).all(|d| st.store.copy(j, Tier::Device(d)).is_none())
+                });
+            let fits_device = !has_devices
+                || self
+                    .device_limits
+                    .first()
+                    .copied()
+                    .flatten()
+                    .is_none_or(|l| self.footprint[t] <= l);
             let place = || {
                 placement::place(
                     &self.devices,
@@ -167,7 +165,7 @@ impl<'a> Run<'a> {
             };
             // A device's planner may generate and compile a kernel: not under the lock.
             // The CPU's answers at once, so without devices the lock is kept.
-            let placed = if self.devices.is_empty() {
+            let placed = if !has_devices {
                 place()
             } else {
                 drop(st);
@@ -237,7 +235,7 @@ impl<'a> Run<'a> {
                 if s.copy(j, tier).is_some() {
                     continue;
                 }
-                let bytes = self.chunk_bytes(s, j);
+                let bytes = s.chunk_bytes(j).unwrap_or(self.g.tasks[j].nbytes);
                 need.push((j, tier, bytes));
                 if tier != Tier::Host
                     && s.copy(j, Tier::Host).is_none()
@@ -299,18 +297,6 @@ impl<'a> Run<'a> {
             }
             return (st, Admit::Later);
         }
-    }
-
-    /// Bytes of the chunk's copies (all copies of a chunk hold the same bytes).
-    fn chunk_bytes(&self, s: &Store, j: usize) -> u64 {
-        let slot = &s.slots[j];
-        slot.copies
-            .iter()
-            .flatten()
-            .map(|b| b.nbytes() as u64)
-            .next()
-            .or_else(|| slot.disk.as_ref().map(|f| f.bytes()))
-            .unwrap_or(self.g.tasks[j].nbytes)
     }
 
     /// Brings the inputs over and runs the task.
@@ -492,23 +478,28 @@ impl<'a> Run<'a> {
                 return st;
             }
         };
-        let real = buf.nbytes() as u64;
-        st.store.sub(tier, reserved);
-        let tier = if buf.device() == Device::Cpu {
+        // The output lands where the buffer lives (a device backend answering with a
+        // host buffer moves its reservation to the host).
+        let landed = if buf.device() == Device::Cpu {
             Tier::Host
         } else {
             tier
         };
-        st.store.add(tier, real);
+        if landed != tier {
+            st.store.sub(tier, reserved);
+            st.store.add(landed, reserved);
+        }
         let buf = Arc::new(buf);
-        st.store.install(t, tier, buf.clone());
+        st.store
+            .settle(t, landed, reserved, Some(NewCopy::Memory(buf.clone())));
         st.store.finish(t);
         st.done += 1;
         st.on_device += on_device as usize;
         for &j in &task.inputs {
             self.consumed(&mut st, j);
         }
-        for &d in &self.dependents[t] {
+        for k in 0..st.store.consumers(t).len() {
+            let d = st.store.consumers(t)[k];
             st.waiting[d] -= 1;
             if st.waiting[d] == 0 {
                 st.ready.push(Reverse((self.g.priority[d], d)));
@@ -626,22 +617,17 @@ impl<'a> Run<'a> {
             || dir.write(chunk, &self.chunk_name(c)),
         );
         let mut st = self.lock();
-        match written {
-            // Its last consumer ran while it was being written: nothing to keep.
-            Ok(_) if st.store.is_released(c) => {
-                st.store.sub(Tier::Disk, bytes);
-                Ok(false)
-            }
-            Ok(f) => {
-                st.store.install_disk(c, Arc::new(f));
-                st.store.note_spill(Tier::Host, bytes);
-                Ok(true)
-            }
-            Err(e) => {
-                st.store.sub(Tier::Disk, bytes);
-                Err(e)
-            }
+        let (file, failed) = split(written);
+        let kept = st.store.settle(
+            c,
+            Tier::Disk,
+            bytes,
+            file.map(|f| NewCopy::Disk(Arc::new(f))),
+        );
+        if kept {
+            st.store.note_spill(Tier::Host, bytes);
         }
+        failed.map_or(Ok(kept), Err)
     }
 
     /// Downloads a device chunk to the host to free device memory. Gives up (returns
@@ -676,25 +662,18 @@ impl<'a> Run<'a> {
             || caught_any(|| placement::move_to(&buf, None, &self.devices)),
         );
         let mut st = self.lock();
-        match host {
-            Ok(_) if st.store.is_released(c) => {
-                st.store.sub(Tier::Host, bytes);
-                Ok(false)
-            }
-            Ok(h) => {
-                let real = h.nbytes() as u64;
-                st.store.sub(Tier::Host, bytes);
-                st.store.add(Tier::Host, real);
-                st.store.install(c, Tier::Host, Arc::new(h));
-                st.store.slots[c].evicted_from_device = true;
-                st.store.note_spill(Tier::Device(d), bytes);
-                Ok(true)
-            }
-            Err(e) => {
-                st.store.sub(Tier::Host, bytes);
-                Err(e)
-            }
+        let (h, failed) = split(host);
+        let kept = st.store.settle(
+            c,
+            Tier::Host,
+            bytes,
+            h.map(|h| NewCopy::Memory(Arc::new(h))),
+        );
+        if kept {
+            st.store.slots[c].evicted_from_device = true;
+            st.store.note_spill(Tier::Device(d), bytes);
         }
+        failed.map_or(Ok(kept), Err)
     }
 
     /// The I/O thread: spills each tier back under 0.6 of its limit ahead of need, and
@@ -742,20 +721,13 @@ impl<'a> Run<'a> {
                 st.io -= 1;
                 st.spill_time += t0.elapsed();
                 st.store.slots[c].busy = false;
-                match read {
-                    Ok(_) if st.store.is_released(c) => st.store.sub(Tier::Host, bytes),
-                    Ok(chunk) => {
-                        let real = chunk.nbytes() as u64;
-                        st.store.sub(Tier::Host, bytes);
-                        st.store.add(Tier::Host, real);
-                        st.store
-                            .install(c, Tier::Host, Arc::new(Buffer::Host(chunk)));
-                        st.store.note_read_back(Tier::Host, real);
-                    }
-                    Err(e) => {
-                        st.store.sub(Tier::Host, bytes);
-                        self.fail(&mut st, e);
-                    }
+                let (chunk, failed) = split(read);
+                let copy = chunk.map(|c| NewCopy::Memory(Arc::new(Buffer::Host(c))));
+                if st.store.settle(c, Tier::Host, bytes, copy) {
+                    st.store.note_read_back(Tier::Host, bytes);
+                }
+                if let Some(e) = failed {
+                    self.fail(&mut st, e);
                 }
                 self.cv.notify_all();
                 continue;
@@ -779,6 +751,14 @@ impl Sink {
         for (k, start) in &self.positions[t] {
             place_block(&mut arrays[*k], c.array(), start);
         }
+    }
+}
+
+/// A result as its value and its error, for settling either way.
+fn split<T>(r: Result<T>) -> (Option<T>, Option<Error>) {
+    match r {
+        Ok(v) => (Some(v), None),
+        Err(e) => (None, Some(e)),
     }
 }
 
