@@ -107,6 +107,16 @@ pub enum Error {
         /// The dtype asked for.
         requested: DType,
     },
+    /// A linear-algebra computation has no answer for this input (a singular matrix, one
+    /// that is not positive definite): the input's fault, found while computing, like
+    /// NumPy's `LinAlgError`.
+    #[error("{op}: {reason}")]
+    LinAlg {
+        /// The operation.
+        op: &'static str,
+        /// What was found, and the fix.
+        reason: String,
+    },
     /// A file or external program failed.
     #[error("{op}: {reason}")]
     Io {

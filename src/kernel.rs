@@ -409,6 +409,16 @@ pub enum LinalgOp {
         /// A diagonal block (factorize) rather than one below it (solve).
         diagonal: bool,
     },
+    /// Input 0 unchanged when the singular values in input 1 (of an `rows × cols`
+    /// matrix) show full rank, else a [`crate::Error::LinAlg`] for `op`.
+    FullRank {
+        /// The user's operation (`solve`, `inv`).
+        op: &'static str,
+        /// Rows of the matrix.
+        rows: usize,
+        /// Columns of the matrix.
+        cols: usize,
+    },
     /// Blocked triangular solve: `S = B - Σ T_k X_k` over the input pairs after the first,
     /// then `T_ii⁻¹ S` with `T_ii` (lower or upper) the last input.
     TriSolve {
@@ -532,6 +542,7 @@ impl ChunkOp {
                 LinalgOp::Svd => "svd".into(),
                 LinalgOp::Cholesky { .. } => "cholesky".into(),
                 LinalgOp::TriSolve { .. } => "solve-triangular".into(),
+                LinalgOp::FullRank { .. } => "full-rank".into(),
             },
         }
     }

@@ -438,6 +438,54 @@ fn variance_is_stable_with_a_large_offset() {
 }
 
 #[test]
+fn var_and_std_with_ddof_at_or_past_the_count_follow_numpy() {
+    // NumPy divides by max(n - ddof, 0): m2 / 0 is inf, 0 / 0 (a constant or empty
+    // slice) is NaN.
+    let a = ndarray::arr2(&[[1.0, 2.0, 4.0], [5.0, 5.0, 5.0]]).into_dyn();
+    let x = src(&a, &[1, 2]);
+    let f32x = x.astype(DType::F32);
+    for ddof in [2u32, 3, 4, 7] {
+        for arr in [&x, &f32x] {
+            for (what, got) in [
+                ("var", arr.var_axis(1, ddof)),
+                ("std", arr.std_axis(1, ddof)),
+            ] {
+                let want: Vec<f64> = (0..2)
+                    .map(|i| {
+                        let v = var(a.index_axis(Axis(0), i).as_slice().unwrap(), ddof as usize);
+                        if what == "std" {
+                            v.sqrt()
+                        } else {
+                            v
+                        }
+                    })
+                    .collect();
+                for (d, r) in run(&got) {
+                    for (g, w) in r.iter().zip(&want) {
+                        assert!(
+                            g == w || (g.is_nan() && w.is_nan()) || (g - w).abs() < 1e-6 * w.abs(),
+                            "{what} ddof {ddof} {} on {d}: {g}, NumPy {w}",
+                            arr.dtype()
+                        );
+                    }
+                }
+            }
+        }
+        // The whole array: 6 values.
+        let w = var(a.as_slice().unwrap(), ddof as usize);
+        for (d, r) in run(&x.var(ddof)) {
+            let g = r[[]];
+            assert!(
+                g == w || (g - w).abs() < 1e-12 * w.abs(),
+                "var ddof {ddof} on {d}: {g}, NumPy {w}"
+            );
+        }
+    }
+    assert_eq!(var(&[1.0, 2.0], 3), f64::INFINITY);
+    assert!(var(&[5.0, 5.0], 2).is_nan());
+}
+
+#[test]
 fn empty_and_size_one_axes() {
     let e = tessera::zeros(&[0, 4], 2).unwrap();
     assert_eq!(e.sum().compute_scalar::<f64>().unwrap(), 0.0);

@@ -276,7 +276,13 @@ fn cholesky_triangular_solve_solve_lstsq_inv() {
     let res = &y.clone().into_dimensionality::<ndarray::Ix1>().unwrap() - &m2(t.clone()).dot(&xv);
     let grad = m2(t.clone()).t().dot(&res);
     assert!(grad.iter().all(|g| g.abs() < 1e-9), "Aᵀ r = {grad:?}");
-    assert!((agreed_scalar(&ls.residuals) - res.dot(&res)).abs() < 1e-9);
+    // A 1-d b has one residual, shape (1,), as in NumPy and dask.
+    let r = agreed(&ls.residuals);
+    assert_eq!(r.shape(), &[1]);
+    assert!((r[[0]] - res.dot(&res)).abs() < 1e-9);
+    let y2 = data(&[50, 3], 25);
+    let ls2 = linalg::lstsq(&src(&t, &[12, 4]), &src(&y2, &[12, 2]));
+    assert_eq!(agreed(&ls2.residuals).shape(), &[3]);
     assert_eq!(agreed_scalar(&ls.rank), 4.0);
 }
 
@@ -362,7 +368,48 @@ fn bad_inputs_name_the_op_and_the_fix() {
         let e = linalg::cholesky(&neg)
             .compute_with::<f64>(&opts(d))
             .unwrap_err();
+        assert!(
+            matches!(e, Error::LinAlg { op: "cholesky", .. }),
+            "{d}: a linear-algebra error, not a backend fault: {e:?}"
+        );
         assert!(e.to_string().contains("not positive definite"), "{d}: {e}");
+    }
+}
+
+#[test]
+fn solve_and_inv_of_a_singular_matrix_are_errors_naming_the_rank() {
+    // Rank 1 (the second row is twice the first) and rank 2 of 3; NumPy raises
+    // LinAlgError("Singular matrix") for both.
+    let r1 = ndarray::arr2(&[[1.0, 2.0], [2.0, 4.0]]).into_dyn();
+    let r2 = ndarray::arr2(&[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]).into_dyn();
+    for d in devices() {
+        for (m, c, rank, n) in [(&r1, 1, 1, 2), (&r2, 2, 2, 3)] {
+            let a = src(m, &[c, c]);
+            let b = tessera::ones(&[n], c).unwrap();
+            let e = linalg::solve(&a, &b)
+                .compute_with::<f64>(&opts(d))
+                .unwrap_err();
+            assert!(matches!(e, Error::LinAlg { op: "solve", .. }), "{d}: {e:?}");
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&format!("numerical rank {rank} of {n}")) && msg.contains("lstsq"),
+                "{d}: {msg}"
+            );
+            let e = linalg::inv(&a).compute_with::<f64>(&opts(d)).unwrap_err();
+            assert!(matches!(e, Error::LinAlg { op: "inv", .. }), "{d}: {e:?}");
+        }
+        // A well-conditioned matrix still solves (the check passes the blocks through).
+        let a = src(
+            &ndarray::arr2(&[[2.0, 1.0], [1.0, 3.0]]).into_dyn(),
+            &[1, 1],
+        );
+        let x = linalg::solve(&a, &tessera::ones(&[2], 1).unwrap())
+            .compute_with::<f64>(&opts(d))
+            .unwrap();
+        assert!(
+            (x[[0]] - 0.4).abs() < 1e-12 && (x[[1]] - 0.2).abs() < 1e-12,
+            "{x}"
+        );
     }
 }
 

@@ -519,7 +519,8 @@ fn rows_only(a: &Array, n: &Node) -> Array {
 }
 
 /// Solves the square system `A x = b` through TSQR: `x = R⁻¹ Qᵀ b` (columns of A are
-/// gathered into one chunk first when needed).
+/// gathered into one chunk first when needed). A singular `A` (numerical rank below
+/// its size, NumPy's `matrix_rank` tolerance) is an [`Error::LinAlg`] naming the rank.
 ///
 /// ```
 /// let a = tessera::from_ndarray(ndarray::arr2(&[[3.0, 1.0], [1.0, 2.0]]).into_dyn(), 1).unwrap();
@@ -528,18 +529,36 @@ fn rows_only(a: &Array, n: &Node) -> Array {
 /// assert!((x[[0]] - 2.0).abs() < 1e-12 && (x[[1]] - 3.0).abs() < 1e-12);
 /// ```
 pub fn solve(a: &Array, b: &Array) -> Array {
+    solve_as("solve", a, b)
+}
+
+fn solve_as(op: &'static str, a: &Array, b: &Array) -> Array {
     let go = || -> Result<Array> {
         let n = a.node()?;
-        let (r, c) = two_d("solve", n)?;
+        let (r, c) = two_d(op, n)?;
         if r != c {
             return Err(Error::ShapeMismatch {
-                op: "solve",
+                op,
                 left: n.shape.clone(),
                 right: b.shape().to_vec(),
-                hint: "solve needs a square matrix; use lstsq for least squares".into(),
+                hint: format!("{op} needs a square matrix; use lstsq for least squares"),
             });
         }
-        Ok(lstsq(a, b).x)
+        let l = lstsq(a, b);
+        let xn = l.x.node()?;
+        // The solution passes through a check of A's singular values, so a singular
+        // matrix is an error instead of infinities.
+        Ok(Array::new(
+            Op::Decomp(Decomp::FullRank {
+                op,
+                rows: r,
+                cols: c,
+            }),
+            vec![l.x.clone(), l.s],
+            xn.shape.clone(),
+            xn.dtype,
+            xn.grid.clone(),
+        ))
     };
     go().unwrap_or_else(Array::err)
 }
@@ -549,7 +568,7 @@ pub fn solve(a: &Array, b: &Array) -> Array {
 pub struct Lstsq {
     /// The least-squares solution.
     pub x: Array,
-    /// Squared residual norm per column of b.
+    /// Squared residual norm per column of b (shape `(1,)` for a 1-d b, as in NumPy).
     pub residuals: Array,
     /// Numerical rank of A (i64, 0-d).
     pub rank: Array,
@@ -589,7 +608,13 @@ pub fn lstsq(a: &Array, b: &Array) -> Lstsq {
         let y = q.t().matmul(b);
         let x = solve_triangular(&r.rechunk(vec![c, c]), &y, false);
         let resid = b - &a.matmul(&x);
+        // NumPy and dask give a 1-d b one residual, shape (1,).
         let residuals = (&resid * &resid).sum_axis(0);
+        let residuals = if bn.shape.len() == 1 {
+            residuals.reshape(&[1])
+        } else {
+            residuals
+        };
         let (_, s, _) = small_svd(&r)?;
         let tol = (m.max(c) as f64) * f64::EPSILON;
         let rank = s.gt(s.max() * tol).astype(DType::I64).sum();
@@ -625,7 +650,7 @@ pub fn inv(a: &Array) -> Array {
             Chunks::Explicit(vec![n.grid.sizes(0).to_vec(), vec![r]]),
         )?
         .astype(n.dtype.to_float());
-        Ok(solve(a, &eye))
+        Ok(solve_as("inv", a, &eye))
     })
 }
 

@@ -96,6 +96,13 @@ pub(crate) enum Decomp {
     Cholesky,
     /// Solution of a triangular system: input 0 the matrix, input 1 the right side.
     TriSolve { lower: bool },
+    /// Input 0 unchanged once the singular values in input 1 (of a `rows × cols`
+    /// matrix) show full rank; `op` names the user's operation in the error.
+    FullRank {
+        op: &'static str,
+        rows: usize,
+        cols: usize,
+    },
 }
 
 impl Op {
@@ -132,6 +139,7 @@ impl Op {
                 Decomp::SmallSvd(_) => "svd".into(),
                 Decomp::Cholesky => "cholesky".into(),
                 Decomp::TriSolve { .. } => "solve_triangular".into(),
+                Decomp::FullRank { op, .. } => (*op).into(),
             },
         }
     }

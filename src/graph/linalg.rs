@@ -144,6 +144,19 @@ impl Lower {
             }
             Decomp::Cholesky => self.cholesky(n),
             Decomp::TriSolve { lower } => self.trisolve(n, lower),
+            Decomp::FullRank { op, rows, cols } => {
+                let (x, s) = (n.inputs[0].clone(), n.inputs[1].clone());
+                let sl = s.node()?.shape.clone();
+                let check = LinalgOp::FullRank { op, rows, cols };
+                let mut ids = vec![];
+                for idx in n.grid.block_indices() {
+                    let (start, len) = (n.grid.block_start(&idx), n.grid.block_shape(&idx));
+                    let inputs = vec![self.dense(&x, &start, &len)?, self.dense(&s, &[0], &sl)?];
+                    let bytes = prod(&len) * n.dtype.size();
+                    ids.push(self.linalg(n, check.clone(), inputs, len, bytes, idx));
+                }
+                Ok(ids)
+            }
         }
     }
 

@@ -173,13 +173,16 @@ pub fn mean(v: &[f64]) -> f64 {
     }
 }
 
-/// Two-pass variance (the textbook stable reference).
+/// Two-pass variance (the textbook stable reference), with NumPy's divisor
+/// `max(n - ddof, 0)`: past the count, inf (NaN when the squares sum to 0).
 pub fn var(v: &[f64], ddof: usize) -> f64 {
     let m = mean(v);
-    if v.len() <= ddof {
-        return f64::NAN;
-    }
-    v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - ddof) as f64
+    let m2 = if v.is_empty() {
+        0.0
+    } else {
+        v.iter().map(|x| (x - m) * (x - m)).sum::<f64>()
+    };
+    m2 / v.len().saturating_sub(ddof) as f64
 }
 
 /// NumPy-semantics slice of one axis: the selected positions.

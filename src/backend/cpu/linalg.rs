@@ -87,18 +87,45 @@ fn subtract_products(inputs: &[&Chunk], t: bool) -> Result<(Vec<f64>, usize, usi
     Ok((s, r, c))
 }
 
+/// Why a kernel failed: the input has no answer (the user's to fix, reported as
+/// [`crate::Error::LinAlg`]), or something inside went wrong (a bug: `Error::Backend`).
+#[derive(Debug)]
+pub(crate) enum Fail {
+    /// The matrix has no answer for this op.
+    Math {
+        /// The user's operation.
+        op: &'static str,
+        /// What was found, and the fix.
+        reason: String,
+    },
+    /// Inputs that the graph should never have produced.
+    Internal(String),
+}
+
+impl From<String> for Fail {
+    fn from(s: String) -> Self {
+        Fail::Internal(s)
+    }
+}
+
+impl From<&str> for Fail {
+    fn from(s: &str) -> Self {
+        Fail::Internal(s.to_string())
+    }
+}
+
 /// Runs one linear-algebra kernel.
-pub fn run(
+pub(crate) fn run(
     op: &LinalgOp,
     inputs: &[&Chunk],
     dtype: DType,
     shape: &[usize],
-) -> Result<Chunk, String> {
+) -> Result<Chunk, Fail> {
     match op {
         LinalgOp::MatMul { batch, m, k, n } => {
             let (a, b) = (f64s(inputs[0].array())?, f64s(inputs[1].array())?);
             if a.len() != batch * m * k || b.len() != batch * k * n {
-                return Err(format!("matmul inputs of {} and {} values for ({batch}, {m}, {k}) @ ({batch}, {k}, {n})", a.len(), b.len()));
+                return Err(format!("matmul inputs of {} and {} values for ({batch}, {m}, {k}) @ ({batch}, {k}, {n})", a.len(), b.len()).into());
             }
             let mut o = vec![0.0; batch * m * n];
             for (i, dst) in o.chunks_mut((m * n).max(1)).enumerate().take(*batch) {
@@ -121,7 +148,7 @@ pub fn run(
                 let p = c.parts.get(*part).ok_or("missing QR part")?;
                 let (r, cols) = rows_cols(p);
                 if cols != *n {
-                    return Err(format!("QR block has {cols} columns, expected {n}"));
+                    return Err(format!("QR block has {cols} columns, expected {n}").into());
                 }
                 stacked.extend_from_slice(&f64s(p)?);
                 rows += r;
@@ -186,7 +213,10 @@ pub fn run(
             if *diagonal {
                 let llt = Mat::from_fn(r, c, |i, j| s[i * c + j])
                     .llt(Side::Lower)
-                    .map_err(|_| "cholesky: the matrix is not positive definite".to_string())?;
+                    .map_err(|e| Fail::Math {
+                        op: "cholesky",
+                        reason: format!("the matrix is not positive definite ({e:?} in a diagonal block); cholesky needs a symmetric positive definite matrix (use qr or lstsq otherwise)"),
+                    })?;
                 let l = llt.L();
                 let v = (0..r)
                     .flat_map(|i| (0..c).map(move |j| (i, j)))
@@ -202,6 +232,23 @@ pub fn run(
                 solve_lower_triangular_in_place(mat(&lv, lr, lc), xt.as_mut(), Par::Seq);
                 Ok(Chunk::dense(out(to_rows(xt.transpose()), shape, dtype)))
             }
+        }
+        LinalgOp::FullRank { op, rows, cols } => {
+            let s = f64s(inputs[1].array())?;
+            // numpy.linalg.matrix_rank's tolerance.
+            let tol =
+                s.iter().fold(0.0f64, |m, &v| m.max(v)) * (*rows.max(cols) as f64) * f64::EPSILON;
+            let rank = s.iter().filter(|&&v| v > tol).count();
+            if rank < (*rows).min(*cols) {
+                return Err(Fail::Math {
+                    op,
+                    reason: format!(
+                        "the {rows}x{cols} matrix is singular: numerical rank {rank} of {} (singular values at or below {tol:.3e} count as zero); use lstsq for a least-squares solution",
+                        (*rows).min(*cols)
+                    ),
+                });
+            }
+            Ok(inputs[0].clone())
         }
         LinalgOp::TriSolve { lower } => {
             let last = inputs.len() - 1;

@@ -169,7 +169,10 @@ impl Backend for CpuBackend {
                 op: lop,
                 dtype,
                 shape,
-            } => linalg::run(lop, &chunks, *dtype, shape).map_err(|e| Self::fail(op, e))?,
+            } => linalg::run(lop, &chunks, *dtype, shape).map_err(|e| match e {
+                linalg::Fail::Math { op, reason } => Error::LinAlg { op, reason },
+                linalg::Fail::Internal(e) => Self::fail(op, e),
+            })?,
         };
         Ok(Buffer::Host(out))
     }

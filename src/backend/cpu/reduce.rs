@@ -659,11 +659,8 @@ pub fn finalize(red: Reduction, p: &Chunk, fin: &Finalize) -> Result<HostArray, 
     })
 }
 
+/// NumPy's divisor, `max(n - ddof, 0)`: past the count the variance is `m2 / 0`, inf
+/// (NaN for an empty or constant input, where m2 is 0).
 fn var(n: f64, m2: f64, ddof: u32) -> f64 {
-    let d = n - ddof as f64;
-    if d <= 0.0 {
-        f64::NAN
-    } else {
-        m2 / d
-    }
+    m2 / (n - ddof as f64).max(0.0)
 }

@@ -656,7 +656,7 @@ fn acc_source(
     let funcs = match red {
         Reduction::Sum => simple(zero.clone(), "x.a + v".into()),
         Reduction::Prod => simple(one.clone(), "x.a * v".into()),
-        Reduction::Min => simple(highest, format!("select(x.a, v, v < x.a || {v_nan})")),
+        Reduction::Min => simple(highest.clone(), format!("select(x.a, v, v < x.a || {v_nan})")),
         Reduction::Max => simple(lowest, format!("select(x.a, v, v > x.a || {v_nan})")),
         Reduction::Any => simple(zero.clone(), format!("select(x.a, {one}, !(v == {zero}))")),
         Reduction::All => simple(one.clone(), format!("select(x.a, {zero}, v == {zero})")),
@@ -707,10 +707,12 @@ fn acc_source(
                     } else {
                         ""
                     };
+                    // NumPy divides by max(n - ddof, 0): past the count that is
+                    // m2 / 0, inf (or NaN when m2 is 0), spelled out because a
+                    // shader's division by zero is not guaranteed to be IEEE.
                     format!(
-                        "select({nan}, {root}(x.c / (x.a - {})), x.a - {} > {zero})",
-                        lit(ddof as f64)?,
-                        lit(ddof as f64)?
+                        "select(select({nan}, {highest}, x.c > {zero}), {root}(x.c / (x.a - {d})), x.a - {d} > {zero})",
+                        d = lit(ddof as f64)?,
                     )
                 }
                 _ => "x.a".to_string(),
