@@ -6,6 +6,11 @@ use crate::error::{Error, Result};
 /// Target bytes per chunk for `"auto"` chunks (dask's default `array.chunk-size`).
 pub const AUTO_CHUNK_BYTES: usize = 128 << 20;
 
+/// Most blocks along one axis. A grid keeps a list of chunk sizes per axis (not per
+/// block), so this bounds what a grid holds (16 Mi entries, 256 MiB with their starts);
+/// an axis cut finer than this is a request no task graph could hold anyway.
+pub const MAX_BLOCKS_PER_AXIS: usize = 1 << 24;
+
 /// A user's chunk request.
 ///
 /// ```
@@ -78,6 +83,20 @@ impl Chunks {
             shape: shape.to_vec(),
             reason,
         };
+        // Lazy arrays may be far larger than memory (dask's are too), but their byte
+        // count must be a number, as NumPy's "array is too big" requires.
+        let elems = shape
+            .iter()
+            .try_fold(1u64, |acc, &n| acc.checked_mul(n as u64));
+        if elems
+            .and_then(|e| e.checked_mul(itemsize.max(1) as u64))
+            .is_none_or(|b| b > i64::MAX as u64)
+        {
+            return Err(Error::arg(
+                op,
+                format!("shape {shape:?} of {itemsize}-byte elements has more than 2^63 bytes; no array can be that large"),
+            ));
+        }
         let per_axis: Vec<usize> = match self {
             Chunks::Uniform(n) => vec![*n; shape.len()],
             Chunks::PerAxis(v) => {
@@ -99,6 +118,12 @@ impl Chunks {
                     )));
                 }
                 for (ax, (c, &n)) in v.iter().zip(shape).enumerate() {
+                    if c.len() > MAX_BLOCKS_PER_AXIS {
+                        return Err(bad(format!(
+                            "{} chunks on axis {ax}, more than the {MAX_BLOCKS_PER_AXIS} one axis may have",
+                            c.len()
+                        )));
+                    }
                     if c.iter().sum::<usize>() != n {
                         return Err(bad(format!(
                             "chunks {c:?} of axis {ax} sum to {} but the axis has length {n}",
@@ -122,6 +147,13 @@ impl Chunks {
             if c == 0 {
                 return Err(bad(format!(
                     "chunk size 0 on axis {ax}; chunk sizes must be at least 1 (or use \"auto\")"
+                )));
+            }
+            let blocks = shape[ax].div_ceil(c);
+            if blocks > MAX_BLOCKS_PER_AXIS {
+                let fit = shape[ax].div_ceil(MAX_BLOCKS_PER_AXIS);
+                return Err(bad(format!(
+                    "chunk size {c} cuts axis {ax} into {blocks} blocks, more than the {MAX_BLOCKS_PER_AXIS} one axis may have; use chunks of at least {fit} along it (or \"auto\")"
                 )));
             }
         }

@@ -29,13 +29,14 @@ pub enum Error {
         hint: String,
     },
     /// An axis argument is outside `-ndim..ndim`.
-    #[error("{op}: axis {axis} is out of range for an array of {ndim} dimensions (shape {shape:?}); use an axis in {lo}..{ndim}", lo = -(*ndim as isize))]
+    #[error("{op}: axis {axis} is out of range {}", axis_range(*ndim, shape))]
     AxisOutOfRange {
         /// The operation.
         op: &'static str,
         /// The axis given.
         axis: isize,
-        /// The array's rank.
+        /// The rank the axis counts in: the array's, or the result's where the op adds
+        /// an axis (`expand_dims`).
         ndim: usize,
         /// The array's shape.
         shape: Vec<usize>,
@@ -135,6 +136,18 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+}
+
+/// The tail of an [`Error::AxisOutOfRange`] message: which axes exist, and the fix.
+fn axis_range(ndim: usize, shape: &[usize]) -> String {
+    let lo = -(ndim as isize);
+    if ndim == 0 {
+        "for a 0-d array, which has no axes; reshape it to 1-d first (reshape(&[1]))".into()
+    } else if ndim != shape.len() {
+        format!("for the result's {ndim} dimensions (the input has shape {shape:?}); use an axis in {lo}..{ndim}")
+    } else {
+        format!("for an array of {ndim} dimensions (shape {shape:?}); use an axis in {lo}..{ndim}")
+    }
 }
 
 /// A tier of memory a chunk can live in, fastest first.

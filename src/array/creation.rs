@@ -74,7 +74,16 @@ pub fn arange(start: f64, stop: f64, step: f64, chunks: impl Into<Chunks>) -> Re
     if step == 0.0 || !step.is_finite() || !start.is_finite() || !stop.is_finite() {
         return Err(Error::arg("arange", format!("step must be finite and non-zero and bounds finite (got start {start}, stop {stop}, step {step})")));
     }
-    let n = ((stop - start) / step).ceil().max(0.0) as usize;
+    let count = ((stop - start) / step).ceil().max(0.0);
+    // Past 2^53 consecutive values are no longer distinct f64s (NumPy refuses such a
+    // range too: "Maximum allowed size exceeded").
+    if count > (1u64 << 53) as f64 {
+        return Err(Error::arg(
+            "arange",
+            format!("{count:e} values from {start} to {stop} in steps of {step} is more than the 2^53 an f64 range can count; use a larger step or a smaller range"),
+        ));
+    }
+    let n = count as usize;
     let grid = chunks.into().resolve("arange", &[n], 8)?;
     Ok(Array::new(
         Op::Gen(Generator::Range {

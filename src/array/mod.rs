@@ -336,6 +336,7 @@ impl Array {
         if let Op::Stored(_) = n.op {
             return Ok((self.clone(), scheduler::Stats::default()));
         }
+        admit(&[self], opts, false)?;
         let g = crate::graph::TaskGraph::build(&[self])?;
         let (mut p, stats) = scheduler::execute_persist(&g, opts)?;
         let p = p.pop().expect("one persisted array per output");
@@ -376,8 +377,33 @@ pub fn compute_all(arrays: &[&Array]) -> Result<Vec<HostArray>> {
 
 /// [`compute_all`] with explicit options.
 pub fn compute_all_with(arrays: &[&Array], opts: &ComputeOptions) -> Result<Vec<HostArray>> {
+    admit(arrays, opts, true)?;
     let graph = crate::graph::TaskGraph::build(arrays)?;
     scheduler::execute(&graph, opts).map(|r| r.outputs)
+}
+
+/// Refuses, before the graph is even built, what cannot fit in host memory: the
+/// assembled results (`assemble`), or the graph's tasks (at least one per result block).
+fn admit(arrays: &[&Array], opts: &ComputeOptions, assemble: bool) -> Result<()> {
+    let limit = opts.host_limit();
+    let mut blocks = 0u128;
+    let mut result = 0u64;
+    for a in arrays {
+        let n = a.node()?;
+        blocks += n
+            .grid
+            .blocks_per_axis()
+            .iter()
+            .map(|&b| b as u128)
+            .product::<u128>();
+        result = result.saturating_add((a.size() as u64).saturating_mul(n.dtype.size() as u64));
+    }
+    if assemble {
+        scheduler::refuse_result(result, limit)?;
+    } else {
+        scheduler::refuse_persist(result, opts)?;
+    }
+    scheduler::refuse_graph(blocks, limit)
 }
 
 fn human_bytes(b: usize) -> String {
@@ -395,15 +421,50 @@ fn human_bytes(b: usize) -> String {
     }
 }
 
+/// Expression DAGs whose nodes hold more blocks than this are not lowered just to print
+/// their task count (lowering costs about a microsecond and a few hundred bytes a task).
+const REPR_MAX_BLOCKS: u128 = 200_000;
+
+impl Array {
+    /// Nodes of the expression DAG and the blocks they hold in all, found without
+    /// building anything.
+    fn layers_and_blocks(&self) -> (usize, u128) {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![self.clone()];
+        let mut blocks = 0u128;
+        while let Some(a) = stack.pop() {
+            let Ok(n) = a.node() else { continue };
+            if !seen.insert(n.id) {
+                continue;
+            }
+            blocks += n
+                .grid
+                .blocks_per_axis()
+                .iter()
+                .map(|&b| b as u128)
+                .product::<u128>();
+            stack.extend(n.inputs.iter().cloned());
+        }
+        (seen.len(), blocks)
+    }
+}
+
 impl std::fmt::Display for Array {
-    /// The dask repr, in text: shape, dtype, chunk shape, number of chunks, bytes, tasks.
+    /// The dask repr, in text: shape, dtype, chunk shape, number of chunks, bytes, tasks
+    /// (for graphs too large to lower in a repr, the layers and blocks instead, as dask's
+    /// "N chunks in M graph layers").
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.node() {
             Err(e) => write!(f, "tessera.Array<error: {e}>"),
             Ok(n) => {
-                let tasks = crate::graph::TaskGraph::build(&[self])
-                    .map(|g| g.tasks.len().to_string())
-                    .unwrap_or_else(|e| format!("? ({e})"));
+                let (layers, blocks) = self.layers_and_blocks();
+                let tasks = if blocks <= REPR_MAX_BLOCKS {
+                    crate::graph::TaskGraph::build(&[self])
+                        .map(|g| g.tasks.len().to_string())
+                        .unwrap_or_else(|e| format!("? ({e})"))
+                } else {
+                    format!("not counted ({blocks} blocks in {layers} layers)")
+                };
                 write!(
                     f,
                     "tessera.Array<{}, shape={:?}, dtype={}, chunksize={:?}, chunks={}, bytes={}, tasks={}>",

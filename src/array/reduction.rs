@@ -38,8 +38,15 @@ impl Array {
                     .collect::<Result<_>>()?,
             };
             ax.sort_unstable();
-            if ax.windows(2).any(|w| w[0] == w[1]) {
-                return Err(Error::arg(name, format!("repeated axis in {axes:?}")));
+            if let Some(w) = ax.windows(2).find(|w| w[0] == w[1]) {
+                let given: Vec<isize> = axes.unwrap_or_default().to_vec();
+                return Err(Error::arg(
+                    name,
+                    format!(
+                        "axis {} appears more than once in axes {given:?} (shape {:?}); name each axis once",
+                        w[0], n.shape
+                    ),
+                ));
             }
             if matches!(reduction, Reduction::ArgMin | Reduction::ArgMax)
                 && axes.is_some()

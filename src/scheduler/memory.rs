@@ -32,6 +32,24 @@ pub fn available_host_bytes() -> u64 {
     cgroup.map_or(ram, |c| c.min(ram))
 }
 
+/// Bytes free for an unprivileged writer on the filesystem holding `path` (or its
+/// nearest existing ancestor), when the OS reports it.
+///
+/// ```
+/// assert!(tessera::scheduler::free_disk_bytes(&std::env::temp_dir()).is_some());
+/// ```
+pub fn free_disk_bytes(path: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = path.ancestors().find(|p| p.exists())?;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a writable statvfs.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
 /// Peak resident set size of this process in bytes (`VmHWM`), when the OS reports it.
 ///
 /// ```

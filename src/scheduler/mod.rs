@@ -28,8 +28,8 @@ mod trace;
 mod workers;
 
 pub use memory::{
-    available_host_bytes, host_memory_bytes, parse_bytes, peak_rss_bytes, process_disk_bytes,
-    tune_allocator,
+    available_host_bytes, free_disk_bytes, host_memory_bytes, parse_bytes, peak_rss_bytes,
+    process_disk_bytes, tune_allocator,
 };
 pub use options::{set_default_options, ComputeOptions, Scheduler, Stats, TierStats};
 pub use persisted::Persisted;
@@ -388,6 +388,61 @@ fn footprints(g: &TaskGraph) -> Vec<u64> {
         .collect()
 }
 
+/// Refuses a `compute()` whose assembled result alone exceeds the host limit.
+pub(crate) fn refuse_result(result_bytes: u64, host_limit: u64) -> Result<()> {
+    if result_bytes > host_limit {
+        return Err(Error::OutOfMemory {
+            tier: Tier::Host,
+            what: "the result of compute()".into(),
+            needed: result_bytes,
+            limit: host_limit,
+            fix: "persist() the array instead (its chunks spill to disk) and reduce or slice it before computing, or raise host_memory_limit".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a `persist()` whose chunks cannot all be kept: what exceeds the host limit
+/// goes to disk, under `disk_limit` or, without one, the space free there now.
+pub(crate) fn refuse_persist(result_bytes: u64, opts: &ComputeOptions) -> Result<()> {
+    let needed = result_bytes.saturating_sub(opts.host_limit());
+    let dir = opts.spill_parent();
+    let (limit, which) = match opts.disk_limit {
+        Some(l) => (Some(l), "disk_limit"),
+        None => (memory::free_disk_bytes(&dir), "the free space"),
+    };
+    match limit {
+        Some(limit) if needed > limit => Err(Error::OutOfMemory {
+            tier: Tier::Disk,
+            what: format!(
+                "persisting {result_bytes} bytes past the host limit (spilled to {})",
+                dir.display()
+            ),
+            needed,
+            limit,
+            fix: format!("{which} is too small: point spill_dir at a larger disk, raise host_memory_limit, or reduce the array before persisting"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses, before the graph is built, one whose tasks alone cannot fit in host memory:
+/// `tasks` is a lower bound (the result's blocks), each costing at least its `Task`.
+pub(crate) fn refuse_graph(tasks: u128, host_limit: u64) -> Result<()> {
+    let per_task = std::mem::size_of::<crate::graph::Task>();
+    let needed = tasks.saturating_mul(per_task as u128);
+    if needed > host_limit as u128 {
+        return Err(Error::OutOfMemory {
+            tier: Tier::Host,
+            what: format!("the task graph ({tasks} tasks at least, {per_task} bytes each before their inputs and buffers)"),
+            needed: needed.min(u64::MAX as u128) as u64,
+            limit: host_limit,
+            fix: "use larger chunks (fewer blocks), or raise host_memory_limit".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Refuses, before anything runs, what cannot fit even with everything else spilled: the
 /// assembled result in host memory, or one task with its inputs.
 #[allow(clippy::too_many_arguments)]
@@ -401,14 +456,8 @@ fn project(
     footprint: &[u64],
     stored: &[bool],
 ) -> Result<()> {
-    if mode == Mode::Assemble && result_bytes > host_limit {
-        return Err(Error::OutOfMemory {
-            tier: Tier::Host,
-            what: "the result of compute()".into(),
-            needed: result_bytes,
-            limit: host_limit,
-            fix: "persist() the array instead (its chunks spill to disk) and reduce or slice it before computing, or raise host_memory_limit".into(),
-        });
+    if mode == Mode::Assemble {
+        refuse_result(result_bytes, host_limit)?;
     }
     let pinned_limit = device_limits
         .first()
