@@ -314,6 +314,45 @@ fn f16_maps_match_the_cpu_where_the_adapter_has_f16() {
         x.exp().maximum(x.t().t()),
         x.abs().sqrt() - x.sin(),
     ];
+    // Arithmetic chains round after every op, as NumPy's float16 and the CPU do: bit
+    // for bit against `half`'s op-by-op arithmetic (an f32 op, then rounded), including
+    // `(a + b) - a`, which rounding once at the end would give as b.
+    let y = tessera::random::uniform_range(&[40, 50], &[16, 20][..], 6, -1e-2, 1e-2, DType::F32)
+        .unwrap()
+        .astype(DType::F16);
+    let xh = x.compute_with::<half::f16>(&on(Device::Cpu)).unwrap();
+    let yh = y.compute_with::<half::f16>(&on(Device::Cpu)).unwrap();
+    type F16Fn = fn(half::f16, half::f16) -> half::f16;
+    let chains: [(tessera::Array, F16Fn); 3] = [
+        (&(&x + &y) - &x, |a, b| (a + b) - a),
+        (&(&(&x * &y) + &x) / &(&y + 3.0), |a, b| {
+            (a * b + a) / (b + half::f16::from_f32(3.0))
+        }),
+        ((&x * 1000.0 - &y) * 70.0, |a, b| {
+            (a * half::f16::from_f32(1000.0) - b) * half::f16::from_f32(70.0)
+        }),
+    ];
+    for (e, f) in &chains {
+        let (on_dev, all) = device_share(e, dev);
+        assert_eq!(on_dev, all, "{e} runs on the device");
+        let g = bits(e.compute_with::<half::f16>(&on(dev)).unwrap());
+        let want: Vec<u16> = xh
+            .iter()
+            .zip(yh.iter())
+            .map(|(&a, &b)| f(a, b).to_bits())
+            .collect();
+        let differ = g.iter().zip(&want).filter(|(a, b)| a != b).count();
+        assert_eq!(
+            differ,
+            0,
+            "{e}: {differ} of {} values differ from op-by-op f16",
+            want.len()
+        );
+        assert_eq!(
+            g,
+            bits(e.compute_with::<half::f16>(&on(Device::Cpu)).unwrap())
+        );
+    }
     for e in &exprs {
         assert_eq!(e.dtype(), DType::F16);
         let (on_dev, all) = device_share(e, dev);

@@ -317,6 +317,9 @@ fn value_source(
     }
     s.push_str("@group(0) @binding(0) var<storage, read> tmeta: array<i32>;\n");
     s.push_str(IS_NAN_F32);
+    if uses_f16 {
+        s.push_str(ROUND_F16);
+    }
     s.push_str(&format!(
         "@group(0) @binding(1) var<storage, read_write> out_buf: array<{out_store}>;\n"
     ));
@@ -344,9 +347,18 @@ fn value_source(
         // f16 math functions run in f32 and round once, as the CPU does.
         let via32 = |f: &str, a: &str| {
             if *d == DType::F16 {
-                format!("f16({f}(f32({a})))")
+                format!("f16(round_f16({f}(f32({a}))))")
             } else {
                 format!("{f}({a})")
+            }
+        };
+        // f16 arithmetic runs in f32 and rounds after each op: exact for + - * /,
+        // since f32 holds more than twice f16's precision.
+        let arith = |sym: &str, a: &str, b: &str| {
+            if *d == DType::F16 {
+                format!("f16(round_f16(f32({a}) {sym} f32({b})))")
+            } else {
+                format!("{a} {sym} {b}")
             }
         };
         let e = match ins {
@@ -401,7 +413,7 @@ fn value_source(
                         };
                         let v = format!("bitcast<f32>(tmeta[{}]) + bitcast<f32>(tmeta[{}]) * {f}(u32({idx}), vec2<u32>(bitcast<u32>(tmeta[{p}]), bitcast<u32>(tmeta[{}])))", p + 2, p + 3, p + 1);
                         if leaf.dtype == DType::F16 {
-                            format!("f16({v})")
+                            format!("f16(round_f16({v}))")
                         } else {
                             v
                         }
@@ -473,10 +485,10 @@ fn value_source(
                 .1;
                 let float = operand.is_float();
                 match op {
-                    BinaryOp::Add => format!("{a} + {b}"),
-                    BinaryOp::Sub => format!("{a} - {b}"),
-                    BinaryOp::Mul => format!("{a} * {b}"),
-                    BinaryOp::Div if float => format!("{a} / {b}"),
+                    BinaryOp::Add => arith("+", &a, &b),
+                    BinaryOp::Sub => arith("-", &a, &b),
+                    BinaryOp::Mul => arith("*", &a, &b),
+                    BinaryOp::Div if float => arith("/", &a, &b),
                     BinaryOp::Maximum if operand == DType::Bool => format!("{a} || {b}"),
                     BinaryOp::Minimum if operand == DType::Bool => format!("{a} && {b}"),
                     BinaryOp::Maximum if float => {
@@ -510,7 +522,11 @@ fn value_source(
             Instr::Cast(a) => {
                 let from = expr.instrs[*a].1;
                 wgsl_type(from, caps)?;
-                convert(&format!("r{a}"), from, *d, caps)?
+                if *d == DType::F16 && from == DType::F32 {
+                    format!("f16(round_f16(r{a}))")
+                } else {
+                    convert(&format!("r{a}"), from, *d, caps)?
+                }
             }
         };
         s.push_str(&format!("    let r{i}: {t} = {e};\n"));
@@ -542,6 +558,20 @@ pub fn acc_dtype(red: Reduction, d: DType, caps: Caps) -> Result<DType, String> 
     })?;
     Ok(acc)
 }
+
+/// Rounds an f32 to the nearest f16 value (ties to even, past 65504 to infinity), kept
+/// in f32. Why not `f16(x)`: devices may keep f16 registers in f32 and round only when
+/// storing (lavapipe does), so a chain of f16 ops would round once at the end, where
+/// NumPy and the CPU round after every op. Scaling by powers of two is exact and
+/// `round` is round-half-to-even, so this is the IEEE conversion on any device.
+const ROUND_F16: &str = "fn round_f16(x: f32) -> f32 {
+    let a = bitcast<u32>(x) & 0x7fffffffu;
+    if (a >= 0x7f800000u) { return x; }
+    let e = max(i32(a >> 23u) - 127, -14);
+    let r = ldexp(round(ldexp(x, 10 - e)), e - 10);
+    return select(r, sign(x) * bitcast<f32>(0x7f800000u), abs(r) > 65504.0);
+}
+";
 
 /// `v` (a WGSL value of dtype `from`) as dtype `to`.
 fn convert(v: &str, from: DType, to: DType, caps: Caps) -> Result<String, String> {
