@@ -76,14 +76,9 @@ fn reshape_merge_split_and_errors() {
     let flat = a.clone().into_shape_with_order(IxDyn(&[120])).unwrap();
     assert_close(&x.reshape(&[-1]), &flat, 0.0);
     assert_close(&x.reshape(&[-1]).reshape(&[6, 4, 5]), &a, 0.0);
-    // Chunked trailing axes cannot merge without a copy: the error names the fix.
+    // Chunked trailing axes merge after a rechunk, as in dask (this used to be an error).
     let y = src(&a, &[2, 2, 5]);
-    let err = y.reshape(&[12, 10]).check().unwrap_err();
-    assert!(
-        matches!(err, Error::InvalidChunks { op: "reshape", .. }),
-        "{err}"
-    );
-    assert!(err.to_string().contains("rechunk(&[2, 4, 5])"), "{err}");
+    assert_close(&y.reshape(&[12, 10]), &e, 0.0);
     assert!(x.reshape(&[7, -1]).check().is_err());
     assert!(x.reshape(&[-1, -1]).check().is_err());
 }
@@ -122,4 +117,73 @@ fn rechunk_plans_bound_task_memory() {
     let g = tessera::graph::TaskGraph::build(&[&z]).unwrap();
     let r = tessera::scheduler::execute(&g, &opts(tessera::Device::Cpu)).unwrap();
     assert!(r.stats.tasks > 300, "staged plan runs intermediate tasks");
+}
+
+/// Every target shape with `total` elements and `ndim` axes (lengths in `lens`).
+fn shapes_of(total: usize, ndim: usize, lens: &[usize]) -> Vec<Vec<usize>> {
+    if ndim == 0 {
+        return if total == 1 { vec![vec![]] } else { vec![] };
+    }
+    let mut out = vec![];
+    for &l in lens {
+        if total % l == 0 {
+            for mut rest in shapes_of(total / l, ndim - 1, lens) {
+                rest.insert(0, l);
+                out.push(rest);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_reshape_numpy_accepts_works_whatever_the_chunks() {
+    // From the issue: (1, 12) in (1, 4) chunks to (12,), which used to be refused.
+    let a = data(&[1, 12], 40);
+    let flat = a.clone().into_shape_with_order(IxDyn(&[12])).unwrap();
+    let r = src(&a, &[1, 4]).reshape(&[12]);
+    assert_close(&r, &flat, 0.0);
+    assert_eq!(
+        r.chunks().unwrap().sizes(0),
+        &[4, 4, 4],
+        "blockwise, no rechunk"
+    );
+    // Every shape of 24 elements with up to 4 axes, from several chunkings of three
+    // inputs, against ndarray's C-order reshape.
+    let lens = [1, 2, 3, 4, 6, 8, 12, 24];
+    let mut checked = 0;
+    for (shape, chunkings) in [
+        (
+            vec![2, 3, 4],
+            vec![vec![1, 1, 1], vec![1, 2, 3], vec![2, 3, 4], vec![1, 3, 2]],
+        ),
+        (vec![4, 6], vec![vec![3, 4], vec![1, 5], vec![4, 1]]),
+        (vec![1, 24, 1], vec![vec![1, 5, 1], vec![1, 24, 1]]),
+    ] {
+        let a = data(&shape, 41);
+        for chunks in &chunkings {
+            let x = src(&a, chunks);
+            for ndim in 1..=4 {
+                for target in shapes_of(24, ndim, &lens) {
+                    let want = a.clone().into_shape_with_order(IxDyn(&target)).unwrap();
+                    let t: Vec<isize> = target.iter().map(|&v| v as isize).collect();
+                    let y = x.reshape(&t);
+                    let got = y
+                        .compute::<f64>()
+                        .unwrap_or_else(|e| panic!("{shape:?} in {chunks:?} to {target:?}: {e}"));
+                    assert_eq!(got, want, "{shape:?} in {chunks:?} to {target:?}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 500, "{checked}");
+    // On every device too, for a few.
+    let x = src(&data(&[4, 6], 42), &[3, 4]);
+    for t in [[6isize, 4], [2, 12], [24, 1]] {
+        let want = data(&[4, 6], 42)
+            .into_shape_with_order(IxDyn(&[t[0] as usize, t[1] as usize]))
+            .unwrap();
+        assert_close(&x.reshape(&t), &want, 0.0);
+    }
 }

@@ -139,15 +139,59 @@ fn reshape_groups(
                 j += 1;
             }
         }
-        groups.push((si..i, sj..j));
+        // Length-1 axes at the head of a group map to nothing on the other side, so
+        // they need not be whole: `(1, 12)` in `(1, 4)` chunks reshapes blockwise.
+        let (mut gi, mut gj) = (si..i, sj..j);
+        while gi.len() > 1 && inp[gi.start] == 1 {
+            groups.push((gi.start..gi.start + 1, gj.start..gj.start));
+            gi.start += 1;
+        }
+        while gj.len() > 1 && out[gj.start] == 1 {
+            groups.push((gi.start..gi.start, gj.start..gj.start + 1));
+            gj.start += 1;
+        }
+        groups.push((gi, gj));
     }
     groups
 }
 
+/// Chunks of `shape` that make a reshape in `groups` blockwise, near the current ones
+/// (dask's `reshape_rechunk`): in each group the axes after the first are whole, and the
+/// first is cut in multiples of what makes each chunk a whole number of output rows,
+/// with about as many elements per chunk as before.
+fn reshape_chunks(
+    shape: &[usize],
+    grid: &ChunkGrid,
+    out: &[usize],
+    groups: &[(std::ops::Range<usize>, std::ops::Range<usize>)],
+) -> Vec<usize> {
+    let mut want = grid.max_chunk();
+    for (gi, gj) in groups {
+        if gi.is_empty() {
+            continue;
+        }
+        let rest_in: usize = shape[gi.start + 1..gi.end].iter().product();
+        let rest_out: usize = if gj.is_empty() {
+            1
+        } else {
+            out[gj.start + 1..gj.end].iter().product()
+        };
+        let step = (rest_out / gcd(rest_out, rest_in).max(1)).max(1);
+        let before: usize = gi.clone().map(|k| want[k].max(1)).product();
+        let lead = (before / rest_in.max(1)) / step * step;
+        want[gi.start] = lead.max(step).min(shape[gi.start]).max(1);
+        for k in gi.start + 1..gi.end {
+            want[k] = shape[k];
+        }
+    }
+    want
+}
+
 impl Array {
-    /// C-order reshape (one length may be `-1`). Supported when, in every group of axes
-    /// that merge or split, only the first axis is chunked (and split chunks divide
-    /// evenly); otherwise the error names the rechunk that makes it work.
+    /// C-order reshape (one length may be `-1`); every reshape NumPy accepts works.
+    /// Blockwise when, in every group of axes that merge or split, only the first axis
+    /// is chunked (and split chunks divide evenly); otherwise the input is first
+    /// rechunked to such chunks of about the same size, as dask does.
     ///
     /// ```
     /// let x = tessera::arange(0.0, 24.0, 1.0, 6).unwrap();
@@ -212,15 +256,23 @@ impl Array {
                 }
             }
             if !ok {
-                return Err(Error::InvalidChunks {
-                    op: "reshape",
-                    shape: n.shape.clone(),
-                    reason: format!(
-                        "chunks {:?} would need data from several chunks per output chunk; rechunk first, e.g. x.rechunk(&[{}])",
-                        n.grid.max_chunk(),
-                        suggestion.join(", ")
-                    ),
-                });
+                // As dask does: rechunk so that every output block is one input block,
+                // then reshape blockwise.
+                let target = reshape_chunks(&n.shape, &n.grid, &out, &groups);
+                let r = self.rechunk(target);
+                let rn = r.node()?;
+                if rn.grid == n.grid {
+                    return Err(Error::InvalidChunks {
+                        op: "reshape",
+                        shape: n.shape.clone(),
+                        reason: format!(
+                            "chunks {:?} would need data from several chunks per output chunk; rechunk first, e.g. x.rechunk(&[{}])",
+                            n.grid.max_chunk(),
+                            suggestion.join(", ")
+                        ),
+                    });
+                }
+                return Ok(r.reshape(shape));
             }
             Ok(Array::new(Op::Reshape { groups }, vec![self.clone()], out, n.dtype, ChunkGrid::new(chunks)))
         })
