@@ -17,6 +17,26 @@ fn philox(c: &mut Criterion) {
     g.bench_function("uniform_f32_1M", |b| {
         b.iter(|| tessera::philox::fill_uniform_f32(42, 1, 0, black_box(&mut out32), 0.0, 1.0))
     });
+    g.bench_function("normal_f64_1M", |b| {
+        b.iter(|| tessera::philox::fill_normal_f64(42, 2, 0, black_box(&mut out), 0.0, 1.0))
+    });
+    // The portable Box–Muller (bit-identical on every device) against the same draws
+    // through the standard library's ln and cos, which it replaced.
+    g.bench_function("normal_f32_1M", |b| {
+        b.iter(|| tessera::philox::fill_normal_f32(42, 3, 0, black_box(&mut out32), 0.0, 1.0))
+    });
+    g.bench_function("normal_f32_libm_1M", |b| {
+        b.iter(|| {
+            for (i, pair) in black_box(&mut out32).chunks_mut(2).enumerate() {
+                let r = tessera::philox::philox4x32([i as u32, 0, 3, 0], [42, 0]);
+                for (k, o) in pair.iter_mut().enumerate() {
+                    let u1 = 1.0 - tessera::philox::u01_f32(r[2 * k]);
+                    let u2 = tessera::philox::u01_f32(r[2 * k + 1]);
+                    *o = (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos();
+                }
+            }
+        })
+    });
     g.finish();
 }
 

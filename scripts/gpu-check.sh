@@ -6,7 +6,9 @@
 # The tests run on the first hardware adapter (TESSERA_TEST_ADAPTER=i picks another);
 # info.txt names it. Things only a real GPU can show, and lavapipe could not:
 #  - whether the driver fuses a*b + c into an FMA (SPIR-V allows it; naga emits no
-#    NoContraction): the bit-identity tests of random f64 and ranges would then fail;
+#    NoContraction), or approximates f32 division and sqrt (Vulkan allows ulps): the
+#    bit-identity tests of random numbers (every_distribution_and_dtype_..., normal f32
+#    through the portable ln/cos) and of ranges would then fail;
 #  - whether the tiled transpose kernel beats the direct one (bench rows transpose-*);
 #  - device -> host spill speed under a device memory limit (demo-gpu-device-limit.txt).
 set -uo pipefail

@@ -276,6 +276,17 @@ impl ChunkGrid {
         self.chunks.iter().map(|c| c.len()).product()
     }
 
+    /// Total number of blocks, counted without overflow (for size checks made before
+    /// anything is built).
+    ///
+    /// ```
+    /// let g = tessera::ChunkGrid::regular(&[10, 4], &[3, 4]);
+    /// assert_eq!(g.block_count(), 4);
+    /// ```
+    pub fn block_count(&self) -> u128 {
+        self.chunks.iter().map(|c| c.len() as u128).product()
+    }
+
     /// Shape of block `idx`.
     pub fn block_shape(&self, idx: &[usize]) -> Vec<usize> {
         idx.iter()

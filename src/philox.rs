@@ -197,17 +197,109 @@ pub fn normal_f64(r: [u32; 4]) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
-/// Standard normal f32 from two words (Box–Muller in f32).
+/// Standard normal f32 from two words (Box–Muller in f32), bit-identical on every
+/// device: `ln` and `cos` are computed here and in `shaders/philox.wgsl` by one fixed
+/// sequence of correctly rounded f32 operations (+ − × ÷ √) on exact range reductions,
+/// since the math libraries of the CPU and of shader compilers differ by ulps.
 #[inline(always)]
 pub fn normal_f32(a: u32, b: u32) -> f32 {
-    let u1 = 1.0 - u01_f32(a);
-    let u2 = u01_f32(b);
-    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+    // u1 = 1 - u01(a) = m / 2^23 and u2 = j / 2^23, exactly.
+    let m = (1u32 << 23) - (a >> 9);
+    let r = 0.0 - 2.0 * ln_u23(m);
+    r.sqrt() * cos_2pi_u23(b >> 9)
+}
+
+/// `ln(m / 2^23)` for `1 ≤ m ≤ 2^23`: `m = 2^e·f` with `f` in `[√½, √2)` (exact), then
+/// `ln f = 2 atanh(s)`, `s = (f − 1)/(f + 1)`, to the `s⁹` term (|s| ≤ 0.172).
+#[inline(always)]
+fn ln_u23(m: u32) -> f32 {
+    let c = |bits: u32| f32::from_bits(bits);
+    // m is exact in f32: its exponent is e and its mantissa under exponent 0 is f.
+    // Bit operations and selects, no branches, so that the fill loop vectorises.
+    let bits = (m as i32 as f32).to_bits();
+    let f = f32::from_bits((bits & 0x7f_ffff) | 0x3f80_0000);
+    let big = f > c(0x3fb5_04f3);
+    let f = if big { f * 0.5 } else { f };
+    let e = ((bits >> 23) as i32 - 127) + big as i32;
+    let s = (f - 1.0) / (f + 1.0);
+    let z = s * s;
+    let p = 1.0
+        + z * (c(0x3eaa_aaab) + z * (c(0x3e4c_cccd) + z * (c(0x3e12_4925) + z * c(0x3de3_8e39))));
+    let k = (e - 23) as f32;
+    // ln 2 in two parts: k·hi is exact (hi has 16 bits, |k| ≤ 23).
+    k * c(0x3f31_7200) + (k * c(0x35bf_be8e) + 2.0 * s * p)
+}
+
+/// `cos(2π j / 2^23)` for `j < 2^23`: the quadrant and a remainder in `[−π/4, π/4)`
+/// from integer arithmetic (exact), then the Taylor polynomials of cos and sin.
+#[inline(always)]
+fn cos_2pi_u23(j: u32) -> f32 {
+    let c = |bits: u32| f32::from_bits(bits);
+    let r = (j & 0x1f_ffff) as i32;
+    let up = r >= 0x10_0000;
+    let q = (j >> 21) + up as u32;
+    let r = if up { r - 0x20_0000 } else { r };
+    let x = r as f32 * c(0x3500_0000) * c(0x3fc9_0fdb);
+    let x2 = x * x;
+    let cos = 1.0
+        + x2 * (c(0xbf00_0000)
+            + x2 * (c(0x3d2a_aaab) + x2 * (c(0xbab6_0b61) + x2 * c(0x37d0_0d01))));
+    let sin = x + x
+        * (x2
+            * (c(0xbe2a_aaab)
+                + x2 * (c(0x3c08_8889) + x2 * (c(0xb950_0d01) + x2 * c(0x3638_ef1d)))));
+    // Quadrants 0..3 give cos, −sin, −cos, sin.
+    let v = if q & 1 == 0 { cos } else { sin };
+    if (q + 1) & 2 != 0 {
+        -v
+    } else {
+        v
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_portable_ln_and_cos_are_within_two_ulp_of_f64() {
+        let ulp = |v: f32| f32::from_bits(v.abs().to_bits() + 1) - v.abs();
+        let mut worst = (0.0f64, 0.0f64);
+        // Every m near the ends, and a stride through the middle.
+        let ms = (1..5000u32)
+            .chain(((1 << 23) - 5000)..=(1 << 23))
+            .chain((0..(1 << 23)).step_by(997).map(|m| m + 1));
+        for m in ms {
+            let want = (m as f64 / (1u64 << 23) as f64).ln();
+            let got = ln_u23(m);
+            if want != 0.0 {
+                let e = (got as f64 - want).abs() / ulp(want as f32) as f64;
+                worst.0 = worst.0.max(e);
+            } else {
+                assert_eq!(got, 0.0);
+            }
+        }
+        for j in (0..(1u32 << 23))
+            .step_by(331)
+            .chain([0, 1 << 20, 1 << 21, 3 << 21, (1 << 23) - 1])
+        {
+            let want = (std::f64::consts::TAU * j as f64 / (1u64 << 23) as f64).cos();
+            let got = cos_2pi_u23(j) as f64;
+            // Absolute, in ulps of 1: near the zeros of cos the argument's own rounding
+            // dominates, as for any f32 cos of an f32 angle.
+            worst.1 = worst.1.max((got - want).abs() / f32::EPSILON as f64);
+        }
+        eprintln!(
+            "portable ln: {:.2} ulp, cos: {:.2} ulp of 1",
+            worst.0, worst.1
+        );
+        assert!(
+            worst.0 <= 2.0 && worst.1 <= 2.0,
+            "ln {} ulp, cos {} ulp of 1",
+            worst.0,
+            worst.1
+        );
+    }
 
     #[test]
     fn known_answer_vectors() {

@@ -45,6 +45,48 @@ fn on(d: Device) -> ComputeOptions {
 }
 
 #[test]
+fn every_distribution_and_dtype_is_bit_identical_on_the_device() {
+    let Some(dev) = wgpu() else { return };
+    let caps = common::test_caps();
+    for normal in [false, true] {
+        for dtype in [DType::F64, DType::F32, DType::F16] {
+            let x = if normal {
+                tessera::random::normal_with(&[300, 301], &[128, 77][..], 11, 0.5, 2.0, dtype)
+            } else {
+                tessera::random::uniform_range(&[300, 301], &[128, 77][..], 11, -1.0, 3.0, dtype)
+            }
+            .unwrap();
+            // A map consumer, so that generation happens inside a device kernel.
+            let y = &x * 1.0;
+            let bits = |d: Device| -> Vec<u64> {
+                let h = y.compute_host_with(&on(d)).unwrap().to_f64();
+                h.iter().map(|v| v.to_bits()).collect()
+            };
+            let (g, c) = (bits(dev), bits(Device::Cpu));
+            let differ = g.iter().zip(&c).filter(|(a, b)| a != b).count();
+            assert_eq!(
+                differ,
+                0,
+                "{} {dtype}: {differ} of {} values differ from the CPU",
+                if normal { "normal" } else { "uniform" },
+                c.len()
+            );
+            // Where the device generates the draw, it did (normal f64 is made on the CPU:
+            // Vulkan has no f64 log/cos).
+            let on_device = match dtype {
+                DType::F64 => !normal && caps.shader_f64,
+                DType::F16 => caps.shader_f16,
+                _ => true,
+            };
+            if on_device {
+                let (d, all) = device_share(&y, dev);
+                assert_eq!(d, all, "{dtype} normal={normal} ran on the device");
+            }
+        }
+    }
+}
+
+#[test]
 fn random_f32_is_bit_identical_on_cpu_and_wgpu_and_chunking_invariant() {
     let Some(dev) = wgpu() else { return };
     for chunks in [[64usize, 48], [7, 5], [100, 100]] {

@@ -180,9 +180,7 @@ fn reshape_chunks(
         let before: usize = gi.clone().map(|k| want[k].max(1)).product();
         let lead = (before / rest_in.max(1)) / step * step;
         want[gi.start] = lead.max(step).min(shape[gi.start]).max(1);
-        for k in gi.start + 1..gi.end {
-            want[k] = shape[k];
-        }
+        want[gi.start + 1..gi.end].copy_from_slice(&shape[gi.start + 1..gi.end]);
     }
     want
 }

@@ -390,12 +390,7 @@ fn admit(arrays: &[&Array], opts: &ComputeOptions, assemble: bool) -> Result<()>
     let mut result = 0u64;
     for a in arrays {
         let n = a.node()?;
-        blocks += n
-            .grid
-            .blocks_per_axis()
-            .iter()
-            .map(|&b| b as u128)
-            .product::<u128>();
+        blocks += n.grid.block_count();
         result = result.saturating_add((a.size() as u64).saturating_mul(n.dtype.size() as u64));
     }
     if assemble {
@@ -437,12 +432,7 @@ impl Array {
             if !seen.insert(n.id) {
                 continue;
             }
-            blocks += n
-                .grid
-                .blocks_per_axis()
-                .iter()
-                .map(|&b| b as u128)
-                .product::<u128>();
+            blocks += n.grid.block_count();
             stack.extend(n.inputs.iter().cloned());
         }
         (seen.len(), blocks)
