@@ -323,3 +323,86 @@ fn jacobi_eigenvalues(mut m: Array2<f64>) -> Vec<f64> {
     }
     (0..n).map(|i| m[[i, i]]).collect()
 }
+
+// test_reductions.py::reduction_2d_test: every reduction with axis=(), 0, 1, -1, -2,
+// (1, 0), with and without keepdims, from chunks that do not divide the shape.
+#[test]
+fn reduction_2d_test_every_axis_form() {
+    use tessera::kernel::Reduction;
+    let a = data(&[7, 9], 12);
+    let x = src(&a, &[3, 4]);
+    let reductions: [(Reduction, fn(&[f64]) -> f64); 7] = [
+        (Reduction::Sum, |v| v.iter().sum()),
+        (Reduction::Prod, |v| v.iter().product()),
+        (Reduction::Mean, mean),
+        (Reduction::Min, |v| {
+            v.iter().cloned().fold(f64::INFINITY, f64::min)
+        }),
+        (Reduction::Max, |v| {
+            v.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+        }),
+        (Reduction::Var { ddof: 0 }, |v| var(v, 0)),
+        (Reduction::Std { ddof: 1 }, |v| var(v, 1).sqrt()),
+    ];
+    let forms: [(&[isize], &[usize]); 6] = [
+        (&[], &[]),
+        (&[0], &[0]),
+        (&[1], &[1]),
+        (&[-1], &[1]),
+        (&[-2], &[0]),
+        (&[1, 0], &[0, 1]),
+    ];
+    for (red, f) in reductions {
+        for (axes, norm) in forms {
+            for keepdims in [false, true] {
+                let got = x.reduce(red, Some(axes), keepdims, 4);
+                assert_close(&got, &reduce_ref(&a, norm, keepdims, f), 1e-12);
+            }
+        }
+    }
+}
+
+// test_array_core.py::test_concatenate_types (dtypes promote as NumPy's),
+// test_stack_scalars (0-d arrays stack to 1-d), test_squeeze (only length-1 axes),
+// test_broadcast_to (to a zero-length axis), test_size (zero-size creation).
+#[test]
+fn concatenate_types_stack_scalars_squeeze_and_zero_sizes() {
+    use tessera::DType;
+    let i = tessera::arange(0.0, 4.0, 1.0, 3)
+        .unwrap()
+        .astype(DType::I32);
+    let f = tessera::ones(&[2], 1).unwrap().astype(DType::F32);
+    let c = tessera::concatenate(&[&i, &f], 0);
+    // int32 with float32 is float64 in NumPy.
+    assert_eq!(c.dtype(), DType::F64);
+    assert_close(&c, &vec1(vec![0.0, 1.0, 2.0, 3.0, 1.0, 1.0]), 0.0);
+    let scalars: Vec<Array> = [1.5, -2.0, 7.0]
+        .iter()
+        .map(|&v| tessera::full(&[], v, 1).unwrap())
+        .collect();
+    let refs: Vec<&Array> = scalars.iter().collect();
+    assert_close(&tessera::stack(&refs, 0), &vec1(vec![1.5, -2.0, 7.0]), 0.0);
+    let a = data(&[1, 3, 1], 13);
+    let x = src(&a, &[1, 2, 1]);
+    assert_close(
+        &x.squeeze(Some(&[-1])),
+        &a.clone().into_shape_with_order(IxDyn(&[1, 3])).unwrap(),
+        0.0,
+    );
+    assert_close(
+        &x.squeeze(None),
+        &a.clone().into_shape_with_order(IxDyn(&[3])).unwrap(),
+        0.0,
+    );
+    assert!(
+        x.squeeze(Some(&[1])).check().is_err(),
+        "axis 1 has length 3"
+    );
+    let z = tessera::ones(&[1, 4], 2).unwrap().broadcast_to(&[0, 4]);
+    assert_close(&z, &ArrayD::zeros(IxDyn(&[0, 4])), 0.0);
+    assert_eq!(agreed_scalar(&z.sum()), 0.0);
+    let e = tessera::full(&[3, 0, 2], 1.0, 2).unwrap();
+    assert_eq!(e.size(), 0);
+    assert_close(&e.sum_axis(1), &ArrayD::zeros(IxDyn(&[3, 2])), 0.0);
+    assert_close(&e.max_axis(0), &ArrayD::zeros(IxDyn(&[0, 2])), 0.0);
+}
