@@ -331,7 +331,8 @@ fn reduction_2d_test_every_axis_form() {
     use tessera::kernel::Reduction;
     let a = data(&[7, 9], 12);
     let x = src(&a, &[3, 4]);
-    let reductions: [(Reduction, fn(&[f64]) -> f64); 7] = [
+    type Fold = fn(&[f64]) -> f64;
+    let reductions: [(Reduction, Fold); 7] = [
         (Reduction::Sum, |v| v.iter().sum()),
         (Reduction::Prod, |v| v.iter().product()),
         (Reduction::Mean, mean),

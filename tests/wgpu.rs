@@ -470,6 +470,15 @@ fn a_pinned_device_reports_what_it_cannot_run() {
         e.to_string().contains("no kernel") || e.to_string().contains("qr"),
         "{e}"
     );
+    // A capability the op needs, not the dtype: f64 data lives on the device, but
+    // normal f64 draws need an f64 log and cos, which Vulkan lacks. Declines are typed,
+    // so this is not mistaken for an unsupported dtype because its text says "float64".
+    if common::test_caps().shader_f64 {
+        let z = tessera::random::normal(&[8], 4, 1).unwrap() * 2.0;
+        let e = z.compute_with::<f64>(&pinned).unwrap_err();
+        assert!(matches!(e, tessera::Error::InvalidArgument { .. }), "{e:?}");
+        assert!(e.to_string().contains("log/cos"), "{e}");
+    }
     // With fallback (the default) both compute.
     assert_eq!(
         x.compute_with::<half::bf16>(&on(dev)).unwrap()[[3]].to_f32(),

@@ -6,12 +6,14 @@
 //! is an explicit `download` / `upload` step the scheduler plans.
 
 mod cpu;
+mod decline;
 #[cfg(feature = "wgpu")]
 mod wgpu;
 
 #[cfg(feature = "wgpu")]
 pub use self::wgpu::{adapters as wgpu_adapters, AdapterSummary, TransposeKernel, WgpuBackend};
 pub use cpu::{map_chunk, CpuBackend};
+pub use decline::Decline;
 
 use crate::error::{Error, Result};
 use crate::kernel::{Chunk, ChunkOp};
@@ -174,16 +176,16 @@ pub trait Backend: Send + Sync {
     fn device(&self) -> Device;
     /// A one-line description for `tessera info` and logs.
     fn describe(&self) -> String;
-    /// A [`Plan`] when the backend can run `op`; otherwise the reason it declines.
-    fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, String>;
+    /// A [`Plan`] when the backend can run `op`; otherwise why it declines, by kind.
+    fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, Decline>;
     /// Runs `op`, as `plan` prepared it, on inputs that already live on this device.
     fn run(&self, op: &ChunkOp, plan: Plan, inputs: &[&Buffer]) -> Result<Buffer>;
     /// Plans and runs `op` (a declined op is an [`Error::Backend`] naming the reason).
     fn execute(&self, op: &ChunkOp, inputs: &[&Buffer]) -> Result<Buffer> {
-        let plan = self.plan(op).map_err(|reason| Error::Backend {
+        let plan = self.plan(op).map_err(|d| Error::Backend {
             device: self.device().to_string(),
             op: op.name(),
-            reason,
+            reason: d.to_string(),
         })?;
         self.run(op, plan, inputs)
     }

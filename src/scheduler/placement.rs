@@ -2,7 +2,7 @@
 //! the op, else the CPU (logged once per op and reason, never silently), or an error on
 //! a pinned device.
 
-use crate::backend::{Backend, Buffer, Device, Plan};
+use crate::backend::{Backend, Buffer, Decline, Device, Plan};
 use crate::error::{Error, Result};
 use crate::graph::Task;
 use crate::kernel::ChunkOp;
@@ -59,10 +59,10 @@ pub(super) fn place(
                 backend: cpu.clone(),
                 plan,
             })
-            .map_err(|reason| Error::Backend {
+            .map_err(|d| Error::Backend {
                 device: "cpu".into(),
                 op: task.op.name(),
-                reason,
+                reason: d.to_string(),
             })
     };
     let Some(d) = devices.first() else {
@@ -97,22 +97,16 @@ pub(super) fn place(
             backend: d.clone(),
             plan,
         }),
-        Err(reason) if !fallback => Err(match task.op.dtype() {
-            Some(dtype)
-                if reason.contains(dtype.name())
-                    || reason.contains(&dtype.to_string())
-                    || reason.contains("dtype") =>
-            {
-                Error::UnsupportedDType {
-                    op: "compute",
-                    dtype,
-                    device: d.device().to_string(),
-                    hint: format!(
-                        "{}: {reason}; use Device::Auto or cpu_fallback: true to run it on the CPU",
-                        task.op.name()
-                    ),
-                }
-            }
+        Err(reason) if !fallback => Err(match reason {
+            Decline::DType { dtype, .. } => Error::UnsupportedDType {
+                op: "compute",
+                dtype,
+                device: d.device().to_string(),
+                hint: format!(
+                    "{}: {reason}; use Device::Auto or cpu_fallback: true to run it on the CPU",
+                    task.op.name()
+                ),
+            },
             _ => Error::arg(
                 "compute",
                 format!(

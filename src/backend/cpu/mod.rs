@@ -6,7 +6,7 @@ mod linalg;
 mod reduce;
 pub(crate) mod regs;
 
-use super::{Backend, Buffer, Device, Plan};
+use super::{Backend, Buffer, Decline, Device, Plan};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::kernel::{Chunk, ChunkOp, FusedExpr};
@@ -83,7 +83,7 @@ impl Backend for CpuBackend {
         format!("cpu ({} threads)", rayon::current_num_threads())
     }
 
-    fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, String> {
+    fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, Decline> {
         match op {
             ChunkOp::Stored { .. } => {
                 Err("a persisted block is held by the store, not computed".into())

@@ -2,6 +2,7 @@
 //! offsets, strides and generator parameters travel in the `meta` buffer, so chunks of
 //! any shape and any seed share the compiled pipeline).
 
+use crate::backend::Decline;
 use crate::dtype::{DType, Scalar};
 use crate::kernel::{BinaryOp, Dist, FusedExpr, Generator, Instr, LeafSource, Reduction, UnaryOp};
 
@@ -63,7 +64,7 @@ pub struct Caps {
     pub i64: bool,
 }
 
-fn wgsl_type(d: DType, caps: Caps) -> Result<&'static str, String> {
+fn wgsl_type(d: DType, caps: Caps) -> Result<&'static str, Decline> {
     Ok(match d {
         DType::F32 => "f32",
         DType::F64 if caps.f64 => "f64",
@@ -72,19 +73,24 @@ fn wgsl_type(d: DType, caps: Caps) -> Result<&'static str, String> {
         DType::I32 => "i32",
         DType::U32 => "u32",
         DType::Bool => "bool",
-        other => return Err(format!("dtype {other} has no kernel on this adapter")),
+        other => {
+            return Err(Decline::DType {
+                dtype: other,
+                reason: format!("dtype {other} has no kernel on this adapter"),
+            })
+        }
     })
 }
 
 /// Element type of a storage buffer holding `d` (bools are stored as u32).
-pub fn storage_type(d: DType, caps: Caps) -> Result<&'static str, String> {
+pub fn storage_type(d: DType, caps: Caps) -> Result<&'static str, Decline> {
     Ok(match d {
         DType::Bool => "u32",
         other => wgsl_type(other, caps)?,
     })
 }
 
-fn literal(s: Scalar, d: DType) -> Result<String, String> {
+fn literal(s: Scalar, d: DType) -> Result<String, Decline> {
     Ok(match d {
         DType::F32 => format!("bitcast<f32>({}u)", (s.as_f64() as f32).to_bits()),
         DType::F64 => {
@@ -112,7 +118,12 @@ fn literal(s: Scalar, d: DType) -> Result<String, String> {
         DType::I64 => format!("{}li", s.as_i64()),
         DType::U32 => format!("{}u", s.as_i64() as u32),
         DType::Bool => (s.as_f64() != 0.0).to_string(),
-        other => return Err(format!("no constant of dtype {other}")),
+        other => {
+            return Err(Decline::DType {
+                dtype: other,
+                reason: format!("no constant of dtype {other}"),
+            })
+        }
     })
 }
 
@@ -250,7 +261,7 @@ pub fn map_source(
     ndim: usize,
     caps: Caps,
     tiling: Option<&Tiling>,
-) -> Result<String, String> {
+) -> Result<String, Decline> {
     let out = expr.dtype();
     let out_t = wgsl_type(out, caps)?;
     let store = if out == DType::Bool {
@@ -301,11 +312,11 @@ fn value_source(
     caps: Caps,
     out_store: &str,
     tiled: &[usize],
-) -> Result<String, String> {
+) -> Result<String, Decline> {
     if ndim > MAX_NDIM {
-        return Err(format!(
+        return Err(Decline::size(format!(
             "{ndim} dimensions (kernels handle up to {MAX_NDIM})"
-        ));
+        )));
     }
     let out = expr.dtype();
     let out_t = wgsl_type(out, caps)?;
@@ -384,7 +395,10 @@ fn value_source(
                         ..
                     }) if leaf.dtype == DType::F64 => {
                         if !caps.f64 {
-                            return Err("random f64 needs SHADER_F64 on the device".into());
+                            return Err(Decline::feature(
+                                "SHADER_F64",
+                                "random f64 needs SHADER_F64 on the device",
+                            ));
                         }
                         for v in [*low, high - low] {
                             f64_parts(v).ok_or_else(|| {
@@ -401,11 +415,15 @@ fn value_source(
                     LeafSource::Gen(Generator::Random { dist, .. }) => {
                         // f16 values are the f32 ones rounded once, as on the CPU.
                         if !(leaf.dtype == DType::F32 || leaf.dtype == DType::F16 && caps.f16) {
-                            return Err(format!(
+                            let reason = format!(
                                 "random {} {} is generated on the CPU (GPU kernels make f32, f16 and uniform f64; Vulkan has no f64 log/cos)",
                                 if matches!(dist, Dist::Normal { .. }) { "normal" } else { "uniform" },
                                 leaf.dtype
-                            ));
+                            );
+                            return Err(match leaf.dtype {
+                                DType::F64 => Decline::feature("f64 transcendentals", reason),
+                                dtype => Decline::DType { dtype, reason },
+                            });
                         }
                         let f = match dist {
                             Dist::Uniform { .. } => "random_uniform_f32",
@@ -424,9 +442,10 @@ fn value_source(
                     }
                     LeafSource::Gen(Generator::Range { start, step, last }) => {
                         if !caps.f64 || leaf.dtype != DType::F64 {
-                            return Err(
-                                "ranges need f64 arithmetic (SHADER_F64) on the device".into()
-                            );
+                            return Err(Decline::feature(
+                                "SHADER_F64",
+                                "ranges need f64 arithmetic (SHADER_F64) on the device",
+                            ));
                         }
                         let stop = last.map_or(0.0, |l| l.1);
                         for v in [*start, *step, stop] {
@@ -470,8 +489,11 @@ fn value_source(
                         via32(f, &a)
                     }
                     other => {
-                        return Err(format!(
+                        return Err(Decline::feature(
+                            "f64 transcendentals",
+                            format!(
                             "{other:?} on {d} runs on the CPU (Vulkan has no f64 transcendentals)"
+                        ),
                         ))
                     }
                 }
@@ -514,7 +536,8 @@ fn value_source(
                         return Err(format!(
                             "{} on {operand} runs on the CPU (WGSL pow differs for negative bases)",
                             other.name()
-                        ))
+                        )
+                        .into())
                     }
                 }
             }
@@ -542,7 +565,7 @@ fn value_source(
 /// f32 for f32/f16 data, f64 for f64, f64 for the moments of integers and bools, and
 /// i64 (wrapping, exactly as the CPU) for integer and bool sums, products, extrema and
 /// arg indices.
-pub fn acc_dtype(red: Reduction, d: DType, caps: Caps) -> Result<DType, String> {
+pub fn acc_dtype(red: Reduction, d: DType, caps: Caps) -> Result<DType, Decline> {
     wgsl_type(d, caps)?;
     let acc = match d {
         DType::F32 | DType::F16 => DType::F32,
@@ -574,7 +597,7 @@ const ROUND_F16: &str = "fn round_f16(x: f32) -> f32 {
 ";
 
 /// `v` (a WGSL value of dtype `from`) as dtype `to`.
-fn convert(v: &str, from: DType, to: DType, caps: Caps) -> Result<String, String> {
+fn convert(v: &str, from: DType, to: DType, caps: Caps) -> Result<String, Decline> {
     Ok(if from == to {
         v.to_string()
     } else if from == DType::Bool {
@@ -616,7 +639,7 @@ pub fn reduce_source(
     red: Reduction,
     finalize: Option<DType>,
     serial: bool,
-) -> Result<String, String> {
+) -> Result<String, Decline> {
     let d = expr.dtype();
     let acc = acc_dtype(red, d, caps)?;
     let out_store = match finalize {
@@ -654,7 +677,7 @@ fn acc_source(
     acc: DType,
     caps: Caps,
     finalize: Option<DType>,
-) -> Result<String, String> {
+) -> Result<String, Decline> {
     let a = wgsl_type(acc, caps)?;
     let lit = |v: f64| literal(Scalar::F64(v), acc);
     let wrap = |bits: &str| match acc {
@@ -725,7 +748,10 @@ fn acc_source(
             let value = match red {
                 _ if arg => {
                     if f != DType::I64 || !caps.i64 {
-                        return Err(format!("{} finalizes on the CPU (i64 result)", red.name()));
+                        return Err(Decline::feature(
+                            "SHADER_INT64",
+                            format!("{} finalizes on the CPU (i64 result)", red.name()),
+                        ));
                     }
                     "select(i64(x.i), -1li, x.i == 0xffffffffu)".to_string()
                 }
@@ -775,7 +801,7 @@ pub fn combine_source(
     caps: Caps,
     finalize: Option<DType>,
     ninputs: usize,
-) -> Result<String, String> {
+) -> Result<String, Decline> {
     let acc = acc_dtype(red, d, caps)?;
     let a = wgsl_type(acc, caps)?;
     let out_store = match finalize {

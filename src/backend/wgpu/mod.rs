@@ -5,7 +5,7 @@
 mod codegen;
 mod pool;
 
-use super::{Backend, Buffer, Device, DeviceBuffer, Plan};
+use super::{Backend, Buffer, Decline, Device, DeviceBuffer, Plan};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::kernel::LinalgOp;
@@ -153,7 +153,7 @@ pub struct WgpuBackend {
     /// Kernels (or decline reasons) by structure key (`codegen::structure_key`), so a
     /// task of a known structure skips generating its source.
     #[allow(clippy::type_complexity)]
-    plans: Mutex<HashMap<Vec<u64>, std::result::Result<Arc<wgpu::ComputePipeline>, String>>>,
+    plans: Mutex<HashMap<Vec<u64>, std::result::Result<Arc<wgpu::ComputePipeline>, Decline>>>,
     pool: Arc<Pool>,
     software: bool,
     /// A [`TransposeKernel`] as u8 (0 auto, 1 tiled, 2 direct).
@@ -431,7 +431,11 @@ impl WgpuBackend {
 
     /// Why `expr` over `shape` cannot run here, or its kernel and tiling (see
     /// [`TransposeKernel`]).
-    fn plan_map(&self, expr: &FusedExpr, shape: &[usize]) -> std::result::Result<Prepared, String> {
+    fn plan_map(
+        &self,
+        expr: &FusedExpr,
+        shape: &[usize],
+    ) -> std::result::Result<Prepared, Decline> {
         self.check_map(expr, shape)?;
         let tiled = match self.transpose_kernel() {
             TransposeKernel::Tiled => true,
@@ -465,7 +469,7 @@ impl WgpuBackend {
         d: DType,
         fin: Option<DType>,
         take: usize,
-    ) -> std::result::Result<Result<Arc<wgpu::ComputePipeline>>, String> {
+    ) -> std::result::Result<Result<Arc<wgpu::ComputePipeline>>, Decline> {
         let mut key = vec![3, d as u64, take as u64];
         key.extend(reduction_words(red, fin));
         self.kernel(key, || {
@@ -479,8 +483,8 @@ impl WgpuBackend {
     fn kernel(
         &self,
         key: Vec<u64>,
-        source: impl FnOnce() -> std::result::Result<String, String>,
-    ) -> std::result::Result<Result<Arc<wgpu::ComputePipeline>>, String> {
+        source: impl FnOnce() -> std::result::Result<String, Decline>,
+    ) -> std::result::Result<Result<Arc<wgpu::ComputePipeline>>, Decline> {
         if let Some(known) = self
             .plans
             .lock()
@@ -489,7 +493,7 @@ impl WgpuBackend {
         {
             return known.clone().map(Ok);
         }
-        let remember = |v: std::result::Result<Arc<wgpu::ComputePipeline>, String>| {
+        let remember = |v: std::result::Result<Arc<wgpu::ComputePipeline>, Decline>| {
             let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
             if plans.len() >= 4096 {
                 plans.clear(); // distinct structures are few; this only bounds a pathology
@@ -512,31 +516,33 @@ impl WgpuBackend {
     }
 
     /// Why `expr` over `shape` cannot run here (sizes and index ranges).
-    fn check_map(&self, expr: &FusedExpr, shape: &[usize]) -> std::result::Result<(), String> {
+    fn check_map(&self, expr: &FusedExpr, shape: &[usize]) -> std::result::Result<(), Decline> {
         let total: usize = shape.iter().product();
         let max = self.limits.max_storage_buffer_binding_size as usize;
         if total * expr.dtype().size().max(4) > max {
-            return Err(format!("chunk of {total} elements exceeds the {max}-byte storage binding; use smaller chunks"));
+            return Err(Decline::size(format!("chunk of {total} elements exceeds the {max}-byte storage binding; use smaller chunks")));
         }
         if total > i32::MAX as usize {
-            return Err("chunk has more than 2³¹ elements".into());
+            return Err(Decline::size("chunk has more than 2³¹ elements"));
         }
         for leaf in &expr.leaves {
             let (below, reach) = stride_span(&leaf.strides, shape);
             let lo = leaf.offset + below;
             if lo < 0 || leaf.offset + reach > i32::MAX as i64 {
-                return Err("leaf indices exceed the 32-bit range of GPU kernels".into());
+                return Err(Decline::size(
+                    "leaf indices exceed the 32-bit range of GPU kernels",
+                ));
             }
             if let LeafSource::Gen(Generator::Random { .. }) = leaf.source {
                 if leaf.offset + reach > u32::MAX as i64 / 4 {
-                    return Err(
-                        "random index beyond the 32-bit counter range of GPU kernels".into(),
-                    );
+                    return Err(Decline::size(
+                        "random index beyond the 32-bit counter range of GPU kernels",
+                    ));
                 }
             }
         }
         if expr.num_inputs() + 2 > self.limits.max_storage_buffers_per_shader_stage as usize {
-            return Err("too many inputs for one kernel".into());
+            return Err(Decline::size("too many inputs for one kernel"));
         }
         Ok(())
     }
@@ -551,7 +557,8 @@ impl WgpuBackend {
         inputs: &[&Buffer],
     ) -> Result<Buffer> {
         let parts: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
-        let acc = codegen::acc_dtype(red, d, self.caps).map_err(|e| self.fail("combine", e))?;
+        let acc = codegen::acc_dtype(red, d, self.caps)
+            .map_err(|e| self.fail("combine", e.to_string()))?;
         let first = parts
             .first()
             .ok_or_else(|| self.fail("combine", "nothing to combine"))?;
@@ -581,7 +588,7 @@ impl WgpuBackend {
             };
             let pipeline = self
                 .combine_kernel(red, d, fin, take)
-                .map_err(|e| self.fail("combine", e))??;
+                .map_err(|e| self.fail("combine", e.to_string()))??;
             let (dtype, shape, nparts) = match (last, finalize) {
                 (true, Some(f)) => (f.dtype, f.shape.clone(), 1),
                 _ => (acc, first.shape.clone(), red.partial_parts()),
@@ -616,14 +623,14 @@ impl WgpuBackend {
     }
 
     /// Why a copy of `dtype` chunks cannot run here, or its WGSL source.
-    fn plan_copy(&self, dtype: DType, shape: &[usize]) -> std::result::Result<String, String> {
+    fn plan_copy(&self, dtype: DType, shape: &[usize]) -> std::result::Result<String, Decline> {
         let caps = self.caps;
         let scalar = codegen::storage_type(dtype, caps)?;
         let total: usize = shape.iter().product();
         if total * dtype.size().max(4) > self.limits.max_storage_buffer_binding_size as usize
             || total > u32::MAX as usize
         {
-            return Err("copy target exceeds the storage binding".into());
+            return Err(Decline::size("copy target exceeds the storage binding"));
         }
         let enable = if dtype == DType::F16 {
             "enable f16;\n"
@@ -693,11 +700,16 @@ impl WgpuBackend {
         m: usize,
         k: usize,
         n: usize,
-    ) -> std::result::Result<String, String> {
+    ) -> std::result::Result<String, Decline> {
         let scalar = match dtype {
             DType::F32 => "f32",
             DType::F64 if self.caps.f64 => "f64",
-            other => return Err(format!("matmul of {other} runs on the CPU")),
+            other => {
+                return Err(Decline::DType {
+                    dtype: other,
+                    reason: format!("matmul of {other} runs on the CPU"),
+                })
+            }
         };
         let max = self.limits.max_storage_buffer_binding_size as usize;
         for (what, len) in [
@@ -706,12 +718,12 @@ impl WgpuBackend {
             ("c", batch * m * n),
         ] {
             if len * dtype.size() > max {
-                return Err(format!("matmul operand {what} exceeds the {max}-byte storage binding; use smaller chunks"));
+                return Err(Decline::size(format!("matmul operand {what} exceeds the {max}-byte storage binding; use smaller chunks")));
             }
         }
         let limit = self.limits.max_compute_workgroups_per_dimension as usize;
         if n.div_ceil(64) > limit || m.div_ceil(64) > limit || batch > limit {
-            return Err("matmul grid exceeds the dispatch limits".into());
+            return Err(Decline::size("matmul grid exceeds the dispatch limits"));
         }
         Ok(include_str!("../../../shaders/matmul.wgsl").replace("SCALAR", scalar))
     }
@@ -757,17 +769,19 @@ impl WgpuBackend {
         axes: &[usize],
         arg: &ArgIndex,
         finalize: &Option<Finalize>,
-    ) -> std::result::Result<Prepared, String> {
+    ) -> std::result::Result<Prepared, Decline> {
         self.check_map(expr, shape)?;
         let total: i64 = shape.iter().map(|&n| n as i64).product();
         let (_, reach) = stride_span(&arg.strides, shape);
         if matches!(red, Reduction::ArgMin | Reduction::ArgMax)
             && arg.base + reach >= u32::MAX as i64
         {
-            return Err("arg index beyond 32 bits".into());
+            return Err(Decline::size("arg index beyond 32 bits"));
         }
         if total >= u32::MAX as i64 {
-            return Err("reduction over more than 2³² elements per chunk".into());
+            return Err(Decline::size(
+                "reduction over more than 2³² elements per chunk",
+            ));
         }
         let serial = codegen::serial_reduction(shape, axes);
         let fin = finalize.as_ref().map(|f| f.dtype);
@@ -801,8 +815,8 @@ impl WgpuBackend {
             .collect();
         let nout: usize = acc_shape.iter().product();
         let nred: usize = axes.iter().map(|&k| shape[k]).product();
-        let acc =
-            codegen::acc_dtype(red, expr.dtype(), self.caps).map_err(|e| self.fail("reduce", e))?;
+        let acc = codegen::acc_dtype(red, expr.dtype(), self.caps)
+            .map_err(|e| self.fail("reduce", e.to_string()))?;
         let (dtype, out_shape, parts) = match finalize {
             Some(f) => (f.dtype, f.shape.clone(), 1),
             None => (acc, acc_shape.clone(), red.partial_parts()),
@@ -1008,7 +1022,7 @@ impl Backend for WgpuBackend {
         format!("wgpu:{} {}", self.index, self.name)
     }
 
-    fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, String> {
+    fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, Decline> {
         let source = match op {
             ChunkOp::Map { expr, shape } => return self.plan_map(expr, shape).map(Plan::new),
             ChunkOp::Reduce {
@@ -1043,7 +1057,7 @@ impl Backend for WgpuBackend {
                 let _compiled = self.combine_kernel(*reduction, *input_dtype, fin, 2)?;
                 return Ok(Plan::empty());
             }
-            other => return Err(format!("{} has no wgpu kernel yet", other.name())),
+            other => return Err(format!("{} has no wgpu kernel yet", other.name()).into()),
         };
         // A kernel that fails to compile is an error of the task (not a reason to
         // decline it): the plan carries the failure to `run`.
