@@ -274,7 +274,6 @@ fn linalg_suite(
 /// Picks the wgpu transpose kernel (`tiled`, `direct` or `auto`) on `device`; other
 /// devices have only one.
 fn set_transpose_kernel(device: crate::Device, kind: &str) -> Result<()> {
-    #[cfg(feature = "wgpu")]
     if let crate::Device::Wgpu(i) = device {
         use crate::backend::TransposeKernel as K;
         let k = match kind {
@@ -284,7 +283,6 @@ fn set_transpose_kernel(device: crate::Device, kind: &str) -> Result<()> {
         };
         crate::backend::WgpuBackend::open(i)?.set_transpose_kernel(k);
     }
-    let _ = (device, kind);
     Ok(())
 }
 

@@ -5,13 +5,17 @@
 //! scheduler then routes that task elsewhere and logs why. Moving data between devices
 //! is an explicit `download` / `upload` step the scheduler plans.
 
+mod caps;
 mod cpu;
 mod decline;
 #[cfg(feature = "wgpu")]
 mod wgpu;
+#[cfg(not(feature = "wgpu"))]
+#[path = "wgpu_off.rs"]
+mod wgpu;
 
-#[cfg(feature = "wgpu")]
-pub use self::wgpu::{adapters as wgpu_adapters, AdapterSummary, TransposeKernel, WgpuBackend};
+pub use self::wgpu::{adapters as wgpu_adapters, WgpuBackend};
+pub use caps::{AdapterSummary, TransposeKernel};
 pub use cpu::{map_chunk, CpuBackend};
 pub use decline::Decline;
 
@@ -88,7 +92,6 @@ impl std::str::FromStr for Device {
         if let Ok(i) = rest.parse::<usize>() {
             return Ok(Device::Wgpu(i));
         }
-        #[cfg(feature = "wgpu")]
         {
             let adapters = wgpu_adapters();
             let want = rest.to_ascii_lowercase();
@@ -111,8 +114,33 @@ impl std::str::FromStr for Device {
                 }
             )))
         }
-        #[cfg(not(feature = "wgpu"))]
-        Err(bad(format!("{s:?}: this build has no wgpu backend")))
+    }
+}
+
+/// Opens the device backends `device` asks for, in the order the scheduler gives them
+/// memory tiers (empty: the CPU alone). The one place that knows which backends this
+/// build has.
+///
+/// ```
+/// assert!(tessera::backend::open(tessera::Device::Cpu).unwrap().is_empty());
+/// let Err(e) = tessera::backend::open(tessera::Device::Cuda(0)) else { panic!() };
+/// assert!(e.to_string().contains("not available in this build"));
+/// ```
+pub fn open(device: Device) -> Result<Vec<Arc<dyn Backend>>> {
+    match device {
+        Device::Cpu => Ok(vec![]),
+        Device::Wgpu(i) => Ok(vec![WgpuBackend::open(i)? as Arc<dyn Backend>]),
+        Device::Auto => {
+            // Never a software adapter (lavapipe) unless asked for by index.
+            match wgpu_adapters().into_iter().find(|a| !a.software) {
+                Some(a) => Ok(vec![WgpuBackend::open(a.index)? as Arc<dyn Backend>]),
+                None => Ok(vec![]),
+            }
+        }
+        other => Err(Error::arg(
+            "compute",
+            format!("device {other} is not available in this build (CPU and wgpu exist today); use Device::Cpu, Device::Wgpu(i) or Device::Auto"),
+        )),
     }
 }
 

@@ -165,7 +165,6 @@ fn run(cli: Cli) -> tessera::Result<()> {
             );
             println!("devices:");
             println!("  cpu      available ({cores} worker threads, tiled SIMD kernels)");
-            #[cfg(feature = "wgpu")]
             {
                 let adapters = tessera::backend::wgpu_adapters();
                 if adapters.is_empty() {
@@ -194,8 +193,6 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 println!("  cuda     not built yet (planned: NVRTC-compiled kernels)");
                 println!("Device::Auto picks: {auto}");
             }
-            #[cfg(not(feature = "wgpu"))]
-            println!("  wgpu     not compiled in (build with --features wgpu)");
         }
         Cmd::Demo {
             size,
@@ -379,11 +376,9 @@ fn run(cli: Cli) -> tessera::Result<()> {
 
 fn parse_devices(spec: &str) -> tessera::Result<Vec<(Device, String)>> {
     let mut out = vec![(Device::Cpu, "cpu".to_string())];
-    #[cfg(feature = "wgpu")]
     let adapters = tessera::backend::wgpu_adapters();
     match spec {
         "cpu" => {}
-        #[cfg(feature = "wgpu")]
         "all" => {
             for a in &adapters {
                 out.push((
@@ -397,7 +392,6 @@ fn parse_devices(spec: &str) -> tessera::Result<Vec<(Device, String)>> {
                 ));
             }
         }
-        #[cfg(feature = "wgpu")]
         s if s.starts_with("wgpu:") => {
             let Device::Wgpu(i) = s.parse::<Device>()? else {
                 unreachable!("wgpu: specs parse to wgpu devices")

@@ -100,7 +100,7 @@ pub(crate) fn execute_persist(
 
 fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)> {
     let t0 = Instant::now();
-    let devices = placement::device_backends(opts.device)?;
+    let devices = crate::backend::open(opts.device)?;
     let host_limit = opts.host_limit();
     let device_limits: Vec<Option<u64>> = devices
         .iter()

@@ -2,36 +2,12 @@
 //! the op, else the CPU (logged once per op and reason, never silently), or an error on
 //! a pinned device.
 
-use crate::backend::{Backend, Buffer, Decline, Device, Plan};
+use crate::backend::{Backend, Buffer, Decline, Plan};
 use crate::error::{Error, Result};
 use crate::graph::Task;
 use crate::kernel::ChunkOp;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-
-/// The device backends `device` asks for (empty: the CPU alone). The store gives each
-/// one a memory tier, in this order.
-pub(super) fn device_backends(device: Device) -> Result<Vec<Arc<dyn Backend>>> {
-    match device {
-        Device::Cpu => Ok(vec![]),
-        #[cfg(feature = "wgpu")]
-        Device::Wgpu(i) => Ok(vec![crate::backend::WgpuBackend::open(i)? as Arc<dyn Backend>]),
-        #[cfg(feature = "wgpu")]
-        Device::Auto => {
-            // Never a software adapter (lavapipe) unless asked for by index.
-            match crate::backend::wgpu_adapters().into_iter().find(|a| !a.software) {
-                Some(a) => Ok(vec![crate::backend::WgpuBackend::open(a.index)? as Arc<dyn Backend>]),
-                None => Ok(vec![]),
-            }
-        }
-        #[cfg(not(feature = "wgpu"))]
-        Device::Auto => Ok(vec![]),
-        other => Err(Error::arg(
-            "compute",
-            format!("device {other} is not available in this build (CPU and wgpu exist today); use Device::Cpu, Device::Wgpu(i) or Device::Auto"),
-        )),
-    }
-}
 
 /// Where a task goes: `Some(i)` for device `i`, `None` for the CPU.
 pub(super) struct Placed {
