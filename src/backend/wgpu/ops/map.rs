@@ -1,0 +1,77 @@
+//! Fused elementwise maps: checking that a chunk fits one kernel, and planning the
+//! generated kernel (direct, or through workgroup tiles for transposed inputs).
+
+use super::super::{codegen, stride_span, Prepared, WgpuBackend};
+use crate::backend::caps::TransposeKernel;
+use crate::backend::Decline;
+use crate::kernel::{FusedExpr, Generator, LeafSource};
+
+impl WgpuBackend {
+    /// Why `expr` over `shape` cannot run here, or its kernel and tiling (see
+    /// [`TransposeKernel`]).
+    pub(in crate::backend::wgpu) fn plan_map(
+        &self,
+        expr: &FusedExpr,
+        shape: &[usize],
+    ) -> std::result::Result<Prepared, Decline> {
+        self.check_map(expr, shape)?;
+        let tiled = match self.transpose_kernel() {
+            TransposeKernel::Tiled => true,
+            TransposeKernel::Direct => false,
+            TransposeKernel::Auto => !self.software,
+        };
+        let budget = self.limits.max_compute_workgroup_storage_size as usize;
+        let tiling = tiled
+            .then(|| codegen::transpose_tiling(expr, shape, self.caps, budget))
+            .flatten();
+        let mut key = vec![1, shape.len() as u64];
+        match &tiling {
+            Some(t) => {
+                key.extend([t.axis as u64 + 1, t.leaves.len() as u64]);
+                key.extend(t.leaves.iter().map(|&l| l as u64));
+            }
+            None => key.push(0),
+        }
+        codegen::structure_key(expr, &mut key);
+        let pipeline = self.kernel(key, || {
+            codegen::map_source(expr, shape.len(), self.caps, tiling.as_ref())
+        })?;
+        Ok(Prepared { pipeline, tiling })
+    }
+
+    /// Why `expr` over `shape` cannot run here (sizes and index ranges).
+    pub(in crate::backend::wgpu) fn check_map(
+        &self,
+        expr: &FusedExpr,
+        shape: &[usize],
+    ) -> std::result::Result<(), Decline> {
+        let total: usize = shape.iter().product();
+        let max = self.limits.max_storage_buffer_binding_size as usize;
+        if total * expr.dtype().size().max(4) > max {
+            return Err(Decline::size(format!("chunk of {total} elements exceeds the {max}-byte storage binding; use smaller chunks")));
+        }
+        if total > i32::MAX as usize {
+            return Err(Decline::size("chunk has more than 2³¹ elements"));
+        }
+        for leaf in &expr.leaves {
+            let (below, reach) = stride_span(&leaf.strides, shape);
+            let lo = leaf.offset + below;
+            if lo < 0 || leaf.offset + reach > i32::MAX as i64 {
+                return Err(Decline::size(
+                    "leaf indices exceed the 32-bit range of GPU kernels",
+                ));
+            }
+            if let LeafSource::Gen(Generator::Random { .. }) = leaf.source {
+                if leaf.offset + reach > u32::MAX as i64 / 4 {
+                    return Err(Decline::size(
+                        "random index beyond the 32-bit counter range of GPU kernels",
+                    ));
+                }
+            }
+        }
+        if expr.num_inputs() + 2 > self.limits.max_storage_buffers_per_shader_stage as usize {
+            return Err(Decline::size("too many inputs for one kernel"));
+        }
+        Ok(())
+    }
+}

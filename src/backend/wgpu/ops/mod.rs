@@ -1,0 +1,7 @@
+//! The wgpu kernels by op family, each planning its kernel (or declining) and running
+//! it; `WgpuBackend::plan` and `run` in `mod.rs` pick among them.
+
+mod copy;
+mod map;
+mod matmul;
+mod reduce;

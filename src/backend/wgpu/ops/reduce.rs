@@ -1,0 +1,214 @@
+//! Reductions: a partial per chunk (a workgroup tree, or a thread per output), and
+//! the combine tree across chunks that stays on the device up to the result.
+
+use super::super::pool::PooledBuffer;
+use super::super::{codegen, stride_span, GpuBuf, Prepared, WgpuBackend};
+use crate::backend::{Buffer, Decline, Device, DeviceBuffer};
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::kernel::{ArgIndex, Finalize, FusedExpr, Reduction};
+use std::sync::Arc;
+
+impl WgpuBackend {
+    /// Why a reduction partial cannot run here, or its WGSL source.
+    pub(in crate::backend::wgpu) fn plan_reduce(
+        &self,
+        expr: &FusedExpr,
+        shape: &[usize],
+        red: Reduction,
+        axes: &[usize],
+        arg: &ArgIndex,
+        finalize: &Option<Finalize>,
+    ) -> std::result::Result<Prepared, Decline> {
+        self.check_map(expr, shape)?;
+        let total: i64 = shape.iter().map(|&n| n as i64).product();
+        let (_, reach) = stride_span(&arg.strides, shape);
+        if matches!(red, Reduction::ArgMin | Reduction::ArgMax)
+            && arg.base + reach >= u32::MAX as i64
+        {
+            return Err(Decline::size("arg index beyond 32 bits"));
+        }
+        if total >= u32::MAX as i64 {
+            return Err(Decline::size(
+                "reduction over more than 2³² elements per chunk",
+            ));
+        }
+        let serial = codegen::serial_reduction(shape, axes);
+        let fin = finalize.as_ref().map(|f| f.dtype);
+        let mut key = vec![2, shape.len() as u64, serial as u64];
+        key.extend(reduction_words(red, fin));
+        codegen::structure_key(expr, &mut key);
+        let pipeline = self.kernel(key, || {
+            codegen::reduce_source(expr, shape.len(), self.caps, red, fin, serial)
+        })?;
+        Ok(Prepared {
+            pipeline,
+            tiling: None,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(in crate::backend::wgpu) fn reduce(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        expr: &FusedExpr,
+        shape: &[usize],
+        red: Reduction,
+        axes: &[usize],
+        arg: &ArgIndex,
+        finalize: &Option<Finalize>,
+        inputs: &[&Buffer],
+    ) -> Result<Buffer> {
+        let ndim = shape.len();
+        let acc_shape: Vec<usize> = (0..ndim)
+            .map(|k| if axes.contains(&k) { 1 } else { shape[k] })
+            .collect();
+        let nout: usize = acc_shape.iter().product();
+        let nred: usize = axes.iter().map(|&k| shape[k]).product();
+        let acc = codegen::acc_dtype(red, expr.dtype(), self.caps)
+            .map_err(|e| self.fail("reduce", e.to_string()))?;
+        let (dtype, out_shape, parts) = match finalize {
+            Some(f) => (f.dtype, f.shape.clone(), 1),
+            None => (acc, acc_shape.clone(), red.partial_parts()),
+        };
+        let out = self.alloc(nout * parts * dtype.size().max(4));
+        if nout > 0 {
+            let mut meta = self.meta(expr, shape);
+            meta.push(nout as i32);
+            meta.push(nred as i32);
+            meta.extend((0..ndim).map(|k| axes.contains(&k) as i32));
+            meta.push(arg.base as i32);
+            meta.extend((0..ndim).map(|k| arg.strides.get(k).copied().unwrap_or(0) as i32));
+            let max = self.limits.max_compute_workgroups_per_dimension as usize;
+            let groups = if codegen::serial_reduction(shape, axes) {
+                (nout.div_ceil(256).min(max) as u32, 1)
+            } else {
+                let gx = nout.min(max);
+                (gx as u32, nout.div_ceil(gx) as u32)
+            };
+            self.scoped("reduce", || {
+                self.launch(pipeline, &meta, groups, inputs, &out)
+            })?;
+        }
+        let bytes = nout * parts * 8;
+        Ok(Buffer::Device(DeviceBuffer {
+            device: Device::Wgpu(self.index),
+            bytes,
+            handle: Arc::new(GpuBuf {
+                buffer: out,
+                dtype,
+                shape: out_shape,
+                partial: finalize.is_none().then_some(red),
+            }),
+        }))
+    }
+
+    /// The kernel merging `take` device partials of `red` over `d` values (finalizing to
+    /// `fin`), through the plan cache.
+    pub(in crate::backend::wgpu) fn combine_kernel(
+        &self,
+        red: Reduction,
+        d: DType,
+        fin: Option<DType>,
+        take: usize,
+    ) -> std::result::Result<Result<Arc<wgpu::ComputePipeline>>, Decline> {
+        let mut key = vec![3, d as u64, take as u64];
+        key.extend(reduction_words(red, fin));
+        self.kernel(key, || {
+            codegen::combine_source(red, d, self.caps, fin, take)
+        })
+    }
+
+    /// Merges device partials in input order, at most a binding-limited group per kernel
+    /// (intermediate partials stay on the device), finalizing in the last one.
+    pub(in crate::backend::wgpu) fn combine(
+        &self,
+        red: Reduction,
+        d: DType,
+        finalize: &Option<Finalize>,
+        inputs: &[&Buffer],
+    ) -> Result<Buffer> {
+        let parts: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
+        let acc = codegen::acc_dtype(red, d, self.caps)
+            .map_err(|e| self.fail("combine", e.to_string()))?;
+        let first = parts
+            .first()
+            .ok_or_else(|| self.fail("combine", "nothing to combine"))?;
+        if parts
+            .iter()
+            .any(|p| p.partial != Some(red) || p.dtype != acc || p.shape != first.shape)
+        {
+            return Err(self.fail(
+                "combine",
+                "inputs are not device partials of this reduction",
+            ));
+        }
+        let nout: usize = first.shape.iter().product();
+        let group = (self.limits.max_storage_buffers_per_shader_stage as usize)
+            .saturating_sub(2)
+            .max(2);
+        // Intermediate partials live in `keep` until every kernel that reads them is queued.
+        let mut keep: Vec<PooledBuffer> = vec![];
+        let mut current: Vec<wgpu::Buffer> = parts.iter().map(|p| (*p.buffer).clone()).collect();
+        loop {
+            let last = current.len() <= group;
+            let take = current.len().min(group);
+            let fin = if last {
+                finalize.as_ref().map(|f| f.dtype)
+            } else {
+                None
+            };
+            let pipeline = self
+                .combine_kernel(red, d, fin, take)
+                .map_err(|e| self.fail("combine", e.to_string()))??;
+            let (dtype, shape, nparts) = match (last, finalize) {
+                (true, Some(f)) => (f.dtype, f.shape.clone(), 1),
+                _ => (acc, first.shape.clone(), red.partial_parts()),
+            };
+            let out = self.alloc(nout * nparts * dtype.size().max(4));
+            if nout > 0 {
+                let mbuf = self.alloc_init(bytemuck::cast_slice(&[nout as i32]));
+                self.scoped("combine", || {
+                    let mut bufs: Vec<&wgpu::Buffer> = vec![&mbuf, &out];
+                    bufs.extend(current[..take].iter());
+                    self.run_kernel(&pipeline, &bufs, self.groups_1d(nout));
+                    Ok(())
+                })?;
+            }
+            if last {
+                let partial = if finalize.is_some() { None } else { Some(red) };
+                return Ok(Buffer::Device(DeviceBuffer {
+                    device: Device::Wgpu(self.index),
+                    bytes: nout * nparts * 8,
+                    handle: Arc::new(GpuBuf {
+                        buffer: out,
+                        dtype,
+                        shape,
+                        partial,
+                    }),
+                }));
+            }
+            let rest = current.split_off(take);
+            current = std::iter::once((*out).clone()).chain(rest).collect();
+            keep.push(out);
+        }
+    }
+}
+
+/// A reduction and its finalized dtype as plan-key words.
+pub(in crate::backend::wgpu) fn reduction_words(red: Reduction, fin: Option<DType>) -> [u64; 3] {
+    let (code, ddof) = match red {
+        Reduction::Sum => (0, 0),
+        Reduction::Prod => (1, 0),
+        Reduction::Min => (2, 0),
+        Reduction::Max => (3, 0),
+        Reduction::ArgMin => (4, 0),
+        Reduction::ArgMax => (5, 0),
+        Reduction::Any => (6, 0),
+        Reduction::All => (7, 0),
+        Reduction::Mean => (8, 0),
+        Reduction::Var { ddof } => (9, ddof),
+        Reduction::Std { ddof } => (10, ddof),
+    };
+    [code, ddof as u64, fin.map_or(u64::MAX, |d| d as u64)]
+}
