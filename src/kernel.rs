@@ -427,114 +427,153 @@ pub enum LinalgOp {
     },
 }
 
-/// What one task does.
+/// What one task does: one variant per kind, each carrying its own named payload,
+/// so a backend takes the payload it runs (`&ReduceOp`) instead of loose fields.
 #[derive(Debug, Clone)]
 pub enum ChunkOp {
     /// A dense linear-algebra kernel; `shape` is the shape of part 0 of the result.
-    Linalg {
-        /// The kernel.
-        op: LinalgOp,
-        /// The dtype of the result.
-        dtype: DType,
-        /// The shape of part 0 of the result.
-        shape: Vec<usize>,
-    },
+    Linalg(LinalgTask),
     /// Evaluate a fused program over a chunk of `shape`.
-    Map {
-        /// The program.
-        expr: FusedExpr,
-        /// The output chunk's shape.
-        shape: Vec<usize>,
-    },
+    Map(MapOp),
     /// Evaluate `expr` over `shape` and reduce `axes` into a partial (those axes become 1),
     /// finalizing right away when this is the only partial.
-    Reduce {
-        /// The values, as a fused program.
-        expr: FusedExpr,
-        /// The chunk's shape.
-        shape: Vec<usize>,
-        /// What is computed.
-        reduction: Reduction,
-        /// The chunk axes reduced.
-        axes: Vec<usize>,
-        /// Where arg-reductions' global indices come from.
-        arg: ArgIndex,
-        /// Set when this partial is already the result.
-        finalize: Option<Finalize>,
-    },
+    Reduce(ReduceOp),
     /// Combine same-shaped partials, in input order, into one.
-    Combine {
-        /// What is combined.
-        reduction: Reduction,
-        /// The dtype of the values that were reduced.
-        input_dtype: DType,
-        /// Set when this combine produces the result.
-        finalize: Option<Finalize>,
-    },
+    Combine(CombineOp),
     /// Gather along `axis`: output position `i` is `(input slot, index)` `picks[i]`.
-    Take {
-        /// The axis gathered along.
-        axis: usize,
-        /// `(input slot, index along axis)` for each output position.
-        picks: Vec<(usize, usize)>,
-        /// The output chunk's shape.
-        shape: Vec<usize>,
-        /// Its dtype.
-        dtype: DType,
-    },
+    Take(TakeOp),
     /// Copy rectangles of inputs into a new chunk of `shape` (rechunk, concatenate).
-    Assemble {
-        /// The output chunk's dtype.
-        dtype: DType,
-        /// Its shape.
-        shape: Vec<usize>,
-        /// The rectangles copied into it.
-        pieces: Vec<Piece>,
-    },
+    Assemble(AssembleOp),
     /// A block the scheduler's store already holds (of a persisted array): it is
     /// never run, its copies are handed to the store before the compute starts.
-    Stored {
-        /// The block's dtype.
-        dtype: DType,
-        /// Its shape.
-        shape: Vec<usize>,
-    },
+    Stored(StoredOp),
     /// A region of a user-provided in-memory array.
-    Source {
-        /// The whole user array.
-        data: Arc<HostArray>,
-        /// The region's start.
-        start: Vec<usize>,
-        /// The region's shape.
-        shape: Vec<usize>,
-    },
+    Source(SourceOp),
+}
+
+/// A dense linear-algebra kernel; `shape` is the shape of part 0 of the result.
+#[derive(Debug, Clone)]
+pub struct LinalgTask {
+    /// The kernel.
+    pub op: LinalgOp,
+    /// The dtype of the result.
+    pub dtype: DType,
+    /// The shape of part 0 of the result.
+    pub shape: Vec<usize>,
+}
+
+/// Evaluate a fused program over a chunk of `shape`.
+#[derive(Debug, Clone)]
+pub struct MapOp {
+    /// The program.
+    pub expr: FusedExpr,
+    /// The output chunk's shape.
+    pub shape: Vec<usize>,
+}
+
+/// Evaluate `expr` over `shape` and reduce `axes` into a partial (those axes become 1),
+/// finalizing right away when this is the only partial.
+#[derive(Debug, Clone)]
+pub struct ReduceOp {
+    /// The values, as a fused program.
+    pub expr: FusedExpr,
+    /// The chunk's shape.
+    pub shape: Vec<usize>,
+    /// What is computed.
+    pub reduction: Reduction,
+    /// The chunk axes reduced.
+    pub axes: Vec<usize>,
+    /// Where arg-reductions' global indices come from.
+    pub arg: ArgIndex,
+    /// Set when this partial is already the result.
+    pub finalize: Option<Finalize>,
+}
+
+/// Combine same-shaped partials, in input order, into one.
+#[derive(Debug, Clone)]
+pub struct CombineOp {
+    /// What is combined.
+    pub reduction: Reduction,
+    /// The dtype of the values that were reduced.
+    pub input_dtype: DType,
+    /// Set when this combine produces the result.
+    pub finalize: Option<Finalize>,
+}
+
+/// Gather along `axis`: output position `i` is `(input slot, index)` `picks[i]`.
+#[derive(Debug, Clone)]
+pub struct TakeOp {
+    /// The axis gathered along.
+    pub axis: usize,
+    /// `(input slot, index along axis)` for each output position.
+    pub picks: Vec<(usize, usize)>,
+    /// The output chunk's shape.
+    pub shape: Vec<usize>,
+    /// Its dtype.
+    pub dtype: DType,
+}
+
+/// Copy rectangles of inputs into a new chunk of `shape` (rechunk, concatenate).
+#[derive(Debug, Clone)]
+pub struct AssembleOp {
+    /// The output chunk's dtype.
+    pub dtype: DType,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// The rectangles copied into it.
+    pub pieces: Vec<Piece>,
+}
+
+/// A block the scheduler's store already holds (of a persisted array): it is
+/// never run, its copies are handed to the store before the compute starts.
+#[derive(Debug, Clone)]
+pub struct StoredOp {
+    /// The block's dtype.
+    pub dtype: DType,
+    /// Its shape.
+    pub shape: Vec<usize>,
+}
+
+/// A region of a user-provided in-memory array.
+#[derive(Debug, Clone)]
+pub struct SourceOp {
+    /// The whole user array.
+    pub data: Arc<HostArray>,
+    /// The region's start.
+    pub start: Vec<usize>,
+    /// The region's shape.
+    pub shape: Vec<usize>,
 }
 
 impl ChunkOp {
     /// The dtype the task computes in, where it has one.
     pub fn dtype(&self) -> Option<DType> {
         match self {
-            ChunkOp::Map { expr, .. } | ChunkOp::Reduce { expr, .. } => Some(expr.dtype()),
-            ChunkOp::Combine { input_dtype, .. } => Some(*input_dtype),
-            ChunkOp::Take { dtype, .. }
-            | ChunkOp::Assemble { dtype, .. }
-            | ChunkOp::Stored { dtype, .. }
-            | ChunkOp::Linalg { dtype, .. } => Some(*dtype),
-            ChunkOp::Source { data, .. } => Some(data.dtype()),
+            ChunkOp::Map(MapOp { expr, .. }) | ChunkOp::Reduce(ReduceOp { expr, .. }) => {
+                Some(expr.dtype())
+            }
+            ChunkOp::Combine(CombineOp { input_dtype, .. }) => Some(*input_dtype),
+            ChunkOp::Take(TakeOp { dtype, .. })
+            | ChunkOp::Assemble(AssembleOp { dtype, .. })
+            | ChunkOp::Stored(StoredOp { dtype, .. })
+            | ChunkOp::Linalg(LinalgTask { dtype, .. }) => Some(*dtype),
+            ChunkOp::Source(SourceOp { data, .. }) => Some(data.dtype()),
         }
     }
 
     /// Short name for logs, DOT output and progress.
     pub fn name(&self) -> String {
         match self {
-            ChunkOp::Map { expr, .. } => format!("map {}", expr.describe()),
-            ChunkOp::Reduce { reduction, .. } => format!("{}-partial", reduction.name()),
-            ChunkOp::Combine { reduction, .. } => format!("{}-combine", reduction.name()),
-            ChunkOp::Take { .. } => "take".into(),
-            ChunkOp::Assemble { .. } => "assemble".into(),
-            ChunkOp::Source { .. } => "from-ndarray".into(),
-            ChunkOp::Stored { .. } => "persisted".into(),
-            ChunkOp::Linalg { op, .. } => match op {
+            ChunkOp::Map(MapOp { expr, .. }) => format!("map {}", expr.describe()),
+            ChunkOp::Reduce(ReduceOp { reduction, .. }) => format!("{}-partial", reduction.name()),
+            ChunkOp::Combine(CombineOp { reduction, .. }) => {
+                format!("{}-combine", reduction.name())
+            }
+            ChunkOp::Take(TakeOp { .. }) => "take".into(),
+            ChunkOp::Assemble(AssembleOp { .. }) => "assemble".into(),
+            ChunkOp::Source(SourceOp { .. }) => "from-ndarray".into(),
+            ChunkOp::Stored(StoredOp { .. }) => "persisted".into(),
+            ChunkOp::Linalg(LinalgTask { op, .. }) => match op {
                 LinalgOp::MatMul { .. } => "matmul".into(),
                 LinalgOp::Qr { .. } => "qr".into(),
                 LinalgOp::QMul { .. } => "tsqr-q".into(),

@@ -7,6 +7,7 @@ use super::vexpr::{VExpr, VSrc};
 use crate::array::{Decomp, Node, Op};
 use crate::chunks::{c_strides, ChunkGrid};
 use crate::error::{Error, Result};
+use crate::kernel::LinalgTask;
 use crate::kernel::{BinaryOp, ChunkOp, LinalgOp};
 
 /// Fan-in of the sum over contracted blocks (dask's `split_every`).
@@ -38,7 +39,7 @@ impl Lower {
     ) -> usize {
         let dtype = n.dtype;
         self.add(
-            ChunkOp::Linalg { op, dtype, shape },
+            ChunkOp::Linalg(LinalgTask { op, dtype, shape }),
             inputs,
             bytes,
             n,

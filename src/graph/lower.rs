@@ -11,6 +11,9 @@ use crate::array::{Array, Node, Op};
 use crate::chunks::{c_strides, multi_indices};
 use crate::error::{Error, Result};
 use crate::kernel::{ArgIndex, ChunkOp, Finalize, Generator, Piece, Reduction};
+use crate::kernel::{
+    AssembleOp, CombineOp, LinalgTask, MapOp, ReduceOp, SourceOp, StoredOp, TakeOp,
+};
 use std::collections::HashMap;
 
 pub(crate) struct Lower {
@@ -91,24 +94,24 @@ impl Lower {
         block: Vec<usize>,
     ) -> usize {
         let shape = match &op {
-            ChunkOp::Map { shape, .. }
-            | ChunkOp::Take { shape, .. }
-            | ChunkOp::Assemble { shape, .. }
-            | ChunkOp::Source { shape, .. }
-            | ChunkOp::Stored { shape, .. }
-            | ChunkOp::Linalg { shape, .. } => shape.clone(),
-            ChunkOp::Reduce {
+            ChunkOp::Map(MapOp { shape, .. })
+            | ChunkOp::Take(TakeOp { shape, .. })
+            | ChunkOp::Assemble(AssembleOp { shape, .. })
+            | ChunkOp::Source(SourceOp { shape, .. })
+            | ChunkOp::Stored(StoredOp { shape, .. })
+            | ChunkOp::Linalg(LinalgTask { shape, .. }) => shape.clone(),
+            ChunkOp::Reduce(ReduceOp {
                 finalize: Some(f), ..
-            }
-            | ChunkOp::Combine {
+            })
+            | ChunkOp::Combine(CombineOp {
                 finalize: Some(f), ..
-            } => f.shape.clone(),
-            ChunkOp::Reduce { shape, axes, .. } => shape
+            }) => f.shape.clone(),
+            ChunkOp::Reduce(ReduceOp { shape, axes, .. }) => shape
                 .iter()
                 .enumerate()
                 .map(|(k, &n)| if axes.contains(&k) { 1 } else { n })
                 .collect(),
-            ChunkOp::Combine { .. } => vec![],
+            ChunkOp::Combine(CombineOp { .. }) => vec![],
         };
         self.tasks.push(Task {
             shape,
@@ -445,11 +448,11 @@ impl Lower {
                     });
                 }
                 let nbytes = shape.iter().product::<usize>() * n.dtype.size();
-                let op = ChunkOp::Assemble {
+                let op = ChunkOp::Assemble(AssembleOp {
                     dtype: n.dtype,
                     shape: shape.to_vec(),
                     pieces,
-                };
+                });
                 let t = self.add(op, inputs, nbytes, n, start.to_vec());
                 self.assembled.insert(key, t);
                 t
@@ -482,11 +485,11 @@ impl Lower {
                 .into_iter()
                 .map(|b| {
                     let shape = n.grid.block_shape(&b);
-                    let op = ChunkOp::Source {
+                    let op = ChunkOp::Source(SourceOp {
                         data: data.clone(),
                         start: n.grid.block_start(&b),
                         shape: shape.clone(),
-                    };
+                    });
                     let bytes = shape.iter().product::<usize>() * n.dtype.size();
                     self.add(op, vec![], bytes, n, b)
                 })
@@ -497,10 +500,10 @@ impl Lower {
                 for (k, b) in blocks.into_iter().enumerate() {
                     let shape = n.grid.block_shape(&b);
                     let bytes = shape.iter().product::<usize>() * n.dtype.size();
-                    let op = ChunkOp::Stored {
+                    let op = ChunkOp::Stored(StoredOp {
                         dtype: n.dtype,
                         shape,
-                    };
+                    });
                     let t = self.add(op, vec![], bytes, n, b);
                     self.stored.push((t, p.clone(), k));
                     ids.push(t);
@@ -543,7 +546,7 @@ impl Lower {
         }
         let (expr, inputs) = e.flatten();
         let bytes = shape.iter().product::<usize>() * n.dtype.size();
-        self.add(ChunkOp::Map { expr, shape }, inputs, bytes, n, block)
+        self.add(ChunkOp::Map(MapOp { expr, shape }), inputs, bytes, n, block)
     }
 
     fn plan_take(&mut self, n: &Node, axis: usize, indices: &[usize]) -> Result<Vec<usize>> {
@@ -574,12 +577,12 @@ impl Lower {
                 picks.push((slot, src - xn.grid.boundaries(axis)[xb]));
             }
             let bytes = oshape.iter().product::<usize>() * n.dtype.size();
-            let op = ChunkOp::Take {
+            let op = ChunkOp::Take(TakeOp {
                 axis,
                 picks,
                 shape: oshape,
                 dtype: n.dtype,
-            };
+            });
             ids.push(self.add(op, inputs, bytes, n, b));
         }
         Ok(ids)
@@ -647,14 +650,14 @@ impl Lower {
                 Some(f) => f.shape.iter().product::<usize>() * f.dtype.size(),
                 None => partial_len * 8 * red.partial_parts(),
             };
-            let op = ChunkOp::Reduce {
+            let op = ChunkOp::Reduce(ReduceOp {
                 expr,
                 shape: shape.clone(),
                 reduction: red,
                 axes: axes.to_vec(),
                 arg,
                 finalize,
-            };
+            });
             let t = self.add(op, inputs, bytes, n, b.clone());
             level.insert(b, t);
         }
@@ -709,11 +712,11 @@ impl Lower {
                     Some(f) => f.shape.iter().product::<usize>() * f.dtype.size(),
                     None => plen * 8 * red.partial_parts(),
                 };
-                let op = ChunkOp::Combine {
+                let op = ChunkOp::Combine(CombineOp {
                     reduction: red,
                     input_dtype: xdtype,
                     finalize,
-                };
+                });
                 let t = self.add(op, inputs, bytes, n, nb.clone());
                 next.insert(nb, t);
             }

@@ -6,6 +6,7 @@ use crate::backend::{Backend, Buffer, Decline, Plan};
 use crate::error::{Error, Result};
 use crate::graph::Task;
 use crate::kernel::ChunkOp;
+use crate::kernel::{CombineOp, SourceOp};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -46,12 +47,12 @@ pub(super) fn place(
     };
     // Host data is a host chunk wherever it is consumed (a consumer on the device uploads
     // it), so a pinned device still reads it.
-    if matches!(task.op, ChunkOp::Source { .. }) {
+    if matches!(task.op, ChunkOp::Source(SourceOp { .. })) {
         return on_cpu();
     }
     // Reduction partials made on the host stay there: host and device partials have
     // different layouts, so their combine runs where they are.
-    if matches!(task.op, ChunkOp::Combine { .. }) && partials_on_host {
+    if matches!(task.op, ChunkOp::Combine(CombineOp { .. })) && partials_on_host {
         tracing::debug!(task = %task.name, "partials are on the host: combine on the cpu");
         return on_cpu();
     }

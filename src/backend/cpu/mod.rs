@@ -9,6 +9,9 @@ pub(crate) mod regs;
 use super::{Backend, Buffer, Decline, Device, Plan};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
+use crate::kernel::{
+    AssembleOp, CombineOp, LinalgTask, MapOp, ReduceOp, SourceOp, StoredOp, TakeOp,
+};
 use crate::kernel::{Chunk, ChunkOp, FusedExpr};
 use half::{bf16, f16};
 use ndarray::{ArrayD, IxDyn};
@@ -85,7 +88,7 @@ impl Backend for CpuBackend {
 
     fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, Decline> {
         match op {
-            ChunkOp::Stored { .. } => {
+            ChunkOp::Stored(StoredOp { .. }) => {
                 Err("a persisted block is held by the store, not computed".into())
             }
             _ => Ok(Plan::empty()),
@@ -108,17 +111,17 @@ impl Backend for CpuBackend {
             .collect::<Result<_>>()?;
         let arrays: Vec<&HostArray> = chunks.iter().map(|c| c.array()).collect();
         let out = match op {
-            ChunkOp::Map { expr, shape } => {
+            ChunkOp::Map(MapOp { expr, shape }) => {
                 Chunk::dense(map_chunk(expr, &arrays, shape).map_err(|e| Self::fail(op, e))?)
             }
-            ChunkOp::Reduce {
+            ChunkOp::Reduce(ReduceOp {
                 expr,
                 shape,
                 reduction,
                 axes,
                 arg,
                 finalize,
-            } => {
+            }) => {
                 let p = reduce::reduce_chunk(expr, &arrays, shape, *reduction, axes, arg)
                     .map_err(|e| Self::fail(op, e))?;
                 match finalize {
@@ -128,11 +131,11 @@ impl Backend for CpuBackend {
                     None => p,
                 }
             }
-            ChunkOp::Combine {
+            ChunkOp::Combine(CombineOp {
                 reduction,
                 finalize,
                 ..
-            } => {
+            }) => {
                 let p = reduce::combine(*reduction, &chunks).map_err(|e| Self::fail(op, e))?;
                 match finalize {
                     Some(f) => Chunk::dense(
@@ -141,35 +144,35 @@ impl Backend for CpuBackend {
                     None => p,
                 }
             }
-            ChunkOp::Take {
+            ChunkOp::Take(TakeOp {
                 axis,
                 picks,
                 shape,
                 dtype,
-            } => Chunk::dense(
+            }) => Chunk::dense(
                 copy::take(&arrays, *dtype, *axis, picks, shape).map_err(|e| Self::fail(op, e))?,
             ),
-            ChunkOp::Assemble {
+            ChunkOp::Assemble(AssembleOp {
                 dtype,
                 shape,
                 pieces,
-            } => Chunk::dense(
+            }) => Chunk::dense(
                 copy::assemble(&arrays, *dtype, shape, pieces).map_err(|e| Self::fail(op, e))?,
             ),
-            ChunkOp::Source { data, start, shape } => {
+            ChunkOp::Source(SourceOp { data, start, shape }) => {
                 Chunk::dense(copy::source(data, start, shape))
             }
-            ChunkOp::Stored { .. } => {
+            ChunkOp::Stored(StoredOp { .. }) => {
                 return Err(Self::fail(
                     op,
                     "a persisted block is held by the store, not computed".into(),
                 ))
             }
-            ChunkOp::Linalg {
+            ChunkOp::Linalg(LinalgTask {
                 op: lop,
                 dtype,
                 shape,
-            } => linalg::run(lop, &chunks, *dtype, shape).map_err(|e| match e {
+            }) => linalg::run(lop, &chunks, *dtype, shape).map_err(|e| match e {
                 linalg::Fail::Math { op, reason } => Error::LinAlg { op, reason },
                 linalg::Fail::Internal(e) => Self::fail(op, e),
             })?,

@@ -22,6 +22,7 @@ use super::{Backend, Buffer, Decline, Device, DeviceBuffer, Plan};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernel::LinalgOp;
+use crate::kernel::{AssembleOp, CombineOp, LinalgTask, MapOp, TakeOp};
 use crate::kernel::{Chunk, ChunkOp, Reduction};
 use codegen::{Caps, Tiling};
 use pool::{Pool, PooledBuffer};
@@ -142,32 +143,22 @@ impl Backend for WgpuBackend {
 
     fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, Decline> {
         let source = match op {
-            ChunkOp::Map { expr, shape } => return self.plan_map(expr, shape).map(Plan::new),
-            ChunkOp::Reduce {
-                expr,
-                shape,
-                reduction,
-                axes,
-                arg,
-                finalize,
-            } => {
-                return self
-                    .plan_reduce(expr, shape, *reduction, axes, arg, finalize)
-                    .map(Plan::new)
+            ChunkOp::Map(MapOp { expr, shape }) => {
+                return self.plan_map(expr, shape).map(Plan::new)
             }
-            ChunkOp::Linalg {
+            ChunkOp::Reduce(r) => return self.plan_reduce(r).map(Plan::new),
+            ChunkOp::Linalg(LinalgTask {
                 op: LinalgOp::MatMul { batch, m, k, n },
                 dtype,
                 ..
-            } => self.plan_matmul(*dtype, *batch, *m, *k, *n)?,
-            ChunkOp::Assemble { dtype, shape, .. } | ChunkOp::Take { dtype, shape, .. } => {
-                self.plan_copy(*dtype, shape)?
-            }
-            ChunkOp::Combine {
+            }) => self.plan_matmul(*dtype, *batch, *m, *k, *n)?,
+            ChunkOp::Assemble(AssembleOp { dtype, shape, .. })
+            | ChunkOp::Take(TakeOp { dtype, shape, .. }) => self.plan_copy(*dtype, shape)?,
+            ChunkOp::Combine(CombineOp {
                 reduction,
                 input_dtype,
                 finalize,
-            } => {
+            }) => {
                 // Its kernels depend on how many partials arrive; `combine` picks them.
                 // A pair tells whether this reduction combines here at all.
                 let fin = finalize.as_ref().map(|f| f.dtype);
@@ -186,11 +177,11 @@ impl Backend for WgpuBackend {
     }
 
     fn run(&self, op: &ChunkOp, plan: Plan, inputs: &[&Buffer]) -> Result<Buffer> {
-        if let ChunkOp::Combine {
+        if let ChunkOp::Combine(CombineOp {
             reduction,
             input_dtype,
             finalize,
-        } = op
+        }) = op
         {
             return self.combine(*reduction, *input_dtype, finalize, inputs);
         }
@@ -199,32 +190,22 @@ impl Backend for WgpuBackend {
         };
         let pipeline = pipeline?;
         let pipeline = pipeline.as_ref();
-        if let ChunkOp::Reduce {
-            expr,
-            shape,
-            reduction,
-            axes,
-            arg,
-            finalize,
-        } = op
-        {
-            return self.reduce(
-                pipeline, expr, shape, *reduction, axes, arg, finalize, inputs,
-            );
+        if let ChunkOp::Reduce(r) = op {
+            return self.reduce(pipeline, r, inputs);
         }
-        if let ChunkOp::Linalg {
+        if let ChunkOp::Linalg(LinalgTask {
             op: LinalgOp::MatMul { batch, m, k, n },
             dtype,
             shape,
-        } = op
+        }) = op
         {
             return self.matmul(pipeline, *dtype, (*batch, *m, *k, *n), shape, inputs);
         }
-        if let ChunkOp::Assemble {
+        if let ChunkOp::Assemble(AssembleOp {
             dtype,
             shape,
             pieces,
-        } = op
+        }) = op
         {
             let boxes = pieces
                 .iter()
@@ -237,12 +218,12 @@ impl Backend for WgpuBackend {
                 .collect();
             return self.copy(pipeline, *dtype, shape, boxes, inputs);
         }
-        if let ChunkOp::Take {
+        if let ChunkOp::Take(TakeOp {
             dtype,
             shape,
             axis,
             picks,
-        } = op
+        }) = op
         {
             // Runs of consecutive indices from one input become one box each.
             let mut boxes: Vec<CopyBox> = vec![];
@@ -271,7 +252,7 @@ impl Backend for WgpuBackend {
             }
             return self.copy(pipeline, *dtype, shape, boxes, inputs);
         }
-        let ChunkOp::Map { expr, shape } = op else {
+        let ChunkOp::Map(MapOp { expr, shape }) = op else {
             return Err(self.fail(&op.name(), "declined op reached the wgpu backend"));
         };
         let total: usize = shape.iter().product();

@@ -6,25 +6,21 @@ use super::super::{codegen, stride_span, GpuBuf, Prepared, WgpuBackend};
 use crate::backend::{Buffer, Decline, Device, DeviceBuffer};
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::kernel::{ArgIndex, Finalize, FusedExpr, Reduction};
+use crate::kernel::{Finalize, ReduceOp, Reduction};
 use std::sync::Arc;
 
 impl WgpuBackend {
     /// Why a reduction partial cannot run here, or its WGSL source.
     pub(in crate::backend::wgpu) fn plan_reduce(
         &self,
-        expr: &FusedExpr,
-        shape: &[usize],
-        red: Reduction,
-        axes: &[usize],
-        arg: &ArgIndex,
-        finalize: &Option<Finalize>,
+        op: &ReduceOp,
     ) -> std::result::Result<Prepared, Decline> {
+        let (expr, shape, red) = (&op.expr, &op.shape[..], op.reduction);
         self.check_map(expr, shape)?;
         let total: i64 = shape.iter().map(|&n| n as i64).product();
-        let (_, reach) = stride_span(&arg.strides, shape);
+        let (_, reach) = stride_span(&op.arg.strides, shape);
         if matches!(red, Reduction::ArgMin | Reduction::ArgMax)
-            && arg.base + reach >= u32::MAX as i64
+            && op.arg.base + reach >= u32::MAX as i64
         {
             return Err(Decline::size("arg index beyond 32 bits"));
         }
@@ -33,8 +29,8 @@ impl WgpuBackend {
                 "reduction over more than 2³² elements per chunk",
             ));
         }
-        let serial = codegen::serial_reduction(shape, axes);
-        let fin = finalize.as_ref().map(|f| f.dtype);
+        let serial = codegen::serial_reduction(shape, &op.axes);
+        let fin = op.finalize.as_ref().map(|f| f.dtype);
         let mut key = vec![2, shape.len() as u64, serial as u64];
         key.extend(reduction_words(red, fin));
         codegen::structure_key(expr, &mut key);
@@ -47,18 +43,21 @@ impl WgpuBackend {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(in crate::backend::wgpu) fn reduce(
         &self,
         pipeline: &wgpu::ComputePipeline,
-        expr: &FusedExpr,
-        shape: &[usize],
-        red: Reduction,
-        axes: &[usize],
-        arg: &ArgIndex,
-        finalize: &Option<Finalize>,
+        op: &ReduceOp,
         inputs: &[&Buffer],
     ) -> Result<Buffer> {
+        let ReduceOp {
+            expr,
+            shape,
+            reduction: red,
+            axes,
+            arg,
+            finalize,
+        } = op;
+        let red = *red;
         let ndim = shape.len();
         let acc_shape: Vec<usize> = (0..ndim)
             .map(|k| if axes.contains(&k) { 1 } else { shape[k] })
