@@ -208,7 +208,56 @@ pub struct FusedExpr {
     pub instrs: Vec<(Instr, DType)>,
 }
 
+/// The structure of a fused program: what every backend's generated source for it
+/// depends on (instructions with their constants and dtypes, each leaf's dtype and kind
+/// of source), and nothing that travels at run time (offsets, strides, shapes, seeds,
+/// generator parameters). Equal keys mean the same kernel, so a backend compiles a
+/// structure once and every chunk of it reuses the kernel.
+///
+/// ```
+/// use tessera::kernel::{FusedExpr, Instr, Leaf, LeafSource};
+/// let leaf = |offset| FusedExpr {
+///     leaves: vec![Leaf { source: LeafSource::Input(0), dtype: tessera::DType::F32, offset, strides: vec![1] }],
+///     instrs: vec![(Instr::Leaf(0), tessera::DType::F32)],
+/// };
+/// assert_eq!(leaf(0).structure_key(), leaf(4096).structure_key());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExprKey(Vec<u64>);
+
 impl FusedExpr {
+    /// The program's [`ExprKey`].
+    pub fn structure_key(&self) -> ExprKey {
+        let mut words = Vec::with_capacity(4 * self.instrs.len() + 3 * self.leaves.len() + 2);
+        let d = |t: DType| t as u64;
+        words.push(self.instrs.len() as u64);
+        for (ins, t) in &self.instrs {
+            match ins {
+                Instr::Leaf(l) => words.extend([1, *l as u64]),
+                Instr::Const(v) => words.extend([2, v.as_f64().to_bits(), v.as_i64() as u64]),
+                Instr::Unary(op, a) => words.extend([3, *op as u64, *a as u64]),
+                Instr::Binary(op, a, b) => words.extend([4, *op as u64, *a as u64, *b as u64]),
+                Instr::Where(c, a, b) => words.extend([5, *c as u64, *a as u64, *b as u64]),
+                Instr::Cast(a) => words.extend([6, *a as u64]),
+            }
+            words.push(d(*t));
+        }
+        words.push(self.leaves.len() as u64);
+        for leaf in &self.leaves {
+            words.push(d(leaf.dtype));
+            match &leaf.source {
+                LeafSource::Input(slot) => words.extend([1, *slot as u64]),
+                LeafSource::Gen(Generator::Random { dist, .. }) => match dist {
+                    Dist::Uniform { .. } => words.push(2),
+                    Dist::Normal { .. } => words.push(3),
+                },
+                LeafSource::Gen(Generator::Range { .. }) => words.push(4),
+                LeafSource::Gen(Generator::Eye { .. }) => words.push(5),
+            }
+        }
+        ExprKey(words)
+    }
+
     /// The output dtype.
     pub fn dtype(&self) -> DType {
         self.instrs.last().map(|i| i.1).unwrap_or(DType::F64)

@@ -5,6 +5,7 @@
 //! scheduler then routes that task elsewhere and logs why. Moving data between devices
 //! is an explicit `download` / `upload` step the scheduler plans.
 
+mod cache;
 mod caps;
 mod cpu;
 mod decline;
@@ -15,6 +16,7 @@ mod wgpu;
 mod wgpu;
 
 pub use self::wgpu::{adapters as wgpu_adapters, WgpuBackend};
+pub use cache::{KernelCache, KernelKey};
 pub use caps::{AdapterSummary, TransposeKernel};
 pub use cpu::{map_chunk, CpuBackend};
 pub use decline::Decline;

@@ -216,42 +216,21 @@ pub fn transpose_tiling(
         .max_by_key(|t| (t.leaves.len(), t.axis))
 }
 
-/// Everything the generated source of a kernel over `expr` depends on, as words: the
-/// instructions with their constants and dtypes, each leaf's dtype and kind of source,
-/// and whether generator parameters have the exact f64 form the kernels need (their
-/// values, like offsets, strides, shapes and seeds, travel in `meta`). Equal keys mean
-/// equal kernels, so a plan can be reused without generating the source again.
-pub fn structure_key(expr: &FusedExpr, words: &mut Vec<u64>) {
-    let d = |t: DType| t as u64;
-    let exact = |vs: &[f64]| vs.iter().all(|&v| f64_parts(v).is_some()) as u64;
-    words.push(expr.instrs.len() as u64);
-    for (ins, t) in &expr.instrs {
-        match ins {
-            Instr::Leaf(l) => words.extend([1, *l as u64]),
-            Instr::Const(v) => words.extend([2, v.as_f64().to_bits(), v.as_i64() as u64]),
-            Instr::Unary(op, a) => words.extend([3, *op as u64, *a as u64]),
-            Instr::Binary(op, a, b) => words.extend([4, *op as u64, *a as u64, *b as u64]),
-            Instr::Where(c, a, b) => words.extend([5, *c as u64, *a as u64, *b as u64]),
-            Instr::Cast(a) => words.extend([6, *a as u64]),
+/// Whether every f64 generator parameter of `expr` has the exact three-f32 form the
+/// generated WGSL needs (it declines otherwise): the one thing beyond the shared
+/// [`crate::kernel::ExprKey`] that the source depends on, so it joins the cache key.
+pub fn exact_f64_params(expr: &FusedExpr) -> bool {
+    let exact = |vs: &[f64]| vs.iter().all(|&v| f64_parts(v).is_some());
+    expr.leaves.iter().all(|leaf| match &leaf.source {
+        LeafSource::Gen(Generator::Random {
+            dist: Dist::Uniform { low, high },
+            ..
+        }) => exact(&[*low, high - low]),
+        LeafSource::Gen(Generator::Range { start, step, last }) => {
+            exact(&[*start, *step, last.map_or(0.0, |l| l.1)])
         }
-        words.push(d(*t));
-    }
-    words.push(expr.leaves.len() as u64);
-    for leaf in &expr.leaves {
-        words.push(d(leaf.dtype));
-        match &leaf.source {
-            LeafSource::Input(slot) => words.extend([1, *slot as u64]),
-            LeafSource::Gen(Generator::Random { dist, .. }) => match dist {
-                Dist::Uniform { low, high } => words.extend([2, exact(&[*low, high - low])]),
-                Dist::Normal { .. } => words.push(3),
-            },
-            LeafSource::Gen(Generator::Range { start, step, last }) => {
-                let stop = last.map_or(0.0, |l| l.1);
-                words.extend([4, exact(&[*start, *step, stop])]);
-            }
-            LeafSource::Gen(Generator::Eye { .. }) => words.push(5),
-        }
-    }
+        _ => true,
+    })
 }
 
 /// The WGSL source of a fused map over `ndim` dimensions, or why it cannot run here;
@@ -925,11 +904,7 @@ mod tests {
 
     #[test]
     fn structure_keys_ignore_what_travels_in_meta_and_keep_what_the_source_holds() {
-        let key = |e: &FusedExpr| {
-            let mut k = vec![];
-            structure_key(e, &mut k);
-            k
-        };
+        let key = |e: &FusedExpr| (e.structure_key(), exact_f64_params(e));
         let random = |seed, low: f64, offset| FusedExpr {
             leaves: vec![Leaf {
                 source: LeafSource::Gen(Generator::Random {

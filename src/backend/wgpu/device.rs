@@ -5,6 +5,7 @@
 use super::codegen::Caps;
 use super::WgpuBackend;
 use crate::backend::caps::{AdapterSummary, TransposeKernel};
+use crate::backend::KernelCache;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -113,7 +114,7 @@ impl WgpuBackend {
             },
             limits,
             pipelines: Mutex::new(HashMap::new()),
-            plans: Mutex::new(HashMap::new()),
+            plans: KernelCache::default(),
             pool: Arc::default(),
             software: adapter.get_info().device_type == wgpu::DeviceType::Cpu,
             transpose_kernel: Default::default(),

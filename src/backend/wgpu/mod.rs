@@ -18,7 +18,7 @@ mod transfer;
 
 pub use device::adapters;
 
-use super::{Backend, Buffer, Decline, Device, DeviceBuffer, Plan};
+use super::{Backend, Buffer, Decline, Device, DeviceBuffer, KernelCache, Plan};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernel::LinalgOp;
@@ -62,10 +62,9 @@ pub struct WgpuBackend {
     caps: Caps,
     limits: wgpu::Limits,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
-    /// Kernels (or decline reasons) by structure key (`codegen::structure_key`), so a
-    /// task of a known structure skips generating its source.
-    #[allow(clippy::type_complexity)]
-    plans: Mutex<HashMap<Vec<u64>, std::result::Result<Arc<wgpu::ComputePipeline>, Decline>>>,
+    /// Kernels (or decline reasons) by structure, so a task of a known structure skips
+    /// generating its source.
+    plans: KernelCache<Arc<wgpu::ComputePipeline>>,
     pool: Arc<Pool>,
     software: bool,
     /// A [`TransposeKernel`] as u8 (0 auto, 1 tiled, 2 direct).

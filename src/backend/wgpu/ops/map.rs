@@ -3,7 +3,7 @@
 
 use super::super::{codegen, stride_span, Prepared, WgpuBackend};
 use crate::backend::caps::TransposeKernel;
-use crate::backend::Decline;
+use crate::backend::{Decline, KernelKey};
 use crate::kernel::{FusedExpr, Generator, LeafSource};
 
 impl WgpuBackend {
@@ -24,15 +24,12 @@ impl WgpuBackend {
         let tiling = tiled
             .then(|| codegen::transpose_tiling(expr, shape, self.caps, budget))
             .flatten();
-        let mut key = vec![1, shape.len() as u64];
-        match &tiling {
-            Some(t) => {
-                key.extend([t.axis as u64 + 1, t.leaves.len() as u64]);
-                key.extend(t.leaves.iter().map(|&l| l as u64));
-            }
-            None => key.push(0),
-        }
-        codegen::structure_key(expr, &mut key);
+        let key = KernelKey::Map {
+            ndim: shape.len(),
+            tiling: tiling.as_ref().map(|t| (t.axis, t.leaves.clone())),
+            expr: expr.structure_key(),
+            exact: codegen::exact_f64_params(expr),
+        };
         let pipeline = self.kernel(key, || {
             codegen::map_source(expr, shape.len(), self.caps, tiling.as_ref())
         })?;

@@ -3,7 +3,7 @@
 
 use super::super::pool::PooledBuffer;
 use super::super::{codegen, stride_span, GpuBuf, Prepared, WgpuBackend};
-use crate::backend::{Buffer, Decline, Device, DeviceBuffer};
+use crate::backend::{Buffer, Decline, Device, DeviceBuffer, KernelKey};
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::kernel::{Finalize, ReduceOp, Reduction};
@@ -31,9 +31,14 @@ impl WgpuBackend {
         }
         let serial = codegen::serial_reduction(shape, &op.axes);
         let fin = op.finalize.as_ref().map(|f| f.dtype);
-        let mut key = vec![2, shape.len() as u64, serial as u64];
-        key.extend(reduction_words(red, fin));
-        codegen::structure_key(expr, &mut key);
+        let key = KernelKey::Reduce {
+            ndim: shape.len(),
+            serial,
+            reduction: red,
+            finalize: fin,
+            expr: expr.structure_key(),
+            exact: codegen::exact_f64_params(expr),
+        };
         let pipeline = self.kernel(key, || {
             codegen::reduce_source(expr, shape.len(), self.caps, red, fin, serial)
         })?;
@@ -111,8 +116,12 @@ impl WgpuBackend {
         fin: Option<DType>,
         take: usize,
     ) -> std::result::Result<Result<Arc<wgpu::ComputePipeline>>, Decline> {
-        let mut key = vec![3, d as u64, take as u64];
-        key.extend(reduction_words(red, fin));
+        let key = KernelKey::Combine {
+            reduction: red,
+            dtype: d,
+            take,
+            finalize: fin,
+        };
         self.kernel(key, || {
             codegen::combine_source(red, d, self.caps, fin, take)
         })
@@ -192,22 +201,4 @@ impl WgpuBackend {
             keep.push(out);
         }
     }
-}
-
-/// A reduction and its finalized dtype as plan-key words.
-pub(in crate::backend::wgpu) fn reduction_words(red: Reduction, fin: Option<DType>) -> [u64; 3] {
-    let (code, ddof) = match red {
-        Reduction::Sum => (0, 0),
-        Reduction::Prod => (1, 0),
-        Reduction::Min => (2, 0),
-        Reduction::Max => (3, 0),
-        Reduction::ArgMin => (4, 0),
-        Reduction::ArgMax => (5, 0),
-        Reduction::Any => (6, 0),
-        Reduction::All => (7, 0),
-        Reduction::Mean => (8, 0),
-        Reduction::Var { ddof } => (9, ddof),
-        Reduction::Std { ddof } => (10, ddof),
-    };
-    [code, ddof as u64, fin.map_or(u64::MAX, |d| d as u64)]
 }
