@@ -328,50 +328,67 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 only,
             };
             let opts = memory.apply(ComputeOptions::default());
-            // The triad allocates 480 MB: skip it when one workload is measured on its own
-            // (benches/compare_dask.py reads that process's peak RSS).
-            let bw = if cfg.only.is_some() {
-                f64::NAN
-            } else {
-                bench::triad_gbps(20_000_000)
-            };
-            if json {
-                println!("{{\"name\": \"triad\", \"gbps\": {bw:.3}}}");
-            } else {
-                println!(
-                    "machine: {} cores, STREAM triad {bw:.1} GB/s (measured now)",
-                    std::thread::available_parallelism()
-                        .map(|p| p.get())
-                        .unwrap_or(1)
-                );
-                println!("device: cpu; arrays {size}² f64 in {chunk}² chunks; median of {repeats}");
-                println!(
-                    "{:<42} {:>9} {:>8} {:>8} {:>8} {:>11}  note",
-                    "workload", "time s", "GB/s", "of triad", "tasks", "peak MiB"
-                );
-            }
-            bench::run_suite(&cfg, &opts, |r| {
+            // The triad allocates 480 MB. With --only (one workload in its own process, as
+            // benches/compare_dask.py runs it) it is measured after the workload, whose own
+            // peak RSS is read before it and printed with its row, so neither disturbs the
+            // other; the rows wait for the triad to print their fraction of it.
+            let cores = std::thread::available_parallelism()
+                .map(|p| p.get())
+                .unwrap_or(1);
+            let print_rows = |bw: f64, rows: &[(bench::BenchResult, Option<u64>)]| {
                 if json {
-                    println!(
-                        "{{\"key\": \"{}\", \"name\": \"{}\", \"seconds\": {:.6}, \"gbps\": {:.3}, \"tasks\": {}, \"peak_bytes\": {}, \"note\": \"{}\"}}",
-                        r.key, r.name, r.seconds, r.gbps(), r.tasks, r.peak_bytes, r.note
-                    );
+                    println!("{{\"name\": \"triad\", \"gbps\": {bw:.3}}}");
                 } else {
+                    println!("machine: {cores} cores, STREAM triad {bw:.1} GB/s (measured now)");
                     println!(
-                        "{:<42} {:>9.3} {:>8.2} {:>8.2} {:>8} {:>11.1}  {}",
-                        r.name,
-                        r.seconds,
-                        r.gbps(),
-                        r.gbps() / bw,
-                        r.tasks,
-                        r.peak_bytes as f64 / (1 << 20) as f64,
-                        r.note
+                        "device: cpu; arrays {size}² f64 in {chunk}² chunks; median of {repeats}"
+                    );
+                    println!(
+                        "{:<42} {:>9} {:>8} {:>8} {:>8} {:>11}  note",
+                        "workload", "time s", "GB/s", "of triad", "tasks", "peak MiB"
                     );
                 }
-            })?;
+                for (r, rss) in rows {
+                    print_row(r, *rss, bw, json);
+                }
+            };
+            if cfg.only.is_some() {
+                let mut rows = vec![];
+                bench::run_suite(&cfg, &opts, |r| {
+                    rows.push((r.clone(), tessera::scheduler::peak_rss_bytes()))
+                })?;
+                print_rows(bench::triad_gbps(20_000_000), &rows);
+            } else {
+                let bw = bench::triad_gbps(20_000_000);
+                print_rows(bw, &[]);
+                bench::run_suite(&cfg, &opts, |r| print_row(r, None, bw, json))?;
+            }
         }
     }
     Ok(())
+}
+
+/// One row of `tessera bench`: text, or a JSON line (with the process's peak RSS right
+/// after the workload, when it was read then).
+fn print_row(r: &bench::BenchResult, peak_rss: Option<u64>, bw: f64, json: bool) {
+    if json {
+        let rss = peak_rss.map_or("null".to_string(), |b| b.to_string());
+        println!(
+            "{{\"key\": \"{}\", \"name\": \"{}\", \"seconds\": {:.6}, \"gbps\": {:.3}, \"of_triad\": {:.4}, \"tasks\": {}, \"peak_bytes\": {}, \"peak_rss_bytes\": {rss}, \"note\": \"{}\"}}",
+            r.key, r.name, r.seconds, r.gbps(), r.gbps() / bw, r.tasks, r.peak_bytes, r.note
+        );
+    } else {
+        println!(
+            "{:<42} {:>9.3} {:>8.2} {:>8.2} {:>8} {:>11.1}  {}",
+            r.name,
+            r.seconds,
+            r.gbps(),
+            r.gbps() / bw,
+            r.tasks,
+            r.peak_bytes as f64 / (1 << 20) as f64,
+            r.note
+        );
+    }
 }
 
 fn parse_devices(spec: &str) -> tessera::Result<Vec<(Device, String)>> {
