@@ -1,10 +1,8 @@
 //! The CPU backend: every [`ChunkOp`] on host memory, one task per worker thread.
 
-mod copy;
-mod eval;
-mod linalg;
-mod reduce;
-pub(crate) mod regs;
+mod ops;
+
+use ops::{copy, linalg, map, reduce, regs};
 
 use super::{Backend, Buffer, Decline, Device, Plan};
 use crate::dtype::{DType, HostArray};
@@ -42,12 +40,12 @@ pub fn map_chunk(
     shape: &[usize],
 ) -> Result<HostArray, String> {
     let total: usize = shape.iter().product();
-    let geo = eval::Geometry::of(shape);
+    let geo = map::Geometry::of(shape);
     let (rows, cols) = (geo.rows, geo.cols);
     macro_rules! store {
         ($t:ty, $zero:expr, $reg:ident, $conv:expr) => {{
             let mut out: Vec<$t> = vec![$zero; total];
-            eval::for_each_tile(expr, inputs, shape, |t, reg| {
+            map::for_each_tile(expr, inputs, shape, |t, reg| {
                 let regs::Reg::$reg(v) = reg else {
                     unreachable!("output register matches dtype")
                 };

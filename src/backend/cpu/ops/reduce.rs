@@ -5,7 +5,7 @@
 //! integers and bools. Moments use the count/mean/M2 form with Chan et al.'s pairwise
 //! update, never a sum of squares.
 
-use super::eval::{for_each_tile, Geometry, Tile};
+use super::map::{for_each_tile, Geometry, Tile};
 use super::regs::Reg;
 use crate::chunks::c_strides;
 use crate::dtype::{DType, HostArray};

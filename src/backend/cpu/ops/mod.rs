@@ -1,0 +1,9 @@
+//! The CPU kernels by op family, as in every backend folder: fused maps (`map.rs`, on the
+//! typed tile registers of `regs.rs`), reductions, copies and dense linear algebra;
+//! `CpuBackend::run` in `mod.rs` picks among them.
+
+pub(super) mod copy;
+pub(super) mod linalg;
+pub(super) mod map;
+pub(super) mod reduce;
+pub(super) mod regs;
