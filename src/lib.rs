@@ -20,6 +20,7 @@ pub mod bench;
 pub mod chunks;
 pub mod dtype;
 pub mod error;
+mod expr;
 pub mod graph;
 pub mod kernel;
 pub mod philox;

@@ -69,18 +69,7 @@ impl From<isize> for Index {
     }
 }
 
-/// A normalised selection on one input axis.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum AxisSel {
-    /// Elements `start + step * i` for `i < len`.
-    Range {
-        start: usize,
-        step: isize,
-        len: usize,
-    },
-    /// One element; the axis is dropped.
-    At(usize),
-}
+pub(crate) use crate::expr::AxisSel;
 
 fn normalize(op: &'static str, axis: usize, shape: &[usize], ix: Index) -> Result<AxisSel> {
     let n = shape[axis] as isize;

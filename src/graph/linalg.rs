@@ -4,9 +4,9 @@
 
 use super::lower::Lower;
 use super::vexpr::{VExpr, VSrc};
-use crate::array::{Decomp, Node, Op};
 use crate::chunks::{c_strides, ChunkGrid};
 use crate::error::{Error, Result};
+use crate::expr::{Decomp, Node, Op};
 use crate::kernel::LinalgTask;
 use crate::kernel::{BinaryOp, ChunkOp, LinalgOp};
 

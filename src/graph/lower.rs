@@ -7,9 +7,9 @@
 
 use super::vexpr::{VExpr, VSrc};
 use super::{Task, TaskGraph};
-use crate::array::{Array, Node, Op};
 use crate::chunks::{c_strides, multi_indices};
 use crate::error::{Error, Result};
+use crate::expr::{Array, Node, Op};
 use crate::kernel::{ArgIndex, ChunkOp, Finalize, Generator, Piece, Reduction};
 use crate::kernel::{
     AssembleOp, CombineOp, LinalgTask, MapOp, ReduceOp, SourceOp, StoredOp, TakeOp,
@@ -215,7 +215,7 @@ impl Lower {
                 e
             }
             Op::Slice(sels) => {
-                use crate::array::indexing::AxisSel;
+                use crate::expr::AxisSel;
                 let mut s = Vec::with_capacity(sels.len());
                 let mut l = Vec::with_capacity(sels.len());
                 // Per input axis: Some((shift of the first element inside the box, step)) or None (dropped).

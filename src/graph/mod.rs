@@ -8,8 +8,8 @@ mod vexpr;
 use crate::chunks::ChunkGrid;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::expr::Array;
 use crate::kernel::ChunkOp;
-use crate::Array;
 use std::fmt::Write as _;
 
 /// One task: a [`ChunkOp`] on the outputs of earlier tasks.

@@ -1,0 +1,204 @@
+//! The lazy expression DAG: an [`Array`] is a cheap handle to a [`Node`] (or to the
+//! error that made it), and a node says what it computes ([`Op`]) from which inputs.
+//!
+//! Why its own module: the graph lowers these nodes and the user API builds them; with the
+//! types here, `graph` depends on the expression alone and never on the API in `array`,
+//! so data flows one way (expression → graph → scheduler → backend).
+
+use crate::chunks::ChunkGrid;
+use crate::dtype::{DType, HostArray, Scalar};
+use crate::error::{Error, Result};
+use crate::kernel::{BinaryOp, Generator, Reduction, UnaryOp};
+use crate::scheduler;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A normalised selection on one input axis.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum AxisSel {
+    /// Elements `start + step * i` for `i < len`.
+    Range {
+        start: usize,
+        step: isize,
+        len: usize,
+    },
+    /// One element; the axis is dropped.
+    At(usize),
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What a node computes from its inputs.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    /// Values that are a pure function of the global index.
+    Gen(Generator),
+    /// One value everywhere.
+    Const(Scalar),
+    /// A user-provided in-memory array.
+    Source(Arc<HostArray>),
+    /// Blocks a persisted array holds (in memory or spilled).
+    Stored(Arc<scheduler::Persisted>),
+    Unary(UnaryOp),
+    Binary(BinaryOp),
+    Where,
+    Cast,
+    /// Output axis `j` is input axis `perm[j]`.
+    Transpose(Vec<usize>),
+    /// One selection per input axis.
+    Slice(Vec<AxisSel>),
+    Take {
+        axis: usize,
+        indices: Arc<Vec<usize>>,
+    },
+    Reduce {
+        reduction: Reduction,
+        axes: Vec<usize>,
+        keepdims: bool,
+        split_every: usize,
+    },
+    Rechunk,
+    /// A new length-1 axis at this position.
+    ExpandDims(usize),
+    /// Length-1 input axes that are dropped.
+    Squeeze(Vec<usize>),
+    /// The input broadcast to the node's shape.
+    BroadcastTo,
+    /// The inputs joined along an axis.
+    Concat(usize),
+    /// C-order reshape; `groups` pairs input axis ranges with output axis ranges whose
+    /// lengths multiply to the same number.
+    Reshape {
+        groups: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+    },
+    /// Contraction `(batch…, M…, K…) · (batch…, K…, N…)`; `k_grid` holds the unified
+    /// chunking of the contracted axes.
+    Contract {
+        batch: usize,
+        m: usize,
+        k_grid: Vec<Vec<usize>>,
+    },
+    /// One output of a decomposition planned once per input.
+    Decomp(Decomp),
+}
+
+/// Outputs of the blocked decompositions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Decomp {
+    /// Q of TSQR (tall-and-skinny, row chunks only).
+    TsqrQ,
+    /// R of TSQR.
+    TsqrR,
+    /// U, S or Vt (0, 1, 2) of the SVD of a single-block matrix.
+    SmallSvd(usize),
+    /// Lower Cholesky factor (square chunks).
+    Cholesky,
+    /// Solution of a triangular system: input 0 the matrix, input 1 the right side.
+    TriSolve { lower: bool },
+    /// Input 0 unchanged once the singular values in input 1 (of a `rows × cols`
+    /// matrix) show full rank; `op` names the user's operation in the error.
+    FullRank {
+        op: &'static str,
+        rows: usize,
+        cols: usize,
+    },
+}
+
+impl Op {
+    pub(crate) fn is_elementwise(&self) -> bool {
+        matches!(self, Op::Unary(_) | Op::Binary(_) | Op::Where | Op::Cast)
+    }
+
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Op::Gen(Generator::Random { .. }) => "random".into(),
+            Op::Gen(Generator::Range { .. }) => "arange".into(),
+            Op::Gen(Generator::Eye { .. }) => "eye".into(),
+            Op::Const(_) => "full".into(),
+            Op::Source(_) => "from-ndarray".into(),
+            Op::Stored(_) => "persisted".into(),
+            Op::Unary(u) => format!("{u:?}").to_lowercase(),
+            Op::Binary(b) => b.name().into(),
+            Op::Where => "where".into(),
+            Op::Cast => "astype".into(),
+            Op::Transpose(_) => "transpose".into(),
+            Op::Slice(_) => "getitem".into(),
+            Op::Take { .. } => "take".into(),
+            Op::Reduce { reduction, .. } => reduction.name().into(),
+            Op::Rechunk => "rechunk".into(),
+            Op::ExpandDims(_) => "expand_dims".into(),
+            Op::Squeeze(_) => "squeeze".into(),
+            Op::BroadcastTo => "broadcast_to".into(),
+            Op::Concat(_) => "concatenate".into(),
+            Op::Reshape { .. } => "reshape".into(),
+            Op::Contract { .. } => "matmul".into(),
+            Op::Decomp(d) => match d {
+                Decomp::TsqrQ => "qr-q".into(),
+                Decomp::TsqrR => "qr-r".into(),
+                Decomp::SmallSvd(_) => "svd".into(),
+                Decomp::Cholesky => "cholesky".into(),
+                Decomp::TriSolve { .. } => "solve_triangular".into(),
+                Decomp::FullRank { op, .. } => (*op).into(),
+            },
+        }
+    }
+}
+
+/// One node of the lazy expression DAG.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub id: u64,
+    pub op: Op,
+    pub inputs: Vec<Array>,
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+    pub grid: ChunkGrid,
+}
+
+/// A lazy, chunked n-dimensional array: a cheap handle to an expression node.
+///
+/// ```
+/// let x = tessera::random::uniform(&[100, 100], &[30, 40], 7).unwrap();
+/// let y = (&x + &x.t()).sum_axis(0).mean();
+/// println!("{y}"); // shape, dtype, chunks and task count; nothing computed yet
+/// let v: f64 = y.compute_scalar().unwrap();
+/// assert!(v > 0.0);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Array(pub(crate) Arc<std::result::Result<Node, Error>>);
+
+impl Array {
+    pub(crate) fn new(
+        op: Op,
+        inputs: Vec<Array>,
+        shape: Vec<usize>,
+        dtype: DType,
+        grid: ChunkGrid,
+    ) -> Array {
+        debug_assert_eq!(grid.ndim(), shape.len());
+        Array(Arc::new(Ok(Node {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            op,
+            inputs,
+            shape,
+            dtype,
+            grid,
+        })))
+    }
+
+    pub(crate) fn err(e: Error) -> Array {
+        Array(Arc::new(Err(e)))
+    }
+
+    pub(crate) fn node(&self) -> Result<&Node> {
+        self.0.as_ref().as_ref().map_err(|e| e.clone())
+    }
+
+    /// Runs `f` on the node, or passes this array's error on.
+    pub(crate) fn then(&self, f: impl FnOnce(&Node) -> Result<Array>) -> Array {
+        match self.node().and_then(f) {
+            Ok(a) => a,
+            Err(e) => Array::err(e),
+        }
+    }
+}
