@@ -374,6 +374,35 @@ fn f16_maps_match_the_cpu_where_the_adapter_has_f16() {
             (a * half::f16::from_f32(1000.0) - b) * half::f16::from_f32(70.0)
         }),
     ];
+    // Casts to f16 from f64 and from integers round before the next op, too (through
+    // f32, as the CPU's f16 registers do).
+    let w =
+        tessera::random::uniform_range(&[40, 50], &[16, 20][..], 7, -3000.0, 3000.0, DType::F64)
+            .unwrap();
+    let wh: Vec<f64> = w.compute::<f64>().unwrap().iter().copied().collect();
+    let y_bits = yh.iter().copied().collect::<Vec<_>>();
+    for (e, want) in [
+        (
+            &w.astype(DType::F16) * &y,
+            wh.iter()
+                .zip(&y_bits)
+                .map(|(&a, &b)| (half::f16::from_f32(a as f32) * b).to_bits())
+                .collect::<Vec<u16>>(),
+        ),
+        (
+            &w.astype(DType::I32).astype(DType::F16) + &y,
+            wh.iter()
+                .zip(&y_bits)
+                .map(|(&a, &b)| (half::f16::from_f32(a.trunc() as f32) + b).to_bits())
+                .collect(),
+        ),
+    ] {
+        let (on_dev, all) = device_share(&e, dev);
+        assert_eq!(on_dev, all, "{e} runs on the device");
+        let g = bits(e.compute_with::<half::f16>(&on(dev)).unwrap());
+        let differ = g.iter().zip(&want).filter(|(a, b)| a != b).count();
+        assert_eq!(differ, 0, "{e}: {differ} of {} values differ", want.len());
+    }
     for (e, f) in &chains {
         let (on_dev, all) = device_share(e, dev);
         assert_eq!(on_dev, all, "{e} runs on the device");

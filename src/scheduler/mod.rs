@@ -415,7 +415,7 @@ pub(crate) fn refuse_persist(result_bytes: u64, opts: &ComputeOptions) -> Result
         Some(limit) if needed > limit => Err(Error::OutOfMemory {
             tier: Tier::Disk,
             what: format!(
-                "persisting {result_bytes} bytes past the host limit (spilled to {})",
+                "persisting {result_bytes} bytes (what exceeds the host limit spills to {})",
                 dir.display()
             ),
             needed,

@@ -524,8 +524,10 @@ fn value_source(
             Instr::Cast(a) => {
                 let from = expr.instrs[*a].1;
                 wgsl_type(from, caps)?;
-                if *d == DType::F16 && from == DType::F32 {
-                    format!("f16(round_f16(r{a}))")
+                // Every cast to f16 rounds explicitly, as arithmetic does; through f32,
+                // as the CPU's f16 register does (exact for integers up to f16's range).
+                if *d == DType::F16 && !matches!(from, DType::F16 | DType::Bool) {
+                    format!("f16(round_f16(f32(r{a})))")
                 } else {
                     convert(&format!("r{a}"), from, *d, caps)?
                 }
