@@ -7,6 +7,7 @@
 //! - `store`: where every chunk's copies live, the bytes and limit of every tier, and
 //!   which chunk to spill (furthest next use in the known order);
 //! - `spill`: spill files (raw bytes, checked on read) in a directory removed on drop;
+//! - `diskio`: their bytes read and written around the page cache (`O_DIRECT`);
 //! - `placement`: which backends are open and where each task runs;
 //! - `workers`: the worker loop (admit, bring inputs, run, settle) and the I/O thread;
 //! - `outputs`: the results assembled, or handed to a [`Persisted`];
@@ -17,6 +18,7 @@
 //! cannot fit the host limit even with everything else spilled is an
 //! [`Error::OutOfMemory`] (as Cubed projects memory before it runs).
 
+mod diskio;
 mod memory;
 mod options;
 mod outputs;

@@ -13,6 +13,7 @@
 //! so a compute pays for deletions once, when its directory goes, for its peak of spill
 //! bytes rather than for every chunk it ever spilled.
 
+use super::diskio::{DirectReader, DirectWriter};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::kernel::Chunk;
@@ -137,7 +138,7 @@ impl SpillFile {
 
     /// Reads the chunk back, checking its header and checksum.
     pub(crate) fn read(&self) -> Result<Chunk> {
-        let (chunk, crc) = read_chunk(&self.path).map_err(|e| {
+        let (chunk, crc) = read_chunk(&self.path, self.bytes).map_err(|e| {
             io_err(
                 &self.path,
                 format!(
@@ -215,12 +216,7 @@ fn part_bytes(a: &HostArray) -> std::borrow::Cow<'_, [u8]> {
 /// Writes the chunk, overwriting (and trimming) an existing file when `reuse`; returns the
 /// checksum and the file's length.
 fn write_chunk(path: &Path, chunk: &Chunk, reuse: bool) -> std::io::Result<(u32, u64)> {
-    let file = if reuse {
-        std::fs::OpenOptions::new().write(true).open(path)?
-    } else {
-        std::fs::File::create(path)?
-    };
-    let mut f = std::io::BufWriter::with_capacity(1 << 16, file);
+    let mut f = DirectWriter::create(path, reuse)?;
     let mut len = 0u64;
     let mut crc = crc32fast::Hasher::new();
     let mut header = MAGIC.to_vec();
@@ -244,19 +240,19 @@ fn write_chunk(path: &Path, chunk: &Chunk, reuse: bool) -> std::io::Result<(u32,
     let crc = crc.finalize();
     f.write_all(&crc.to_le_bytes())?;
     len += 4;
-    let file = f.into_inner().map_err(|e| e.into_error())?;
-    if reuse && file.metadata()?.len() > len {
-        file.set_len(len)?;
-    }
-    Ok((crc, len))
+    let padded = f.finish()?;
+    debug_assert!(padded >= len);
+    Ok((crc, padded))
 }
 
 fn bad(why: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_string())
 }
 
-fn read_chunk(path: &Path) -> std::io::Result<(Chunk, u32)> {
-    let mut f = std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(path)?);
+/// Reads a chunk of `expect` element bytes (a header claiming more is corrupt, and is
+/// refused before anything is allocated for it).
+fn read_chunk(path: &Path, expect: u64) -> std::io::Result<(Chunk, u32)> {
+    let mut f = DirectReader::open(path)?;
     let mut crc = crc32fast::Hasher::new();
     let mut byte = [0u8; 1];
     let mut word = [0u8; 8];
@@ -266,7 +262,7 @@ fn read_chunk(path: &Path) -> std::io::Result<(Chunk, u32)> {
         return Err(bad("not a Tessera spill file"));
     }
     crc.update(&magic);
-    let mut next_byte = |f: &mut std::io::BufReader<std::fs::File>, crc: &mut crc32fast::Hasher| {
+    let mut next_byte = |f: &mut DirectReader, crc: &mut crc32fast::Hasher| {
         f.read_exact(&mut byte).map(|_| {
             crc.update(&byte);
             byte[0]
@@ -287,6 +283,17 @@ fn read_chunk(path: &Path) -> std::io::Result<(Chunk, u32)> {
             shape.push(u64::from_le_bytes(word) as usize);
         }
         metas.push((dtype, shape));
+    }
+    let total = metas.iter().try_fold(0u64, |acc, (d, shape)| {
+        let n = shape
+            .iter()
+            .try_fold(1u64, |a, &n| a.checked_mul(n as u64))?;
+        acc.checked_add(n.checked_mul(d.size() as u64)?)
+    });
+    if total != Some(expect) {
+        return Err(bad(
+            "the header does not describe the chunk that was written",
+        ));
     }
     let mut parts = vec![];
     for (dtype, shape) in metas {
@@ -347,7 +354,7 @@ mod tests {
             let f = dir.write(&c, "x[0, 0]").unwrap();
             assert_eq!(f.read().unwrap(), c);
             let mut bytes = std::fs::read(f.path()).unwrap();
-            let k = bytes.len() - 6;
+            let k = 40; // the first part's data
             bytes[k] ^= 1;
             std::fs::write(f.path(), bytes).unwrap();
             let e = f.read().unwrap_err().to_string();
