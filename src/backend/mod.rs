@@ -7,6 +7,7 @@
 
 mod cache;
 mod caps;
+pub mod codegen;
 mod cpu;
 mod decline;
 #[cfg(feature = "wgpu")]

@@ -2,31 +2,10 @@
 //! offsets, strides and generator parameters travel in the `meta` buffer, so chunks of
 //! any shape and any seed share the compiled pipeline).
 
+use crate::backend::codegen::{body, cast, f64_parts, gen_base, leaf_base, Lang, MathFn};
 use crate::backend::Decline;
 use crate::dtype::{DType, Scalar};
-use crate::kernel::{BinaryOp, Dist, FusedExpr, Generator, Instr, LeafSource, Reduction, UnaryOp};
-
-/// Most dimensions a generated kernel handles (its coordinate array).
-pub const MAX_NDIM: usize = 8;
-/// `meta` slots reserved per leaf for generator parameters (a range needs ten: start,
-/// step and stop as three f32 parts each, and the index of the exact last value).
-pub const GEN_SLOTS: usize = 10;
-
-/// `v` as three f32s whose f64 sum `(a + b) + c` is exactly `v` (WGSL has no f64
-/// literals, and naga cannot bitcast two u32 words into an f64), or `None` when no
-/// such split exists (magnitudes beyond f32, or low bits below its range).
-pub fn f64_parts(v: f64) -> Option<[f32; 3]> {
-    if v.is_nan() {
-        return Some([f32::NAN, 0.0, 0.0]);
-    }
-    let a = v as f32;
-    let r1 = v - a as f64;
-    let b = r1 as f32;
-    let r2 = r1 - b as f64;
-    let c = r2 as f32;
-    let exact = a.is_finite() == v.is_finite() && (a as f64 + b as f64) + c as f64 == v;
-    (exact && c as f64 == r2).then_some([a, b, c])
-}
+use crate::kernel::{Dist, FusedExpr, Generator, LeafSource, Reduction};
 
 /// `shaders/philox.wgsl`, with its f64 generator where the adapter has f64.
 fn philox_source(caps: Caps) -> String {
@@ -45,13 +24,6 @@ fn f64_from_meta(p: usize) -> String {
         p + 1,
         p + 2
     )
-}
-
-/// `v`'s three f32 parts as `meta` words (see [`f64_parts`]).
-pub fn f64_meta(v: f64) -> [i32; 3] {
-    f64_parts(v)
-        .unwrap_or([f32::NAN; 3])
-        .map(|x| x.to_bits() as i32)
 }
 
 /// What the device can do beyond the WebGPU baseline.
@@ -152,16 +124,6 @@ fn zero(d: DType) -> &'static str {
         DType::U32 => "0u",
         _ => "false",
     }
-}
-
-/// Position of leaf `l`'s offset in `meta`.
-pub fn leaf_base(ndim: usize, l: usize) -> usize {
-    2 + ndim + l * (1 + ndim)
-}
-
-/// Position of leaf `l`'s generator parameters in `meta`.
-pub fn gen_base(ndim: usize, nleaves: usize, l: usize) -> usize {
-    2 + ndim + nleaves * (1 + ndim) + GEN_SLOTS * l
 }
 
 /// Elements of one leaf's tile in `shaders/map_tiled.wgsl` (32 rows of 33).
@@ -292,13 +254,8 @@ fn value_source(
     out_store: &str,
     tiled: &[usize],
 ) -> Result<String, Decline> {
-    if ndim > MAX_NDIM {
-        return Err(Decline::size(format!(
-            "{ndim} dimensions (kernels handle up to {MAX_NDIM})"
-        )));
-    }
-    let out = expr.dtype();
-    let out_t = wgsl_type(out, caps)?;
+    let lang = Wgsl { caps, tiled };
+    let out_t = wgsl_type(expr.dtype(), caps)?;
     let mut s = String::new();
     let uses_f16 = expr.instrs.iter().any(|(_, d)| *d == DType::F16)
         || expr.leaves.iter().any(|l| l.dtype == DType::F16);
@@ -313,8 +270,7 @@ fn value_source(
     s.push_str(&format!(
         "@group(0) @binding(1) var<storage, read_write> out_buf: array<{out_store}>;\n"
     ));
-    let ninputs = expr.num_inputs();
-    for slot in 0..ninputs {
+    for slot in 0..expr.num_inputs() {
         let d = expr
             .leaves
             .iter()
@@ -330,216 +286,211 @@ fn value_source(
     s.push_str(&format!(
         "fn value(c: array<i32, 8>, ndim: u32) -> {out_t} {{\n"
     ));
-    let nleaves = expr.leaves.len();
-    for (i, (ins, d)) in expr.instrs.iter().enumerate() {
-        let t = wgsl_type(*d, caps)?;
-        let transcendental_ok = matches!(*d, DType::F32 | DType::F16);
-        // f16 math functions run in f32 and round once, as the CPU does.
-        let via32 = |f: &str, a: &str| {
-            if *d == DType::F16 {
-                format!("f16(round_f16({f}(f32({a}))))")
-            } else {
-                format!("{f}({a})")
-            }
-        };
-        // f16 arithmetic runs in f32 and rounds after each op: exact for + - * /,
-        // since f32 holds more than twice f16's precision.
-        let arith = |sym: &str, a: &str, b: &str| {
-            if *d == DType::F16 {
-                format!("f16(round_f16(f32({a}) {sym} f32({b})))")
-            } else {
-                format!("{a} {sym} {b}")
-            }
-        };
-        let e = match ins {
-            Instr::Leaf(l) => {
-                let leaf = &expr.leaves[*l];
-                let idx = format!("leaf_index({}, ndim, c)", leaf_base(ndim, *l));
-                let p = gen_base(ndim, nleaves, *l);
-                match &leaf.source {
-                    LeafSource::Input(slot) => {
-                        let read = if tiled.contains(l) {
-                            format!("tile{l}[tslot]")
-                        } else {
-                            format!("in{slot}[{idx}]")
-                        };
-                        if leaf.dtype == DType::Bool {
-                            format!("{read} != 0u")
-                        } else {
-                            read
-                        }
-                    }
-                    LeafSource::Gen(Generator::Random {
-                        dist: Dist::Uniform { low, high },
-                        ..
-                    }) if leaf.dtype == DType::F64 => {
-                        if !caps.f64 {
-                            return Err(Decline::feature(
-                                "SHADER_F64",
-                                "random f64 needs SHADER_F64 on the device",
-                            ));
-                        }
-                        for v in [*low, high - low] {
-                            f64_parts(v).ok_or_else(|| {
-                                format!("random bound {v} has no exact form in generated WGSL")
-                            })?;
-                        }
-                        format!(
-                            "{} + {} * random_uniform_f64(u32({idx}), vec2<u32>(bitcast<u32>(tmeta[{p}]), bitcast<u32>(tmeta[{}])))",
-                            f64_from_meta(p + 2),
-                            f64_from_meta(p + 5),
-                            p + 1
-                        )
-                    }
-                    LeafSource::Gen(Generator::Random { dist, .. }) => {
-                        // f16 values are the f32 ones rounded once, as on the CPU.
-                        if !(leaf.dtype == DType::F32 || leaf.dtype == DType::F16 && caps.f16) {
-                            let reason = format!(
-                                "random {} {} is generated on the CPU (GPU kernels make f32, f16 and uniform f64; Vulkan has no f64 log/cos)",
-                                if matches!(dist, Dist::Normal { .. }) { "normal" } else { "uniform" },
-                                leaf.dtype
-                            );
-                            return Err(match leaf.dtype {
-                                DType::F64 => Decline::feature("f64 transcendentals", reason),
-                                dtype => Decline::DType { dtype, reason },
-                            });
-                        }
-                        let f = match dist {
-                            Dist::Uniform { .. } => "random_uniform_f32",
-                            Dist::Normal { .. } => "random_normal_f32",
-                        };
-                        let v = format!("bitcast<f32>(tmeta[{}]) + bitcast<f32>(tmeta[{}]) * {f}(u32({idx}), vec2<u32>(bitcast<u32>(tmeta[{p}]), bitcast<u32>(tmeta[{}])))", p + 2, p + 3, p + 1);
-                        if leaf.dtype == DType::F16 {
-                            format!("f16(round_f16({v}))")
-                        } else {
-                            v
-                        }
-                    }
-                    LeafSource::Gen(Generator::Eye { .. }) => {
-                        let one = literal(Scalar::F64(1.0), *d)?;
-                        format!("select({}, {one}, ({idx} % tmeta[{p}]) - ({idx} / tmeta[{p}]) == tmeta[{}])", zero(*d), p + 1)
-                    }
-                    LeafSource::Gen(Generator::Range { start, step, last }) => {
-                        if !caps.f64 || leaf.dtype != DType::F64 {
-                            return Err(Decline::feature(
-                                "SHADER_F64",
-                                "ranges need f64 arithmetic (SHADER_F64) on the device",
-                            ));
-                        }
-                        let stop = last.map_or(0.0, |l| l.1);
-                        for v in [*start, *step, stop] {
-                            f64_parts(v).ok_or_else(|| {
-                                format!("range parameter {v} has no exact form in generated WGSL")
-                            })?;
-                        }
-                        // As the CPU: start + i·step, and exactly `stop` at index `last`.
-                        format!(
-                            "select({} + f64({idx}) * {}, {}, {idx} == tmeta[{}])",
-                            f64_from_meta(p),
-                            f64_from_meta(p + 3),
-                            f64_from_meta(p + 7),
-                            p + 6
-                        )
-                    }
-                }
-            }
-            Instr::Const(v) => literal(*v, *d)?,
-            Instr::Unary(op, a) => {
-                let a = format!("r{a}");
-                match op {
-                    UnaryOp::Neg if *d == DType::U32 => format!("0u - {a}"),
-                    UnaryOp::Neg => format!("-{a}"),
-                    UnaryOp::Abs if *d == DType::U32 => a,
-                    UnaryOp::Abs => format!("abs({a})"),
-                    UnaryOp::Sqrt => via32("sqrt", &a),
-                    UnaryOp::Floor => format!("floor({a})"),
-                    UnaryOp::Ceil => format!("ceil({a})"),
-                    UnaryOp::Not => format!("!{a}"),
-                    UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Tanh
-                        if transcendental_ok =>
-                    {
-                        let f = match op {
-                            UnaryOp::Exp => "exp",
-                            UnaryOp::Log => "log",
-                            UnaryOp::Sin => "sin",
-                            UnaryOp::Cos => "cos",
-                            _ => "tanh",
-                        };
-                        via32(f, &a)
-                    }
-                    other => {
-                        return Err(Decline::feature(
-                            "f64 transcendentals",
-                            format!(
-                            "{other:?} on {d} runs on the CPU (Vulkan has no f64 transcendentals)"
-                        ),
-                        ))
-                    }
-                }
-            }
-            Instr::Binary(op, a, b) => {
-                let (a, b) = (format!("r{a}"), format!("r{b}"));
-                let operand = expr.instrs[match ins {
-                    Instr::Binary(_, x, _) => *x,
-                    _ => unreachable!(),
-                }]
-                .1;
-                let float = operand.is_float();
-                match op {
-                    BinaryOp::Add => arith("+", &a, &b),
-                    BinaryOp::Sub => arith("-", &a, &b),
-                    BinaryOp::Mul => arith("*", &a, &b),
-                    BinaryOp::Div if float => arith("/", &a, &b),
-                    BinaryOp::Maximum if operand == DType::Bool => format!("{a} || {b}"),
-                    BinaryOp::Minimum if operand == DType::Bool => format!("{a} && {b}"),
-                    BinaryOp::Maximum if float => {
-                        format!("select({b}, {a}, {a} > {b} || {})", is_nan(&a, operand))
-                    }
-                    BinaryOp::Minimum if float => {
-                        format!("select({b}, {a}, {a} < {b} || {})", is_nan(&a, operand))
-                    }
-                    BinaryOp::Maximum => format!("max({a}, {b})"),
-                    BinaryOp::Minimum => format!("min({a}, {b})"),
-                    BinaryOp::Eq => format!("{a} == {b}"),
-                    // `!=` compiles to an ordered compare (false on NaN); IEEE and
-                    // NumPy say NaN != x is true.
-                    BinaryOp::Ne if float => format!("!({a} == {b})"),
-                    BinaryOp::Ne => format!("{a} != {b}"),
-                    BinaryOp::Lt => format!("{a} < {b}"),
-                    BinaryOp::Le => format!("{a} <= {b}"),
-                    BinaryOp::Gt => format!("{a} > {b}"),
-                    BinaryOp::Ge => format!("{a} >= {b}"),
-                    BinaryOp::And => format!("{a} && {b}"),
-                    BinaryOp::Or => format!("{a} || {b}"),
-                    other => {
-                        return Err(format!(
-                            "{} on {operand} runs on the CPU (WGSL pow differs for negative bases)",
-                            other.name()
-                        )
-                        .into())
-                    }
-                }
-            }
-            Instr::Where(c, a, b) => format!("select(r{b}, r{a}, r{c})"),
-            Instr::Cast(a) => {
-                let from = expr.instrs[*a].1;
-                wgsl_type(from, caps)?;
-                // Every cast to f16 rounds explicitly, as arithmetic does; through f32,
-                // as the CPU's f16 register does (exact for integers up to f16's range).
-                if *d == DType::F16 && !matches!(from, DType::F16 | DType::Bool) {
-                    format!("f16(round_f16(f32(r{a})))")
-                } else {
-                    convert(&format!("r{a}"), from, *d, caps)?
-                }
-            }
-        };
-        s.push_str(&format!("    let r{i}: {t} = {e};\n"));
-    }
+    s.push_str(&body(expr, ndim, &lang)?);
     s.push_str(&format!(
         "    return r{};\n}}\n",
         expr.instrs.len().saturating_sub(1)
     ));
     Ok(s)
+}
+
+/// WGSL as the shared walk ([`body`]) spells it; `tiled` leaves come from workgroup tiles.
+struct Wgsl<'a> {
+    caps: Caps,
+    tiled: &'a [usize],
+}
+
+impl Wgsl<'_> {
+    fn plain(caps: Caps) -> Wgsl<'static> {
+        Wgsl { caps, tiled: &[] }
+    }
+}
+
+impl Lang for Wgsl<'_> {
+    fn reg_type(&self, d: DType) -> Result<&'static str, Decline> {
+        wgsl_type(d, self.caps)
+    }
+
+    fn literal(&self, v: Scalar, d: DType) -> Result<String, Decline> {
+        literal(v, d)
+    }
+
+    fn select(&self, c: &str, a: &str, b: &str) -> String {
+        format!("select({b}, {a}, {c})")
+    }
+
+    fn is_nan(&self, v: &str, d: DType) -> String {
+        is_nan(v, d)
+    }
+
+    fn math(&self, f: MathFn, args: &[&str], d: DType) -> Result<String, Decline> {
+        let name = match f {
+            MathFn::Sqrt => "sqrt",
+            MathFn::Floor => "floor",
+            MathFn::Ceil => "ceil",
+            MathFn::Abs => "abs",
+            MathFn::Max => "max",
+            MathFn::Min => "min",
+            MathFn::Pow => {
+                return Err(format!(
+                    "power on {d} runs on the CPU (WGSL pow differs for negative bases)"
+                )
+                .into())
+            }
+            MathFn::Exp | MathFn::Log | MathFn::Sin | MathFn::Cos | MathFn::Tanh
+                if d != DType::F32 =>
+            {
+                return Err(Decline::feature(
+                    "f64 transcendentals",
+                    format!("{f:?} on {d} runs on the CPU (Vulkan has no f64 transcendentals)"),
+                ))
+            }
+            MathFn::Exp => "exp",
+            MathFn::Log => "log",
+            MathFn::Sin => "sin",
+            MathFn::Cos => "cos",
+            MathFn::Tanh => "tanh",
+        };
+        Ok(format!("{name}({})", args.join(", ")))
+    }
+
+    fn widen(&self, v: &str, _d: DType) -> String {
+        format!("f32({v})")
+    }
+
+    fn narrow(&self, v: &str, d: DType) -> Result<String, Decline> {
+        wgsl_type(d, self.caps)?;
+        Ok(format!("f16(round_f16({v}))"))
+    }
+
+    fn wrapping(&self, op: &str, a: &str, b: &str, _d: DType) -> String {
+        // WGSL integer arithmetic wraps (two's complement).
+        format!("({a} {op} {b})")
+    }
+
+    fn convert(&self, v: &str, from: DType, to: DType) -> Result<String, Decline> {
+        Ok(if from == to {
+            v.to_string()
+        } else if (from, to) == (DType::U32, DType::I64) {
+            // Through u64: a direct i64(u32) sign-extends values above 2³¹ here
+            // (measured on lavapipe), where the CPU zero-extends.
+            format!("i64(u64({v}))")
+        } else {
+            format!("{}({v})", wgsl_type(to, self.caps)?)
+        })
+    }
+
+    fn leaf(&self, expr: &FusedExpr, l: usize, ndim: usize) -> Result<String, Decline> {
+        leaf_value(expr, l, ndim, self.caps, self.tiled)
+    }
+
+    fn bind(&self, i: usize, ty: &str, e: &str) -> String {
+        format!("    let r{i}: {ty} = {e};\n")
+    }
+}
+
+/// The WGSL value of leaf `l` at coordinates `c`.
+fn leaf_value(
+    expr: &FusedExpr,
+    l: usize,
+    ndim: usize,
+    caps: Caps,
+    tiled: &[usize],
+) -> Result<String, Decline> {
+    let nleaves = expr.leaves.len();
+    let leaf = &expr.leaves[l];
+    let idx = format!("leaf_index({}, ndim, c)", leaf_base(ndim, l));
+    let p = gen_base(ndim, nleaves, l);
+    Ok(match &leaf.source {
+        LeafSource::Input(slot) => {
+            let read = if tiled.contains(&l) {
+                format!("tile{l}[tslot]")
+            } else {
+                format!("in{slot}[{idx}]")
+            };
+            if leaf.dtype == DType::Bool {
+                format!("{read} != 0u")
+            } else {
+                read
+            }
+        }
+        LeafSource::Gen(Generator::Random {
+            dist: Dist::Uniform { low, high },
+            ..
+        }) if leaf.dtype == DType::F64 => {
+            if !caps.f64 {
+                return Err(Decline::feature(
+                    "SHADER_F64",
+                    "random f64 needs SHADER_F64 on the device",
+                ));
+            }
+            for v in [*low, high - low] {
+                f64_parts(v).ok_or_else(|| {
+                    format!("random bound {v} has no exact form in generated WGSL")
+                })?;
+            }
+            format!(
+                "{} + {} * random_uniform_f64(u32({idx}), vec2<u32>(bitcast<u32>(tmeta[{p}]), bitcast<u32>(tmeta[{}])))",
+                f64_from_meta(p + 2),
+                f64_from_meta(p + 5),
+                p + 1
+            )
+        }
+        LeafSource::Gen(Generator::Random { dist, .. }) => {
+            // f16 values are the f32 ones rounded once, as on the CPU.
+            if !(leaf.dtype == DType::F32 || leaf.dtype == DType::F16 && caps.f16) {
+                let reason = format!(
+                    "random {} {} is generated on the CPU (GPU kernels make f32, f16 and uniform f64; Vulkan has no f64 log/cos)",
+                    if matches!(dist, Dist::Normal { .. }) { "normal" } else { "uniform" },
+                    leaf.dtype
+                );
+                return Err(match leaf.dtype {
+                    DType::F64 => Decline::feature("f64 transcendentals", reason),
+                    dtype => Decline::DType { dtype, reason },
+                });
+            }
+            let f = match dist {
+                Dist::Uniform { .. } => "random_uniform_f32",
+                Dist::Normal { .. } => "random_normal_f32",
+            };
+            let v = format!("bitcast<f32>(tmeta[{}]) + bitcast<f32>(tmeta[{}]) * {f}(u32({idx}), vec2<u32>(bitcast<u32>(tmeta[{p}]), bitcast<u32>(tmeta[{}])))", p + 2, p + 3, p + 1);
+            if leaf.dtype == DType::F16 {
+                format!("f16(round_f16({v}))")
+            } else {
+                v
+            }
+        }
+        LeafSource::Gen(Generator::Eye { .. }) => {
+            let one = literal(Scalar::F64(1.0), leaf.dtype)?;
+            format!(
+                "select({}, {one}, ({idx} % tmeta[{p}]) - ({idx} / tmeta[{p}]) == tmeta[{}])",
+                zero(leaf.dtype),
+                p + 1
+            )
+        }
+        LeafSource::Gen(Generator::Range { start, step, last }) => {
+            if !caps.f64 || leaf.dtype != DType::F64 {
+                return Err(Decline::feature(
+                    "SHADER_F64",
+                    "ranges need f64 arithmetic (SHADER_F64) on the device",
+                ));
+            }
+            let stop = last.map_or(0.0, |l| l.1);
+            for v in [*start, *step, stop] {
+                f64_parts(v).ok_or_else(|| {
+                    format!("range parameter {v} has no exact form in generated WGSL")
+                })?;
+            }
+            // As the CPU: start + i·step, and exactly `stop` at index `last`.
+            format!(
+                "select({} + f64({idx}) * {}, {}, {idx} == tmeta[{}])",
+                f64_from_meta(p),
+                f64_from_meta(p + 3),
+                f64_from_meta(p + 7),
+                p + 6
+            )
+        }
+    })
 }
 
 /// The dtype a device reduction of `d` values accumulates in, and its partials hold:
@@ -577,26 +528,9 @@ const ROUND_F16: &str = "fn round_f16(x: f32) -> f32 {
 }
 ";
 
-/// `v` (a WGSL value of dtype `from`) as dtype `to`.
+/// `v` (a WGSL value of dtype `from`) as dtype `to`, as the CPU converts.
 fn convert(v: &str, from: DType, to: DType, caps: Caps) -> Result<String, Decline> {
-    Ok(if from == to {
-        v.to_string()
-    } else if from == DType::Bool {
-        format!(
-            "select({}, {}, {v})",
-            zero(to),
-            literal(Scalar::F64(1.0), to)?
-        )
-    } else if to == DType::Bool {
-        // Not `!=`: it compiles to an ordered compare, and NaN is truthy.
-        format!("!({v} == {})", zero(from))
-    } else if (from, to) == (DType::U32, DType::I64) {
-        // Through u64: a direct i64(u32) sign-extends values above 2³¹ here (measured
-        // on lavapipe), where the CPU zero-extends.
-        format!("i64(u64({v}))")
-    } else {
-        format!("{}({v})", wgsl_type(to, caps)?)
-    })
+    cast(v, from, to, &Wgsl::plain(caps))
 }
 
 /// Whether a reduction of a `shape` chunk over `axes` uses the serial driver (a thread
@@ -792,6 +726,7 @@ pub fn combine_source(
     let mut s = String::new();
     if finalize == Some(DType::F16) {
         s.push_str("enable f16;\n");
+        s.push_str(ROUND_F16);
     }
     s.push_str("@group(0) @binding(0) var<storage, read> tmeta: array<i32>;\n");
     s.push_str(IS_NAN_F32);
@@ -839,7 +774,7 @@ pub fn combine_source(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::Leaf;
+    use crate::kernel::{BinaryOp, Instr, Leaf};
 
     fn expr(leaves: Vec<(LeafSource, Vec<i64>)>) -> FusedExpr {
         let n = leaves.len();

@@ -4,11 +4,10 @@
 
 use super::codegen::Tiling;
 use super::pool::PooledBuffer;
-use super::{codegen, GpuBuf, WgpuBackend};
+use super::{GpuBuf, WgpuBackend};
 use crate::backend::Buffer;
-use crate::dtype::DType;
 use crate::error::Result;
-use crate::kernel::{FusedExpr, Generator, LeafSource};
+use crate::kernel::FusedExpr;
 
 impl WgpuBackend {
     /// Queues an encoded kernel, submitting a batch every 32.
@@ -147,7 +146,7 @@ impl WgpuBackend {
         out: &wgpu::Buffer,
     ) -> Result<()> {
         let total: usize = shape.iter().product();
-        let meta = self.meta(expr, shape);
+        let meta = crate::backend::codegen::meta(expr, shape);
         let max = self.limits.max_compute_workgroups_per_dimension as usize;
         let groups = match tiling {
             // One workgroup per 32×32 tile, in a 2-d grid when one dimension is too few.
@@ -177,56 +176,5 @@ impl WgpuBackend {
         // Queued, not waited on: later kernels run behind it, downloads flush and wait.
         self.run_kernel(pipeline, &bufs, (groups.0, groups.1, 1));
         Ok(())
-    }
-
-    pub(in crate::backend::wgpu) fn meta(&self, expr: &FusedExpr, shape: &[usize]) -> Vec<i32> {
-        let ndim = shape.len();
-        let nleaves = expr.leaves.len();
-        let mut m = vec![0i32; codegen::gen_base(ndim, nleaves, nleaves)];
-        m[0] = ndim as i32;
-        m[1] = shape.iter().product::<usize>() as i32;
-        for (k, &n) in shape.iter().enumerate() {
-            m[2 + k] = n as i32;
-        }
-        for (l, leaf) in expr.leaves.iter().enumerate() {
-            let b = codegen::leaf_base(ndim, l);
-            m[b] = leaf.offset as i32;
-            for k in 0..ndim {
-                m[b + 1 + k] = leaf.strides[k] as i32;
-            }
-            let p = codegen::gen_base(ndim, nleaves, l);
-            match leaf.source {
-                LeafSource::Gen(Generator::Random { seed, dist }) => {
-                    m[p] = seed as u32 as i32;
-                    m[p + 1] = (seed >> 32) as u32 as i32;
-                    let (shift, scale) = match dist {
-                        crate::kernel::Dist::Uniform { low, high } => (low, high - low),
-                        crate::kernel::Dist::Normal { mean, std } => (mean, std),
-                    };
-                    if leaf.dtype == DType::F64 {
-                        // f64 kernels rebuild both from three f32 parts (as the CPU,
-                        // the scale is high − low computed in f64).
-                        m[p + 2..p + 5].copy_from_slice(&codegen::f64_meta(shift));
-                        m[p + 5..p + 8].copy_from_slice(&codegen::f64_meta(scale));
-                    } else {
-                        m[p + 2] = (shift as f32).to_bits() as i32;
-                        m[p + 3] = (scale as f32).to_bits() as i32;
-                    }
-                }
-                LeafSource::Gen(Generator::Range { start, step, last }) => {
-                    m[p..p + 3].copy_from_slice(&codegen::f64_meta(start));
-                    m[p + 3..p + 6].copy_from_slice(&codegen::f64_meta(step));
-                    let (idx, stop) = last.map_or((-1, 0.0), |(i, v)| (i as i32, v));
-                    m[p + 6] = idx;
-                    m[p + 7..p + 10].copy_from_slice(&codegen::f64_meta(stop));
-                }
-                LeafSource::Gen(Generator::Eye { ncols, k }) => {
-                    m[p] = ncols as i32;
-                    m[p + 1] = k as i32;
-                }
-                _ => {}
-            }
-        }
-        m
     }
 }

@@ -77,7 +77,7 @@ impl WgpuBackend {
         };
         let out = self.alloc(nout * parts * dtype.size().max(4));
         if nout > 0 {
-            let mut meta = self.meta(expr, shape);
+            let mut meta = crate::backend::codegen::meta(expr, shape);
             meta.push(nout as i32);
             meta.push(nred as i32);
             meta.extend((0..ndim).map(|k| axes.contains(&k) as i32));

@@ -1,0 +1,350 @@
+//! One walk over a [`FusedExpr`] for every language a GPU backend generates (WGSL, CUDA C),
+//! and the `meta` layout their kernels share.
+//!
+//! Why one walk: what an op *means* — integers wrap, `maximum` propagates NaN, `!=` is
+//! true for NaN, f16 and bf16 values round to nearest-even after every op (computed in
+//! f32, as the CPU's registers do), a cast to an integer truncates toward zero and
+//! saturates, a bool converts through a select — is decided here once, so a new op is
+//! added in one place and every device computes the same bits. A [`Lang`] only spells
+//! things: types, literals, a select, a math function, a narrowing conversion, how a leaf
+//! is read. Declines come from the `Lang` (a type or function it lacks) as typed
+//! [`Decline`]s.
+//!
+//! Why a shared `meta` layout: shapes, offsets, strides and generator parameters travel
+//! in one `i32` buffer, so a kernel is compiled once per expression *structure* and the
+//! host code that packs `meta` is the same for every GPU backend.
+
+use crate::backend::Decline;
+use crate::dtype::{DType, Scalar};
+use crate::kernel::{BinaryOp, Dist, FusedExpr, Generator, Instr, LeafSource, UnaryOp};
+
+/// Most dimensions a generated kernel handles (its coordinate array).
+pub const MAX_NDIM: usize = 8;
+/// `meta` slots reserved per leaf for generator parameters (a range needs ten: start,
+/// step and stop as three f32 parts each, and the index of the exact last value).
+pub const GEN_SLOTS: usize = 10;
+
+/// Position of leaf `l`'s offset in `meta` (its strides follow).
+pub fn leaf_base(ndim: usize, l: usize) -> usize {
+    2 + ndim + l * (1 + ndim)
+}
+
+/// Position of leaf `l`'s generator parameters in `meta` (after every leaf's strides).
+pub fn gen_base(ndim: usize, nleaves: usize, l: usize) -> usize {
+    leaf_base(ndim, nleaves) + l * GEN_SLOTS
+}
+
+/// `v` as three f32s whose f64 sum `(a + b) + c` is exactly `v` (WGSL has no f64
+/// literals, and naga cannot bitcast two u32 words into an f64), or `None` when no
+/// such split exists (magnitudes beyond f32, or low bits below its range).
+///
+/// ```
+/// use tessera::backend::codegen::f64_parts;
+/// let [a, b, c] = f64_parts(0.1).unwrap();
+/// assert_eq!((a as f64 + b as f64) + c as f64, 0.1);
+/// assert!(f64_parts(1e300).is_none());
+/// ```
+pub fn f64_parts(v: f64) -> Option<[f32; 3]> {
+    if v.is_nan() {
+        return Some([f32::NAN, 0.0, 0.0]);
+    }
+    let a = v as f32;
+    let r1 = v - a as f64;
+    let b = r1 as f32;
+    let r2 = r1 - b as f64;
+    let c = r2 as f32;
+    let exact = a.is_finite() == v.is_finite() && (a as f64 + b as f64) + c as f64 == v;
+    (exact && c as f64 == r2).then_some([a, b, c])
+}
+
+/// `v`'s three f32 parts as `meta` words (see [`f64_parts`]).
+pub fn f64_meta(v: f64) -> [i32; 3] {
+    f64_parts(v)
+        .unwrap_or([f32::NAN; 3])
+        .map(|x| x.to_bits() as i32)
+}
+
+/// The `meta` words of `expr` over a chunk of `shape`: `[ndim, elements, shape...]`, then
+/// per leaf its offset and strides, then per leaf [`GEN_SLOTS`] generator parameters
+/// (seed words and f32 or f64-as-three-f32 bounds; range start, step, last index and
+/// stop; eye's column count and diagonal).
+pub fn meta(expr: &FusedExpr, shape: &[usize]) -> Vec<i32> {
+    let ndim = shape.len();
+    let nleaves = expr.leaves.len();
+    let mut m = vec![0i32; gen_base(ndim, nleaves, nleaves)];
+    m[0] = ndim as i32;
+    m[1] = shape.iter().product::<usize>() as i32;
+    for (k, &n) in shape.iter().enumerate() {
+        m[2 + k] = n as i32;
+    }
+    for (l, leaf) in expr.leaves.iter().enumerate() {
+        let b = leaf_base(ndim, l);
+        m[b] = leaf.offset as i32;
+        for k in 0..ndim {
+            m[b + 1 + k] = leaf.strides[k] as i32;
+        }
+        let p = gen_base(ndim, nleaves, l);
+        match leaf.source {
+            LeafSource::Gen(Generator::Random { seed, dist }) => {
+                m[p] = seed as u32 as i32;
+                m[p + 1] = (seed >> 32) as u32 as i32;
+                let (shift, scale) = match dist {
+                    Dist::Uniform { low, high } => (low, high - low),
+                    Dist::Normal { mean, std } => (mean, std),
+                };
+                if leaf.dtype == DType::F64 {
+                    // f64 kernels rebuild both from three f32 parts (as the CPU, the
+                    // scale is high − low computed in f64).
+                    m[p + 2..p + 5].copy_from_slice(&f64_meta(shift));
+                    m[p + 5..p + 8].copy_from_slice(&f64_meta(scale));
+                } else {
+                    m[p + 2] = (shift as f32).to_bits() as i32;
+                    m[p + 3] = (scale as f32).to_bits() as i32;
+                }
+            }
+            LeafSource::Gen(Generator::Range { start, step, last }) => {
+                m[p..p + 3].copy_from_slice(&f64_meta(start));
+                m[p + 3..p + 6].copy_from_slice(&f64_meta(step));
+                let (idx, stop) = last.map_or((-1, 0.0), |(i, v)| (i as i32, v));
+                m[p + 6] = idx;
+                m[p + 7..p + 10].copy_from_slice(&f64_meta(stop));
+            }
+            LeafSource::Gen(Generator::Eye { ncols, k }) => {
+                m[p] = ncols as i32;
+                m[p + 1] = k as i32;
+            }
+            LeafSource::Input(_) => {}
+        }
+    }
+    m
+}
+
+/// A math function a [`Lang`] spells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // the names say it: sqrt(x), exp(x), ..., pow(x, y), max(x, y)
+pub enum MathFn {
+    Sqrt,
+    Exp,
+    Log,
+    Sin,
+    Cos,
+    Tanh,
+    Floor,
+    Ceil,
+    Abs,
+    Pow,
+    Max,
+    Min,
+}
+
+impl MathFn {
+    /// Whether the result is exact in any float type (no rounding to narrow after it).
+    fn exact(self) -> bool {
+        matches!(
+            self,
+            MathFn::Floor | MathFn::Ceil | MathFn::Abs | MathFn::Max | MathFn::Min
+        )
+    }
+}
+
+/// How one generated language spells what [`body`] asks for. Arguments are expressions
+/// of the language; `d` is the dtype of the values involved.
+pub trait Lang {
+    /// The register type holding a `d` value, or why this device has none.
+    fn reg_type(&self, d: DType) -> Result<&'static str, Decline>;
+    /// The constant `v` as a `d` value.
+    fn literal(&self, v: Scalar, d: DType) -> Result<String, Decline>;
+    /// `c ? a : b`.
+    fn select(&self, c: &str, a: &str, b: &str) -> String;
+    /// Whether `v` (a float of dtype `d`) is NaN, robust to compilers that assume none.
+    fn is_nan(&self, v: &str, d: DType) -> String;
+    /// `f(args)` on registers of dtype `d` (f32 or f64 for rounding functions; any type
+    /// for the exact ones).
+    fn math(&self, f: MathFn, args: &[&str], d: DType) -> Result<String, Decline>;
+    /// A register of narrow float dtype `d` (f16, bf16) as an f32 value.
+    fn widen(&self, v: &str, d: DType) -> String;
+    /// An f32 value rounded (to nearest, ties to even) to narrow float dtype `d`, as a
+    /// register of `d`.
+    fn narrow(&self, v: &str, d: DType) -> Result<String, Decline>;
+    /// `a op b` on integers of dtype `d`, wrapping on overflow (`op` is `+`, `-`, `*`).
+    fn wrapping(&self, op: &str, a: &str, b: &str, d: DType) -> String;
+    /// `v` converted between numeric, non-narrow dtypes as Rust's `as` does (floats to
+    /// integers truncate toward zero and saturate, NaN gives 0; integers wrap).
+    fn convert(&self, v: &str, from: DType, to: DType) -> Result<String, Decline>;
+    /// The value of leaf `l` of `expr` at the current coordinates, in dtype `d`.
+    fn leaf(&self, expr: &FusedExpr, l: usize, ndim: usize) -> Result<String, Decline>;
+    /// A statement binding register `r{i}` of type `ty` to `e`.
+    fn bind(&self, i: usize, ty: &str, e: &str) -> String;
+}
+
+fn narrow_float(d: DType) -> bool {
+    matches!(d, DType::F16 | DType::BF16)
+}
+
+/// The statements computing every instruction of `expr` into registers `r0, r1, ...`
+/// (the last one is the value), in language `lang`, or why this device declines.
+///
+/// ```
+/// use tessera::backend::codegen::body;
+/// # use tessera::kernel::*;
+/// # use tessera::DType;
+/// # let e = FusedExpr {
+/// #     leaves: vec![Leaf { source: LeafSource::Input(0), dtype: DType::F32, offset: 0, strides: vec![1] }],
+/// #     instrs: vec![(Instr::Leaf(0), DType::F32), (Instr::Unary(UnaryOp::Sqrt, 0), DType::F32)],
+/// # };
+/// // `e` is sqrt(in0) in f32; see the backends' codegen for the languages.
+/// # let _ = &e;
+/// ```
+pub fn body(expr: &FusedExpr, ndim: usize, lang: &impl Lang) -> Result<String, Decline> {
+    if ndim > MAX_NDIM {
+        return Err(Decline::size(format!(
+            "{ndim} dimensions (kernels handle up to {MAX_NDIM})"
+        )));
+    }
+    let mut s = String::new();
+    for (i, (ins, d)) in expr.instrs.iter().enumerate() {
+        let d = *d;
+        let e = instr(expr, ins, d, ndim, lang)?;
+        s.push_str(&lang.bind(i, lang.reg_type(d)?, &e));
+    }
+    Ok(s)
+}
+
+fn instr(
+    expr: &FusedExpr,
+    ins: &Instr,
+    d: DType,
+    ndim: usize,
+    lang: &impl Lang,
+) -> Result<String, Decline> {
+    let reg = |a: &usize| format!("r{a}");
+    let dtype_of = |a: &usize| expr.instrs[*a].1;
+    Ok(match ins {
+        Instr::Leaf(l) => lang.leaf(expr, *l, ndim)?,
+        Instr::Const(v) => lang.literal(*v, d)?,
+        Instr::Unary(op, a) => unary(*op, &reg(a), d, lang)?,
+        Instr::Binary(op, a, b) => binary(*op, &reg(a), &reg(b), dtype_of(a), d, lang)?,
+        Instr::Where(c, a, b) => lang.select(&reg(c), &reg(a), &reg(b)),
+        Instr::Cast(a) => cast(&reg(a), dtype_of(a), d, lang)?,
+    })
+}
+
+/// `f(args)` in float dtype `d`: narrow dtypes compute in f32 and round once after.
+fn float_math(f: MathFn, args: &[&str], d: DType, lang: &impl Lang) -> Result<String, Decline> {
+    if narrow_float(d) && !f.exact() {
+        let wide: Vec<String> = args.iter().map(|a| lang.widen(a, d)).collect();
+        let wide: Vec<&str> = wide.iter().map(|s| s.as_str()).collect();
+        lang.narrow(&lang.math(f, &wide, DType::F32)?, d)
+    } else {
+        lang.math(f, args, d)
+    }
+}
+
+fn unary(op: UnaryOp, a: &str, d: DType, lang: &impl Lang) -> Result<String, Decline> {
+    let zero = || lang.literal(Scalar::I64(0), d);
+    Ok(match op {
+        UnaryOp::Not => format!("(!{a})"),
+        UnaryOp::Neg if d.is_float() => format!("(-{a})"),
+        UnaryOp::Neg => lang.wrapping("-", &zero()?, a, d),
+        UnaryOp::Abs if d == DType::U32 => a.to_string(),
+        // Wrapping, as the CPU: |i64::MIN| is i64::MIN.
+        UnaryOp::Abs if !d.is_float() => lang.select(
+            &format!("({a} < {})", zero()?),
+            &lang.wrapping("-", &zero()?, a, d),
+            a,
+        ),
+        UnaryOp::Abs => float_math(MathFn::Abs, &[a], d, lang)?,
+        _ if !d.is_float() => return Err(format!("{op:?} is not defined on {d}").into()),
+        UnaryOp::Sqrt => float_math(MathFn::Sqrt, &[a], d, lang)?,
+        UnaryOp::Exp => float_math(MathFn::Exp, &[a], d, lang)?,
+        UnaryOp::Log => float_math(MathFn::Log, &[a], d, lang)?,
+        UnaryOp::Sin => float_math(MathFn::Sin, &[a], d, lang)?,
+        UnaryOp::Cos => float_math(MathFn::Cos, &[a], d, lang)?,
+        UnaryOp::Tanh => float_math(MathFn::Tanh, &[a], d, lang)?,
+        UnaryOp::Floor => float_math(MathFn::Floor, &[a], d, lang)?,
+        UnaryOp::Ceil => float_math(MathFn::Ceil, &[a], d, lang)?,
+    })
+}
+
+fn binary(
+    op: BinaryOp,
+    a: &str,
+    b: &str,
+    operand: DType,
+    d: DType,
+    lang: &impl Lang,
+) -> Result<String, Decline> {
+    let float = operand.is_float();
+    let arith = |sym: &str| -> Result<String, Decline> {
+        Ok(if narrow_float(d) {
+            // Exact in f32 for + - * /, which holds more than twice f16's precision.
+            let (wa, wb) = (lang.widen(a, d), lang.widen(b, d));
+            lang.narrow(&format!("({wa} {sym} {wb})"), d)?
+        } else if d.is_float() {
+            format!("({a} {sym} {b})")
+        } else {
+            lang.wrapping(sym, a, b, d)
+        })
+    };
+    let undefined = || Decline::from(format!("{} is not defined on {operand}", op.name()));
+    Ok(match op {
+        BinaryOp::Add if operand != DType::Bool => arith("+")?,
+        BinaryOp::Sub if operand != DType::Bool => arith("-")?,
+        BinaryOp::Mul if operand != DType::Bool => arith("*")?,
+        BinaryOp::Div if float => arith("/")?,
+        BinaryOp::Pow if float => float_math(MathFn::Pow, &[a, b], d, lang)?,
+        BinaryOp::Pow if operand != DType::Bool => lang.math(MathFn::Pow, &[a, b], d)?,
+        BinaryOp::Maximum | BinaryOp::Or if operand == DType::Bool => format!("({a} || {b})"),
+        BinaryOp::Minimum | BinaryOp::And if operand == DType::Bool => format!("({a} && {b})"),
+        // NaN propagates, as numpy.maximum / minimum.
+        BinaryOp::Maximum if float => {
+            let take_a = format!("({a} > {b} || {})", lang.is_nan(a, operand));
+            lang.select(&take_a, a, b)
+        }
+        BinaryOp::Minimum if float => {
+            let take_a = format!("({a} < {b} || {})", lang.is_nan(a, operand));
+            lang.select(&take_a, a, b)
+        }
+        BinaryOp::Maximum => lang.math(MathFn::Max, &[a, b], d)?,
+        BinaryOp::Minimum => lang.math(MathFn::Min, &[a, b], d)?,
+        BinaryOp::Eq => format!("({a} == {b})"),
+        // Not `!=`: it may compile to an ordered compare (false on NaN); IEEE and NumPy
+        // say NaN != x is true.
+        BinaryOp::Ne if float => format!("(!({a} == {b}))"),
+        BinaryOp::Ne => format!("({a} != {b})"),
+        BinaryOp::Lt => format!("({a} < {b})"),
+        BinaryOp::Le => format!("({a} <= {b})"),
+        BinaryOp::Gt => format!("({a} > {b})"),
+        BinaryOp::Ge => format!("({a} >= {b})"),
+        _ => return Err(undefined()),
+    })
+}
+
+/// `a` of dtype `from` as dtype `to`, as the CPU converts.
+pub fn cast(a: &str, from: DType, to: DType, lang: &impl Lang) -> Result<String, Decline> {
+    lang.reg_type(from)?;
+    let lit = |v: f64, d: DType| lang.literal(Scalar::F64(v), d);
+    Ok(if from == to {
+        a.to_string()
+    } else if from == DType::Bool {
+        lang.select(a, &lit(1.0, to)?, &lit(0.0, to)?)
+    } else if to == DType::Bool {
+        // Not `!=` (an ordered compare): NaN is truthy.
+        format!("(!({a} == {}))", lit(0.0, from)?)
+    } else if narrow_float(to) {
+        // Through f32, as the CPU's narrow registers are (exact for integers up to
+        // f16's range; f64 rounds twice, as there).
+        let wide = if narrow_float(from) {
+            lang.widen(a, from)
+        } else if from == DType::F32 {
+            a.to_string()
+        } else {
+            lang.convert(a, from, DType::F32)?
+        };
+        lang.narrow(&wide, to)?
+    } else if narrow_float(from) {
+        lang.convert(&lang.widen(a, from), DType::F32, to)?
+    } else {
+        lang.convert(a, from, to)?
+    })
+}
