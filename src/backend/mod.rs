@@ -9,6 +9,11 @@ mod cache;
 mod caps;
 pub mod codegen;
 mod cpu;
+#[cfg(feature = "cuda")]
+mod cuda;
+#[cfg(not(feature = "cuda"))]
+#[path = "cuda_off.rs"]
+mod cuda;
 mod decline;
 #[cfg(feature = "wgpu")]
 mod wgpu;
@@ -20,6 +25,7 @@ pub use self::wgpu::{adapters as wgpu_adapters, WgpuBackend};
 pub use cache::{KernelCache, KernelKey};
 pub use caps::{AdapterSummary, TransposeKernel};
 pub use cpu::{map_chunk, CpuBackend};
+pub use cuda::nvrtc_present as cuda_nvrtc_present;
 pub use decline::Decline;
 
 use crate::error::{Error, Result};

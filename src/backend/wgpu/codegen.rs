@@ -80,9 +80,10 @@ fn literal(s: Scalar, d: DType) -> Result<String, Decline> {
                 )
             }
         }
+        // As the CPU fills an f16 register: through f32, then rounded.
         DType::F16 => format!(
             "f16(bitcast<f32>({}u))",
-            half::f16::from_f64(s.as_f64()).to_f32().to_bits()
+            half::f16::from_f32(s.as_f64() as f32).to_f32().to_bits()
         ),
         DType::I32 => format!("i32({})", s.as_i64() as i32),
         // i64::MIN has no literal form (its negation overflows).
