@@ -10,6 +10,9 @@
 #    bit-identity tests of random numbers (every_distribution_and_dtype_..., normal f32
 #    through the portable ln/cos) and of ranges would then fail;
 #  - whether the tiled transpose kernel beats the direct one (bench rows transpose-*);
+#  - everything about the CUDA backend beyond compiling: CI compiles every kernel with
+#    NVRTC and ptxas, but no CUDA kernel has run anywhere until this script runs on an
+#    NVIDIA machine with the driver and NVRTC (a toolkit or the PyPI wheels) present;
 #  - device -> host spill speed under a device memory limit (demo-gpu-device-limit.txt).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,11 +27,26 @@ chmod 700 "$XDG_RUNTIME_DIR"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo "nvidia-smi: not available"
 } > "$out/machine.txt"
 
+# CUDA: the driver comes with the GPU; NVRTC and cuBLAS come from a CUDA toolkit or
+# NVIDIA's PyPI wheels, wherever they are installed.
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
+  $(python3 -c 'import nvidia, os; r = list(nvidia.__path__)[0]; print(" ".join(os.path.join(r, p, "lib") for p in os.listdir(r)))' 2>/dev/null); do
+  if [ -e "$d/libnvrtc.so.12" ] || [ -e "$d/libcublas.so.12" ]; then
+    export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+done
+if nvidia-smi >/dev/null 2>&1; then
+  # The conformance suite then runs on cuda:0 too, and CUDA missing is a failure.
+  export TESSERA_REQUIRE_CUDA=1
+fi
+echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} TESSERA_REQUIRE_CUDA=${TESSERA_REQUIRE_CUDA:-0}" >> "$out/machine.txt"
+
 cargo build --release 2>&1 | tail -3
 ./target/release/tessera info | tee "$out/info.txt"
 echo "TESSERA_TEST_ADAPTER=${TESSERA_TEST_ADAPTER:-<first hardware adapter>}" | tee -a "$out/info.txt"
 
-# The suite, with wgpu required (the conformance suite runs on adapter 0).
+# The suite, with wgpu required (the conformance suite runs on adapter 0) and, where a
+# GPU driver is present, CUDA required (it runs on cuda:0 too).
 TESSERA_REQUIRE_WGPU=1 cargo test --release 2>&1 | tee "$out/test.log" | grep -E "^test result|FAILED|panicked"
 status=${PIPESTATUS[0]}
 
@@ -37,6 +55,9 @@ status=${PIPESTATUS[0]}
 # The demo on the GPU, and the wgpu kernels' criterion benchmarks (short runs).
 demo_device="${TESSERA_TEST_ADAPTER:+wgpu:$TESSERA_TEST_ADAPTER}"
 ./target/release/tessera demo --quiet --device "${demo_device:-auto}" 2>&1 | tee "$out/demo-gpu.txt"
+if [ -n "${TESSERA_REQUIRE_CUDA:-}" ]; then
+  ./target/release/tessera demo --quiet --device cuda:0 2>&1 | tee "$out/demo-cuda.txt"
+fi
 # Spill on a real GPU: x (3.2 GB) persisted through a 1 GiB device and a 2 GiB host
 # limit (device -> host -> disk), then the seed expression read back from it.
 ./target/release/tessera demo --quiet --persist --device "${demo_device:-auto}" \

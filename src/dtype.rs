@@ -350,6 +350,38 @@ element!(
 );
 
 impl HostArray {
+    /// The element bytes in C order (bools one byte each), borrowed when the array is
+    /// C-contiguous: what spill files and device buffers hold.
+    ///
+    /// ```
+    /// use tessera::HostArray;
+    /// let a = HostArray::from(ndarray::arr1(&[1.0f32, 2.0]).into_dyn());
+    /// assert_eq!(a.element_bytes().len(), 8);
+    /// ```
+    pub fn element_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        use std::borrow::Cow;
+        macro_rules! pod {
+            ($x:expr) => {
+                match $x.as_slice() {
+                    Some(s) => Cow::Borrowed(bytemuck::cast_slice(s)),
+                    None => Cow::Owned(
+                        bytemuck::cast_slice(&$x.iter().copied().collect::<Vec<_>>()).to_vec(),
+                    ),
+                }
+            };
+        }
+        match self {
+            HostArray::Bool(x) => Cow::Owned(x.iter().map(|&b| b as u8).collect()),
+            HostArray::U32(x) => pod!(x),
+            HostArray::I32(x) => pod!(x),
+            HostArray::I64(x) => pod!(x),
+            HostArray::F16(x) => pod!(x),
+            HostArray::BF16(x) => pod!(x),
+            HostArray::F32(x) => pod!(x),
+            HostArray::F64(x) => pod!(x),
+        }
+    }
+
     /// The dtype of the elements.
     pub fn dtype(&self) -> DType {
         match self {

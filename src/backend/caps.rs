@@ -49,3 +49,16 @@ pub enum TransposeKernel {
     /// Always read transposed inputs directly (strided).
     Direct,
 }
+
+/// One CUDA device as `tessera info` lists it.
+#[derive(Debug, Clone)]
+pub struct CudaSummary {
+    /// Its ordinal (`cuda:N`).
+    pub ordinal: usize,
+    /// The device's name.
+    pub name: String,
+    /// Compute capability (major, minor).
+    pub capability: (i32, i32),
+    /// Total device memory in bytes.
+    pub memory: u64,
+}

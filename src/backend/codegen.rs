@@ -16,7 +16,7 @@
 
 use crate::backend::Decline;
 use crate::dtype::{DType, Scalar};
-use crate::kernel::{BinaryOp, Dist, FusedExpr, Generator, Instr, LeafSource, UnaryOp};
+use crate::kernel::{BinaryOp, Dist, FusedExpr, Generator, Instr, LeafSource, ReduceOp, UnaryOp};
 
 /// Most dimensions a generated kernel handles (its coordinate array).
 pub const MAX_NDIM: usize = 8;
@@ -117,6 +117,90 @@ pub fn meta(expr: &FusedExpr, shape: &[usize]) -> Vec<i32> {
         }
     }
     m
+}
+
+/// Whether every f64 generator parameter of `expr` has the exact three-f32 form the
+/// generated kernels need (they decline otherwise): the one thing beyond the shared
+/// [`crate::kernel::ExprKey`] that the source depends on, so it joins the cache key.
+pub fn exact_f64_params(expr: &FusedExpr) -> bool {
+    let exact = |vs: &[f64]| vs.iter().all(|&v| f64_parts(v).is_some());
+    expr.leaves.iter().all(|leaf| match &leaf.source {
+        LeafSource::Gen(Generator::Random {
+            dist: Dist::Uniform { low, high },
+            ..
+        }) => exact(&[*low, high - low]),
+        LeafSource::Gen(Generator::Range { start, step, last }) => {
+            exact(&[*start, *step, last.map_or(0.0, |l| l.1)])
+        }
+        _ => true,
+    })
+}
+
+/// How far an affine view over `shape` reaches from its offset: (the most negative step
+/// sum, the total span Σ |stride|·(n − 1)), so index checks need no per-element work.
+pub fn stride_span(strides: &[i64], shape: &[usize]) -> (i64, i64) {
+    strides
+        .iter()
+        .zip(shape)
+        .fold((0, 0), |(lo, span), (&s, &n)| {
+            let len = n.max(1) as i64 - 1;
+            (lo + s.min(0) * len, span + s.abs() * len)
+        })
+}
+
+/// The `meta` of a reduction partial of `op`: the map layout of its expression, then at
+/// `gen_base(ndim, nleaves, nleaves)` `[nout, nred, reduced flag per axis, arg base, arg
+/// stride per axis]`; with the accumulator shape (reduced axes kept as 1), `nout` and
+/// `nred`.
+pub fn reduce_meta(op: &ReduceOp) -> (Vec<i32>, Vec<usize>, usize, usize) {
+    let (shape, axes, arg) = (&op.shape, &op.axes, &op.arg);
+    let ndim = shape.len();
+    let acc_shape: Vec<usize> = (0..ndim)
+        .map(|k| if axes.contains(&k) { 1 } else { shape[k] })
+        .collect();
+    let nout: usize = acc_shape.iter().product();
+    let nred: usize = axes.iter().map(|&k| shape[k]).product();
+    let mut m = meta(&op.expr, shape);
+    m.push(nout as i32);
+    m.push(nred as i32);
+    m.extend((0..ndim).map(|k| axes.contains(&k) as i32));
+    m.push(arg.base as i32);
+    m.extend((0..ndim).map(|k| arg.strides.get(k).copied().unwrap_or(0) as i32));
+    (m, acc_shape, nout, nred)
+}
+
+/// Whether a reduction of a `shape` chunk over `axes` uses the serial driver (a thread
+/// per output element): when the last axis is kept and there are outputs enough to fill
+/// a GPU, so that neighbouring threads read neighbouring elements.
+pub fn serial_reduction(shape: &[usize], axes: &[usize]) -> bool {
+    let nd = shape.len();
+    let nout: usize = (0..nd)
+        .filter(|k| !axes.contains(k))
+        .map(|k| shape[k])
+        .product();
+    nd > 0 && !axes.contains(&(nd - 1)) && nout >= 1024
+}
+
+/// Why `expr` over `shape` cannot run in a generated kernel: `meta` holds i32 words, so
+/// every leaf's index range stays within 0..2³¹, and a random leaf's Philox counter
+/// within 32 bits.
+pub fn check_leaf_ranges(expr: &FusedExpr, shape: &[usize]) -> Result<(), Decline> {
+    for leaf in &expr.leaves {
+        let (below, reach) = stride_span(&leaf.strides, shape);
+        if leaf.offset + below < 0 || leaf.offset + reach > i32::MAX as i64 {
+            return Err(Decline::size(
+                "leaf indices exceed the 32-bit range of GPU kernels",
+            ));
+        }
+        if let LeafSource::Gen(Generator::Random { .. }) = leaf.source {
+            if leaf.offset + reach > u32::MAX as i64 / 4 {
+                return Err(Decline::size(
+                    "random index beyond the 32-bit counter range of GPU kernels",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A math function a [`Lang`] spells.

@@ -8,6 +8,7 @@
 mod cache;
 mod caps;
 pub mod codegen;
+mod copybox;
 mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
@@ -15,6 +16,7 @@ mod cuda;
 #[path = "cuda_off.rs"]
 mod cuda;
 mod decline;
+mod partial;
 #[cfg(feature = "wgpu")]
 mod wgpu;
 #[cfg(not(feature = "wgpu"))]
@@ -23,9 +25,12 @@ mod wgpu;
 
 pub use self::wgpu::{adapters as wgpu_adapters, WgpuBackend};
 pub use cache::{KernelCache, KernelKey};
-pub use caps::{AdapterSummary, TransposeKernel};
+pub use caps::{AdapterSummary, CudaSummary, TransposeKernel};
 pub use cpu::{map_chunk, CpuBackend};
-pub use cuda::nvrtc_present as cuda_nvrtc_present;
+pub use cuda::{
+    devices as cuda_devices, missing as cuda_missing, nvrtc_present as cuda_nvrtc_present,
+    CudaBackend,
+};
 pub use decline::Decline;
 
 use crate::error::{Error, Result};
@@ -49,7 +54,7 @@ pub enum Device {
     Cpu,
     /// A wgpu (Vulkan) adapter by index; ops it has no kernel for run on the CPU, logged.
     Wgpu(usize),
-    /// A CUDA device by ordinal (not built yet: falls back with a logged reason).
+    /// A CUDA device by ordinal; ops it has no kernel for run on the CPU, logged.
     Cuda(usize),
 }
 
@@ -126,30 +131,42 @@ impl std::str::FromStr for Device {
     }
 }
 
+/// Whether this build has the wgpu backend (the `wgpu` feature, on by default).
+///
+/// ```
+/// let _ = tessera::backend::wgpu_built();
+/// ```
+pub fn wgpu_built() -> bool {
+    cfg!(feature = "wgpu")
+}
+
 /// Opens the device backends `device` asks for, in the order the scheduler gives them
 /// memory tiers (empty: the CPU alone). The one place that knows which backends this
 /// build has.
 ///
 /// ```
 /// assert!(tessera::backend::open(tessera::Device::Cpu).unwrap().is_empty());
-/// let Err(e) = tessera::backend::open(tessera::Device::Cuda(0)) else { panic!() };
-/// assert!(e.to_string().contains("not available in this build"));
+/// // Without a CUDA driver (or without the `cuda` feature) this is an error, not a panic.
+/// if tessera::backend::cuda_devices().is_empty() {
+///     assert!(tessera::backend::open(tessera::Device::Cuda(0)).is_err());
+/// }
 /// ```
 pub fn open(device: Device) -> Result<Vec<Arc<dyn Backend>>> {
     match device {
         Device::Cpu => Ok(vec![]),
         Device::Wgpu(i) => Ok(vec![WgpuBackend::open(i)? as Arc<dyn Backend>]),
+        Device::Cuda(i) => Ok(vec![CudaBackend::open(i)? as Arc<dyn Backend>]),
         Device::Auto => {
-            // Never a software adapter (lavapipe) unless asked for by index.
+            // CUDA first; then a hardware wgpu adapter, never a software one (lavapipe)
+            // unless asked for by index; else the CPU alone.
+            if let Some(d) = cuda_devices().first() {
+                return Ok(vec![CudaBackend::open(d.ordinal)? as Arc<dyn Backend>]);
+            }
             match wgpu_adapters().into_iter().find(|a| !a.software) {
                 Some(a) => Ok(vec![WgpuBackend::open(a.index)? as Arc<dyn Backend>]),
                 None => Ok(vec![]),
             }
         }
-        other => Err(Error::arg(
-            "compute",
-            format!("device {other} is not available in this build (CPU and wgpu exist today); use Device::Cpu, Device::Wgpu(i) or Device::Auto"),
-        )),
     }
 }
 

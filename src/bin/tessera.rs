@@ -168,7 +168,13 @@ fn run(cli: Cli) -> tessera::Result<()> {
             {
                 let adapters = tessera::backend::wgpu_adapters();
                 if adapters.is_empty() {
-                    println!("  wgpu     no Vulkan adapter found (install a GPU driver, or mesa-vulkan-drivers for the software lavapipe)");
+                    if tessera::backend::wgpu_built() {
+                        println!("  wgpu     no Vulkan adapter found (install a GPU driver, or mesa-vulkan-drivers for the software lavapipe)");
+                    } else {
+                        println!(
+                            "  wgpu     not built (build with the `wgpu` feature, on by default)"
+                        );
+                    }
                 }
                 for a in &adapters {
                     println!(
@@ -185,12 +191,34 @@ fn run(cli: Cli) -> tessera::Result<()> {
                         a.max_buffer >> 20
                     );
                 }
-                let auto = adapters
-                    .iter()
-                    .find(|a| !a.software)
-                    .map(|a| format!("wgpu:{}", a.index))
+                let cuda = tessera::backend::cuda_devices();
+                match tessera::backend::cuda_missing() {
+                    Some(why) => println!("  cuda     unavailable: {why}"),
+                    None if cuda.is_empty() => {
+                        println!("  cuda     driver and NVRTC present, but no CUDA device")
+                    }
+                    None => {}
+                }
+                for d in &cuda {
+                    println!(
+                        "  cuda:{}   {} (compute capability {}.{}, {:.1} GiB)",
+                        d.ordinal,
+                        d.name,
+                        d.capability.0,
+                        d.capability.1,
+                        gib(d.memory)
+                    );
+                }
+                let auto = cuda
+                    .first()
+                    .map(|d| format!("cuda:{}", d.ordinal))
+                    .or_else(|| {
+                        adapters
+                            .iter()
+                            .find(|a| !a.software)
+                            .map(|a| format!("wgpu:{}", a.index))
+                    })
                     .unwrap_or_else(|| "cpu (software adapters are used only when named)".into());
-                println!("  cuda     not built yet (planned: NVRTC-compiled kernels)");
                 println!("Device::Auto picks: {auto}");
             }
         }
@@ -408,6 +436,26 @@ fn parse_devices(spec: &str) -> tessera::Result<Vec<(Device, String)>> {
                     ),
                 ));
             }
+            for d in tessera::backend::cuda_devices() {
+                out.push((
+                    Device::Cuda(d.ordinal),
+                    format!("cuda:{} {}", d.ordinal, d.name),
+                ));
+            }
+        }
+        s if s.starts_with("cuda:") => {
+            let Device::Cuda(i) = s.parse::<Device>()? else {
+                unreachable!("cuda: specs parse to CUDA devices")
+            };
+            let d = tessera::backend::cuda_devices()
+                .into_iter()
+                .find(|d| d.ordinal == i)
+                .ok_or_else(|| {
+                    let why = tessera::backend::cuda_missing()
+                        .unwrap_or_else(|| format!("no CUDA device {i}"));
+                    tessera::Error::arg("bench", format!("cuda:{i}: {why}"))
+                })?;
+            out.push((Device::Cuda(i), format!("cuda:{i} {}", d.name)));
         }
         s if s.starts_with("wgpu:") => {
             let Device::Wgpu(i) = s.parse::<Device>()? else {
@@ -428,7 +476,7 @@ fn parse_devices(spec: &str) -> tessera::Result<Vec<(Device, String)>> {
         other => {
             return Err(tessera::Error::arg(
                 "bench",
-                format!("unknown device {other:?}; use cpu, wgpu:N or all"),
+                format!("unknown device {other:?}; use cpu, wgpu:N, cuda:N or all"),
             ))
         }
     }

@@ -188,31 +188,6 @@ fn dtype_code(d: DType) -> u8 {
         .expect("every dtype is listed") as u8
 }
 
-/// The element bytes of a C-contiguous array (bools as one byte each).
-fn part_bytes(a: &HostArray) -> std::borrow::Cow<'_, [u8]> {
-    use std::borrow::Cow;
-    macro_rules! pod {
-        ($x:expr) => {
-            match $x.as_slice() {
-                Some(s) => Cow::Borrowed(bytemuck::cast_slice(s)),
-                None => Cow::Owned(
-                    bytemuck::cast_slice(&$x.iter().copied().collect::<Vec<_>>()).to_vec(),
-                ),
-            }
-        };
-    }
-    match a {
-        HostArray::Bool(x) => Cow::Owned(x.iter().map(|&b| b as u8).collect()),
-        HostArray::U32(x) => pod!(x),
-        HostArray::I32(x) => pod!(x),
-        HostArray::I64(x) => pod!(x),
-        HostArray::F16(x) => pod!(x),
-        HostArray::BF16(x) => pod!(x),
-        HostArray::F32(x) => pod!(x),
-        HostArray::F64(x) => pod!(x),
-    }
-}
-
 /// Writes the chunk, overwriting (and trimming) an existing file when `reuse`; returns the
 /// checksum and the file's length.
 fn write_chunk(path: &Path, chunk: &Chunk, reuse: bool) -> std::io::Result<(u32, u64)> {
@@ -232,7 +207,7 @@ fn write_chunk(path: &Path, chunk: &Chunk, reuse: bool) -> std::io::Result<(u32,
     f.write_all(&header)?;
     len += header.len() as u64;
     for p in &chunk.parts {
-        let bytes = part_bytes(p);
+        let bytes = p.element_bytes();
         crc.update(&bytes);
         f.write_all(&bytes)?;
         len += bytes.len() as u64;

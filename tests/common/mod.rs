@@ -31,10 +31,11 @@ pub fn test_caps() -> tessera::backend::AdapterSummary {
     tessera::backend::wgpu_adapters()[i].clone()
 }
 
-/// Devices the suite runs on: the CPU, and the wgpu adapter under test when one exists
-/// (required when TESSERA_REQUIRE_WGPU=1, as in CI). Ops the wgpu backend has no kernel
-/// for run on the CPU (logged), so every test still checks the device's kernels, its
-/// transfers and the routing between them.
+/// Devices the suite runs on: the CPU, the wgpu adapter under test when one exists
+/// (required when TESSERA_REQUIRE_WGPU=1, as in CI), and CUDA device 0 when there is one
+/// (required when TESSERA_REQUIRE_CUDA=1). Ops a device has no kernel for run on the CPU
+/// (logged), so every test still checks the device's kernels, its transfers and the
+/// routing between them.
 pub fn devices() -> Vec<Device> {
     let mut d = vec![Device::Cpu];
     if let Some(i) = test_adapter() {
@@ -46,6 +47,20 @@ pub fn devices() -> Vec<Device> {
     } else {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| eprintln!("SKIPPED the wgpu half of the suite: no Vulkan adapter (install mesa-vulkan-drivers)"));
+    }
+    // CUDA device 0 where one exists (TESSERA_REQUIRE_CUDA=1 makes its absence a failure,
+    // as scripts/gpu-check.sh sets on a GPU machine).
+    match tessera::backend::cuda_missing() {
+        None if !tessera::backend::cuda_devices().is_empty() => d.push(Device::Cuda(0)),
+        why => {
+            let why = why.unwrap_or_else(|| "no CUDA device".into());
+            assert!(
+                std::env::var("TESSERA_REQUIRE_CUDA").as_deref() != Ok("1"),
+                "TESSERA_REQUIRE_CUDA=1 but CUDA is unavailable: {why}"
+            );
+            static CUDA: std::sync::Once = std::sync::Once::new();
+            CUDA.call_once(|| eprintln!("SKIPPED the CUDA part of the suite: {why}"));
+        }
     }
     d
 }

@@ -1,12 +1,232 @@
-//! The CUDA backend: kernels from `kernels/*.cu` and the shared codegen walk, compiled
-//! by NVRTC at run time for the device's architecture.
+//! The CUDA backend: chunk ops as kernels from `kernels/*.cu` and the shared codegen
+//! walk, compiled by NVRTC at run time for the device's architecture; matrix products on
+//! cuBLAS. Ops it does not run are declined by kind, and the scheduler runs them on the
+//! CPU and logs that it did.
 //!
-//! Rooms (the same as `wgpu/`): `codegen` (CUDA C from a fused expression), `compile`
-//! (NVRTC, cubin or PTX).
+//! Rooms (as `wgpu/`): `device.rs` (finding and opening devices without a panic),
+//! `compile.rs` (NVRTC), `cache.rs` (modules and kernels, loaded once per device),
+//! `codegen.rs` (CUDA C), `ops/` (map, reduce, copy, matmul: plan and run),
+//! `transfer.rs` (uploads, downloads, byte layouts). This file holds the types they share
+//! and the `Backend` impl that picks among them.
+//!
+//! Streams: one stream per device today; every worker's launches and copies queue on it
+//! in order, and a download waits on it. (One stream per worker, with events between
+//! them, is the next step; it needs a GPU to measure.)
 
+mod cache;
 pub mod codegen;
 pub mod compile;
 #[cfg(test)]
 mod compile_tests;
+mod device;
+mod ops;
+mod transfer;
 
 pub use compile::nvrtc_present;
+pub use device::{devices, missing};
+
+use super::{Backend, Buffer, Decline, Device, DeviceBuffer, KernelCache, Plan};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::kernel::{
+    AssembleOp, Chunk, ChunkOp, CombineOp, LinalgOp, LinalgTask, MapOp, Reduction, TakeOp,
+};
+use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream};
+use std::sync::{Arc, Mutex};
+
+/// A device allocation and what it holds.
+struct CuBuf {
+    data: CudaSlice<u8>,
+    dtype: DType,
+    shape: Vec<usize>,
+    /// A reduction partial: its parts lie one after another (see `kernels/reduce.cu`).
+    partial: Option<Reduction>,
+}
+
+/// One opened CUDA device.
+pub struct CudaBackend {
+    ordinal: usize,
+    name: String,
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    /// What NVRTC compiles for: `sm_XY` of the device, or PTX for the newest it knows.
+    arch: String,
+    /// Generated kernels (or declines) by structure.
+    kernels: KernelCache<CudaFunction>,
+    /// The fixed kernels of `kernels/copy.cu`, loaded on first use.
+    copies: Mutex<Option<Arc<cudarc::driver::CudaModule>>>,
+    /// cuBLAS, when its library is present.
+    blas: Option<cudarc::cublas::CudaBlas>,
+}
+
+impl CudaBackend {
+    /// Opens `cuda:ordinal`, or says why it cannot (no driver, no NVRTC, no such device).
+    pub fn open(ordinal: usize) -> Result<Arc<CudaBackend>> {
+        let fail = |reason: String| Error::Backend {
+            device: format!("cuda:{ordinal}"),
+            op: "open".into(),
+            reason,
+        };
+        let ctx = device::context(ordinal).map_err(fail)?;
+        let (major, minor) = ctx
+            .compute_capability()
+            .map_err(|e| fail(format!("{e:?}")))?;
+        let stream = ctx.new_stream().map_err(|e| fail(format!("{e:?}")))?;
+        let blas = device::cublas_present()
+            .then(|| cudarc::cublas::CudaBlas::new(stream.clone()).ok())
+            .flatten();
+        Ok(Arc::new(CudaBackend {
+            ordinal,
+            name: ctx.name().unwrap_or_else(|_| "unknown".into()),
+            arch: compile::arch_for(major, minor),
+            ctx,
+            stream,
+            kernels: KernelCache::default(),
+            copies: Mutex::new(None),
+            blas,
+        }))
+    }
+
+    fn fail(&self, op: &str, reason: impl Into<String>) -> Error {
+        Error::Backend {
+            device: format!("cuda:{}", self.ordinal),
+            op: op.into(),
+            reason: reason.into(),
+        }
+    }
+
+    fn buf<'a>(&self, b: &'a Buffer) -> Result<&'a CuBuf> {
+        match b {
+            Buffer::Device(d) if d.device == Device::Cuda(self.ordinal) => d
+                .handle
+                .downcast_ref::<CuBuf>()
+                .ok_or_else(|| self.fail("bind", "foreign buffer handle")),
+            other => Err(self.fail(
+                "bind",
+                format!(
+                    "input lives on {}; the scheduler must upload it first",
+                    other.device()
+                ),
+            )),
+        }
+    }
+
+    fn wrap(
+        &self,
+        data: CudaSlice<u8>,
+        dtype: DType,
+        shape: Vec<usize>,
+        partial: Option<Reduction>,
+    ) -> Buffer {
+        Buffer::Device(DeviceBuffer {
+            device: Device::Cuda(self.ordinal),
+            bytes: data.len(),
+            handle: Arc::new(CuBuf {
+                data,
+                dtype,
+                shape,
+                partial,
+            }),
+        })
+    }
+
+    /// `bytes` of device memory (at least one, so every buffer has an address).
+    fn alloc(&self, bytes: usize) -> Result<CudaSlice<u8>> {
+        self.stream
+            .alloc_zeros::<u8>(bytes.max(1))
+            .map_err(|e| self.fail("alloc", format!("{bytes} bytes: {e:?}")))
+    }
+
+    /// Blocks for a 1-d grid-stride loop over `n` elements.
+    fn grid_1d(n: usize) -> u32 {
+        n.div_ceil(256).clamp(1, 65_535 * 8) as u32
+    }
+
+    /// A 1-d grid-stride launch over `n` elements, 256 threads per block.
+    fn cfg_1d(n: usize) -> cudarc::driver::LaunchConfig {
+        Self::cfg((Self::grid_1d(n), 1, 1))
+    }
+
+    /// A launch of `grid` blocks of 256 threads.
+    fn cfg(grid: (u32, u32, u32)) -> cudarc::driver::LaunchConfig {
+        cudarc::driver::LaunchConfig {
+            grid_dim: grid,
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        }
+    }
+}
+
+impl Backend for CudaBackend {
+    fn device(&self) -> Device {
+        Device::Cuda(self.ordinal)
+    }
+
+    fn describe(&self) -> String {
+        format!("cuda:{} {} ({})", self.ordinal, self.name, self.arch)
+    }
+
+    fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, Decline> {
+        match op {
+            ChunkOp::Map(MapOp { expr, shape }) => self.plan_map(expr, shape).map(Plan::new),
+            ChunkOp::Reduce(r) => self.plan_reduce(r).map(Plan::new),
+            ChunkOp::Combine(CombineOp {
+                reduction,
+                input_dtype,
+                finalize,
+            }) => {
+                let fin = finalize.as_ref().map(|f| f.dtype);
+                self.combine_kernel(*reduction, *input_dtype, fin)
+                    .map(Plan::new)
+            }
+            ChunkOp::Assemble(AssembleOp { dtype, shape, .. })
+            | ChunkOp::Take(TakeOp { dtype, shape, .. }) => {
+                self.plan_copy(*dtype, shape).map(|_| Plan::empty())
+            }
+            ChunkOp::Linalg(LinalgTask {
+                op: LinalgOp::MatMul { .. },
+                dtype,
+                ..
+            }) => self.plan_matmul(*dtype).map(|_| Plan::empty()),
+            other => Err(format!("{} has no CUDA kernel yet", other.name()).into()),
+        }
+    }
+
+    fn run(&self, op: &ChunkOp, plan: Plan, inputs: &[&Buffer]) -> Result<Buffer> {
+        let kernel = || {
+            plan.take::<Result<CudaFunction>>()
+                .ok_or_else(|| self.fail(&op.name(), "run without a CUDA plan"))?
+        };
+        match op {
+            ChunkOp::Map(MapOp { expr, shape }) => self.map(&kernel()?, expr, shape, inputs),
+            ChunkOp::Reduce(r) => self.reduce(&kernel()?, r, inputs),
+            ChunkOp::Combine(CombineOp {
+                reduction,
+                input_dtype,
+                finalize,
+            }) => self.combine(&kernel()?, *reduction, *input_dtype, finalize, inputs),
+            ChunkOp::Assemble(a) => self.assemble(a, inputs),
+            ChunkOp::Take(t) => self.take(t, inputs),
+            ChunkOp::Linalg(LinalgTask {
+                op: LinalgOp::MatMul { batch, m, k, n },
+                dtype,
+                shape,
+            }) => self.matmul(*dtype, (*batch, *m, *k, *n), shape, inputs),
+            other => Err(self.fail(&other.name(), "declined op reached the CUDA backend")),
+        }
+    }
+
+    fn download(&self, buf: &Buffer) -> Result<Chunk> {
+        self.download_now(self.buf(buf)?)
+    }
+
+    fn upload(&self, chunk: Chunk) -> Result<Buffer> {
+        self.upload_now(chunk)
+    }
+
+    fn memory_bytes(&self) -> Option<u64> {
+        // What is free now (cuMemGetInfo), not the total: other processes and contexts
+        // hold the rest.
+        self.ctx.mem_get_info().ok().map(|(free, _)| free as u64)
+    }
+}

@@ -2,6 +2,8 @@
 //! offsets, strides and generator parameters travel in the `meta` buffer, so chunks of
 //! any shape and any seed share the compiled pipeline).
 
+#[cfg(test)]
+use crate::backend::codegen::serial_reduction;
 use crate::backend::codegen::{body, cast, f64_parts, gen_base, leaf_base, Lang, MathFn};
 use crate::backend::Decline;
 use crate::dtype::{DType, Scalar};
@@ -177,23 +179,6 @@ pub fn transpose_tiling(
         })
         .filter(|t| !t.leaves.is_empty())
         .max_by_key(|t| (t.leaves.len(), t.axis))
-}
-
-/// Whether every f64 generator parameter of `expr` has the exact three-f32 form the
-/// generated WGSL needs (it declines otherwise): the one thing beyond the shared
-/// [`crate::kernel::ExprKey`] that the source depends on, so it joins the cache key.
-pub fn exact_f64_params(expr: &FusedExpr) -> bool {
-    let exact = |vs: &[f64]| vs.iter().all(|&v| f64_parts(v).is_some());
-    expr.leaves.iter().all(|leaf| match &leaf.source {
-        LeafSource::Gen(Generator::Random {
-            dist: Dist::Uniform { low, high },
-            ..
-        }) => exact(&[*low, high - low]),
-        LeafSource::Gen(Generator::Range { start, step, last }) => {
-            exact(&[*start, *step, last.map_or(0.0, |l| l.1)])
-        }
-        _ => true,
-    })
 }
 
 /// The WGSL source of a fused map over `ndim` dimensions, or why it cannot run here;
@@ -534,18 +519,6 @@ fn convert(v: &str, from: DType, to: DType, caps: Caps) -> Result<String, Declin
     cast(v, from, to, &Wgsl::plain(caps))
 }
 
-/// Whether a reduction of a `shape` chunk over `axes` uses the serial driver (a thread
-/// per output element): when the last axis is kept and there are outputs enough to fill
-/// a GPU, so that neighbouring threads read neighbouring elements.
-pub fn serial_reduction(shape: &[usize], axes: &[usize]) -> bool {
-    let nd = shape.len();
-    let nout: usize = (0..nd)
-        .filter(|k| !axes.contains(k))
-        .map(|k| shape[k])
-        .product();
-    nd > 0 && !axes.contains(&(nd - 1)) && nout >= 1024
-}
-
 /// The WGSL source of a reduction partial (or, with `finalize`, of the final result of
 /// that dtype) of `expr` over `ndim` dimensions, with the serial or the tree driver.
 pub fn reduce_source(
@@ -775,6 +748,7 @@ pub fn combine_source(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::codegen::exact_f64_params;
     use crate::kernel::{BinaryOp, Instr, Leaf};
 
     fn expr(leaves: Vec<(LeafSource, Vec<i64>)>) -> FusedExpr {

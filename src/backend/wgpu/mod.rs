@@ -18,6 +18,7 @@ mod transfer;
 
 pub use device::adapters;
 
+use super::copybox::{assemble_boxes, take_boxes};
 use super::{Backend, Buffer, Decline, Device, DeviceBuffer, KernelCache, Plan};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -43,14 +44,6 @@ struct GpuBuf {
     shape: Vec<usize>,
     /// A reduction partial: its parts lie one after another (see `codegen::reduce_source`).
     partial: Option<Reduction>,
-}
-
-/// One rectangular copy from input `slot` (start `src`) to the output (start `dst`).
-struct CopyBox {
-    slot: usize,
-    src: Vec<usize>,
-    dst: Vec<usize>,
-    shape: Vec<usize>,
 }
 
 /// One opened wgpu adapter.
@@ -117,18 +110,6 @@ impl WgpuBackend {
             }),
         })
     }
-}
-
-/// How far an affine view over `shape` reaches from its offset: (the most negative step
-/// sum, the total span Σ |stride|·(n − 1)), so index checks need no per-element work.
-pub(in crate::backend::wgpu) fn stride_span(strides: &[i64], shape: &[usize]) -> (i64, i64) {
-    strides
-        .iter()
-        .zip(shape)
-        .fold((0, 0), |(lo, span), (&s, &n)| {
-            let len = n.max(1) as i64 - 1;
-            (lo + s.min(0) * len, span + s.abs() * len)
-        })
 }
 
 impl Backend for WgpuBackend {
@@ -200,56 +181,11 @@ impl Backend for WgpuBackend {
         {
             return self.matmul(pipeline, *dtype, (*batch, *m, *k, *n), shape, inputs);
         }
-        if let ChunkOp::Assemble(AssembleOp {
-            dtype,
-            shape,
-            pieces,
-        }) = op
-        {
-            let boxes = pieces
-                .iter()
-                .map(|p| CopyBox {
-                    slot: p.slot,
-                    src: p.src_start.clone(),
-                    dst: p.dst_start.clone(),
-                    shape: p.shape.clone(),
-                })
-                .collect();
-            return self.copy(pipeline, *dtype, shape, boxes, inputs);
+        if let ChunkOp::Assemble(a) = op {
+            return self.copy(pipeline, a.dtype, &a.shape, assemble_boxes(a), inputs);
         }
-        if let ChunkOp::Take(TakeOp {
-            dtype,
-            shape,
-            axis,
-            picks,
-        }) = op
-        {
-            // Runs of consecutive indices from one input become one box each.
-            let mut boxes: Vec<CopyBox> = vec![];
-            for (i, &(slot, j)) in picks.iter().enumerate() {
-                if let Some(last) = boxes.last_mut() {
-                    if last.slot == slot
-                        && last.src[*axis] + last.shape[*axis] == j
-                        && last.dst[*axis] + last.shape[*axis] == i
-                    {
-                        last.shape[*axis] += 1;
-                        continue;
-                    }
-                }
-                let mut src = vec![0; shape.len()];
-                let mut dst = vec![0; shape.len()];
-                let mut bshape = shape.clone();
-                src[*axis] = j;
-                dst[*axis] = i;
-                bshape[*axis] = 1;
-                boxes.push(CopyBox {
-                    slot,
-                    src,
-                    dst,
-                    shape: bshape,
-                });
-            }
-            return self.copy(pipeline, *dtype, shape, boxes, inputs);
+        if let ChunkOp::Take(t) = op {
+            return self.copy(pipeline, t.dtype, &t.shape, take_boxes(t), inputs);
         }
         let ChunkOp::Map(MapOp { expr, shape }) = op else {
             return Err(self.fail(&op.name(), "declined op reached the wgpu backend"));

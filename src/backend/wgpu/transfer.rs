@@ -6,7 +6,7 @@ use super::{GpuBuf, WgpuBackend};
 use crate::backend::Buffer;
 use crate::dtype::{DType, HostArray};
 use crate::error::Result;
-use crate::kernel::{Chunk, Reduction};
+use crate::kernel::Chunk;
 
 impl WgpuBackend {
     /// Copies every buffer into a staging buffer in one submit, waits once, and decodes.
@@ -72,66 +72,13 @@ impl WgpuBackend {
 
     /// A downloaded buffer's bytes as a host chunk (partials in the CPU's f64 layout).
     pub(in crate::backend::wgpu) fn decode(&self, b: &GpuBuf, bytes: Vec<u8>) -> Result<Chunk> {
-        let parts = b.partial.map_or(1, |r| r.partial_parts());
-        let n: usize = b.shape.iter().product::<usize>() * parts;
         let Some(red) = b.partial else {
             let arr =
                 from_bytes(&bytes, b.dtype, &b.shape).map_err(|e| self.fail("download", e))?;
             return Ok(Chunk::dense(arr));
         };
-        // A partial → the CPU's layout: f64 parts for float accumulators, i64 for integer
-        // ones, arg indices as i64 (the u32::MAX "none yet" sentinel becomes -1).
-        let m = n / parts;
-        let dims = ndarray::IxDyn(&b.shape);
-        let arg = matches!(red, Reduction::ArgMin | Reduction::ArgMax);
-        let index = |u: u64| if u == u32::MAX as u64 { -1 } else { u as i64 };
-        let ints = |v: Vec<i64>| {
-            ndarray::ArrayD::from_shape_vec(dims.clone(), v)
-                .map(HostArray::I64)
-                .map_err(|e| self.fail("download", e.to_string()))
-        };
-        let floats = |v: Vec<f64>| {
-            ndarray::ArrayD::from_shape_vec(dims.clone(), v)
-                .map(HostArray::F64)
-                .map_err(|e| self.fail("download", e.to_string()))
-        };
-        let mut out = vec![];
-        for p in 0..parts {
-            let r = p * m..(p + 1) * m;
-            let is_idx = p == 1 && arg;
-            out.push(match b.dtype {
-                DType::I64 => {
-                    let v = &bytemuck::pod_collect_to_vec::<u8, i64>(&bytes)[r];
-                    if is_idx {
-                        ints(v.iter().map(|&x| index(x as u64)).collect())?
-                    } else {
-                        ints(v.to_vec())?
-                    }
-                }
-                // Indices were stored as raw bits: read them as u32, not through floats.
-                DType::F32 if is_idx => ints(
-                    bytemuck::pod_collect_to_vec::<u8, u32>(&bytes)[r]
-                        .iter()
-                        .map(|&u| index(u as u64))
-                        .collect(),
-                )?,
-                DType::F32 => floats(
-                    bytemuck::pod_collect_to_vec::<u8, f32>(&bytes)[r]
-                        .iter()
-                        .map(|&v| v as f64)
-                        .collect(),
-                )?,
-                _ => {
-                    let v = &bytemuck::pod_collect_to_vec::<u8, f64>(&bytes)[r];
-                    if is_idx {
-                        ints(v.iter().map(|&x| index(x as u64)).collect())?
-                    } else {
-                        floats(v.to_vec())?
-                    }
-                }
-            });
-        }
-        Ok(Chunk { parts: out })
+        crate::backend::partial::decode(&bytes, b.dtype, &b.shape, red)
+            .map_err(|e| self.fail("download", e))
     }
 
     pub(in crate::backend::wgpu) fn upload_now(&self, chunk: Chunk) -> Result<Buffer> {

@@ -1,6 +1,7 @@
 //! Strided box copies behind take, rechunk and concatenate.
 
-use super::super::{codegen, CopyBox, GpuBuf, WgpuBackend};
+use super::super::{codegen, GpuBuf, WgpuBackend};
+use crate::backend::copybox::{box_meta, CopyBox};
 use crate::backend::{Buffer, Decline};
 use crate::dtype::DType;
 use crate::error::Result;
@@ -43,7 +44,6 @@ impl WgpuBackend {
         let out = self.alloc(total * dtype.size().max(4));
         if total > 0 {
             let ins: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
-            let dst_strides = crate::chunks::c_strides(shape);
             self.scoped("copy", || {
                 for b in &boxes {
                     let count: usize = b.shape.iter().product();
@@ -53,20 +53,7 @@ impl WgpuBackend {
                     let input = ins
                         .get(b.slot)
                         .ok_or_else(|| self.fail("copy", "missing input"))?;
-                    let ss = crate::chunks::c_strides(&input.shape);
-                    let offset = |start: &[usize], strides: &[i64]| {
-                        start
-                            .iter()
-                            .zip(strides)
-                            .map(|(&x, &s)| x as i64 * s)
-                            .sum::<i64>() as u32
-                    };
-                    let mut meta: Vec<u32> = vec![shape.len() as u32, count as u32];
-                    meta.extend(b.shape.iter().map(|&x| x as u32));
-                    meta.push(offset(&b.src, &ss));
-                    meta.extend(ss.iter().map(|&x| x as u32));
-                    meta.push(offset(&b.dst, &dst_strides));
-                    meta.extend(dst_strides.iter().map(|&x| x as u32));
+                    let meta = box_meta(b, &input.shape, shape);
                     let mbuf = self.alloc_init(bytemuck::cast_slice(&meta));
                     self.run_kernel(
                         pipeline,

@@ -1,10 +1,11 @@
 //! Fused elementwise maps: checking that a chunk fits one kernel, and planning the
 //! generated kernel (direct, or through workgroup tiles for transposed inputs).
 
-use super::super::{codegen, stride_span, Prepared, WgpuBackend};
+use super::super::{codegen, Prepared, WgpuBackend};
 use crate::backend::caps::TransposeKernel;
+use crate::backend::codegen::{check_leaf_ranges, exact_f64_params};
 use crate::backend::{Decline, KernelKey};
-use crate::kernel::{FusedExpr, Generator, LeafSource};
+use crate::kernel::FusedExpr;
 
 impl WgpuBackend {
     /// Why `expr` over `shape` cannot run here, or its kernel and tiling (see
@@ -28,7 +29,7 @@ impl WgpuBackend {
             ndim: shape.len(),
             tiling: tiling.as_ref().map(|t| (t.axis, t.leaves.clone())),
             expr: expr.structure_key(),
-            exact: codegen::exact_f64_params(expr),
+            exact: exact_f64_params(expr),
         };
         let pipeline = self.kernel(key, || {
             codegen::map_source(expr, shape.len(), self.caps, tiling.as_ref())
@@ -50,22 +51,7 @@ impl WgpuBackend {
         if total > i32::MAX as usize {
             return Err(Decline::size("chunk has more than 2³¹ elements"));
         }
-        for leaf in &expr.leaves {
-            let (below, reach) = stride_span(&leaf.strides, shape);
-            let lo = leaf.offset + below;
-            if lo < 0 || leaf.offset + reach > i32::MAX as i64 {
-                return Err(Decline::size(
-                    "leaf indices exceed the 32-bit range of GPU kernels",
-                ));
-            }
-            if let LeafSource::Gen(Generator::Random { .. }) = leaf.source {
-                if leaf.offset + reach > u32::MAX as i64 / 4 {
-                    return Err(Decline::size(
-                        "random index beyond the 32-bit counter range of GPU kernels",
-                    ));
-                }
-            }
-        }
+        check_leaf_ranges(expr, shape)?;
         if expr.num_inputs() + 2 > self.limits.max_storage_buffers_per_shader_stage as usize {
             return Err(Decline::size("too many inputs for one kernel"));
         }

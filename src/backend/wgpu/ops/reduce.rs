@@ -2,7 +2,8 @@
 //! the combine tree across chunks that stays on the device up to the result.
 
 use super::super::pool::PooledBuffer;
-use super::super::{codegen, stride_span, GpuBuf, Prepared, WgpuBackend};
+use super::super::{codegen, GpuBuf, Prepared, WgpuBackend};
+use crate::backend::codegen::{exact_f64_params, reduce_meta, serial_reduction, stride_span};
 use crate::backend::{Buffer, Decline, Device, DeviceBuffer, KernelKey};
 use crate::dtype::DType;
 use crate::error::Result;
@@ -29,7 +30,7 @@ impl WgpuBackend {
                 "reduction over more than 2³² elements per chunk",
             ));
         }
-        let serial = codegen::serial_reduction(shape, &op.axes);
+        let serial = serial_reduction(shape, &op.axes);
         let fin = op.finalize.as_ref().map(|f| f.dtype);
         let key = KernelKey::Reduce {
             ndim: shape.len(),
@@ -37,7 +38,7 @@ impl WgpuBackend {
             reduction: red,
             finalize: fin,
             expr: expr.structure_key(),
-            exact: codegen::exact_f64_params(expr),
+            exact: exact_f64_params(expr),
         };
         let pipeline = self.kernel(key, || {
             codegen::reduce_source(expr, shape.len(), self.caps, red, fin, serial)
@@ -59,16 +60,11 @@ impl WgpuBackend {
             shape,
             reduction: red,
             axes,
-            arg,
             finalize,
+            ..
         } = op;
         let red = *red;
-        let ndim = shape.len();
-        let acc_shape: Vec<usize> = (0..ndim)
-            .map(|k| if axes.contains(&k) { 1 } else { shape[k] })
-            .collect();
-        let nout: usize = acc_shape.iter().product();
-        let nred: usize = axes.iter().map(|&k| shape[k]).product();
+        let (meta, acc_shape, nout, _) = reduce_meta(op);
         let acc = codegen::acc_dtype(red, expr.dtype(), self.caps)
             .map_err(|e| self.fail("reduce", e.to_string()))?;
         let (dtype, out_shape, parts) = match finalize {
@@ -77,14 +73,8 @@ impl WgpuBackend {
         };
         let out = self.alloc(nout * parts * dtype.size().max(4));
         if nout > 0 {
-            let mut meta = crate::backend::codegen::meta(expr, shape);
-            meta.push(nout as i32);
-            meta.push(nred as i32);
-            meta.extend((0..ndim).map(|k| axes.contains(&k) as i32));
-            meta.push(arg.base as i32);
-            meta.extend((0..ndim).map(|k| arg.strides.get(k).copied().unwrap_or(0) as i32));
             let max = self.limits.max_compute_workgroups_per_dimension as usize;
-            let groups = if codegen::serial_reduction(shape, axes) {
+            let groups = if serial_reduction(shape, axes) {
                 (nout.div_ceil(256).min(max) as u32, 1)
             } else {
                 let gx = nout.min(max);

@@ -1,0 +1,70 @@
+//! Finding and opening CUDA devices, without ever letting cudarc panic.
+//!
+//! cudarc loads `libcuda.so`, NVRTC and cuBLAS at run time and *panics* on the first call
+//! into a library it cannot load, so every entry here asks `is_culib_present` first: on a
+//! machine without a driver, `tessera info` says so and `Device::Cuda(0)` is an error
+//! that names what is missing.
+
+use super::compile::nvrtc_present;
+use crate::backend::caps::CudaSummary;
+use cudarc::driver::CudaContext;
+use std::sync::Arc;
+
+/// Whether the CUDA driver library (`libcuda.so`) can be loaded.
+pub fn driver_present() -> bool {
+    // SAFETY: only tries to open the library by its candidate names.
+    unsafe { cudarc::driver::sys::is_culib_present() }
+}
+
+/// Whether cuBLAS (`libcublas.so`) can be loaded.
+pub fn cublas_present() -> bool {
+    // SAFETY: as above.
+    unsafe { cudarc::cublas::sys::is_culib_present() }
+}
+
+/// Why no CUDA device can be used here, or `None` when the libraries are present.
+pub fn missing() -> Option<String> {
+    if !driver_present() {
+        return Some("no CUDA driver (libcuda.so was not found on the library path)".into());
+    }
+    if !nvrtc_present() {
+        return Some(
+            "no NVRTC (libnvrtc.so.12 was not found; install the CUDA toolkit or `pip install nvidia-cuda-nvrtc-cu12` and put its lib directory on LD_LIBRARY_PATH)".into(),
+        );
+    }
+    None
+}
+
+/// The CUDA devices present (empty when the driver or NVRTC is missing, or no device).
+pub fn devices() -> Vec<CudaSummary> {
+    if missing().is_some() {
+        return vec![];
+    }
+    let n = CudaContext::device_count().unwrap_or(0).max(0) as usize;
+    (0..n)
+        .filter_map(|i| {
+            let ctx = CudaContext::new(i).ok()?;
+            Some(CudaSummary {
+                ordinal: i,
+                name: ctx.name().unwrap_or_else(|_| "unknown".into()),
+                capability: ctx.compute_capability().ok()?,
+                memory: ctx.total_mem().ok()? as u64,
+            })
+        })
+        .collect()
+}
+
+/// Opens device `ordinal`'s primary context, or says why it cannot.
+pub fn context(ordinal: usize) -> Result<Arc<CudaContext>, String> {
+    if let Some(why) = missing() {
+        return Err(why);
+    }
+    let n = CudaContext::device_count().map_err(|e| format!("cuDeviceGetCount: {e:?}"))?;
+    if ordinal >= n.max(0) as usize {
+        return Err(format!(
+            "cuda:{ordinal} does not exist ({n} CUDA device(s) found); use cuda:0..cuda:{}",
+            n.max(1) - 1
+        ));
+    }
+    CudaContext::new(ordinal).map_err(|e| format!("opening cuda:{ordinal}: {e:?}"))
+}

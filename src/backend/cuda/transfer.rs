@@ -1,0 +1,101 @@
+//! Moving chunks between host and device. Every dtype is stored on the device as on the
+//! host (bools one byte, f16 and bf16 as their bits), so a transfer is one copy of the
+//! element bytes; partials come back in the CPU's layout (`backend/partial.rs`).
+//!
+//! Copies are synchronous from pageable memory today; pinned staging buffers, which let
+//! them overlap kernels, are the next step and need a GPU to measure.
+
+use super::{CuBuf, CudaBackend};
+use crate::backend::Buffer;
+use crate::dtype::{DType, HostArray};
+use crate::error::Result;
+use crate::kernel::Chunk;
+
+impl CudaBackend {
+    pub(super) fn download_now(&self, b: &CuBuf) -> Result<Chunk> {
+        let bytes = self
+            .stream
+            .clone_dtoh(&b.data)
+            .map_err(|e| self.fail("download", format!("{e:?}")))?;
+        if let Some(red) = b.partial {
+            return crate::backend::partial::decode(&bytes, b.dtype, &b.shape, red)
+                .map_err(|e| self.fail("download", e));
+        }
+        from_bytes(&bytes, b.dtype, &b.shape)
+            .map(Chunk::dense)
+            .map_err(|e| self.fail("download", e))
+    }
+
+    pub(super) fn upload_now(&self, chunk: Chunk) -> Result<Buffer> {
+        if chunk.parts.len() != 1 {
+            return Err(self.fail(
+                "upload",
+                "only dense chunks are uploaded (partials stay where they were made)",
+            ));
+        }
+        let a = chunk.array();
+        let bytes = a.element_bytes();
+        let data = self
+            .stream
+            .clone_htod(&bytes[..])
+            .map_err(|e| self.fail("upload", format!("{} bytes: {e:?}", bytes.len())))?;
+        Ok(self.wrap(data, a.dtype(), a.shape().to_vec(), None))
+    }
+}
+
+fn from_bytes(
+    bytes: &[u8],
+    dtype: DType,
+    shape: &[usize],
+) -> std::result::Result<HostArray, String> {
+    let n: usize = shape.iter().product();
+    if bytes.len() < n * dtype.size() {
+        return Err(format!(
+            "{n} {dtype} elements need {} bytes, {} came back",
+            n * dtype.size(),
+            bytes.len()
+        ));
+    }
+    fn arr<T: bytemuck::Pod>(
+        bytes: &[u8],
+        n: usize,
+        shape: &[usize],
+    ) -> std::result::Result<ndarray::ArrayD<T>, String> {
+        let v = bytemuck::pod_collect_to_vec::<u8, T>(&bytes[..n * std::mem::size_of::<T>()]);
+        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v).map_err(|e| e.to_string())
+    }
+    Ok(match dtype {
+        DType::Bool => HostArray::Bool(arr::<u8>(bytes, n, shape)?.mapv(|v| v != 0)),
+        DType::U32 => HostArray::U32(arr(bytes, n, shape)?),
+        DType::I32 => HostArray::I32(arr(bytes, n, shape)?),
+        DType::I64 => HostArray::I64(arr(bytes, n, shape)?),
+        DType::F16 => HostArray::F16(arr(bytes, n, shape)?),
+        DType::BF16 => HostArray::BF16(arr(bytes, n, shape)?),
+        DType::F32 => HostArray::F32(arr(bytes, n, shape)?),
+        DType::F64 => HostArray::F64(arr(bytes, n, shape)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dtype_round_trips_through_device_bytes() {
+        for d in DType::ALL {
+            let x = ndarray::arr2(&[[0.0, 1.0, -2.5], [3.0, 0.0, 7.25]]).into_dyn();
+            let a = match d {
+                DType::Bool => HostArray::Bool(x.mapv(|v| v != 0.0)),
+                DType::U32 => HostArray::U32(x.mapv(|v: f64| v.abs() as u32)),
+                DType::I32 => HostArray::I32(x.mapv(|v| v as i32)),
+                DType::I64 => HostArray::I64(x.mapv(|v| v as i64)),
+                DType::F16 => HostArray::F16(x.mapv(half::f16::from_f64)),
+                DType::BF16 => HostArray::BF16(x.mapv(half::bf16::from_f64)),
+                DType::F32 => HostArray::F32(x.mapv(|v| v as f32)),
+                DType::F64 => HostArray::F64(x),
+            };
+            let back = from_bytes(&a.element_bytes(), d, &[2, 3]).unwrap();
+            assert_eq!(back, a, "{d}");
+        }
+    }
+}
