@@ -65,6 +65,48 @@ pub fn devices() -> Vec<Device> {
     d
 }
 
+/// The devices under test other than the CPU (see [`devices`]); says so when none.
+pub fn accelerators() -> Vec<Device> {
+    let d: Vec<Device> = devices()
+        .into_iter()
+        .filter(|d| *d != Device::Cpu)
+        .collect();
+    if d.is_empty() {
+        eprintln!("SKIPPED: no accelerator to compare with the CPU");
+    }
+    d
+}
+
+/// What a device under test computes itself (the rest it leaves to the CPU).
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    /// f64 data and arithmetic.
+    pub f64: bool,
+    /// f16 data and arithmetic.
+    pub f16: bool,
+    /// i64 data (integer reductions accumulate in it).
+    pub i64: bool,
+}
+
+/// The capabilities of device `d` (wgpu: the adapter's features; CUDA: all).
+pub fn caps(d: Device) -> Caps {
+    match d {
+        Device::Wgpu(i) => {
+            let a = &tessera::backend::wgpu_adapters()[i];
+            Caps {
+                f64: a.shader_f64,
+                f16: a.shader_f16,
+                i64: a.shader_i64,
+            }
+        }
+        _ => Caps {
+            f64: true,
+            f16: true,
+            i64: true,
+        },
+    }
+}
+
 pub fn opts(device: Device) -> ComputeOptions {
     ComputeOptions {
         device,
