@@ -371,3 +371,98 @@ pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchRe
     }
     Ok(rows)
 }
+
+/// Kernel speed with the data already on the device, no graph and no transfers in the
+/// timing: what the device itself does, to set against the limits of the hardware.
+#[derive(Debug, Clone)]
+pub struct ResidentRow {
+    /// `a * 2 + b` over 2²⁴ f32 (12 bytes moved per element), in GB/s.
+    pub map_gbps: f64,
+    /// One f32 matrix product of `n`² blocks (`n` = 1024) per call, in TFLOP/s: on CUDA,
+    /// cuBLAS alone.
+    pub matmul_tflops: f64,
+}
+
+/// Measures [`ResidentRow`] on `device` (a GPU backend): inputs are uploaded once, each
+/// kernel runs `repeats` times back to back, and a one-element download after them waits
+/// for the device (queues run in order), so the time is the kernels' alone.
+///
+/// ```no_run
+/// let r = tessera::bench::device_resident(tessera::Device::Wgpu(0), 5).unwrap();
+/// println!("{:.1} GB/s", r.map_gbps);
+/// ```
+pub fn device_resident(device: crate::Device, repeats: usize) -> Result<ResidentRow> {
+    use crate::backend::Buffer;
+    use crate::kernel::{
+        BinaryOp, Chunk, ChunkOp, FusedExpr, Instr, Leaf, LeafSource, LinalgOp, LinalgTask, MapOp,
+    };
+    use crate::{DType, HostArray, Scalar};
+    let backend = crate::backend::open(device)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| crate::Error::arg("bench", format!("{device} is not a GPU device")))?;
+    let repeats = repeats.max(1);
+    let upload = |v: Vec<f32>, shape: &[usize]| -> Result<Buffer> {
+        let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v)
+            .map_err(|e| crate::Error::arg("bench", e.to_string()))?;
+        backend.upload(Chunk::dense(HostArray::F32(a)))
+    };
+    let leaf = |slot| Leaf {
+        source: LeafSource::Input(slot),
+        dtype: DType::F32,
+        offset: 0,
+        strides: vec![1],
+    };
+    let axpy = |n: usize| {
+        ChunkOp::Map(MapOp {
+            expr: FusedExpr {
+                leaves: vec![leaf(0), leaf(1)],
+                instrs: vec![
+                    (Instr::Leaf(0), DType::F32),
+                    (Instr::Const(Scalar::F64(2.0)), DType::F32),
+                    (Instr::Binary(BinaryOp::Mul, 0, 1), DType::F32),
+                    (Instr::Leaf(1), DType::F32),
+                    (Instr::Binary(BinaryOp::Add, 2, 3), DType::F32),
+                ],
+            },
+            shape: vec![n],
+        })
+    };
+    // Waits for everything queued before it: a one-element kernel, then its download.
+    let one = upload(vec![1.0], &[1])?;
+    let sync = || -> Result<()> {
+        let out = backend.execute(&axpy(1), &[&one, &one])?;
+        backend.download(&out).map(|_| ())
+    };
+    let time = |op: &ChunkOp, inputs: &[&Buffer]| -> Result<f64> {
+        drop(backend.execute(op, inputs)?);
+        sync()?;
+        let t = Instant::now();
+        for _ in 0..repeats {
+            drop(backend.execute(op, inputs)?);
+        }
+        sync()?;
+        Ok(t.elapsed().as_secs_f64() / repeats as f64)
+    };
+    let n = 1 << 24;
+    let a = upload((0..n).map(|i| i as f32).collect(), &[n])?;
+    let b = upload(vec![0.5; n], &[n])?;
+    let map_s = time(&axpy(n), &[&a, &b])?;
+    let m = 1024;
+    let x = upload((0..m * m).map(|i| (i % 7) as f32).collect(), &[m, m])?;
+    let product = ChunkOp::Linalg(LinalgTask {
+        op: LinalgOp::MatMul {
+            batch: 1,
+            m,
+            k: m,
+            n: m,
+        },
+        dtype: DType::F32,
+        shape: vec![m, m],
+    });
+    let mm_s = time(&product, &[&x, &x])?;
+    Ok(ResidentRow {
+        map_gbps: 12.0 * n as f64 / map_s / 1e9,
+        matmul_tflops: 2.0 * (m * m * m) as f64 / mm_s / 1e12,
+    })
+}

@@ -61,4 +61,7 @@ pub struct CudaSummary {
     pub capability: (i32, i32),
     /// Total device memory in bytes.
     pub memory: u64,
+    /// Theoretical memory bandwidth in bytes/s (twice the memory clock times the bus
+    /// width, from the driver's attributes); 0 when the driver does not say.
+    pub bandwidth: f64,
 }

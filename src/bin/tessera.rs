@@ -504,6 +504,35 @@ fn device_table(spec: &str, repeats: usize) -> tessera::Result<()> {
         }
         println!();
     }
+    // Kernels alone, data resident, against the device's own limits.
+    for (d, name) in &devices {
+        if *d == Device::Cpu {
+            continue;
+        }
+        let r = bench::device_resident(*d, repeats.max(5))?;
+        let bw = match d {
+            Device::Cuda(i) => tessera::backend::cuda_devices()
+                .into_iter()
+                .find(|c| c.ordinal == *i)
+                .map(|c| c.bandwidth)
+                .filter(|&b| b > 0.0),
+            _ => None,
+        };
+        let frac = bw.map_or_else(
+            || "device bandwidth not reported".to_string(),
+            |b| {
+                format!(
+                    "{:.0}% of the {:.0} GB/s the driver reports",
+                    100.0 * r.map_gbps * 1e9 / b,
+                    b / 1e9
+                )
+            },
+        );
+        println!(
+            "{name}: resident a*2+b f32 2^24: {:.1} GB/s ({frac}); one 1024² f32 matmul call: {:.1} GFLOP/s",
+            r.map_gbps, r.matmul_tflops * 1e3
+        );
+    }
     println!("(software adapters such as lavapipe run shaders on the CPU: their numbers show overhead, not GPU speed)");
     Ok(())
 }

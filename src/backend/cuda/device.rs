@@ -44,11 +44,20 @@ pub fn devices() -> Vec<CudaSummary> {
     (0..n)
         .filter_map(|i| {
             let ctx = CudaContext::new(i).ok()?;
+            use cudarc::driver::sys::CUdevice_attribute as A;
+            let attr = |a: A| ctx.attribute(a).unwrap_or(0).max(0) as f64;
+            // kHz × bits: ×1000 for Hz, ×2 for double data rate, ÷8 for bytes.
+            let bandwidth = attr(A::CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE)
+                * 1e3
+                * 2.0
+                * attr(A::CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH)
+                / 8.0;
             Some(CudaSummary {
                 ordinal: i,
                 name: ctx.name().unwrap_or_else(|_| "unknown".into()),
                 capability: ctx.compute_capability().ok()?,
                 memory: ctx.total_mem().ok()? as u64,
+                bandwidth,
             })
         })
         .collect()

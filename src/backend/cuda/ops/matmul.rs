@@ -1,4 +1,6 @@
-//! Matrix products on cuBLAS (f32, f64; strided batched). No hand-written GEMM.
+//! Matrix products on cuBLAS, strided batched: f32 and f64 (`gemm`), f16 and bf16
+//! (`GemmEx` with f32 accumulation, on tensor cores where the GPU has them). No
+//! hand-written GEMM.
 //!
 //! Chunks are row-major and cuBLAS is column-major, so C = A·B is computed as
 //! Cᵀ = Bᵀ·Aᵀ: the same bytes, read as column-major, with the operands swapped.
@@ -70,7 +72,7 @@ impl CudaBackend {
             };
             let (mi, ni, ki) = (int(m)?, int(n)?, int(k)?);
             macro_rules! gemm {
-                ($t:ty) => {{
+                ($t:ty, $one:expr, $zero:expr) => {{
                     let cfg = StridedBatchedConfig {
                         gemm: GemmConfig {
                             transa: CUBLAS_OP_N,
@@ -78,10 +80,10 @@ impl CudaBackend {
                             m: ni,
                             n: mi,
                             k: ki,
-                            alpha: 1 as $t,
+                            alpha: $one,
                             lda: ni.max(1),
                             ldb: ki.max(1),
-                            beta: 0 as $t,
+                            beta: $zero,
                             ldc: ni.max(1),
                         },
                         batch_size: int(batch)?,
@@ -110,8 +112,11 @@ impl CudaBackend {
                 }};
             }
             match dtype {
-                DType::F32 => gemm!(f32),
-                _ => gemm!(f64),
+                DType::F32 => gemm!(f32, 1.0, 0.0),
+                DType::F64 => gemm!(f64, 1.0, 0.0),
+                // GemmEx with f32 accumulation (tensor cores where the GPU has them).
+                DType::F16 => gemm!(half::f16, half::f16::ONE, half::f16::ZERO),
+                _ => gemm!(half::bf16, half::bf16::ONE, half::bf16::ZERO),
             }
         }
         Ok(self.wrap(out, dtype, shape.to_vec(), None))
