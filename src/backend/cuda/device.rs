@@ -22,8 +22,14 @@ pub fn cublas_present() -> bool {
     unsafe { cudarc::cublas::sys::is_culib_present() }
 }
 
-/// Why no CUDA device can be used here, or `None` when the libraries are present.
+/// Why no CUDA device can be used here, or `None` when the libraries are present (asked
+/// once per process: `Device::Auto` asks on every compute).
 pub fn missing() -> Option<String> {
+    static MISSING: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    MISSING.get_or_init(find_missing).clone()
+}
+
+fn find_missing() -> Option<String> {
     if !driver_present() {
         return Some("no CUDA driver (libcuda.so was not found on the library path)".into());
     }
@@ -35,8 +41,14 @@ pub fn missing() -> Option<String> {
     None
 }
 
-/// The CUDA devices present (empty when the driver or NVRTC is missing, or no device).
+/// The CUDA devices present (empty when the driver or NVRTC is missing, or no device);
+/// found once per process.
 pub fn devices() -> Vec<CudaSummary> {
+    static DEVICES: std::sync::OnceLock<Vec<CudaSummary>> = std::sync::OnceLock::new();
+    DEVICES.get_or_init(find_devices).clone()
+}
+
+fn find_devices() -> Vec<CudaSummary> {
     if missing().is_some() {
         return vec![];
     }

@@ -35,10 +35,14 @@ impl CudaBackend {
         }
         let a = chunk.array();
         let bytes = a.element_bytes();
-        let data = self
-            .stream
-            .clone_htod(&bytes[..])
-            .map_err(|e| self.fail("upload", format!("{} bytes: {e:?}", bytes.len())))?;
+        // An empty chunk still gets an allocation (of one byte): CUDA refuses size 0.
+        let data = if bytes.is_empty() {
+            self.alloc(1)?
+        } else {
+            self.stream
+                .clone_htod(&bytes[..])
+                .map_err(|e| self.fail("upload", format!("{} bytes: {e:?}", bytes.len())))?
+        };
         Ok(self.wrap(data, a.dtype(), a.shape().to_vec(), None))
     }
 }
