@@ -6,7 +6,7 @@
 //! so data flows one way (expression → graph → scheduler → backend).
 
 use crate::chunks::ChunkGrid;
-use crate::dtype::{DType, HostArray, Scalar};
+use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::kernel::{BinaryOp, Generator, Reduction, UnaryOp};
 use crate::scheduler;
@@ -35,8 +35,8 @@ pub(crate) enum Op {
     Gen(Generator),
     /// One value everywhere.
     Const(Scalar),
-    /// A user-provided in-memory array.
-    Source(Arc<HostArray>),
+    /// A stored array read block by block: the user's in-memory array, or a file.
+    Source(Arc<dyn crate::storage::ChunkSource>),
     /// Blocks a persisted array holds (in memory or spilled).
     Stored(Arc<scheduler::Persisted>),
     Unary(UnaryOp),
@@ -115,7 +115,7 @@ impl Op {
             Op::Gen(Generator::Range { .. }) => "arange".into(),
             Op::Gen(Generator::Eye { .. }) => "eye".into(),
             Op::Const(_) => "full".into(),
-            Op::Source(_) => "from-ndarray".into(),
+            Op::Source(s) => s.label().into(),
             Op::Stored(_) => "persisted".into(),
             Op::Unary(u) => format!("{u:?}").to_lowercase(),
             Op::Binary(b) => b.name().into(),

@@ -583,11 +583,11 @@ pub struct StoredOp {
     pub shape: Vec<usize>,
 }
 
-/// A region of a user-provided in-memory array.
+/// A region of a stored array: the user's in-memory array, or a file.
 #[derive(Debug, Clone)]
 pub struct SourceOp {
-    /// The whole user array.
-    pub data: Arc<HostArray>,
+    /// The whole array, read region by region.
+    pub data: Arc<dyn crate::storage::ChunkSource>,
     /// The region's start.
     pub start: Vec<usize>,
     /// The region's shape.
@@ -620,7 +620,7 @@ impl ChunkOp {
             }
             ChunkOp::Take(TakeOp { .. }) => "take".into(),
             ChunkOp::Assemble(AssembleOp { .. }) => "assemble".into(),
-            ChunkOp::Source(SourceOp { .. }) => "from-ndarray".into(),
+            ChunkOp::Source(SourceOp { data, .. }) => data.label().into(),
             ChunkOp::Stored(StoredOp { .. }) => "persisted".into(),
             ChunkOp::Linalg(LinalgTask { op, .. }) => match op {
                 LinalgOp::MatMul { .. } => "matmul".into(),

@@ -1,11 +1,12 @@
-//! Creation: fills, ranges, identity and in-memory arrays. Fills and ranges are
-//! generators, never stored: they fuse into whatever consumes them.
+//! Creation: fills, ranges, identity, in-memory arrays and `.npy` files. Fills and
+//! ranges are generators, never stored: they fuse into whatever consumes them.
 
 use super::{Array, Op};
 use crate::chunks::Chunks;
 use crate::dtype::{DType, Element, HostArray, Scalar};
 use crate::error::{Error, Result};
 use crate::kernel::Generator;
+use crate::storage::ChunkSource;
 use std::sync::Arc;
 
 fn check_shape(op: &'static str, shape: &[usize]) -> Result<()> {
@@ -173,7 +174,35 @@ pub fn from_host(arr: HostArray, chunks: impl Into<Chunks>) -> Result<Array> {
         .into()
         .resolve("from_ndarray", &shape, dtype.size())?;
     Ok(Array::new(
-        Op::Source(Arc::new(arr)),
+        Op::Source(Arc::new(arr) as Arc<dyn ChunkSource>),
+        vec![],
+        shape,
+        dtype,
+        grid,
+    ))
+}
+
+/// Opens a NumPy `.npy` file as a chunked array: nothing is read until a compute, and
+/// then each task reads its own block (C or Fortran order, either byte order; float64,
+/// float32, float16, int64, int32, uint32 and bool).
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("tessera-doc-npy-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("x.npy");
+/// let x = tessera::arange(0.0, 12.0, 1.0, 5).unwrap();
+/// x.to_npy(&path).unwrap();
+/// let y = tessera::from_npy(&path, 4).unwrap();
+/// assert_eq!(y.shape(), &[12]);
+/// assert_eq!(y.sum().compute::<f64>().unwrap()[[]], 66.0);
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn from_npy(path: impl AsRef<std::path::Path>, chunks: impl Into<Chunks>) -> Result<Array> {
+    let file = crate::storage::npy::NpyFile::open(path.as_ref())?;
+    let (shape, dtype) = (file.shape().to_vec(), file.dtype());
+    let grid = chunks.into().resolve("from_npy", &shape, dtype.size())?;
+    Ok(Array::new(
+        Op::Source(Arc::new(file) as Arc<dyn ChunkSource>),
         vec![],
         shape,
         dtype,

@@ -15,7 +15,7 @@ pub(crate) mod indexing;
 pub mod random;
 mod reduction;
 
-pub use creation::{arange, eye, from_host, from_ndarray, full, linspace, ones, zeros};
+pub use creation::{arange, eye, from_host, from_ndarray, from_npy, full, linspace, ones, zeros};
 pub use elementwise::where_;
 pub use indexing::{plan_rechunk, rechunk_task_bytes, Index};
 
@@ -173,6 +173,38 @@ impl Array {
             n.grid.clone(),
         );
         Ok((a, stats))
+    }
+
+    /// Writes the array to a NumPy `.npy` file at `path` (C order), block by block: each
+    /// block is written by the task that made it and released at once, so a result
+    /// larger than memory is never whole (under a host limit, with spilling, it streams
+    /// to disk). The file appears at `path` only once complete; after an error nothing
+    /// is left. bfloat16 has no `.npy` form (write `astype(float32)`).
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("tessera-doc-to-npy-{}.npy", std::process::id()));
+    /// let x = tessera::random::uniform(&[300, 200], 64, 7).unwrap();
+    /// x.to_npy(&path).unwrap();
+    /// let back = tessera::from_npy(&path, 100).unwrap();
+    /// assert_eq!(back.compute::<f64>().unwrap(), x.compute::<f64>().unwrap());
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn to_npy(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        self.to_npy_with(path, &ComputeOptions::default())
+            .map(|_| ())
+    }
+
+    /// [`Array::to_npy`] with explicit options, returning what the compute did.
+    pub fn to_npy_with(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        opts: &ComputeOptions,
+    ) -> Result<scheduler::Stats> {
+        let n = self.node()?;
+        scheduler::refuse_graph(n.grid.block_count(), opts.host_limit())?;
+        let sink = crate::storage::npy::NpyWriter::create(path.as_ref(), n.dtype, &n.shape)?;
+        let g = crate::graph::TaskGraph::build(&[self])?;
+        scheduler::execute_store(&g, opts, vec![std::sync::Arc::new(sink)])
     }
 
     /// The store behind a persisted array (`None` for any other array).

@@ -220,7 +220,8 @@ impl Buffer {
 /// use tessera::backend::{Backend, Buffer, CpuBackend};
 /// use tessera::kernel::{Chunk, ChunkOp, SourceOp};
 /// use std::sync::Arc;
-/// let data = Arc::new(tessera::HostArray::from(ndarray::arr1(&[1.0, 2.0, 3.0]).into_dyn()));
+/// let data: Arc<dyn tessera::storage::ChunkSource> =
+///     Arc::new(tessera::HostArray::from(ndarray::arr1(&[1.0, 2.0, 3.0]).into_dyn()));
 /// let op = ChunkOp::Source(SourceOp { data, start: vec![1], shape: vec![2] });
 /// let out = CpuBackend.execute(&op, &[]).unwrap();
 /// assert_eq!(out.nbytes(), 16);

@@ -55,8 +55,11 @@ fn size(s: &str) -> Result<u64, String> {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Devices found, cores and memory.
-    Info,
+    /// Devices found, cores and memory; with a PATH, what a stored array holds.
+    Info {
+        /// A `.npy` file to describe (shape, dtype, order, bytes).
+        path: Option<std::path::PathBuf>,
+    },
     /// (x + x.T).sum(axis=0).mean() on a random array, with a progress bar.
     Demo {
         /// Edge of the square array.
@@ -153,7 +156,25 @@ fn main() {
 
 fn run(cli: Cli) -> tessera::Result<()> {
     match cli.cmd {
-        Cmd::Info => {
+        Cmd::Info { path: Some(path) } => {
+            let h = tessera::storage::npy::read_header(&path)?;
+            let bytes = h.shape.iter().product::<usize>() * h.dtype.size();
+            println!("{}: NumPy .npy", path.display());
+            println!("  shape:  {:?}", h.shape);
+            println!("  dtype:  {}", h.dtype);
+            println!(
+                "  order:  {} ({}-endian)",
+                if h.fortran {
+                    "Fortran (column-major)"
+                } else {
+                    "C (row-major)"
+                },
+                if h.big_endian { "big" } else { "little" }
+            );
+            println!("  bytes:  {bytes} of data from offset {}", h.data_offset);
+            println!("  chunks: none in the file; from_npy(path, chunks) reads any chunking");
+        }
+        Cmd::Info { path: None } => {
             let cores = std::thread::available_parallelism()
                 .map(|p| p.get())
                 .unwrap_or(1);

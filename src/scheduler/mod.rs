@@ -46,7 +46,7 @@ use std::cmp::Reverse;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use store::Store;
-use workers::{Run, Sink, State};
+use workers::{Run, Sink, State, Target};
 
 /// Results and statistics of one run.
 #[derive(Debug, Clone)]
@@ -64,6 +64,8 @@ enum Mode {
     Assemble,
     /// Chunks kept in memory or on disk, for later computes.
     Persist,
+    /// Blocks written to sinks as they are made, and released.
+    Store,
 }
 
 enum Made {
@@ -80,7 +82,7 @@ enum Made {
 /// assert_eq!(r.stats.host.spilled_bytes, 0);
 /// ```
 pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
-    let (made, stats) = run(g, opts, Mode::Assemble)?;
+    let (made, stats) = run(g, opts, Mode::Assemble, vec![])?;
     match made {
         Made::Arrays(outputs) => Ok(Executed { outputs, stats }),
         Made::Persisted(_) => unreachable!("assembling runs make arrays"),
@@ -93,14 +95,45 @@ pub(crate) fn execute_persist(
     g: &TaskGraph,
     opts: &ComputeOptions,
 ) -> Result<(Vec<Arc<Persisted>>, Stats)> {
-    let (made, stats) = run(g, opts, Mode::Persist)?;
+    let (made, stats) = run(g, opts, Mode::Persist, vec![])?;
     match made {
         Made::Persisted(p) => Ok((p, stats)),
         Made::Arrays(_) => unreachable!("persisting runs keep chunks"),
     }
 }
 
-fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)> {
+/// Runs the graph writing output `k`'s blocks to `sinks[k]` as they are made (each
+/// released once written, so no output is ever whole in memory), then finishes every
+/// sink; on any error every sink is aborted, so nothing half-written is left.
+pub(crate) fn execute_store(
+    g: &TaskGraph,
+    opts: &ComputeOptions,
+    sinks: Vec<Arc<dyn crate::storage::ChunkSink>>,
+) -> Result<Stats> {
+    let abort = |sinks: &[Arc<dyn crate::storage::ChunkSink>]| sinks.iter().for_each(|s| s.abort());
+    match run(g, opts, Mode::Store, sinks.clone()) {
+        Ok((_, stats)) => {
+            for s in &sinks {
+                if let Err(e) = s.finish() {
+                    abort(&sinks);
+                    return Err(e);
+                }
+            }
+            Ok(stats)
+        }
+        Err(e) => {
+            abort(&sinks);
+            Err(e)
+        }
+    }
+}
+
+fn run(
+    g: &TaskGraph,
+    opts: &ComputeOptions,
+    mode: Mode,
+    sinks: Vec<Arc<dyn crate::storage::ChunkSink>>,
+) -> Result<(Made, Stats)> {
     let t0 = Instant::now();
     let devices = crate::backend::open(opts.device)?;
     let host_limit = opts.host_limit();
@@ -117,7 +150,7 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
             .iter()
             .map(|o| (o.shape.iter().product::<usize>() * o.dtype.size()) as u64)
             .sum(),
-        Mode::Persist => 0,
+        Mode::Persist | Mode::Store => 0,
     };
     let n = g.tasks.len();
     let mut stored_task = vec![false; n];
@@ -182,12 +215,12 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
             .iter()
             .map(|_| Arc::new(SpillDir::new(&opts.spill_parent(), "tessera-persist")))
             .collect(),
-        Mode::Assemble => vec![],
+        Mode::Assemble | Mode::Store => vec![],
     };
     for (k, o) in g.outputs.iter().enumerate() {
         for &b in &o.blocks {
             match mode {
-                Mode::Assemble => store.slots[b].left += 1,
+                Mode::Assemble | Mode::Store => store.slots[b].left += 1,
                 Mode::Persist => {
                     store.slots[b].keep = true;
                     // A block that is already stored elsewhere keeps its home.
@@ -246,13 +279,18 @@ fn run(g: &TaskGraph, opts: &ComputeOptions, mode: Mode) -> Result<(Made, Stats)
         );
         b
     });
-    let sink = (mode == Mode::Assemble).then(|| Sink {
-        arrays: Mutex::new(
+    let target = match mode {
+        Mode::Assemble => Some(Target::Arrays(Mutex::new(
             g.outputs
                 .iter()
                 .map(|o| HostArray::zeros(o.dtype, &o.shape))
                 .collect(),
-        ),
+        ))),
+        Mode::Store => Some(Target::Sinks(sinks)),
+        Mode::Persist => None,
+    };
+    let sink = target.map(|target| Sink {
+        target,
         positions,
         placed: Mutex::new(vec![false; n]),
     });

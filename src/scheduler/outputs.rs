@@ -1,7 +1,7 @@
-//! The end of a run: output blocks not yet in their result (those on a device, on disk,
-//! or persisted inputs returned as they are) are brought to the host — device blocks in
-//! batches of up to 256 MiB with one wait each — or, when persisting, each block's host
-//! and disk copies become the new [`Persisted`] array.
+//! The end of a run: output blocks not yet in their result or written to their sink
+//! (those on a device, on disk, or persisted inputs returned as they are) are brought to
+//! the host — device blocks in batches of up to 256 MiB with one wait each — or, when
+//! persisting, each block's host and disk copies become the new [`Persisted`] array.
 //!
 //! Every byte brought to the host here is reserved in the store first, like anything a
 //! task makes, so the host limit holds to the end.
@@ -9,7 +9,7 @@
 use super::persisted::{Persisted, StoredChunk};
 use super::spill::SpillDir;
 use super::store::Room;
-use super::workers::Run;
+use super::workers::{Run, Target};
 use super::{Made, Mode};
 use crate::backend::Buffer;
 use crate::error::{Error, Result, Tier};
@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// What the run hands back.
 pub(super) fn collect(run: &Run, mode: Mode, dirs: &[Arc<SpillDir>]) -> Result<Made> {
     match mode {
-        Mode::Assemble => assemble(run).map(Made::Arrays),
+        Mode::Assemble | Mode::Store => assemble(run).map(Made::Arrays),
         Mode::Persist => persist(run, dirs).map(Made::Persisted),
     }
 }
@@ -91,7 +91,7 @@ fn assemble(run: &Run) -> Result<Vec<crate::HostArray>> {
         let bufs: Vec<&Buffer> = batch.iter().map(|(_, b)| b.as_ref()).collect();
         let chunks = backend.download_many(&bufs)?;
         for ((t, _), c) in batch.iter().zip(&chunks) {
-            sink.place(*t, c);
+            sink.place(*t, c)?;
         }
         drop(chunks);
         run.lock().store.sub(Tier::Host, *bytes);
@@ -110,7 +110,7 @@ fn assemble(run: &Run) -> Result<Vec<crate::HostArray>> {
         match (host, device, file) {
             (Some(h), _, _) => {
                 if let Buffer::Host(c) = &*h {
-                    sink.place(t, c);
+                    sink.place(t, c)?;
                 }
             }
             (None, Some(d), _) => {
@@ -134,7 +134,7 @@ fn assemble(run: &Run) -> Result<Vec<crate::HostArray>> {
                 )?;
                 let c = f.read();
                 run.lock().store.sub(Tier::Host, f.bytes());
-                sink.place(t, &c?);
+                sink.place(t, &c?)?;
             }
             (None, None, None) => {
                 return Err(Error::Backend {
@@ -146,8 +146,10 @@ fn assemble(run: &Run) -> Result<Vec<crate::HostArray>> {
         }
     }
     flush(&mut batch, &mut batch_bytes)?;
-    let arrays = std::mem::take(&mut *sink.arrays.lock().unwrap_or_else(|p| p.into_inner()));
-    Ok(arrays)
+    Ok(match &sink.target {
+        Target::Arrays(a) => std::mem::take(&mut *a.lock().unwrap_or_else(|p| p.into_inner())),
+        Target::Sinks(_) => vec![],
+    })
 }
 
 fn persist(run: &Run, dirs: &[Arc<SpillDir>]) -> Result<Vec<Arc<Persisted>>> {

@@ -44,9 +44,17 @@ pub(super) struct State {
     pub spill_time: Duration,
 }
 
-/// Where finished output blocks go in a compute that assembles its results.
+/// What output blocks are placed into.
+pub(super) enum Target {
+    /// Whole host arrays (a compute).
+    Arrays(Mutex<Vec<HostArray>>),
+    /// Writers, one per output (a store).
+    Sinks(Vec<Arc<dyn crate::storage::ChunkSink>>),
+}
+
+/// Where finished output blocks go in a compute that assembles or stores its results.
 pub(super) struct Sink {
-    pub arrays: Mutex<Vec<HostArray>>,
+    pub target: Target,
     /// Per task: the output positions (array, block start) it fills.
     pub positions: Vec<Vec<(usize, Vec<usize>)>>,
     /// Per task: placed already.
@@ -125,8 +133,31 @@ impl<'a> Run<'a> {
         st.error.is_some() || st.done == self.g.tasks.len()
     }
 
-    /// One worker's loop; `row` is its row in the trace.
+    /// One worker's loop; `row` is its row in the trace. A panic outside a task's kernel
+    /// (kernels are caught on their own) ends the compute with an error instead of
+    /// leaving the other workers and the I/O thread waiting for this one forever.
     pub fn worker(&self, row: usize) {
+        self.guarded("a worker", "worker", || self.work(row));
+    }
+
+    /// Runs `f`; a panic in it becomes the compute's error (`who` panicked) and wakes
+    /// every thread, which then see the error and stop.
+    fn guarded(&self, who: &str, op: &str, f: impl FnOnce()) {
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            self.lock().error.get_or_insert(Error::Backend {
+                device: "scheduler".into(),
+                op: op.into(),
+                reason: format!(
+                    "{who} panicked: {}; this is a bug in Tessera, please report it",
+                    panic_text(&p)
+                ),
+            });
+            self.cv.notify_all();
+            self.io_cv.notify_all();
+        }
+    }
+
+    fn work(&self, row: usize) {
         let mut st = self.lock();
         loop {
             if self.finished(&st) {
@@ -516,12 +547,16 @@ impl<'a> Run<'a> {
             ));
         }
         tracing::trace!(task = t, op = %task.op.name(), "done");
-        // Output blocks on the host go into the result now, and leave the store.
+        // Output blocks on the host go into the result (or are written) now, and leave
+        // the store.
         if let (Some(sink), Buffer::Host(c)) = (&self.sink, &*buf) {
             if !sink.positions[t].is_empty() {
                 drop(st);
-                sink.place(t, c);
+                let placed = caught_any(|| sink.place(t, c));
                 st = self.lock();
+                if let Err(e) = placed {
+                    st.error.get_or_insert(e);
+                }
                 for _ in 0..sink.positions[t].len() {
                     self.consumed(&mut st, t);
                 }
@@ -679,6 +714,10 @@ impl<'a> Run<'a> {
     /// The I/O thread: spills each tier back under 0.6 of its limit ahead of need, and
     /// reads back what the next tasks will read while the host is under that mark.
     pub fn io_loop(&self) {
+        self.guarded("the I/O thread", "spill", || self.io_work());
+    }
+
+    fn io_work(&self) {
         let mut st = self.lock();
         loop {
             if self.finished(&st) {
@@ -738,19 +777,29 @@ impl<'a> Run<'a> {
 }
 
 impl Sink {
-    /// Copies block `t` into every output position it fills (once).
-    pub fn place(&self, t: usize, c: &Chunk) {
+    /// Copies (or writes) block `t` into every output position it fills (once).
+    pub fn place(&self, t: usize, c: &Chunk) -> Result<()> {
         {
             let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
             if placed[t] {
-                return;
+                return Ok(());
             }
             placed[t] = true;
         }
-        let mut arrays = self.arrays.lock().unwrap_or_else(|p| p.into_inner());
-        for (k, start) in &self.positions[t] {
-            place_block(&mut arrays[*k], c.array(), start);
+        match &self.target {
+            Target::Arrays(arrays) => {
+                let mut arrays = arrays.lock().unwrap_or_else(|p| p.into_inner());
+                for (k, start) in &self.positions[t] {
+                    place_block(&mut arrays[*k], c.array(), start);
+                }
+            }
+            Target::Sinks(sinks) => {
+                for (k, start) in &self.positions[t] {
+                    sinks[*k].write(start, c.array())?;
+                }
+            }
         }
+        Ok(())
     }
 }
 

@@ -158,7 +158,7 @@ impl Backend for CpuBackend {
                 copy::assemble(&arrays, *dtype, shape, pieces).map_err(|e| Self::fail(op, e))?,
             ),
             ChunkOp::Source(SourceOp { data, start, shape }) => {
-                Chunk::dense(copy::source(data, start, shape))
+                Chunk::dense(data.read(start, shape)?)
             }
             ChunkOp::Stored(StoredOp { .. }) => {
                 return Err(Self::fail(

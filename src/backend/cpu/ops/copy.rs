@@ -16,11 +16,6 @@ fn region<'a, T: Clone>(
     })
 }
 
-/// A C-contiguous copy of a region of `data`.
-pub fn source(data: &HostArray, start: &[usize], shape: &[usize]) -> HostArray {
-    crate::with_host!(data, a => region(a, start, shape).as_standard_layout().into_owned().into())
-}
-
 /// Gathers hyperslabs along `axis`: output index `i` is `inputs[picks[i].0]` at `picks[i].1`.
 pub fn take(
     inputs: &[&HostArray],

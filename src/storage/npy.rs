@@ -1,0 +1,414 @@
+//! NumPy's `.npy` format (versions 1.0, 2.0, 3.0): read any block of a file, C or
+//! Fortran order, either byte order; write a new file block by block.
+//!
+//! Why positioned reads (`pread`) rather than a memory map: a block is a set of
+//! contiguous runs at known offsets, read straight into the block's buffer, with an
+//! `io::Error` — not a SIGBUS — when the file is shorter than its header says, and the
+//! page cache behaves the same. Why a temporary file renamed at the end: a failed or
+//! interrupted write must not leave a file that looks like a complete array.
+//!
+//! Format: <https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html>.
+
+use super::{c_runs, ChunkSink, ChunkSource};
+use crate::dtype::{DType, HostArray};
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 6] = b"\x93NUMPY";
+
+fn err(path: &Path, reason: impl std::fmt::Display) -> Error {
+    Error::Io {
+        op: "npy",
+        reason: format!("{}: {reason}", path.display()),
+    }
+}
+
+/// What a `.npy` header says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpyHeader {
+    /// Element dtype.
+    pub dtype: DType,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Column-major element order.
+    pub fortran: bool,
+    /// Elements stored big-endian.
+    pub big_endian: bool,
+    /// Where the data starts.
+    pub data_offset: u64,
+}
+
+/// The dtype of a `descr`, and whether it is big-endian.
+fn parse_descr(descr: &str) -> std::result::Result<(DType, bool), String> {
+    let (order, code) = descr.split_at(descr.len().min(1));
+    let big = match order {
+        ">" => true,
+        "<" | "|" | "=" => false,
+        _ => return Err(format!("dtype {descr:?} has no byte-order mark")),
+    };
+    let d = match code {
+        "f8" => DType::F64,
+        "f4" => DType::F32,
+        "f2" => DType::F16,
+        "i8" => DType::I64,
+        "i4" => DType::I32,
+        "u4" => DType::U32,
+        "b1" => DType::Bool,
+        other => {
+            return Err(format!(
+                "dtype {other:?} ({descr}) has no Tessera dtype (float64/32/16, int64/32, uint32, bool); convert it with numpy's astype before saving"
+            ))
+        }
+    };
+    Ok((d, big && d.size() > 1))
+}
+
+fn descr(d: DType) -> Option<&'static str> {
+    Some(match d {
+        DType::F64 => "<f8",
+        DType::F32 => "<f4",
+        DType::F16 => "<f2",
+        DType::I64 => "<i8",
+        DType::I32 => "<i4",
+        DType::U32 => "<u4",
+        DType::Bool => "|b1",
+        DType::BF16 => return None,
+    })
+}
+
+/// The value of `'key': value` in a header dict (up to the next top-level comma).
+fn field<'a>(dict: &'a str, key: &str) -> Option<&'a str> {
+    let at = dict.find(&format!("'{key}'"))?;
+    let rest = dict[at + key.len() + 2..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let end = if rest.starts_with('(') {
+        rest.find(')')? + 1
+    } else {
+        rest.find([',', '}']).unwrap_or(rest.len())
+    };
+    Some(rest[..end].trim())
+}
+
+/// Reads and checks the header of `path`.
+///
+/// ```no_run
+/// let h = tessera::storage::npy::read_header(std::path::Path::new("x.npy")).unwrap();
+/// println!("{:?} {}", h.shape, h.dtype);
+/// ```
+pub fn read_header(path: &Path) -> Result<NpyHeader> {
+    let f = File::open(path).map_err(|e| {
+        err(
+            path,
+            format!("cannot open: {e}; check the path (from_npy reads NumPy .npy files)"),
+        )
+    })?;
+    parse_header(&f, path)
+}
+
+fn parse_header(f: &File, path: &Path) -> Result<NpyHeader> {
+    let bad = |why: String| err(path, format!("not a valid .npy file: {why}"));
+    let mut pre = [0u8; 12];
+    let n = f.read_at(&mut pre, 0).map_err(|e| err(path, e))?;
+    if n < 10 || &pre[..6] != MAGIC {
+        return Err(bad("the magic string \\x93NUMPY is missing".into()));
+    }
+    let (len, start) = match pre[6] {
+        1 => (u16::from_le_bytes([pre[8], pre[9]]) as usize, 10),
+        2 | 3 if n == 12 => (
+            u32::from_le_bytes([pre[8], pre[9], pre[10], pre[11]]) as usize,
+            12,
+        ),
+        v => {
+            return Err(bad(format!(
+                "format version {v}.{} is not 1, 2 or 3",
+                pre[7]
+            )))
+        }
+    };
+    if len > 1 << 24 {
+        return Err(bad(format!("a header of {len} bytes")));
+    }
+    let mut text = vec![0u8; len];
+    f.read_exact_at(&mut text, start as u64)
+        .map_err(|e| bad(format!("the header is cut short ({e})")))?;
+    let dict = String::from_utf8_lossy(&text);
+    let descr = field(&dict, "descr")
+        .map(|s| s.trim_matches(|c| c == '\'' || c == '"'))
+        .ok_or_else(|| bad("no 'descr' in the header".into()))?;
+    let (dtype, big_endian) = parse_descr(descr).map_err(|e| err(path, e))?;
+    let fortran = match field(&dict, "fortran_order") {
+        Some("True") => true,
+        Some("False") => false,
+        other => return Err(bad(format!("fortran_order is {other:?}"))),
+    };
+    let shape_text = field(&dict, "shape").ok_or_else(|| bad("no 'shape' in the header".into()))?;
+    let shape = shape_text
+        .trim_matches(|c| c == '(' || c == ')')
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim_end_matches('L').parse::<usize>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| bad(format!("shape {shape_text}")))?;
+    let h = NpyHeader {
+        dtype,
+        shape,
+        fortran,
+        big_endian,
+        data_offset: (start + len) as u64,
+    };
+    let need = h
+        .shape
+        .iter()
+        .try_fold(dtype.size() as u64, |a, &n| a.checked_mul(n as u64))
+        .ok_or_else(|| bad("the shape overflows".into()))?;
+    let have = f.metadata().map_err(|e| err(path, e))?.len();
+    if have < h.data_offset + need {
+        return Err(bad(format!(
+            "the header describes {need} bytes of data but the file holds {}",
+            have.saturating_sub(h.data_offset)
+        )));
+    }
+    Ok(h)
+}
+
+/// A `.npy` file read block by block.
+#[derive(Debug)]
+pub struct NpyFile {
+    path: PathBuf,
+    file: File,
+    header: NpyHeader,
+}
+
+impl NpyFile {
+    /// Opens `path` and checks its header and size.
+    pub fn open(path: &Path) -> Result<NpyFile> {
+        let file = File::open(path).map_err(|e| {
+            err(
+                path,
+                format!("cannot open: {e}; check the path (from_npy reads NumPy .npy files)"),
+            )
+        })?;
+        let header = parse_header(&file, path)?;
+        Ok(NpyFile {
+            path: path.to_path_buf(),
+            file,
+            header,
+        })
+    }
+
+    /// The header.
+    pub fn header(&self) -> &NpyHeader {
+        &self.header
+    }
+}
+
+/// Bytes into a C-ordered host array of `shape` (bools one byte each).
+fn host_from_bytes(bytes: Vec<u8>, d: DType, shape: &[usize], swap: bool) -> Result<HostArray> {
+    fn arr<T: bytemuck::Pod>(b: &[u8], shape: &[usize], swap: bool) -> ndarray::ArrayD<T> {
+        let mut b = b.to_vec();
+        if swap {
+            let w = std::mem::size_of::<T>();
+            b.chunks_exact_mut(w).for_each(|c| c.reverse());
+        }
+        let v = bytemuck::pod_collect_to_vec::<u8, T>(&b);
+        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v).expect("sized by the shape")
+    }
+    Ok(match d {
+        DType::Bool => HostArray::Bool(
+            ndarray::ArrayD::from_shape_vec(
+                ndarray::IxDyn(shape),
+                bytes.iter().map(|&b| b != 0).collect(),
+            )
+            .expect("sized by the shape"),
+        ),
+        DType::U32 => HostArray::U32(arr(&bytes, shape, swap)),
+        DType::I32 => HostArray::I32(arr(&bytes, shape, swap)),
+        DType::I64 => HostArray::I64(arr(&bytes, shape, swap)),
+        DType::F16 => HostArray::F16(arr(&bytes, shape, swap)),
+        DType::BF16 => HostArray::BF16(arr(&bytes, shape, swap)),
+        DType::F32 => HostArray::F32(arr(&bytes, shape, swap)),
+        DType::F64 => HostArray::F64(arr(&bytes, shape, swap)),
+    })
+}
+
+impl ChunkSource for NpyFile {
+    fn dtype(&self) -> DType {
+        self.header.dtype
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.header.shape
+    }
+
+    fn read(&self, start: &[usize], shape: &[usize]) -> Result<HostArray> {
+        let h = &self.header;
+        let w = h.dtype.size();
+        // A Fortran-ordered file is the C-ordered file of the reversed shape: read that
+        // block, then reverse its axes back.
+        let rev = |v: &[usize]| -> Vec<usize> {
+            if h.fortran {
+                v.iter().rev().copied().collect()
+            } else {
+                v.to_vec()
+            }
+        };
+        let (fs, fstart, fshape) = (rev(&h.shape), rev(start), rev(shape));
+        let n: usize = shape.iter().product();
+        let mut bytes = vec![0u8; n * w];
+        for (off, at, len) in c_runs(&fs, &fstart, &fshape) {
+            self.file
+                .read_exact_at(
+                    &mut bytes[at * w..(at + len) * w],
+                    h.data_offset + off * w as u64,
+                )
+                .map_err(|e| err(&self.path, format!("reading block at {start:?}: {e}")))?;
+        }
+        let a = host_from_bytes(bytes, h.dtype, &fshape, h.big_endian)?;
+        Ok(if h.fortran {
+            crate::with_host!(&a, x => x.clone().reversed_axes().as_standard_layout().into_owned().into())
+        } else {
+            a
+        })
+    }
+
+    fn label(&self) -> &'static str {
+        "from-npy"
+    }
+}
+
+/// A new `.npy` file (C order, little-endian, format 1.0 or 2.0 as the header needs),
+/// written block by block into a temporary file beside `path` and renamed onto `path`
+/// by [`ChunkSink::finish`].
+#[derive(Debug)]
+pub struct NpyWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: File,
+    dtype: DType,
+    shape: Vec<usize>,
+    data_offset: u64,
+}
+
+impl NpyWriter {
+    /// Creates the temporary file with its header and full length.
+    pub fn create(path: &Path, dtype: DType, shape: &[usize]) -> Result<NpyWriter> {
+        let d = descr(dtype).ok_or_else(|| {
+            err(
+                path,
+                "NumPy's .npy has no bfloat16; write astype(float32) instead",
+            )
+        })?;
+        let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
+        let shape_text = match dims.len() {
+            1 => format!("({},)", dims[0]),
+            _ => format!("({})", dims.join(", ")),
+        };
+        let dict = format!("{{'descr': '{d}', 'fortran_order': False, 'shape': {shape_text}, }}");
+        // Padded with spaces and a newline so the data starts on a 64-byte boundary.
+        let (version, pre) = if dict.len() + 11 < 65_536 {
+            (1u8, 10)
+        } else {
+            (2, 12)
+        };
+        let total = (pre + dict.len() + 1).div_ceil(64) * 64;
+        let mut header = MAGIC.to_vec();
+        header.extend([version, 0]);
+        let hlen = total - pre;
+        if version == 1 {
+            header.extend((hlen as u16).to_le_bytes());
+        } else {
+            header.extend((hlen as u32).to_le_bytes());
+        }
+        header.extend(dict.bytes());
+        header.resize(total - 1, b' ');
+        header.push(b'\n');
+        let name = path
+            .file_name()
+            .ok_or_else(|| err(path, "the path names no file"))?
+            .to_string_lossy();
+        let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let file = File::create(&tmp).map_err(|e| {
+            err(
+                path,
+                format!(
+                    "cannot create {}: {e}; check that the directory exists and is writable",
+                    tmp.display()
+                ),
+            )
+        })?;
+        let bytes: u64 = shape.iter().product::<usize>() as u64 * dtype.size() as u64;
+        let w = NpyWriter {
+            path: path.to_path_buf(),
+            tmp,
+            file,
+            dtype,
+            shape: shape.to_vec(),
+            data_offset: total as u64,
+        };
+        let setup = w
+            .file
+            .write_all_at(&header, 0)
+            .and_then(|_| w.file.set_len(total as u64 + bytes));
+        if let Err(e) = setup {
+            w.abort();
+            return Err(err(path, format!("writing the header: {e}")));
+        }
+        Ok(w)
+    }
+}
+
+impl ChunkSink for NpyWriter {
+    fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn write(&self, start: &[usize], block: &HostArray) -> Result<()> {
+        if block.dtype() != self.dtype {
+            return Err(err(
+                &self.path,
+                format!("a {} block for a {} file", block.dtype(), self.dtype),
+            ));
+        }
+        let w = self.dtype.size();
+        let bytes = block.element_bytes();
+        for (off, at, len) in c_runs(&self.shape, start, block.shape()) {
+            self.file
+                .write_all_at(
+                    &bytes[at * w..(at + len) * w],
+                    self.data_offset + off * w as u64,
+                )
+                .map_err(|e| err(&self.path, format!("writing block at {start:?}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<()> {
+        self.file
+            .sync_data()
+            .and_then(|_| std::fs::rename(&self.tmp, &self.path))
+            .map_err(|e| {
+                self.abort();
+                err(&self.path, format!("finishing: {e}"))
+            })
+    }
+
+    fn abort(&self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+impl Drop for NpyWriter {
+    /// Whatever was not finished goes (after `finish` the temporary name is gone).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
