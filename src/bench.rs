@@ -158,6 +158,11 @@ pub fn run_suite(
         push(r, &mut rows);
     }
     linalg_suite(cfg, opts, &want, &mut |r| push(r, &mut rows))?;
+    if want("npy") {
+        for r in npy_rows(&x, cfg, opts)? {
+            push(r, &mut rows);
+        }
+    }
     if !want("tiny") {
         return Ok(rows);
     }
@@ -188,6 +193,47 @@ pub fn run_suite(
         &mut rows,
     );
     Ok(rows)
+}
+
+/// `x` written to a `.npy` file in the spill directory (each block as it is made), then
+/// read back and summed; the file is removed after. Timed once each (a second write
+/// would meet a warm file system), page cache as it is.
+fn npy_rows(x: &Array, cfg: &BenchConfig, opts: &ComputeOptions) -> Result<Vec<BenchResult>> {
+    let path = opts
+        .spill_parent()
+        .join(format!("tessera-bench-{}.npy", std::process::id()));
+    let bytes = (x.size() * 8) as f64;
+    let t = Instant::now();
+    let stats = x.to_npy_with(&path, opts);
+    let write = t.elapsed().as_secs_f64();
+    let stats = stats?;
+    let y = crate::from_npy(&path, &[cfg.chunk, cfg.chunk][..])?.sum();
+    let read = time_compute(&[&y], 1, opts);
+    let _ = std::fs::remove_file(&path);
+    let (read, tasks, peak) = read?;
+    Ok(vec![
+        BenchResult {
+            key: "npy",
+            name: format!("random {0}² f64 to .npy (chunks {1}²)", cfg.n, cfg.chunk),
+            seconds: write,
+            bytes,
+            tasks: stats.tasks,
+            peak_bytes: stats.peak_bytes,
+            note: format!(
+                "{:.2} GB/s written (generation included)",
+                bytes / write / 1e9
+            ),
+        },
+        BenchResult {
+            key: "npy",
+            name: format!("from_npy {0}² f64 .sum()", cfg.n),
+            seconds: read,
+            bytes,
+            tasks,
+            peak_bytes: peak,
+            note: format!("{:.2} GB/s read", bytes / read / 1e9),
+        },
+    ])
 }
 
 /// Linear-algebra workloads: matmul 8192² (chunks 2048), TSQR and thin SVD of

@@ -82,6 +82,10 @@ enum Cmd {
         /// disk), then compute y from the stored chunks, so x.T reads spilled data.
         #[arg(long)]
         persist: bool,
+        /// Also write x + x.T (the whole size² f64 array) to this .npy file, each block as
+        /// it is made, then read the file back and compute y from it.
+        #[arg(long)]
+        to_npy: Option<std::path::PathBuf>,
         #[command(flatten)]
         memory: MemoryArgs,
     },
@@ -102,7 +106,7 @@ enum Cmd {
         /// Print JSON lines instead of a table (for benches/compare_dask.py).
         #[arg(long)]
         json: bool,
-        /// Run one workload: seed, axpy, reductions, tiny, matmul, tsqr, svd or svd_compressed.
+        /// Run one workload: seed, axpy, reductions, tiny, matmul, tsqr, svd, svd_compressed or npy.
         #[arg(long)]
         only: Option<String>,
         /// Devices to compare on their own kernels: cpu, wgpu:N, wgpu:NAME or all (adds a table with a
@@ -250,6 +254,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
             quiet,
             device,
             persist,
+            to_npy,
             memory,
         } => {
             let device: Device = device.parse()?;
@@ -285,6 +290,27 @@ fn run(cli: Cli) -> tessera::Result<()> {
             let r = tessera::scheduler::execute(&g, &opts)?;
             let v = r.outputs[0].to_f64()[[]];
             println!("result: {v}");
+            if let Some(path) = &to_npy {
+                let t2 = Instant::now();
+                let st = (&x + &x.t()).to_npy_with(path, &opts)?;
+                let secs = t2.elapsed().as_secs_f64();
+                let bytes = (size * size * 8) as f64;
+                println!(
+                    "x + x.T written to {} in {secs:.3} s ({:.2} GB/s, host peak {:.2} GiB, {:.2} GiB spilled)",
+                    path.display(),
+                    bytes / secs / 1e9,
+                    gib(st.host.peak),
+                    gib(st.host.spilled_bytes)
+                );
+                let back = tessera::from_npy(path, &[chunk, chunk][..])?
+                    .sum_axis(0)
+                    .mean();
+                let w = back.compute_with::<f64>(&opts)?[[]];
+                println!(
+                    "y from the file: {w} ({})",
+                    if w == v { "identical" } else { "DIFFERS" }
+                );
+            }
             println!(
                 "wall time: {:.3} s on {} workers{}",
                 t.elapsed().as_secs_f64(),
