@@ -288,3 +288,32 @@ print('ok')
     );
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_store_from_a_device_writes_the_same_file() {
+    let d = dir("device");
+    let x = tessera::random::uniform_range(&[300, 200], &[128, 64][..], 9, -1.0, 1.0, DType::F32)
+        .unwrap();
+    let y = (&x * 3.0).abs().sqrt() + 1.0;
+    let cpu = d.join("cpu.npy");
+    y.to_npy_with(&cpu, &common::opts(tessera::Device::Cpu))
+        .unwrap();
+    for dev in common::accelerators() {
+        let p = d.join(format!("{dev}.npy").replace(':', "-"));
+        let st = y.to_npy_with(&p, &common::opts(dev)).unwrap();
+        assert!(st.device_tasks > 0, "{dev}: nothing ran on the device");
+        let (a, b) = (std::fs::read(&cpu).unwrap(), std::fs::read(&p).unwrap());
+        // Same header; values within f32 sqrt's rounding (both are correctly rounded).
+        assert_eq!(a.len(), b.len());
+        let va = tessera::from_npy(&cpu, 100)
+            .unwrap()
+            .compute::<f32>()
+            .unwrap();
+        let vb = tessera::from_npy(&p, 100)
+            .unwrap()
+            .compute::<f32>()
+            .unwrap();
+        assert_eq!(va, vb, "{dev}");
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
