@@ -260,13 +260,51 @@ impl ChunkSource for NpyFile {
         let (fs, fstart, fshape) = (rev(&h.shape), rev(start), rev(shape));
         let n: usize = shape.iter().product();
         let mut bytes = vec![0u8; n * w];
-        for (off, at, len) in c_runs(&fs, &fstart, &fshape) {
-            self.file
-                .read_exact_at(
-                    &mut bytes[at * w..(at + len) * w],
-                    h.data_offset + off * w as u64,
-                )
-                .map_err(|e| err(&self.path, format!("reading block at {start:?}: {e}")))?;
+        // Pieces of at most PIECE bytes, read by up to LANES threads at once: one
+        // synchronous read at a time leaves the disk idle between requests (measured:
+        // 0.78 GB/s for 32 MB row bands, where NumPy's memory map with the kernel's
+        // read-ahead reached 1.3 GB/s).
+        const PIECE: usize = 4 << 20;
+        const LANES: usize = 4;
+        let mut pieces: Vec<(u64, &mut [u8])> = vec![];
+        let mut rest: &mut [u8] = &mut bytes;
+        for (off, _, len) in c_runs(&fs, &fstart, &fshape) {
+            let mut pos = h.data_offset + off * w as u64;
+            let mut left = len * w;
+            while left > 0 {
+                let take = left.min(PIECE);
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(take);
+                pieces.push((pos, head));
+                rest = tail;
+                pos += take as u64;
+                left -= take;
+            }
+        }
+        let read = |list: &mut [(u64, &mut [u8])]| -> std::io::Result<()> {
+            list.iter_mut()
+                .try_for_each(|(pos, buf)| self.file.read_exact_at(buf, *pos))
+        };
+        let lanes = LANES.min(pieces.len().div_ceil(2)).max(1);
+        let results: Vec<std::io::Result<()>> = if lanes == 1 {
+            vec![read(&mut pieces)]
+        } else {
+            let per = pieces.len().div_ceil(lanes);
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = pieces
+                    .chunks_mut(per)
+                    .map(|part| sc.spawn(|| read(part)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(std::io::Error::other("a reader panicked")))
+                    })
+                    .collect()
+            })
+        };
+        for r in results {
+            r.map_err(|e| err(&self.path, format!("reading block at {start:?}: {e}")))?;
         }
         let a = host_from_bytes(bytes, h.dtype, &fshape, h.big_endian)?;
         Ok(if h.fortran {
