@@ -300,8 +300,18 @@ fn a_store_from_a_device_writes_the_same_file() {
         .unwrap();
     for dev in common::accelerators() {
         let p = d.join(format!("{dev}.npy").replace(':', "-"));
-        let st = y.to_npy_with(&p, &common::opts(dev)).unwrap();
+        // Under a device limit of three blocks' worth, the 8 output blocks (and their
+        // inputs) fit only because each is written and released as it is made.
+        let opts = tessera::ComputeOptions {
+            device_memory_limit: Some(3 * 128 * 64 * 4 * 2),
+            ..common::opts(dev)
+        };
+        let st = y.to_npy_with(&p, &opts).unwrap();
         assert!(st.device_tasks > 0, "{dev}: nothing ran on the device");
+        assert_eq!(
+            st.device.spilled_bytes, 0,
+            "{dev}: output blocks were held on the device until the end"
+        );
         let (a, b) = (std::fs::read(&cpu).unwrap(), std::fs::read(&p).unwrap());
         // Same header; values within f32 sqrt's rounding (both are correctly rounded).
         assert_eq!(a.len(), b.len());

@@ -562,6 +562,37 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        // A store writes device-made output blocks now too, when the host has room for
+        // the download (else the end of the run writes them, reserving as it can).
+        if let (Some(sink), Buffer::Device(_)) = (&self.sink, &*buf) {
+            let storing = matches!(sink.target, Target::Sinks(_));
+            if storing && !sink.positions[t].is_empty() {
+                let bytes = buf.nbytes() as u64;
+                let cap = st.store.tier(Tier::Host).cap(1.0);
+                if let Room::Granted = st.store.reserve(Tier::Host, bytes, cap, &[]) {
+                    drop(st);
+                    let written =
+                        caught_any(|| match placement::move_to(&buf, None, &self.devices)? {
+                            Buffer::Host(c) => sink.place(t, &c),
+                            Buffer::Device(_) => {
+                                unreachable!("a move to the host lands on the host")
+                            }
+                        });
+                    st = self.lock();
+                    st.store.sub(Tier::Host, bytes);
+                    match written {
+                        Ok(()) => {
+                            for _ in 0..sink.positions[t].len() {
+                                self.consumed(&mut st, t);
+                            }
+                        }
+                        Err(e) => {
+                            st.error.get_or_insert(e);
+                        }
+                    }
+                }
+            }
+        }
         self.cv.notify_all();
         if self.io_thread && st.store.wants_io() {
             self.io_cv.notify_one();
