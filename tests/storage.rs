@@ -98,6 +98,9 @@ fn fortran_order_and_big_endian_files_read_right() {
     }
     let p = d.join("f.npy");
     handmade(&p, "<f8", true, "(3, 4)", &f);
+    // Auto chunks follow the layout: whole columns of a Fortran file, whole rows of a C one.
+    let auto = tessera::from_npy(&p, tessera::Chunks::Auto { bytes: 48 }).unwrap();
+    assert_eq!(auto.chunks().unwrap().max_chunk(), vec![3, 2]);
     let want = ArrayD::from_shape_fn(IxDyn(&[3, 4]), |ix| 10.0 * ix[0] as f64 + ix[1] as f64);
     for chunks in [[3usize, 4], [2, 3], [1, 1]] {
         let x = tessera::from_npy(&p, &chunks[..]).unwrap();
@@ -112,6 +115,8 @@ fn fortran_order_and_big_endian_files_read_right() {
     }
     let p = d.join("be.npy");
     handmade(&p, ">f8", false, "(3, 4)", &b);
+    let auto = tessera::from_npy(&p, tessera::Chunks::Auto { bytes: 64 }).unwrap();
+    assert_eq!(auto.chunks().unwrap().max_chunk(), vec![2, 4]);
     assert_eq!(
         tessera::from_npy(&p, 2).unwrap().compute::<f64>().unwrap(),
         want

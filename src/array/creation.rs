@@ -182,9 +182,26 @@ pub fn from_host(arr: HostArray, chunks: impl Into<Chunks>) -> Result<Array> {
     ))
 }
 
+/// Bytes of one row (one column, for a Fortran file) of a `.npy` file: the unit of its
+/// auto chunks.
+fn band_bytes(file: &crate::storage::npy::NpyFile, shape: &[usize]) -> usize {
+    let along = if file.header().fortran {
+        shape.len() - 1
+    } else {
+        0
+    };
+    let rest: usize = (0..shape.len())
+        .filter(|&k| k != along)
+        .map(|k| shape[k])
+        .product();
+    rest * file.dtype().size()
+}
+
 /// Opens a NumPy `.npy` file as a chunked array: nothing is read until a compute, and
 /// then each task reads its own block (C or Fortran order, either byte order; float64,
-/// float32, float16, int64, int32, uint32 and bool).
+/// float32, float16, int64, int32, uint32 and bool). With `"auto"` chunks are bands of
+/// whole rows (whole columns for a Fortran file) of about 128 MiB: each is one
+/// contiguous read.
 ///
 /// ```
 /// let dir = std::env::temp_dir().join(format!("tessera-doc-npy-{}", std::process::id()));
@@ -200,7 +217,25 @@ pub fn from_host(arr: HostArray, chunks: impl Into<Chunks>) -> Result<Array> {
 pub fn from_npy(path: impl AsRef<std::path::Path>, chunks: impl Into<Chunks>) -> Result<Array> {
     let file = crate::storage::npy::NpyFile::open(path.as_ref())?;
     let (shape, dtype) = (file.shape().to_vec(), file.dtype());
-    let grid = chunks.into().resolve("from_npy", &shape, dtype.size())?;
+    // "auto" follows the file's layout: bands of whole rows (columns, for a Fortran
+    // file) of about the requested bytes, each one contiguous run on disk. Square blocks
+    // of a C-ordered file are many short runs: reading 3.2 GB in 2000² blocks took 6.9 s
+    // here, in row bands of the same size 3.1 s.
+    let chunks = match chunks.into() {
+        Chunks::Auto { bytes } if shape.len() >= 2 && band_bytes(&file, &shape) <= bytes => {
+            let along = if file.header().fortran {
+                shape.len() - 1
+            } else {
+                0
+            };
+            let band = (bytes / band_bytes(&file, &shape).max(1)).clamp(1, shape[along].max(1));
+            let mut per = shape.iter().map(|&n| n.max(1)).collect::<Vec<_>>();
+            per[along] = band;
+            Chunks::PerAxis(per)
+        }
+        other => other,
+    };
+    let grid = chunks.resolve("from_npy", &shape, dtype.size())?;
     Ok(Array::new(
         Op::Source(Arc::new(file) as Arc<dyn ChunkSource>),
         vec![],
