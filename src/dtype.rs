@@ -382,6 +382,44 @@ impl HostArray {
         }
     }
 
+    /// The array of `shape` whose C-order element bytes are the first ones of `bytes`
+    /// (bools one byte each): the inverse of [`HostArray::element_bytes`].
+    ///
+    /// ```
+    /// use tessera::{DType, HostArray};
+    /// let a = HostArray::from(ndarray::arr1(&[1.5f32, -2.0]).into_dyn());
+    /// assert_eq!(HostArray::from_element_bytes(&a.element_bytes(), DType::F32, &[2]).unwrap(), a);
+    /// ```
+    pub fn from_element_bytes(
+        bytes: &[u8],
+        dtype: DType,
+        shape: &[usize],
+    ) -> std::result::Result<HostArray, String> {
+        let n: usize = shape.iter().product();
+        let need = n * dtype.size();
+        if bytes.len() < need {
+            return Err(format!(
+                "{n} {dtype} elements need {need} bytes, {} came",
+                bytes.len()
+            ));
+        }
+        fn arr<T: bytemuck::Pod>(b: &[u8], shape: &[usize]) -> ArrayD<T> {
+            let v = bytemuck::pod_collect_to_vec::<u8, T>(b);
+            ArrayD::from_shape_vec(ndarray::IxDyn(shape), v).expect("sized by the shape")
+        }
+        let b = &bytes[..need];
+        Ok(match dtype {
+            DType::Bool => HostArray::Bool(arr::<u8>(b, shape).mapv(|v| v != 0)),
+            DType::U32 => HostArray::U32(arr(b, shape)),
+            DType::I32 => HostArray::I32(arr(b, shape)),
+            DType::I64 => HostArray::I64(arr(b, shape)),
+            DType::F16 => HostArray::F16(arr(b, shape)),
+            DType::BF16 => HostArray::BF16(arr(b, shape)),
+            DType::F32 => HostArray::F32(arr(b, shape)),
+            DType::F64 => HostArray::F64(arr(b, shape)),
+        })
+    }
+
     /// The dtype of the elements.
     pub fn dtype(&self) -> DType {
         match self {

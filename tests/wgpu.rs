@@ -7,7 +7,7 @@
 mod common;
 
 use tessera::backend::TransposeKernel;
-use tessera::{ComputeOptions, DType, Device, Scheduler};
+use tessera::{ComputeOptions, DType, Device};
 
 /// The wgpu device to test, or `None` (skipped, with the reason printed).
 fn wgpu() -> Option<Device> {
@@ -32,28 +32,13 @@ fn backend() -> std::sync::Arc<tessera::backend::WgpuBackend> {
     tessera::backend::WgpuBackend::open(common::test_adapter().unwrap()).unwrap()
 }
 
-/// (tasks that ran on the device, all tasks) for computing `a` on `d`.
-fn device_share(a: &tessera::Array, d: Device) -> (usize, usize) {
-    let g = tessera::graph::TaskGraph::build(&[a]).unwrap();
-    let r = tessera::scheduler::execute(&g, &on(d)).unwrap();
-    (r.stats.device_tasks, r.stats.tasks)
-}
-
-fn on(d: Device) -> ComputeOptions {
-    ComputeOptions {
-        device: d,
-        scheduler: Scheduler::Threads(2),
-        ..Default::default()
-    }
-}
-
 #[test]
 fn f64_maps_run_where_the_adapter_has_f64() {
     let Some(dev) = wgpu() else { return };
     let a = common::data(&[40, 30], 3);
     let x = tessera::from_ndarray(a.clone(), &[16, 16][..]).unwrap();
     let y = (&x * 2.0 - &x.t().t()).abs() + 0.5;
-    let g = y.compute_with::<f64>(&on(dev)).unwrap();
+    let g = y.compute_with::<f64>(&common::opts(dev)).unwrap();
     let expect = a.mapv(|v| (2.0 * v - v).abs() + 0.5);
     assert_eq!(g, expect, "f64 add/mul/abs are exact IEEE operations");
 }
@@ -64,7 +49,7 @@ fn auto_never_picks_a_software_adapter() {
     let software_only = tessera::backend::wgpu_adapters().iter().all(|a| a.software);
     let x = tessera::random::uniform_range(&[64, 64], 32, 1, 0.0, 1.0, DType::F32).unwrap();
     let y = &x * 2.0;
-    let (on_dev, _) = device_share(&y, Device::Auto);
+    let (on_dev, _) = common::device_share(&y, Device::Auto);
     if software_only {
         assert_eq!(
             on_dev, 0,
@@ -74,8 +59,8 @@ fn auto_never_picks_a_software_adapter() {
         assert!(on_dev > 0, "Auto must use the real adapter");
     }
     assert_eq!(
-        y.compute_with::<f32>(&on(Device::Auto)).unwrap(),
-        y.compute_with::<f32>(&on(Device::Cpu)).unwrap()
+        y.compute_with::<f32>(&common::opts(Device::Auto)).unwrap(),
+        y.compute_with::<f32>(&common::opts(Device::Cpu)).unwrap()
     );
 }
 
@@ -88,7 +73,7 @@ fn a_pinned_device_reports_what_it_cannot_run() {
     let x = tessera::from_ndarray(host, 5).unwrap().astype(DType::BF16) * 2;
     let pinned = ComputeOptions {
         cpu_fallback: false,
-        ..on(dev)
+        ..common::opts(dev)
     };
     let e = x.compute_with::<half::bf16>(&pinned).unwrap_err();
     assert!(
@@ -124,7 +109,7 @@ fn a_pinned_device_reports_what_it_cannot_run() {
     }
     // With fallback (the default) both compute.
     assert_eq!(
-        x.compute_with::<half::bf16>(&on(dev)).unwrap()[[3]].to_f32(),
+        x.compute_with::<half::bf16>(&common::opts(dev)).unwrap()[[3]].to_f32(),
         6.0
     );
 }
@@ -160,24 +145,26 @@ fn transposed_inputs_are_tiled_and_match_the_cpu() {
     for kernel in [TransposeKernel::Tiled, TransposeKernel::Direct] {
         gpu.set_transpose_kernel(kernel);
         for a in &cases {
-            let (on_dev, _) = device_share(a, dev);
+            let (on_dev, _) = common::device_share(a, dev);
             assert!(on_dev > 0, "{a}: the maps ran on the device");
             assert_eq!(
-                a.compute_with::<f32>(&on(dev)).unwrap(),
-                a.compute_with::<f32>(&on(Device::Cpu)).unwrap(),
+                a.compute_with::<f32>(&common::opts(dev)).unwrap(),
+                a.compute_with::<f32>(&common::opts(Device::Cpu)).unwrap(),
                 "{a} with {kernel:?}"
             );
         }
         for a in &ints {
             assert_eq!(
-                a.compute_with::<i32>(&on(dev)).unwrap(),
-                a.compute_with::<i32>(&on(Device::Cpu)).unwrap(),
+                a.compute_with::<i32>(&common::opts(dev)).unwrap(),
+                a.compute_with::<i32>(&common::opts(Device::Cpu)).unwrap(),
                 "{a} with {kernel:?}"
             );
         }
         assert_eq!(
-            bools.compute_with::<bool>(&on(dev)).unwrap(),
-            bools.compute_with::<bool>(&on(Device::Cpu)).unwrap()
+            bools.compute_with::<bool>(&common::opts(dev)).unwrap(),
+            bools
+                .compute_with::<bool>(&common::opts(Device::Cpu))
+                .unwrap()
         );
     }
     gpu.set_transpose_kernel(TransposeKernel::Auto);
@@ -195,20 +182,23 @@ fn chunks_beyond_the_storage_binding_run_on_the_cpu_or_fail_clearly_when_pinned(
     let n = limit / 4 + 4096;
     let x = tessera::random::uniform_range(&[n], n, 3, 0.0, 1.0, DType::F32).unwrap();
     let y = (&x * 2.0).sum();
-    let (on_dev, all) = device_share(&y, dev);
+    let (on_dev, all) = common::device_share(&y, dev);
     assert!(
         on_dev < all,
         "the oversized chunk ran on the CPU ({on_dev} of {all} on the device)"
     );
-    let expect = y.compute_host_with(&on(Device::Cpu)).unwrap().to_f64()[[]];
-    let got = y.compute_host_with(&on(dev)).unwrap().to_f64()[[]];
+    let expect = y
+        .compute_host_with(&common::opts(Device::Cpu))
+        .unwrap()
+        .to_f64()[[]];
+    let got = y.compute_host_with(&common::opts(dev)).unwrap().to_f64()[[]];
     assert!(
         (got - expect).abs() <= 1e-6 * expect.abs(),
         "{got} vs {expect}"
     );
     let pinned = ComputeOptions {
         cpu_fallback: false,
-        ..on(dev)
+        ..common::opts(dev)
     };
     let e = y.compute_with::<f32>(&pinned).unwrap_err().to_string();
     assert!(

@@ -13,6 +13,8 @@
 //! Why a shared `meta` layout: shapes, offsets, strides and generator parameters travel
 //! in one `i32` buffer, so a kernel is compiled once per expression *structure* and the
 //! host code that packs `meta` is the same for every GPU backend.
+// Used by the GPU backends only; a CPU-only build keeps it compiled and tested.
+#![cfg_attr(not(any(feature = "wgpu", feature = "cuda")), allow(dead_code))]
 
 use crate::backend::Decline;
 use crate::dtype::{DType, Scalar};
@@ -37,13 +39,6 @@ pub fn gen_base(ndim: usize, nleaves: usize, l: usize) -> usize {
 /// `v` as three f32s whose f64 sum `(a + b) + c` is exactly `v` (WGSL has no f64
 /// literals, and naga cannot bitcast two u32 words into an f64), or `None` when no
 /// such split exists (magnitudes beyond f32, or low bits below its range).
-///
-/// ```
-/// use tessera::backend::codegen::f64_parts;
-/// let [a, b, c] = f64_parts(0.1).unwrap();
-/// assert_eq!((a as f64 + b as f64) + c as f64, 0.1);
-/// assert!(f64_parts(1e300).is_none());
-/// ```
 pub fn f64_parts(v: f64) -> Option<[f32; 3]> {
     if v.is_nan() {
         return Some([f32::NAN, 0.0, 0.0]);
@@ -203,9 +198,26 @@ pub fn check_leaf_ranges(expr: &FusedExpr, shape: &[usize]) -> Result<(), Declin
     Ok(())
 }
 
+/// The dtype of each input slot `expr` reads (its kernel's buffer types, in order).
+pub fn input_dtypes(expr: &FusedExpr) -> Result<Vec<DType>, Decline> {
+    (0..expr.num_inputs())
+        .map(|slot| {
+            expr.leaves
+                .iter()
+                .find(|l| l.source == LeafSource::Input(slot))
+                .map(|l| l.dtype)
+                .ok_or_else(|| Decline::from("an input slot without a leaf"))
+        })
+        .collect()
+}
+
+/// The register holding the value of `expr` after [`body`].
+pub fn result_register(expr: &FusedExpr) -> String {
+    format!("r{}", expr.instrs.len().saturating_sub(1))
+}
+
 /// A math function a [`Lang`] spells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)] // the names say it: sqrt(x), exp(x), ..., pow(x, y), max(x, y)
 pub enum MathFn {
     Sqrt,
     Exp,
@@ -266,19 +278,8 @@ fn narrow_float(d: DType) -> bool {
 }
 
 /// The statements computing every instruction of `expr` into registers `r0, r1, ...`
-/// (the last one is the value), in language `lang`, or why this device declines.
-///
-/// ```
-/// use tessera::backend::codegen::body;
-/// # use tessera::kernel::*;
-/// # use tessera::DType;
-/// # let e = FusedExpr {
-/// #     leaves: vec![Leaf { source: LeafSource::Input(0), dtype: DType::F32, offset: 0, strides: vec![1] }],
-/// #     instrs: vec![(Instr::Leaf(0), DType::F32), (Instr::Unary(UnaryOp::Sqrt, 0), DType::F32)],
-/// # };
-/// // `e` is sqrt(in0) in f32; see the backends' codegen for the languages.
-/// # let _ = &e;
-/// ```
+/// (the last one, [`result_register`], is the value), in language `lang`, or why this
+/// device declines. The tests below spell a small language to show what it decides.
 pub fn body(expr: &FusedExpr, ndim: usize, lang: &impl Lang) -> Result<String, Decline> {
     if ndim > MAX_NDIM {
         return Err(Decline::size(format!(
@@ -431,4 +432,146 @@ pub fn cast(a: &str, from: DType, to: DType, lang: &impl Lang) -> Result<String,
     } else {
         lang.convert(a, from, to)?
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::Leaf;
+
+    /// A language that names every choice, so the tests read what the walk decided.
+    struct Names;
+
+    impl Lang for Names {
+        fn reg_type(&self, d: DType) -> Result<&'static str, Decline> {
+            Ok(d.name())
+        }
+        fn literal(&self, v: Scalar, _d: DType) -> Result<String, Decline> {
+            Ok(format!("{}", v.as_f64()))
+        }
+        fn select(&self, c: &str, a: &str, b: &str) -> String {
+            format!("sel({c}, {a}, {b})")
+        }
+        fn is_nan(&self, v: &str, _d: DType) -> String {
+            format!("nan({v})")
+        }
+        fn math(&self, f: MathFn, args: &[&str], d: DType) -> Result<String, Decline> {
+            Ok(format!("{f:?}.{}({})", d.name(), args.join(", ")))
+        }
+        fn widen(&self, v: &str, _d: DType) -> String {
+            format!("wide({v})")
+        }
+        fn narrow(&self, v: &str, d: DType) -> Result<String, Decline> {
+            Ok(format!("round.{}({v})", d.name()))
+        }
+        fn wrapping(&self, op: &str, a: &str, b: &str, _d: DType) -> String {
+            format!("wrap({a} {op} {b})")
+        }
+        fn convert(&self, v: &str, from: DType, to: DType) -> Result<String, Decline> {
+            Ok(format!("{}->{}({v})", from.name(), to.name()))
+        }
+        fn leaf(&self, _e: &FusedExpr, l: usize, _ndim: usize) -> Result<String, Decline> {
+            Ok(format!("in{l}"))
+        }
+        fn bind(&self, i: usize, ty: &str, e: &str) -> String {
+            format!("{ty} r{i} = {e};\n")
+        }
+    }
+
+    /// `op(in0, in1)` over two inputs of dtype `d`, and the statement computing it.
+    fn last(op: Instr, d: DType, out: DType) -> String {
+        let leaf = |slot| Leaf {
+            source: LeafSource::Input(slot),
+            dtype: d,
+            offset: 0,
+            strides: vec![1],
+        };
+        let e = FusedExpr {
+            leaves: vec![leaf(0), leaf(1)],
+            instrs: vec![(Instr::Leaf(0), d), (Instr::Leaf(1), d), (op, out)],
+        };
+        assert_eq!(result_register(&e), "r2");
+        body(&e, 1, &Names)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn the_walk_decides_what_each_op_means_once_for_every_language() {
+        use BinaryOp::*;
+        // f16 arithmetic computes in f32 and rounds after the op.
+        assert_eq!(
+            last(Instr::Binary(Add, 0, 1), DType::F16, DType::F16),
+            "float16 r2 = round.float16((wide(r0) + wide(r1)));"
+        );
+        // Exact functions are not rounded again; rounding ones are.
+        assert_eq!(
+            last(Instr::Unary(UnaryOp::Abs, 0), DType::BF16, DType::BF16),
+            "bfloat16 r2 = Abs.bfloat16(r0);"
+        );
+        assert_eq!(
+            last(Instr::Unary(UnaryOp::Sqrt, 0), DType::F16, DType::F16),
+            "float16 r2 = round.float16(Sqrt.float32(wide(r0)));"
+        );
+        // Integers wrap; |x| of an integer wraps too.
+        assert_eq!(
+            last(Instr::Binary(Mul, 0, 1), DType::I32, DType::I32),
+            "int32 r2 = wrap(r0 * r1);"
+        );
+        assert_eq!(
+            last(Instr::Unary(UnaryOp::Abs, 0), DType::I64, DType::I64),
+            "int64 r2 = sel((r0 < 0), wrap(0 - r0), r0);"
+        );
+        // NaN propagates through maximum; float != is not an ordered compare.
+        assert_eq!(
+            last(Instr::Binary(Maximum, 0, 1), DType::F32, DType::F32),
+            "float32 r2 = sel((r0 > r1 || nan(r0)), r0, r1);"
+        );
+        assert_eq!(
+            last(Instr::Binary(Ne, 0, 1), DType::F64, DType::Bool),
+            "bool r2 = (!(r0 == r1));"
+        );
+        // Casts to narrow floats go through f32; from bools through a select.
+        assert_eq!(
+            last(Instr::Cast(0), DType::F64, DType::F16),
+            "float16 r2 = round.float16(float64->float32(r0));"
+        );
+        assert_eq!(
+            last(Instr::Cast(0), DType::Bool, DType::I32),
+            "int32 r2 = sel(r0, 1, 0);"
+        );
+        // What the CPU does not define is declined, not spelled.
+        let leaf = Leaf {
+            source: LeafSource::Input(0),
+            dtype: DType::I32,
+            offset: 0,
+            strides: vec![1],
+        };
+        let e = FusedExpr {
+            leaves: vec![
+                leaf.clone(),
+                Leaf {
+                    source: LeafSource::Input(1),
+                    ..leaf
+                },
+            ],
+            instrs: vec![
+                (Instr::Leaf(0), DType::I32),
+                (Instr::Leaf(1), DType::I32),
+                (Instr::Binary(Div, 0, 1), DType::I32),
+            ],
+        };
+        assert!(body(&e, 1, &Names).is_err());
+    }
+
+    #[test]
+    fn f64_parts_are_exact_or_absent() {
+        let [a, b, c] = f64_parts(0.1).unwrap();
+        assert_eq!((a as f64 + b as f64) + c as f64, 0.1);
+        assert!(f64_parts(1e300).is_none());
+        assert!(f64_parts(f64::NAN).unwrap()[0].is_nan());
+    }
 }

@@ -7,7 +7,7 @@
 
 mod cache;
 mod caps;
-pub mod codegen;
+pub(crate) mod codegen;
 mod copybox;
 mod cpu;
 #[cfg(feature = "cuda")]
@@ -184,6 +184,22 @@ pub struct DeviceBuffer {
 impl std::fmt::Debug for DeviceBuffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "DeviceBuffer({}, {} bytes)", self.device, self.bytes)
+    }
+}
+
+/// The handle of type `T` behind `b` when `b` lives on `device`, else why not: how a
+/// device backend reads its own buffers.
+#[cfg_attr(not(any(feature = "wgpu", feature = "cuda")), allow(dead_code))]
+pub(crate) fn device_handle<T: Any>(b: &Buffer, device: Device) -> std::result::Result<&T, String> {
+    match b {
+        Buffer::Device(d) if d.device == device => d
+            .handle
+            .downcast_ref::<T>()
+            .ok_or_else(|| "foreign buffer handle".to_string()),
+        other => Err(format!(
+            "input lives on {}; the scheduler must upload it first",
+            other.device()
+        )),
     }
 }
 

@@ -79,3 +79,20 @@ pub(crate) fn decode(
     }
     Ok(Chunk { parts: out })
 }
+
+/// Why `parts` — each a device buffer's (partial kind, dtype, shape) — cannot be merged
+/// as partials of `red` accumulated in `acc`, or their common shape.
+pub(crate) fn check_combine<'a>(
+    parts: impl IntoIterator<Item = (Option<Reduction>, DType, &'a [usize])>,
+    red: Reduction,
+    acc: DType,
+) -> Result<&'a [usize], String> {
+    let mut shape = None;
+    for (kind, dtype, s) in parts {
+        let first = *shape.get_or_insert(s);
+        if kind != Some(red) || dtype != acc || s != first {
+            return Err("inputs are not device partials of this reduction".into());
+        }
+    }
+    shape.ok_or_else(|| "nothing to combine".into())
+}

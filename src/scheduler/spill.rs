@@ -117,7 +117,7 @@ impl Drop for SpillDir {
 pub struct SpillFile {
     path: PathBuf,
     bytes: u64,
-    /// The file's length (header and checksum included).
+    /// The file's length (header, checksum and padding to the direct-I/O block included).
     len: u64,
     crc: u32,
     name: String,
@@ -192,7 +192,6 @@ fn dtype_code(d: DType) -> u8 {
 /// checksum and the file's length.
 fn write_chunk(path: &Path, chunk: &Chunk, reuse: bool) -> std::io::Result<(u32, u64)> {
     let mut f = DirectWriter::create(path, reuse)?;
-    let mut len = 0u64;
     let mut crc = crc32fast::Hasher::new();
     let mut header = MAGIC.to_vec();
     header.push(chunk.parts.len() as u8);
@@ -205,19 +204,14 @@ fn write_chunk(path: &Path, chunk: &Chunk, reuse: bool) -> std::io::Result<(u32,
     }
     crc.update(&header);
     f.write_all(&header)?;
-    len += header.len() as u64;
     for p in &chunk.parts {
         let bytes = p.element_bytes();
         crc.update(&bytes);
         f.write_all(&bytes)?;
-        len += bytes.len() as u64;
     }
     let crc = crc.finalize();
     f.write_all(&crc.to_le_bytes())?;
-    len += 4;
-    let padded = f.finish()?;
-    debug_assert!(padded >= len);
-    Ok((crc, padded))
+    Ok((crc, f.finish()?))
 }
 
 fn bad(why: &str) -> std::io::Error {

@@ -207,35 +207,6 @@ impl NpyFile {
     }
 }
 
-/// Bytes into a C-ordered host array of `shape` (bools one byte each).
-fn host_from_bytes(bytes: Vec<u8>, d: DType, shape: &[usize], swap: bool) -> Result<HostArray> {
-    fn arr<T: bytemuck::Pod>(b: &[u8], shape: &[usize], swap: bool) -> ndarray::ArrayD<T> {
-        let mut b = b.to_vec();
-        if swap {
-            let w = std::mem::size_of::<T>();
-            b.chunks_exact_mut(w).for_each(|c| c.reverse());
-        }
-        let v = bytemuck::pod_collect_to_vec::<u8, T>(&b);
-        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v).expect("sized by the shape")
-    }
-    Ok(match d {
-        DType::Bool => HostArray::Bool(
-            ndarray::ArrayD::from_shape_vec(
-                ndarray::IxDyn(shape),
-                bytes.iter().map(|&b| b != 0).collect(),
-            )
-            .expect("sized by the shape"),
-        ),
-        DType::U32 => HostArray::U32(arr(&bytes, shape, swap)),
-        DType::I32 => HostArray::I32(arr(&bytes, shape, swap)),
-        DType::I64 => HostArray::I64(arr(&bytes, shape, swap)),
-        DType::F16 => HostArray::F16(arr(&bytes, shape, swap)),
-        DType::BF16 => HostArray::BF16(arr(&bytes, shape, swap)),
-        DType::F32 => HostArray::F32(arr(&bytes, shape, swap)),
-        DType::F64 => HostArray::F64(arr(&bytes, shape, swap)),
-    })
-}
-
 impl ChunkSource for NpyFile {
     fn dtype(&self) -> DType {
         self.header.dtype
@@ -306,7 +277,11 @@ impl ChunkSource for NpyFile {
         for r in results {
             r.map_err(|e| err(&self.path, format!("reading block at {start:?}: {e}")))?;
         }
-        let a = host_from_bytes(bytes, h.dtype, &fshape, h.big_endian)?;
+        if h.big_endian {
+            bytes.chunks_exact_mut(w).for_each(|c| c.reverse());
+        }
+        let a = HostArray::from_element_bytes(&bytes, h.dtype, &fshape)
+            .map_err(|e| err(&self.path, e))?;
         Ok(if h.fortran {
             crate::with_host!(&a, x => x.clone().reversed_axes().as_standard_layout().into_owned().into())
         } else {

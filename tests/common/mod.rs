@@ -115,6 +115,13 @@ pub fn opts(device: Device) -> ComputeOptions {
     }
 }
 
+/// (tasks that ran on the device, all tasks) for computing `a` on `d`.
+pub fn device_share(a: &Array, d: Device) -> (usize, usize) {
+    let g = tessera::graph::TaskGraph::build(&[a]).unwrap();
+    let r = tessera::scheduler::execute(&g, &opts(d)).unwrap();
+    (r.stats.device_tasks, r.stats.tasks)
+}
+
 /// Computes on every device and returns the f64 view of each result.
 pub fn run(a: &Array) -> Vec<(Device, ArrayD<f64>)> {
     devices()

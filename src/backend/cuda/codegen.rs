@@ -8,7 +8,9 @@
 //! storage: f16/bf16 as their 16 bits, bools as one byte, as on the host, so uploads and
 //! downloads are plain copies.
 
-use crate::backend::codegen::{body, cast, f64_parts, gen_base, leaf_base, Lang, MathFn};
+use crate::backend::codegen::{
+    body, cast, f64_parts, gen_base, input_dtypes, leaf_base, result_register, Lang, MathFn,
+};
 use crate::backend::Decline;
 use crate::dtype::{DType, Scalar};
 use crate::kernel::{Dist, FusedExpr, Generator, LeafSource, Reduction};
@@ -271,23 +273,14 @@ fn value_source(expr: &FusedExpr, ndim: usize) -> Result<String, Decline> {
         "__device__ __forceinline__ {} tsr_value(const int* __restrict__ tmeta, const int* c, int ndim, const TsrInputs& in) {{\n",
         reg_type(expr.dtype())
     );
-    for slot in 0..ninputs {
-        let d = expr
-            .leaves
-            .iter()
-            .find(|l| l.source == LeafSource::Input(slot))
-            .map(|l| l.dtype)
-            .ok_or("an input slot without a leaf")?;
+    for (slot, d) in input_dtypes(expr)?.into_iter().enumerate() {
         let t = storage_type(d);
         s.push_str(&format!(
             "    const {t}* __restrict__ in{slot} = (const {t}*)in.p[{slot}];\n"
         ));
     }
     s.push_str(&body(expr, ndim, &Cuda)?);
-    s.push_str(&format!(
-        "    return r{};\n}}\n",
-        expr.instrs.len().saturating_sub(1)
-    ));
+    s.push_str(&format!("    return {};\n}}\n", result_register(expr)));
     Ok(s)
 }
 

@@ -96,19 +96,7 @@ impl CudaBackend {
     }
 
     fn buf<'a>(&self, b: &'a Buffer) -> Result<&'a CuBuf> {
-        match b {
-            Buffer::Device(d) if d.device == Device::Cuda(self.ordinal) => d
-                .handle
-                .downcast_ref::<CuBuf>()
-                .ok_or_else(|| self.fail("bind", "foreign buffer handle")),
-            other => Err(self.fail(
-                "bind",
-                format!(
-                    "input lives on {}; the scheduler must upload it first",
-                    other.device()
-                ),
-            )),
-        }
+        super::device_handle(b, Device::Cuda(self.ordinal)).map_err(|e| self.fail("bind", e))
     }
 
     fn wrap(

@@ -7,7 +7,7 @@
 
 use super::{CuBuf, CudaBackend};
 use crate::backend::Buffer;
-use crate::dtype::{DType, HostArray};
+use crate::dtype::HostArray;
 use crate::error::Result;
 use crate::kernel::Chunk;
 
@@ -21,7 +21,7 @@ impl CudaBackend {
             return crate::backend::partial::decode(&bytes, b.dtype, &b.shape, red)
                 .map_err(|e| self.fail("download", e));
         }
-        from_bytes(&bytes, b.dtype, &b.shape)
+        HostArray::from_element_bytes(&bytes, b.dtype, &b.shape)
             .map(Chunk::dense)
             .map_err(|e| self.fail("download", e))
     }
@@ -47,42 +47,10 @@ impl CudaBackend {
     }
 }
 
-fn from_bytes(
-    bytes: &[u8],
-    dtype: DType,
-    shape: &[usize],
-) -> std::result::Result<HostArray, String> {
-    let n: usize = shape.iter().product();
-    if bytes.len() < n * dtype.size() {
-        return Err(format!(
-            "{n} {dtype} elements need {} bytes, {} came back",
-            n * dtype.size(),
-            bytes.len()
-        ));
-    }
-    fn arr<T: bytemuck::Pod>(
-        bytes: &[u8],
-        n: usize,
-        shape: &[usize],
-    ) -> std::result::Result<ndarray::ArrayD<T>, String> {
-        let v = bytemuck::pod_collect_to_vec::<u8, T>(&bytes[..n * std::mem::size_of::<T>()]);
-        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v).map_err(|e| e.to_string())
-    }
-    Ok(match dtype {
-        DType::Bool => HostArray::Bool(arr::<u8>(bytes, n, shape)?.mapv(|v| v != 0)),
-        DType::U32 => HostArray::U32(arr(bytes, n, shape)?),
-        DType::I32 => HostArray::I32(arr(bytes, n, shape)?),
-        DType::I64 => HostArray::I64(arr(bytes, n, shape)?),
-        DType::F16 => HostArray::F16(arr(bytes, n, shape)?),
-        DType::BF16 => HostArray::BF16(arr(bytes, n, shape)?),
-        DType::F32 => HostArray::F32(arr(bytes, n, shape)?),
-        DType::F64 => HostArray::F64(arr(bytes, n, shape)?),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dtype::DType;
 
     #[test]
     fn every_dtype_round_trips_through_device_bytes() {
@@ -98,7 +66,7 @@ mod tests {
                 DType::F32 => HostArray::F32(x.mapv(|v| v as f32)),
                 DType::F64 => HostArray::F64(x),
             };
-            let back = from_bytes(&a.element_bytes(), d, &[2, 3]).unwrap();
+            let back = HostArray::from_element_bytes(&a.element_bytes(), d, &[2, 3]).unwrap();
             assert_eq!(back, a, "{d}");
         }
     }

@@ -4,7 +4,9 @@
 
 #[cfg(test)]
 use crate::backend::codegen::serial_reduction;
-use crate::backend::codegen::{body, cast, f64_parts, gen_base, leaf_base, Lang, MathFn};
+use crate::backend::codegen::{
+    body, cast, f64_parts, gen_base, input_dtypes, leaf_base, result_register, Lang, MathFn,
+};
 use crate::backend::Decline;
 use crate::dtype::{DType, Scalar};
 use crate::kernel::{Dist, FusedExpr, Generator, LeafSource, Reduction};
@@ -256,13 +258,7 @@ fn value_source(
     s.push_str(&format!(
         "@group(0) @binding(1) var<storage, read_write> out_buf: array<{out_store}>;\n"
     ));
-    for slot in 0..expr.num_inputs() {
-        let d = expr
-            .leaves
-            .iter()
-            .find(|l| l.source == LeafSource::Input(slot))
-            .map(|l| l.dtype)
-            .ok_or("an input slot without a leaf")?;
+    for (slot, d) in input_dtypes(expr)?.into_iter().enumerate() {
         s.push_str(&format!(
             "@group(0) @binding({}) var<storage, read> in{slot}: array<{}>;\n",
             slot + 2,
@@ -273,10 +269,7 @@ fn value_source(
         "fn value(c: array<i32, 8>, ndim: u32) -> {out_t} {{\n"
     ));
     s.push_str(&body(expr, ndim, &lang)?);
-    s.push_str(&format!(
-        "    return r{};\n}}\n",
-        expr.instrs.len().saturating_sub(1)
-    ));
+    s.push_str(&format!("    return {};\n}}\n", result_register(expr)));
     Ok(s)
 }
 

@@ -77,19 +77,7 @@ impl WgpuBackend {
     }
 
     pub(in crate::backend::wgpu) fn buf<'a>(&self, b: &'a Buffer) -> Result<&'a GpuBuf> {
-        match b {
-            Buffer::Device(d) if d.device == Device::Wgpu(self.index) => d
-                .handle
-                .downcast_ref::<GpuBuf>()
-                .ok_or_else(|| self.fail("bind", "foreign buffer handle")),
-            other => Err(self.fail(
-                "bind",
-                format!(
-                    "input lives on {}; the scheduler must upload it first",
-                    other.device()
-                ),
-            )),
-        }
+        super::device_handle(b, Device::Wgpu(self.index)).map_err(|e| self.fail("bind", e))
     }
 
     pub(in crate::backend::wgpu) fn wrap(

@@ -5,6 +5,7 @@ use super::super::{codegen, CudaBackend};
 use super::map::check_map;
 use super::Inputs;
 use crate::backend::codegen::{exact_f64_params, reduce_meta, serial_reduction, stride_span};
+use crate::backend::partial::check_combine;
 use crate::backend::{Buffer, Decline, KernelKey};
 use crate::dtype::DType;
 use crate::error::Result;
@@ -107,19 +108,13 @@ impl CudaBackend {
     ) -> Result<Buffer> {
         let acc = codegen::acc_dtype(red, d);
         let parts: Vec<_> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
-        let first = parts
-            .first()
-            .ok_or_else(|| self.fail("combine", "nothing to combine"))?;
-        if parts
-            .iter()
-            .any(|p| p.partial != Some(red) || p.dtype != acc || p.shape != first.shape)
-        {
-            return Err(self.fail(
-                "combine",
-                "inputs are not device partials of this reduction",
-            ));
-        }
-        let shape = first.shape.clone();
+        let shape = check_combine(
+            parts.iter().map(|p| (p.partial, p.dtype, &p.shape[..])),
+            red,
+            acc,
+        )
+        .map_err(|e| self.fail("combine", e))?
+        .to_vec();
         let nout: usize = shape.iter().product();
         let mut current: Vec<u64> = parts
             .iter()

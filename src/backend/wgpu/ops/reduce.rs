@@ -4,6 +4,7 @@
 use super::super::pool::PooledBuffer;
 use super::super::{codegen, GpuBuf, Prepared, WgpuBackend};
 use crate::backend::codegen::{exact_f64_params, reduce_meta, serial_reduction, stride_span};
+use crate::backend::partial::check_combine;
 use crate::backend::{Buffer, Decline, Device, DeviceBuffer, KernelKey};
 use crate::dtype::DType;
 use crate::error::Result;
@@ -129,19 +130,14 @@ impl WgpuBackend {
         let parts: Vec<&GpuBuf> = inputs.iter().map(|b| self.buf(b)).collect::<Result<_>>()?;
         let acc = codegen::acc_dtype(red, d, self.caps)
             .map_err(|e| self.fail("combine", e.to_string()))?;
-        let first = parts
-            .first()
-            .ok_or_else(|| self.fail("combine", "nothing to combine"))?;
-        if parts
-            .iter()
-            .any(|p| p.partial != Some(red) || p.dtype != acc || p.shape != first.shape)
-        {
-            return Err(self.fail(
-                "combine",
-                "inputs are not device partials of this reduction",
-            ));
-        }
-        let nout: usize = first.shape.iter().product();
+        let shape = check_combine(
+            parts.iter().map(|p| (p.partial, p.dtype, &p.shape[..])),
+            red,
+            acc,
+        )
+        .map_err(|e| self.fail("combine", e))?
+        .to_vec();
+        let nout: usize = shape.iter().product();
         let group = (self.limits.max_storage_buffers_per_shader_stage as usize)
             .saturating_sub(2)
             .max(2);
@@ -161,7 +157,7 @@ impl WgpuBackend {
                 .map_err(|e| self.fail("combine", e.to_string()))??;
             let (dtype, shape, nparts) = match (last, finalize) {
                 (true, Some(f)) => (f.dtype, f.shape.clone(), 1),
-                _ => (acc, first.shape.clone(), red.partial_parts()),
+                _ => (acc, shape.clone(), red.partial_parts()),
             };
             let out = self.alloc(nout * nparts * dtype.size().max(4));
             if nout > 0 {
