@@ -9,7 +9,7 @@ use std::time::Instant;
 /// One measured workload.
 #[derive(Debug, Clone)]
 pub struct BenchResult {
-    /// Short key (`seed`, `axpy`, `reductions`, `tiny`) for `--only`.
+    /// Short key (`seed`, `axpy`, `reductions`, `npy`, `zarr`, `tiny`, ...) for `--only`.
     pub key: &'static str,
     /// What was measured.
     pub name: String,
@@ -163,6 +163,11 @@ pub fn run_suite(
             push(r, &mut rows);
         }
     }
+    if want("zarr") && crate::storage::zarr::BUILT {
+        for r in zarr_rows(&x, cfg, opts)? {
+            push(r, &mut rows);
+        }
+    }
     if !want("tiny") {
         return Ok(rows);
     }
@@ -245,6 +250,87 @@ fn npy_rows(x: &Array, cfg: &BenchConfig, opts: &ComputeOptions) -> Result<Vec<B
             note: format!("{:.2} GB/s read", bytes / read / 1e9),
         },
     ])
+}
+
+/// Flushes and drops from the page cache every file under `dir`, so a later read comes
+/// from the disk, as a later session's would.
+fn drop_pages(dir: &std::path::Path) {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(f) = std::fs::File::open(&p) {
+                use std::os::fd::AsRawFd;
+                let _ = f.sync_all();
+                // SAFETY: advice on a descriptor we own; it changes no memory of ours.
+                unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+            }
+        }
+    }
+}
+
+/// `x` written to a new Zarr v3 array in the spill directory in its own chunks, zstd
+/// (level 3) and uncompressed, each then read back and summed in the store's chunks (its
+/// pages dropped from the page cache first); the arrays are removed after.
+fn zarr_rows(x: &Array, cfg: &BenchConfig, opts: &ComputeOptions) -> Result<Vec<BenchResult>> {
+    use crate::storage::zarr::{ZarrCodec, ZarrOptions};
+    let bytes = (x.size() * 8) as f64;
+    let mut rows = vec![];
+    for (tag, codec) in [
+        ("zstd", ZarrCodec::Zstd { level: 3 }),
+        ("none", ZarrCodec::None),
+    ] {
+        let path = opts
+            .spill_parent()
+            .join(format!("tessera-bench-{}-{tag}.zarr", std::process::id()));
+        let z = ZarrOptions {
+            codec,
+            overwrite: true,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let stats = x.to_zarr_with(&path, &z, opts);
+        let write = t.elapsed().as_secs_f64();
+        let stats = stats?;
+        let stored = crate::storage::zarr::info(&path)?.stored_bytes as f64;
+        drop_pages(&path);
+        let y = crate::from_zarr(&path)?.sum();
+        let read = time_compute(&[&y], 1, opts);
+        let _ = std::fs::remove_dir_all(&path);
+        let (read, tasks, peak) = read?;
+        rows.push(BenchResult {
+            key: "zarr",
+            name: format!(
+                "random {0}² f64 to Zarr v3, {tag} (chunks {1}²)",
+                cfg.n, cfg.chunk
+            ),
+            seconds: write,
+            bytes,
+            tasks: stats.tasks,
+            peak_bytes: stats.peak_bytes,
+            note: format!(
+                "{:.2} GB/s of data written (generation included), {:.2} GB/s to disk",
+                bytes / write / 1e9,
+                stored / write / 1e9
+            ),
+        });
+        rows.push(BenchResult {
+            key: "zarr",
+            name: format!("from_zarr {0}² f64 .sum(), {tag}", cfg.n),
+            seconds: read,
+            bytes,
+            tasks,
+            peak_bytes: peak,
+            note: format!(
+                "{:.2} GB/s of data read, {:.2} GB/s from disk",
+                bytes / read / 1e9,
+                stored / read / 1e9
+            ),
+        });
+    }
+    Ok(rows)
 }
 
 /// Linear-algebra workloads: matmul 8192² (chunks 2048), TSQR and thin SVD of

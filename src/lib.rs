@@ -30,8 +30,8 @@ pub mod storage;
 pub use array::linalg;
 pub use array::Operand;
 pub use array::{
-    arange, compute_all, compute_all_with, concatenate, eye, from_ndarray, from_npy, full,
-    linspace, ones, random, stack, where_, zeros, Array, Index,
+    arange, compute_all, compute_all_with, concatenate, eye, from_ndarray, from_npy, from_zarr,
+    from_zarr_with, full, linspace, ones, random, stack, where_, zeros, Array, Index,
 };
 pub use backend::Device;
 pub use chunks::{ChunkGrid, Chunks};

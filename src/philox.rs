@@ -329,7 +329,7 @@ mod tests {
                     [c as u32, (c >> 32) as u32, 7, 0],
                     [0x9abc_def0, 0x1234_5678],
                 );
-                let e = if g % 2 == 0 {
+                let e = if g.is_multiple_of(2) {
                     u01_f64(r[0], r[1])
                 } else {
                     u01_f64(r[2], r[3])

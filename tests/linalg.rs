@@ -422,7 +422,7 @@ fn zero_size_and_degenerate() {
         &tessera::ones(&[2, 0], 1).unwrap(),
         &tessera::ones(&[0, 3], 1).unwrap(),
     );
-    assert_eq!(get(&k0), ArrayD::zeros(IxDyn(&[2, 3])));
+    assert_eq!(get(&k0), ArrayD::<f64>::zeros(IxDyn(&[2, 3])));
 }
 
 mod properties {

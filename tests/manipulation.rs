@@ -126,7 +126,7 @@ fn shapes_of(total: usize, ndim: usize, lens: &[usize]) -> Vec<Vec<usize>> {
     }
     let mut out = vec![];
     for &l in lens {
-        if total % l == 0 {
+        if total.is_multiple_of(l) {
             for mut rest in shapes_of(total / l, ndim - 1, lens) {
                 rest.insert(0, l);
                 out.push(rest);

@@ -6,30 +6,13 @@
 mod common;
 
 use ndarray::{ArrayD, IxDyn};
-use tessera::{ComputeOptions, DType, HostArray};
+use tessera::{ComputeOptions, DType};
 
 fn dir(tag: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("tessera-storage-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// Distinct values of every dtype: i*7 - 40 (floats halved; bools whether odd; u32 as is).
-fn values(d: DType, shape: &[usize]) -> HostArray {
-    let n: usize = shape.iter().product();
-    let f: Vec<f64> = (0..n).map(|i| i as f64 * 7.0 - 40.0).collect();
-    let a = |v: Vec<f64>| ArrayD::from_shape_vec(IxDyn(shape), v).unwrap();
-    match d {
-        DType::F64 => HostArray::F64(a(f).mapv(|v| v / 2.0)),
-        DType::F32 => HostArray::F32(a(f).mapv(|v| (v / 2.0) as f32)),
-        DType::F16 => HostArray::F16(a(f).mapv(|v| half::f16::from_f64(v / 2.0))),
-        DType::BF16 => HostArray::BF16(a(f).mapv(|v| half::bf16::from_f64(v / 2.0))),
-        DType::I64 => HostArray::I64(a(f).mapv(|v| v as i64 * 1_000_003)),
-        DType::I32 => HostArray::I32(a(f).mapv(|v| v as i32)),
-        DType::U32 => HostArray::U32(a(f).mapv(|v| (v + 40.0) as u32)),
-        DType::Bool => HostArray::Bool(a(f).mapv(|v| (v as i64) % 2 != 0)),
-    }
 }
 
 #[test]
@@ -39,14 +22,8 @@ fn every_dtype_round_trips_through_npy_over_uneven_chunks() {
         if dtype == DType::BF16 {
             continue;
         }
-        for (shape, chunks) in [
-            (vec![17usize], vec![5usize]),
-            (vec![13, 11], vec![4, 3]),
-            (vec![5, 6, 7], vec![2, 6, 3]),
-            (vec![], vec![]),
-            (vec![0, 4], vec![1, 2]),
-        ] {
-            let v = values(dtype, &shape);
+        for (shape, chunks) in common::uneven_chunkings() {
+            let v = common::values(dtype, &shape);
             let x = tessera::array::from_host(v.clone(), &chunks[..]).unwrap();
             let path = d.join(format!("{dtype}-{}.npy", shape.len()));
             x.to_npy(&path).unwrap();
@@ -168,9 +145,8 @@ fn bad_files_and_bad_writes_are_clear_errors_that_leave_nothing() {
 }
 
 #[test]
-fn a_result_larger_than_the_host_limit_streams_to_npy() {
+fn a_result_larger_than_the_host_limit_streams_to_npy_and_zarr() {
     let d = dir("stream");
-    let path = d.join("big.npy");
     // 1200x1000 f64 = 9.6 MB through a 4 MiB host limit, in 100x1000 blocks.
     let x = tessera::random::uniform(&[1200, 1000], &[100, 1000][..], 5).unwrap();
     let y = &x * 2.0 + 1.0;
@@ -181,80 +157,44 @@ fn a_result_larger_than_the_host_limit_streams_to_npy() {
     };
     // An ordinary compute refuses: the result alone is larger than the limit.
     assert!(y.compute_with::<f64>(&opts).is_err());
-    let stats = y.to_npy_with(&path, &opts).unwrap();
-    assert!(
-        stats.host.peak <= 4 << 20,
-        "host peak {} over the limit",
-        stats.host.peak
-    );
-    let back = tessera::from_npy(&path, &[300, 250][..]).unwrap();
-    assert_eq!(
-        back.compute::<f64>().unwrap(),
-        y.compute::<f64>().unwrap(),
-        "the file holds the result"
-    );
+    let want = y.compute::<f64>().unwrap();
+    let (npy, zarr) = (d.join("big.npy"), d.join("big.zarr"));
+    for stats in [
+        y.to_npy_with(&npy, &opts),
+        y.to_zarr_with(&zarr, &Default::default(), &opts),
+    ] {
+        let peak = stats.unwrap().host.peak;
+        assert!(peak <= 4 << 20, "host peak {peak} over the limit");
+    }
+    // Read back in other blocks: the files hold the result.
+    let back = tessera::from_npy(&npy, &[300, 250][..]).unwrap();
+    assert_eq!(back.compute::<f64>().unwrap(), want, ".npy");
+    let back = tessera::from_zarr_with(&zarr, &[300, 250][..]).unwrap();
+    assert_eq!(back.compute::<f64>().unwrap(), want, "Zarr");
     std::fs::remove_dir_all(&d).unwrap();
 }
 
-/// Python with NumPy, or why not.
-fn python() -> Option<String> {
-    let py = std::env::var("TESSERA_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = std::process::Command::new(&py)
-        .args(["-c", "import numpy"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if ok {
-        return Some(py);
-    }
-    let why = format!("{py} with NumPy was not found (set TESSERA_PYTHON)");
-    assert!(
-        std::env::var("TESSERA_REQUIRE_INTEROP").as_deref() != Ok("1"),
-        "TESSERA_REQUIRE_INTEROP=1 but {why}"
-    );
-    eprintln!("SKIPPED the NumPy interop test: {why}");
-    None
-}
-
-/// NumPy's side of `values` for a 6x5 array of every dtype, as `arrs`.
-const PY_VALUES: &str = r#"
-import numpy as np, sys, os
-d = sys.argv[1]
-f = (np.arange(30, dtype=np.float64) * 7 - 40).reshape(6, 5)
-arrs = {
-  'float64': f / 2, 'float32': (f / 2).astype(np.float32), 'float16': (f / 2).astype(np.float16),
-  'int64': f.astype(np.int64) * 1000003, 'int32': f.astype(np.int32),
-  'uint32': (f + 40).astype(np.uint32), 'bool': (f.astype(np.int64) % 2 != 0),
-}
-"#;
-
 #[test]
 fn numpy_reads_what_tessera_writes_and_tessera_reads_what_numpy_writes() {
-    let Some(py) = python() else { return };
+    let Some(py) = common::python(&["numpy"]) else {
+        return;
+    };
     let d = dir("numpy");
     // NumPy writes: every dtype, C and Fortran order, one big-endian; values
     // i*7 - 40 as in `values` above.
-    let script = PY_VALUES.to_string()
+    let script = common::PY_VALUES.to_string()
         + r#"
 for k, a in arrs.items():
     np.save(os.path.join(d, 'np-' + k + '.npy'), a)
     np.save(os.path.join(d, 'npf-' + k + '.npy'), np.asfortranarray(a))
 np.save(os.path.join(d, 'np-be.npy'), (f / 2).astype('>f8'))
 "#;
-    let out = std::process::Command::new(&py)
-        .args(["-c", &script, d.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_python(&py, &script, &[d.to_str().unwrap()]);
     for dtype in DType::ALL {
         if dtype == DType::BF16 {
             continue;
         }
-        let want = values(dtype, &[6, 5]);
+        let want = common::values(dtype, &[6, 5]);
         for prefix in ["np", "npf"] {
             let p = d.join(format!("{prefix}-{dtype}.npy"));
             let got = tessera::from_npy(&p, &[4, 2][..])
@@ -274,23 +214,16 @@ np.save(os.path.join(d, 'np-be.npy'), (f / 2).astype('>f8'))
         .unwrap()
         .compute_host()
         .unwrap();
-    assert_eq!(be, values(DType::F64, &[6, 5]));
-    let check = PY_VALUES.to_string()
+    assert_eq!(be, common::values(DType::F64, &[6, 5]));
+    let check = common::PY_VALUES.to_string()
         + r#"
 for k, a in arrs.items():
     b = np.load(os.path.join(d, 'ts-' + k + '.npy'))
     assert b.dtype == a.dtype and b.shape == a.shape and np.array_equal(a, b), k
 print('ok')
 "#;
-    let out = std::process::Command::new(&py)
-        .args(["-c", &check, d.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "NumPy rejected a file: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::run_python(&py, &check, &[d.to_str().unwrap()]);
+    assert_eq!(out.trim(), "ok", "NumPy rejected a file");
     std::fs::remove_dir_all(&d).unwrap();
 }
 

@@ -1,4 +1,4 @@
-//! Creation: fills, ranges, identity, in-memory arrays and `.npy` files. Fills and
+//! Creation: fills, ranges, identity, in-memory arrays, `.npy` files and Zarr arrays. Fills and
 //! ranges are generators, never stored: they fuse into whatever consumes them.
 
 use super::{Array, Op};
@@ -243,4 +243,89 @@ pub fn from_npy(path: impl AsRef<std::path::Path>, chunks: impl Into<Chunks>) ->
         dtype,
         grid,
     ))
+}
+
+/// Opens a Zarr array (format 2 or 3, on the filesystem) as a chunked array with the
+/// store's chunks — its shards, when it is sharded — so each task decodes exactly one
+/// stored object. Nothing is read until a compute. Codecs: blosc, zstd, gzip, crc32c,
+/// transpose, sharding; dtypes: float64, float32, float16, bfloat16, int64, int32,
+/// uint32, bool. Chunks a writer never stored read as the fill value.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("tessera-doc-from-zarr-{}", std::process::id()));
+/// tessera::arange(0.0, 12.0, 1.0, 5).unwrap().to_zarr(&dir).unwrap();
+/// let y = tessera::from_zarr(&dir).unwrap();
+/// assert_eq!(y.chunks().unwrap().sizes(0), &[5, 5, 2]);
+/// assert_eq!(y.sum().compute::<f64>().unwrap()[[]], 66.0);
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn from_zarr(path: impl AsRef<std::path::Path>) -> Result<Array> {
+    let z = crate::storage::zarr::ZarrArray::open(path.as_ref())?;
+    let grid = z.grid().clone();
+    Ok(zarr_source(z, grid))
+}
+
+fn zarr_source(z: crate::storage::zarr::ZarrArray, grid: crate::chunks::ChunkGrid) -> Array {
+    let (shape, dtype) = (z.shape().to_vec(), z.dtype());
+    Array::new(
+        Op::Source(Arc::new(z) as Arc<dyn ChunkSource>),
+        vec![],
+        shape,
+        dtype,
+        grid,
+    )
+}
+
+/// [`from_zarr`] with a requested chunking. Where the requested blocks are unions of
+/// store chunks (of inner chunks, in a sharded array) they are read directly; otherwise
+/// the array is read in unions of store chunks of about the requested size and
+/// rechunked, so no stored chunk is decoded twice. `"auto"` reads unions of store chunks
+/// of about 128 MiB.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("tessera-doc-from-zarr-with-{}", std::process::id()));
+/// tessera::arange(0.0, 12.0, 1.0, 4).unwrap().to_zarr(&dir).unwrap();
+/// let y = tessera::from_zarr_with(&dir, 6).unwrap();
+/// assert_eq!(y.chunks().unwrap().sizes(0), &[6, 6]);
+/// assert_eq!(y.compute::<f64>().unwrap()[[7]], 7.0);
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn from_zarr_with(
+    path: impl AsRef<std::path::Path>,
+    chunks: impl Into<Chunks>,
+) -> Result<Array> {
+    let z = crate::storage::zarr::ZarrArray::open(path.as_ref())?;
+    let chunks = chunks.into();
+    let (shape, dtype) = (z.shape().to_vec(), z.dtype());
+    let want = chunks.resolve("from_zarr", &shape, dtype.size())?;
+    let store = z.read_unit();
+    if aligned(&want, &store) {
+        return Ok(zarr_source(z, want));
+    }
+    // Unions of whole store chunks, about as long as the requested blocks per axis.
+    let read = crate::chunks::ChunkGrid::new(
+        (0..shape.len())
+            .map(|k| {
+                let s = store.sizes(k);
+                let per = s.first().copied().unwrap_or(1).max(1);
+                let r = want.sizes(k).iter().copied().max().unwrap_or(1);
+                let m = ((r + per / 2) / per).max(1);
+                s.chunks(m).map(|g| g.iter().sum()).collect()
+            })
+            .collect(),
+    );
+    let x = zarr_source(z, read);
+    Ok(match chunks {
+        Chunks::Auto { .. } => x,
+        _ => x.rechunk(Chunks::Explicit(want.all().to_vec())),
+    })
+}
+
+/// Whether every block boundary of `want` is a block boundary of `store`.
+fn aligned(want: &crate::chunks::ChunkGrid, store: &crate::chunks::ChunkGrid) -> bool {
+    (0..want.ndim()).all(|k| {
+        want.boundaries(k)
+            .iter()
+            .all(|b| store.boundaries(k).binary_search(b).is_ok())
+    })
 }

@@ -15,7 +15,10 @@ pub(crate) mod indexing;
 pub mod random;
 mod reduction;
 
-pub use creation::{arange, eye, from_host, from_ndarray, from_npy, full, linspace, ones, zeros};
+pub use creation::{
+    arange, eye, from_host, from_ndarray, from_npy, from_zarr, from_zarr_with, full, linspace,
+    ones, zeros,
+};
 pub use elementwise::where_;
 pub use indexing::{plan_rechunk, rechunk_task_bytes, Index};
 
@@ -204,6 +207,75 @@ impl Array {
         scheduler::refuse_graph(n.grid.block_count(), opts.host_limit())?;
         let sink = crate::storage::npy::NpyWriter::create(path.as_ref(), n.dtype, &n.shape)?;
         let g = crate::graph::TaskGraph::build(&[self])?;
+        scheduler::execute_store(&g, opts, vec![std::sync::Arc::new(sink)])
+    }
+
+    /// Writes the array as a Zarr array at `path` (a directory): a new v3 array with
+    /// zstd-compressed chunks shaped as this array's, or — when `path` already holds an
+    /// array of this shape and dtype — into that array, keeping its chunks and codecs.
+    /// Each chunk is written by the task that made it and released at once, so a result
+    /// larger than memory is never whole. Where this array's blocks do not line up with
+    /// the store's chunks it is rechunked to them first (logged), so no store chunk is
+    /// written twice. The array appears (or changes) only once complete; after an error
+    /// nothing was changed. Options: [`Array::to_zarr_with`].
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("tessera-doc-to-zarr-{}", std::process::id()));
+    /// let x = tessera::random::uniform(&[300, 200], 64, 7).unwrap();
+    /// x.to_zarr(&dir).unwrap();
+    /// let back = tessera::from_zarr(&dir).unwrap();
+    /// assert_eq!(back.compute::<f64>().unwrap(), x.compute::<f64>().unwrap());
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn to_zarr(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        self.to_zarr_with(
+            path,
+            &crate::storage::zarr::ZarrOptions::default(),
+            &ComputeOptions::default(),
+        )
+        .map(|_| ())
+    }
+
+    /// [`Array::to_zarr`] with a format, codec, chunk shape, sharding or overwrite
+    /// ([`crate::storage::zarr::ZarrOptions`]) and compute options; returns what the
+    /// compute did.
+    ///
+    /// ```
+    /// use tessera::storage::zarr::{ZarrCodec, ZarrFormat, ZarrOptions};
+    /// let dir = std::env::temp_dir().join(format!("tessera-doc-to-zarr-v2-{}", std::process::id()));
+    /// let z = ZarrOptions { format: ZarrFormat::V2, codec: ZarrCodec::Gzip { level: 5 }, ..Default::default() };
+    /// tessera::ones(&[10, 10], 4).unwrap().astype(tessera::DType::I32)
+    ///     .to_zarr_with(&dir, &z, &tessera::ComputeOptions::default()).unwrap();
+    /// assert!(dir.join(".zarray").is_file());
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn to_zarr_with(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        zarr: &crate::storage::zarr::ZarrOptions,
+        opts: &ComputeOptions,
+    ) -> Result<scheduler::Stats> {
+        let n = self.node()?;
+        let sink = crate::storage::zarr::ZarrWriter::create(
+            path.as_ref(),
+            n.dtype,
+            &n.shape,
+            &n.grid,
+            zarr,
+        )?;
+        let x = if *sink.grid() == n.grid {
+            self.clone()
+        } else {
+            tracing::info!(
+                "to_zarr: rechunking {:?} to the store's chunks {:?} of {}",
+                n.grid.max_chunk(),
+                sink.grid().max_chunk(),
+                path.as_ref().display()
+            );
+            self.rechunk(crate::chunks::Chunks::Explicit(sink.grid().all().to_vec()))
+        };
+        scheduler::refuse_graph(sink.grid().block_count(), opts.host_limit())?;
+        let g = crate::graph::TaskGraph::build(&[&x])?;
         scheduler::execute_store(&g, opts, vec![std::sync::Arc::new(sink)])
     }
 

@@ -86,6 +86,9 @@ enum Cmd {
         /// it is made, then read the file back and compute y from it.
         #[arg(long)]
         to_npy: Option<std::path::PathBuf>,
+        /// The same, to a new Zarr v3 array (zstd) at this directory, in chunk² chunks.
+        #[arg(long)]
+        to_zarr: Option<std::path::PathBuf>,
         #[command(flatten)]
         memory: MemoryArgs,
     },
@@ -106,7 +109,7 @@ enum Cmd {
         /// Print JSON lines instead of a table (for benches/compare_dask.py).
         #[arg(long)]
         json: bool,
-        /// Run one workload: seed, axpy, reductions, tiny, matmul, tsqr, svd, svd_compressed or npy.
+        /// Run one workload: seed, axpy, reductions, tiny, matmul, tsqr, svd, svd_compressed, npy or zarr.
         #[arg(long)]
         only: Option<String>,
         /// Devices to compare on their own kernels: cpu, wgpu:N, wgpu:NAME or all (adds a table with a
@@ -160,6 +163,28 @@ fn main() {
 
 fn run(cli: Cli) -> tessera::Result<()> {
     match cli.cmd {
+        Cmd::Info { path: Some(path) } if path.is_dir() => {
+            let z = tessera::storage::zarr::info(&path)?;
+            println!("{}: Zarr v{} array", path.display(), z.format);
+            println!("  shape:  {:?}", z.shape);
+            match &z.dtype {
+                Ok(d) => println!("  dtype:  {d}"),
+                Err(name) => println!("  dtype:  {name} (Tessera cannot read it)"),
+            }
+            match &z.inner_chunks {
+                Some(inner) => {
+                    println!("  chunks: {:?} shards of {inner:?} inner chunks", z.chunks)
+                }
+                None => println!("  chunks: {:?}", z.chunks),
+            }
+            println!("  codecs: {}", z.codecs.join(", "));
+            println!(
+                "  bytes:  {} of data, {} stored ({:.2}x)",
+                z.bytes,
+                z.stored_bytes,
+                z.bytes as f64 / z.stored_bytes.max(1) as f64
+            );
+        }
         Cmd::Info { path: Some(path) } => {
             let h = tessera::storage::npy::read_header(&path)?;
             let bytes = h.shape.iter().product::<usize>() * h.dtype.size();
@@ -255,6 +280,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
             device,
             persist,
             to_npy,
+            to_zarr,
             memory,
         } => {
             let device: Device = device.parse()?;
@@ -311,6 +337,30 @@ fn run(cli: Cli) -> tessera::Result<()> {
                     if w == v { "identical" } else { "DIFFERS" }
                 );
             }
+            if let Some(path) = &to_zarr {
+                let t2 = Instant::now();
+                let z = tessera::storage::zarr::ZarrOptions {
+                    overwrite: true,
+                    ..Default::default()
+                };
+                let st = (&x + &x.t()).to_zarr_with(path, &z, &opts)?;
+                let secs = t2.elapsed().as_secs_f64();
+                let info = tessera::storage::zarr::info(path)?;
+                println!(
+                    "x + x.T written to {} in {secs:.3} s ({:.2} GB/s of data, {:.2}x compressed, host peak {:.2} GiB, {:.2} GiB spilled)",
+                    path.display(),
+                    info.bytes as f64 / secs / 1e9,
+                    info.bytes as f64 / info.stored_bytes.max(1) as f64,
+                    gib(st.host.peak),
+                    gib(st.host.spilled_bytes)
+                );
+                let back = tessera::from_zarr(path)?.sum_axis(0).mean();
+                let w = back.compute_with::<f64>(&opts)?[[]];
+                println!(
+                    "y from the Zarr array: {w} ({})",
+                    if w == v { "identical" } else { "DIFFERS" }
+                );
+            }
             println!(
                 "wall time: {:.3} s on {} workers{}",
                 t.elapsed().as_secs_f64(),
@@ -324,10 +374,17 @@ fn run(cli: Cli) -> tessera::Result<()> {
                     String::new()
                 }
             );
+            // What `auto` chose, for the line below.
+            let ran_on = match device {
+                Device::Auto => tessera::backend::open(Device::Auto)?
+                    .first()
+                    .map_or(Device::Cpu, |b| b.device()),
+                d => d,
+            };
             println!(
-                "tasks: {} ({} on {device})",
+                "tasks: {} ({} on {ran_on})",
                 r.stats.tasks,
-                if device == Device::Cpu {
+                if ran_on == Device::Cpu {
                     r.stats.tasks
                 } else {
                     r.stats.device_tasks

@@ -1,6 +1,6 @@
 //! Where chunked arrays come from and go to, outside memory: a [`ChunkSource`] reads any
 //! block of a stored array on demand, a [`ChunkSink`] writes blocks as the tasks that
-//! make them finish. Formats: `.npy` ([`npy`]).
+//! make them finish. Formats: `.npy` ([`npy`]) and Zarr v2/v3 ([`zarr`]).
 //!
 //! Why traits at this seam: a source is read by the CPU backend inside a task (so reading
 //! is part of the graph, parallel and bounded by the scheduler's memory limits), and a
@@ -9,6 +9,7 @@
 //! depends only on dtypes and errors.
 
 pub mod npy;
+pub mod zarr;
 
 use crate::dtype::{DType, HostArray};
 use crate::error::Result;
@@ -64,6 +65,31 @@ impl ChunkSource for HostArray {
 
     fn label(&self) -> &'static str {
         "from-ndarray"
+    }
+}
+
+/// Whether files in `dir` can be opened with `O_DIRECT` (tmpfs and some network
+/// filesystems refuse it; other systems have no such flag).
+#[cfg_attr(not(feature = "zarr"), allow(dead_code))]
+pub(crate) fn direct_io_works(dir: &std::path::Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let probe = dir.join(".tessera-direct-probe");
+        let ok = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(&probe)
+            .is_ok();
+        let _ = std::fs::remove_file(&probe);
+        ok
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        false
     }
 }
 

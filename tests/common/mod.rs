@@ -278,3 +278,89 @@ pub fn slice_positions(
     }
     out
 }
+
+/// Distinct values of every dtype: i*7 - 40 (floats halved; bools whether odd; u32 as is).
+pub fn values(d: tessera::DType, shape: &[usize]) -> tessera::HostArray {
+    let n: usize = shape.iter().product();
+    let f: Vec<f64> = (0..n).map(|i| i as f64 * 7.0 - 40.0).collect();
+    let a = |v: Vec<f64>| ArrayD::from_shape_vec(IxDyn(shape), v).unwrap();
+    match d {
+        tessera::DType::F64 => tessera::HostArray::F64(a(f).mapv(|v| v / 2.0)),
+        tessera::DType::F32 => tessera::HostArray::F32(a(f).mapv(|v| (v / 2.0) as f32)),
+        tessera::DType::F16 => tessera::HostArray::F16(a(f).mapv(|v| half::f16::from_f64(v / 2.0))),
+        tessera::DType::BF16 => {
+            tessera::HostArray::BF16(a(f).mapv(|v| half::bf16::from_f64(v / 2.0)))
+        }
+        tessera::DType::I64 => tessera::HostArray::I64(a(f).mapv(|v| v as i64 * 1_000_003)),
+        tessera::DType::I32 => tessera::HostArray::I32(a(f).mapv(|v| v as i32)),
+        tessera::DType::U32 => tessera::HostArray::U32(a(f).mapv(|v| (v + 40.0) as u32)),
+        tessera::DType::Bool => tessera::HostArray::Bool(a(f).mapv(|v| (v as i64) % 2 != 0)),
+    }
+}
+
+/// Python with `modules` importable (`TESSERA_PYTHON`, else `python3`), or why not:
+/// `None` after saying the interop test skipped, and a failure instead under
+/// `TESSERA_REQUIRE_INTEROP=1`.
+pub fn python(modules: &[&str]) -> Option<String> {
+    let py = std::env::var("TESSERA_PYTHON").unwrap_or_else(|_| "python3".into());
+    let import = format!("import {}", modules.join(", "));
+    let ok = std::process::Command::new(&py)
+        .args(["-c", &import])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if ok {
+        return Some(py);
+    }
+    let why = format!(
+        "{py} with {} was not found (set TESSERA_PYTHON)",
+        modules.join(" and ")
+    );
+    assert!(
+        std::env::var("TESSERA_REQUIRE_INTEROP").as_deref() != Ok("1"),
+        "TESSERA_REQUIRE_INTEROP=1 but {why}"
+    );
+    eprintln!("SKIPPED an interop test: {why}");
+    None
+}
+
+/// Runs a Python `script` with `args`; panics with its stderr if it fails.
+pub fn run_python(py: &str, script: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Python's side of [`values`] for a 6x5 array of every dtype but bf16, as the dict
+/// `arrs`; `d` is the script's first argument (a directory).
+pub const PY_VALUES: &str = r#"
+import numpy as np, sys, os
+d = sys.argv[1]
+f = (np.arange(30, dtype=np.float64) * 7 - 40).reshape(6, 5)
+arrs = {
+  'float64': f / 2, 'float32': (f / 2).astype(np.float32), 'float16': (f / 2).astype(np.float16),
+  'int64': f.astype(np.int64) * 1000003, 'int32': f.astype(np.int32),
+  'uint32': (f + 40).astype(np.uint32), 'bool': (f.astype(np.int64) % 2 != 0),
+}
+"#;
+
+/// Shapes with uneven chunkings for round trips: 1-, 2- and 3-d with partial edge
+/// chunks, a 0-d array and an empty one.
+pub fn uneven_chunkings() -> Vec<(Vec<usize>, Vec<usize>)> {
+    vec![
+        (vec![17], vec![5]),
+        (vec![13, 11], vec![4, 3]),
+        (vec![5, 6, 7], vec![2, 6, 3]),
+        (vec![], vec![]),
+        (vec![0, 4], vec![1, 2]),
+    ]
+}

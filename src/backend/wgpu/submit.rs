@@ -54,7 +54,7 @@ impl WgpuBackend {
     /// A pooled storage buffer holding `bytes` (padded to 4), written through the queue.
     pub(in crate::backend::wgpu) fn alloc_init(&self, bytes: &[u8]) -> PooledBuffer {
         let b = self.alloc(bytes.len());
-        if bytes.len() % 4 == 0 {
+        if bytes.len().is_multiple_of(4) {
             self.queue.write_buffer(&b, 0, bytes);
         } else {
             let mut padded = bytes.to_vec();

@@ -226,6 +226,24 @@ pub fn select(c: &Reg, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(), &'
     Ok(())
 }
 
+/// NumPy's truth of a number (NaN is true). A trait rather than `x != 0 as _`: that
+/// comparison's type is ambiguous once serde_json's `PartialEq<Value>` impls are linked.
+trait Truth: Copy {
+    fn nonzero(self) -> bool;
+}
+
+macro_rules! truth {
+    ($($t:ty),*) => {$(
+        impl Truth for $t {
+            #[inline(always)]
+            fn nonzero(self) -> bool {
+                self != 0 as $t
+            }
+        }
+    )*};
+}
+truth!(f64, f32, i64, i32, u32);
+
 macro_rules! cast_from {
     ($a:expr, $o:expr, $n:expr) => {
         match $o {
@@ -234,7 +252,7 @@ macro_rules! cast_from {
             Reg::I64(o) => map1(&$a[..$n], &mut o[..$n], |x| x as i64),
             Reg::I32(o) => map1(&$a[..$n], &mut o[..$n], |x| x as i32),
             Reg::U32(o) => map1(&$a[..$n], &mut o[..$n], |x| x as u32),
-            Reg::Bool(o) => map1(&$a[..$n], &mut o[..$n], |x| x != (0 as _)),
+            Reg::Bool(o) => map1(&$a[..$n], &mut o[..$n], |x| x.nonzero()),
         }
     };
 }
