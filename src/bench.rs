@@ -104,7 +104,7 @@ fn time_compute(
     let mut peak = 0;
     for _ in 0..repeats.max(1) {
         let t = Instant::now();
-        let g = crate::graph::TaskGraph::build(outputs)?;
+        let g = crate::array::graph_for(outputs, opts)?;
         let r = scheduler::execute(&g, opts)?;
         times.push(t.elapsed().as_secs_f64());
         tasks = r.stats.tasks;
@@ -455,7 +455,7 @@ pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchRe
     ];
     let measure = |key: &'static str, name: String, a: &Array| -> Result<BenchResult> {
         let (seconds, tasks, peak_bytes) = time_compute(&[a], repeats, &opts)?;
-        let g = crate::graph::TaskGraph::build(&[a])?;
+        let g = crate::array::graph_for(&[a], &opts)?;
         let on_device = crate::scheduler::execute(&g, &opts)?.stats.device_tasks;
         let note = if device == crate::Device::Cpu {
             String::new()

@@ -487,6 +487,11 @@ pub enum ChunkOp {
     /// Evaluate `expr` over `shape` and reduce `axes` into a partial (those axes become 1),
     /// finalizing right away when this is the only partial.
     Reduce(ReduceOp),
+    /// Several reductions of one program over one chunk, the program evaluated once
+    /// (horizontal fusion); the output holds each reduction's parts in turn.
+    ReduceMany(ReduceManyOp),
+    /// Parts of the input's output: one reduction's result out of a `ReduceMany`.
+    Select(SelectOp),
     /// Combine same-shaped partials, in input order, into one.
     Combine(CombineOp),
     /// Gather along `axis`: output position `i` is `(input slot, index)` `picks[i]`.
@@ -536,6 +541,55 @@ pub struct ReduceOp {
     pub arg: ArgIndex,
     /// Set when this partial is already the result.
     pub finalize: Option<Finalize>,
+}
+
+/// One reduction of a [`ReduceManyOp`]: a [`ReduceOp`] without the program and shape
+/// it shares with the others.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReduceOut {
+    /// What is computed.
+    pub reduction: Reduction,
+    /// The chunk axes reduced.
+    pub axes: Vec<usize>,
+    /// Where arg-reductions' global indices come from.
+    pub arg: ArgIndex,
+    /// Set when this partial is already the result.
+    pub finalize: Option<Finalize>,
+}
+
+impl ReduceOut {
+    /// How many parts its result has: one when finalized, else the partial's.
+    pub fn parts(&self) -> usize {
+        if self.finalize.is_some() {
+            1
+        } else {
+            self.reduction.partial_parts()
+        }
+    }
+}
+
+/// Several reductions of one program over one chunk: the program is evaluated once and
+/// every reduction folds the same values (`x.sum(0), x.mean(1), x.max()` generate or
+/// read `x`'s block once). The output holds each reduction's parts in turn.
+#[derive(Debug, Clone)]
+pub struct ReduceManyOp {
+    /// The values, as a fused program.
+    pub expr: FusedExpr,
+    /// The chunk's shape.
+    pub shape: Vec<usize>,
+    /// The reductions, in output order.
+    pub outs: Vec<ReduceOut>,
+}
+
+/// Parts `first..first + count` of the input, as its own chunk.
+#[derive(Debug, Clone)]
+pub struct SelectOp {
+    /// The first part taken.
+    pub first: usize,
+    /// How many parts.
+    pub count: usize,
+    /// The dtype of the first part taken.
+    pub dtype: DType,
 }
 
 /// Combine same-shaped partials, in input order, into one.
@@ -598,9 +652,10 @@ impl ChunkOp {
     /// The dtype the task computes in, where it has one.
     pub fn dtype(&self) -> Option<DType> {
         match self {
-            ChunkOp::Map(MapOp { expr, .. }) | ChunkOp::Reduce(ReduceOp { expr, .. }) => {
-                Some(expr.dtype())
-            }
+            ChunkOp::Map(MapOp { expr, .. })
+            | ChunkOp::Reduce(ReduceOp { expr, .. })
+            | ChunkOp::ReduceMany(ReduceManyOp { expr, .. }) => Some(expr.dtype()),
+            ChunkOp::Select(SelectOp { dtype, .. }) => Some(*dtype),
             ChunkOp::Combine(CombineOp { input_dtype, .. }) => Some(*input_dtype),
             ChunkOp::Take(TakeOp { dtype, .. })
             | ChunkOp::Assemble(AssembleOp { dtype, .. })
@@ -615,6 +670,13 @@ impl ChunkOp {
         match self {
             ChunkOp::Map(MapOp { expr, .. }) => format!("map {}", expr.describe()),
             ChunkOp::Reduce(ReduceOp { reduction, .. }) => format!("{}-partial", reduction.name()),
+            ChunkOp::ReduceMany(ReduceManyOp { outs, .. }) => {
+                let names: Vec<&str> = outs.iter().map(|o| o.reduction.name()).collect();
+                format!("{}-partials", names.join("+"))
+            }
+            ChunkOp::Select(SelectOp { first, count, .. }) => {
+                format!("parts{first}..{}", first + count)
+            }
             ChunkOp::Combine(CombineOp { reduction, .. }) => {
                 format!("{}-combine", reduction.name())
             }

@@ -632,3 +632,54 @@ fn reductions_of_stored_empty_chunks() {
     );
     assert!(e.var_axis(1, 0).compute::<f64>().unwrap()[[0]].is_nan());
 }
+
+/// Horizontal fusion: reductions of one program over the same blocks, computed together
+/// on the CPU, read each block once (one multi-output task per block) and give the same
+/// bits as each reduction computed on its own, which shares nothing.
+#[test]
+fn reductions_computed_together_share_one_pass_and_match_each_alone() {
+    let stored = src(&data(&[90, 70], 4), &[40, 30]);
+    let generated = tessera::random::uniform(&[90, 70], &[40, 30][..], 8).unwrap();
+    let ints = (&generated * 100.0).astype(DType::I32);
+    let cpu = tessera::ComputeOptions {
+        device: tessera::Device::Cpu,
+        ..Default::default()
+    };
+    for (what, x) in [
+        ("stored f64", stored),
+        ("generated f64", generated.clone()),
+        ("fused (x*2+1)", &generated * 2.0 + 1.0),
+        ("i32", ints),
+    ] {
+        let outs = [
+            x.sum_axis(0),
+            x.mean_axis(1),
+            x.std(0),
+            x.var_axis(0, 1),
+            x.max(),
+            x.min_axis(1),
+            x.argmax_axis(0),
+            x.argmin(),
+            x.prod_axis(1),
+            x.any(),
+        ];
+        let refs: Vec<&tessera::Array> = outs.iter().collect();
+        let together = tessera::compute_all_with(&refs, &cpu).unwrap();
+        for (k, (a, t)) in outs.iter().zip(&together).enumerate() {
+            assert_eq!(&a.compute_host().unwrap(), t, "{what}: output {k}");
+        }
+        let g = tessera::graph::TaskGraph::build_with(
+            &refs,
+            tessera::graph::Lowering {
+                horizontal_fusion: true,
+            },
+        )
+        .unwrap();
+        let passes = g
+            .tasks
+            .iter()
+            .filter(|t| t.op.name().ends_with("-partial") || t.op.name().ends_with("-partials"))
+            .count();
+        assert_eq!(passes, 3 * 3, "{what}: one pass per block of x");
+    }
+}

@@ -165,7 +165,7 @@ impl Array {
             return Ok((self.clone(), scheduler::Stats::default()));
         }
         admit(&[self], opts, false)?;
-        let g = crate::graph::TaskGraph::build(&[self])?;
+        let g = graph_for(&[self], opts)?;
         let (mut p, stats) = scheduler::execute_persist(&g, opts)?;
         let p = p.pop().expect("one persisted array per output");
         let a = Array::new(
@@ -206,7 +206,7 @@ impl Array {
         let n = self.node()?;
         scheduler::refuse_graph(n.grid.block_count(), opts.host_limit())?;
         let sink = crate::storage::npy::NpyWriter::create(path.as_ref(), n.dtype, &n.shape)?;
-        let g = crate::graph::TaskGraph::build(&[self])?;
+        let g = graph_for(&[self], opts)?;
         scheduler::execute_store(&g, opts, vec![std::sync::Arc::new(sink)])
     }
 
@@ -275,7 +275,7 @@ impl Array {
             self.rechunk(crate::chunks::Chunks::Explicit(sink.grid().all().to_vec()))
         };
         scheduler::refuse_graph(sink.grid().block_count(), opts.host_limit())?;
-        let g = crate::graph::TaskGraph::build(&[&x])?;
+        let g = graph_for(&[&x], opts)?;
         scheduler::execute_store(&g, opts, vec![std::sync::Arc::new(sink)])
     }
 
@@ -307,8 +307,17 @@ pub fn compute_all(arrays: &[&Array]) -> Result<Vec<HostArray>> {
 /// [`compute_all`] with explicit options.
 pub fn compute_all_with(arrays: &[&Array], opts: &ComputeOptions) -> Result<Vec<HostArray>> {
     admit(arrays, opts, true)?;
-    let graph = crate::graph::TaskGraph::build(arrays)?;
+    let graph = graph_for(arrays, opts)?;
     scheduler::execute(&graph, opts).map(|r| r.outputs)
+}
+
+/// The graph of `arrays` lowered for the device `opts` runs on.
+pub(crate) fn graph_for(
+    arrays: &[&Array],
+    opts: &ComputeOptions,
+) -> Result<crate::graph::TaskGraph> {
+    let device = crate::backend::resolve(opts.device);
+    crate::graph::TaskGraph::build_with(arrays, crate::graph::Lowering::for_device(device))
 }
 
 /// Refuses, before the graph is even built, what cannot fit in host memory: the

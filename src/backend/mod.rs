@@ -152,21 +152,32 @@ pub fn wgpu_built() -> bool {
 /// }
 /// ```
 pub fn open(device: Device) -> Result<Vec<Arc<dyn Backend>>> {
-    match device {
-        Device::Cpu => Ok(vec![]),
+    match resolve(device) {
+        Device::Cpu | Device::Auto => Ok(vec![]),
         Device::Wgpu(i) => Ok(vec![WgpuBackend::open(i)? as Arc<dyn Backend>]),
         Device::Cuda(i) => Ok(vec![CudaBackend::open(i)? as Arc<dyn Backend>]),
-        Device::Auto => {
-            // CUDA first; then a hardware wgpu adapter, never a software one (lavapipe)
-            // unless asked for by index; else the CPU alone.
-            if let Some(d) = cuda_devices().first() {
-                return Ok(vec![CudaBackend::open(d.ordinal)? as Arc<dyn Backend>]);
-            }
-            match wgpu_adapters().into_iter().find(|a| !a.software) {
-                Some(a) => Ok(vec![WgpuBackend::open(a.index)? as Arc<dyn Backend>]),
-                None => Ok(vec![]),
-            }
-        }
+    }
+}
+
+/// The device `device` means, without opening it: `Auto` is CUDA device 0 when there is
+/// one, else the first hardware wgpu adapter (never a software one such as lavapipe,
+/// which is used only when asked for by index), else the CPU; any other device is itself.
+///
+/// ```
+/// use tessera::Device;
+/// assert_eq!(tessera::backend::resolve(Device::Cpu), Device::Cpu);
+/// assert_ne!(tessera::backend::resolve(Device::Auto), Device::Auto);
+/// ```
+pub fn resolve(device: Device) -> Device {
+    if device != Device::Auto {
+        return device;
+    }
+    if let Some(d) = cuda_devices().first() {
+        return Device::Cuda(d.ordinal);
+    }
+    match wgpu_adapters().into_iter().find(|a| !a.software) {
+        Some(a) => Device::Wgpu(a.index),
+        None => Device::Cpu,
     }
 }
 

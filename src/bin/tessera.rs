@@ -312,7 +312,8 @@ fn run(cli: Cli) -> tessera::Result<()> {
             println!("y = (x + x.T).sum(axis=0).mean()");
             println!("y = {y}");
             let t1 = Instant::now();
-            let g = tessera::graph::TaskGraph::build(&[&y])?;
+            let lowering = tessera::graph::Lowering::for_device(tessera::backend::resolve(device));
+            let g = tessera::graph::TaskGraph::build_with(&[&y], lowering)?;
             let r = tessera::scheduler::execute(&g, &opts)?;
             let v = r.outputs[0].to_f64()[[]];
             println!("result: {v}");
@@ -375,12 +376,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 }
             );
             // What `auto` chose, for the line below.
-            let ran_on = match device {
-                Device::Auto => tessera::backend::open(Device::Auto)?
-                    .first()
-                    .map_or(Device::Cpu, |b| b.device()),
-                d => d,
-            };
+            let ran_on = tessera::backend::resolve(device);
             println!(
                 "tasks: {} ({} on {ran_on})",
                 r.stats.tasks,

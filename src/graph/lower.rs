@@ -38,9 +38,13 @@ fn internal(reason: impl Into<String>) -> Error {
 }
 
 impl Lower {
-    pub fn new(outputs: &[&Array]) -> Result<Lower> {
+    pub fn new(outputs: &[&Array], lowering: super::Lowering) -> Result<Lower> {
         let mut consumers: HashMap<u64, usize> = HashMap::new();
         let mut seen = std::collections::HashSet::new();
+        // With horizontal fusion, every reduction of one array becomes one pass over
+        // each block, so they count as one consumer: x read by four reductions is then
+        // generated inside that pass instead of stored (see `inline`).
+        let mut reduced = std::collections::HashSet::new();
         let mut stack: Vec<Array> = outputs.iter().map(|a| (*a).clone()).collect();
         for a in outputs {
             *consumers.entry(a.node()?.id).or_default() += 1;
@@ -50,8 +54,12 @@ impl Lower {
             if !seen.insert(n.id) {
                 continue;
             }
+            let reduction = lowering.horizontal_fusion && matches!(n.op, Op::Reduce { .. });
             for i in &n.inputs {
-                *consumers.entry(i.node()?.id).or_default() += 1;
+                let id = i.node()?.id;
+                if !reduction || reduced.insert(id) {
+                    *consumers.entry(id).or_default() += 1;
+                }
                 stack.push(i.clone());
             }
         }
@@ -112,6 +120,8 @@ impl Lower {
                 .map(|(k, &n)| if axes.contains(&k) { 1 } else { n })
                 .collect(),
             ChunkOp::Combine(CombineOp { .. }) => vec![],
+            // Made after lowering by the horizontal-fusion pass, which sets their shapes.
+            ChunkOp::ReduceMany(_) | ChunkOp::Select(_) => vec![],
         };
         self.tasks.push(Task {
             shape,
@@ -774,8 +784,8 @@ fn cheap(n: &Node, budget: usize) -> bool {
     }
 }
 
-pub(crate) fn build(arrays: &[&Array]) -> Result<TaskGraph> {
-    let mut l = Lower::new(arrays)?;
+pub(crate) fn build(arrays: &[&Array], lowering: super::Lowering) -> Result<TaskGraph> {
+    let mut l = Lower::new(arrays, lowering)?;
     let mut outputs = vec![];
     for a in arrays {
         let ids = l.materialize(a)?;

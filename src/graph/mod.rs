@@ -1,5 +1,6 @@
 //! Task graphs: lowering from arrays, ordering, and Graphviz output.
 
+mod fuse;
 mod linalg;
 mod lower;
 mod order;
@@ -66,10 +67,58 @@ pub struct TaskGraph {
     pub stored: Vec<(usize, std::sync::Arc<crate::scheduler::Persisted>, usize)>,
 }
 
+/// Choices of lowering that depend on where the graph will run.
+///
+/// ```
+/// use tessera::graph::Lowering;
+/// assert!(Lowering::for_device(tessera::Device::Cpu).horizontal_fusion);
+/// assert!(!Lowering::for_device(tessera::Device::Wgpu(0)).horizontal_fusion);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lowering {
+    /// Reductions of one program over one block become one task that evaluates it once
+    /// (`ChunkOp::ReduceMany`, then a `ChunkOp::Select` per reduction). Only the CPU
+    /// backend runs those: a device would hand them to the CPU, so device graphs keep
+    /// their reductions apart.
+    pub horizontal_fusion: bool,
+}
+
+impl Lowering {
+    /// The lowering for a graph that runs on `device` (already resolved: `Auto` counts
+    /// as a device).
+    pub fn for_device(device: crate::backend::Device) -> Lowering {
+        Lowering {
+            horizontal_fusion: device == crate::backend::Device::Cpu,
+        }
+    }
+}
+
 impl TaskGraph {
-    /// Lowers arrays into one graph (shared subexpressions are computed once).
+    /// Lowers arrays into one graph (shared subexpressions are computed once), as for a
+    /// device: every reduction its own tasks. [`TaskGraph::build_with`] chooses.
     pub fn build(arrays: &[&Array]) -> Result<TaskGraph> {
-        lower::build(arrays)
+        lower::build(arrays, Lowering::default())
+    }
+
+    /// [`TaskGraph::build`] with the lowering for where it will run.
+    ///
+    /// ```
+    /// use tessera::graph::{Lowering, TaskGraph};
+    /// let x = tessera::random::uniform(&[40, 40], 20, 0).unwrap();
+    /// let (s, m) = (x.sum(), x.max());
+    /// let cpu = TaskGraph::build_with(&[&s, &m], Lowering { horizontal_fusion: true }).unwrap();
+    /// let apart = TaskGraph::build(&[&s, &m]).unwrap();
+    /// let partials = |g: &TaskGraph, p: &str| g.tasks.iter().filter(|t| t.op.name().ends_with(p)).count();
+    /// assert_eq!(partials(&cpu, "sum+max-partials"), 4); // one pass over each block
+    /// assert_eq!(partials(&apart, "-partial"), 8);
+    /// ```
+    pub fn build_with(arrays: &[&Array], lowering: Lowering) -> Result<TaskGraph> {
+        let mut g = lower::build(arrays, lowering)?;
+        if lowering.horizontal_fusion {
+            fuse::horizontal(&mut g);
+            g.priority = order::order(&g);
+        }
+        Ok(g)
     }
 
     /// Graphviz DOT text: circles for tasks, boxes for the chunks they produce.

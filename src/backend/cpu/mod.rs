@@ -8,7 +8,8 @@ use super::{Backend, Buffer, Decline, Device, Plan};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::kernel::{
-    AssembleOp, CombineOp, LinalgTask, MapOp, ReduceOp, SourceOp, StoredOp, TakeOp,
+    AssembleOp, CombineOp, LinalgTask, MapOp, ReduceManyOp, ReduceOp, SelectOp, SourceOp, StoredOp,
+    TakeOp,
 };
 use crate::kernel::{Chunk, ChunkOp, FusedExpr};
 use half::{bf16, f16};
@@ -127,6 +128,23 @@ impl Backend for CpuBackend {
                         reduce::finalize(*reduction, &p, f).map_err(|e| Self::fail(op, e))?,
                     ),
                     None => p,
+                }
+            }
+            ChunkOp::ReduceMany(ReduceManyOp { expr, shape, outs }) => {
+                reduce::reduce_many(expr, &arrays, shape, outs).map_err(|e| Self::fail(op, e))?
+            }
+            ChunkOp::Select(SelectOp { first, count, .. }) => {
+                let parts = chunks
+                    .first()
+                    .and_then(|c| c.parts.get(*first..first + count))
+                    .ok_or_else(|| {
+                        Self::fail(
+                            op,
+                            format!("the input has no parts {first}..{}", first + count),
+                        )
+                    })?;
+                Chunk {
+                    parts: parts.to_vec(),
                 }
             }
             ChunkOp::Combine(CombineOp {

@@ -184,67 +184,82 @@ fn is_arg(r: Reduction) -> bool {
     matches!(r, Reduction::ArgMin | Reduction::ArgMax)
 }
 
-/// Partial reduction of one chunk: evaluate `expr` over `shape` and fold `axes`.
-pub fn reduce_chunk(
-    expr: &FusedExpr,
-    inputs: &[&HostArray],
-    shape: &[usize],
+/// One reduction's accumulators over a chunk, fed tile by tile.
+struct Folder {
     red: Reduction,
-    axes: &[usize],
-    arg: &ArgIndex,
-) -> Result<Chunk, String> {
-    let d = shape.len();
-    let acc_shape: Vec<usize> = (0..d)
-        .map(|k| if axes.contains(&k) { 1 } else { shape[k] })
-        .collect();
-    let len: usize = acc_shape.iter().product();
-    let cs = c_strides(&acc_shape);
-    let acc_strides: Vec<i64> = (0..d)
-        .map(|k| if axes.contains(&k) { 0 } else { cs[k] })
-        .collect();
-    let geo = Geometry::of(shape);
-    let (a_outer, a_r, a_c) = geo.split(&acc_strides);
-    let arg_strides = if arg.strides.len() == d {
-        arg.strides.clone()
-    } else {
-        vec![0; d]
-    };
-    let (g_outer, g_r, g_c) = geo.split(&arg_strides);
-    let float = red.float_acc(expr.dtype());
-    let mut acc = if is_moments(red) {
-        Acc::Moments {
-            n: vec![0.0; len],
-            mean: vec![0.0; len],
-            m2: vec![0.0; len],
+    arg_base: i64,
+    acc_shape: Vec<usize>,
+    a: (Vec<i64>, i64, i64),
+    g: (Vec<i64>, i64, i64),
+    acc: Acc,
+    f64buf: Vec<f64>,
+    i64buf: Vec<i64>,
+}
+
+impl Folder {
+    /// Accumulators for `red` over `axes` of a chunk of `shape` whose values are `dtype`.
+    fn new(dtype: DType, shape: &[usize], red: Reduction, axes: &[usize], arg: &ArgIndex) -> Self {
+        let d = shape.len();
+        let acc_shape: Vec<usize> = (0..d)
+            .map(|k| if axes.contains(&k) { 1 } else { shape[k] })
+            .collect();
+        let len: usize = acc_shape.iter().product();
+        let cs = c_strides(&acc_shape);
+        let acc_strides: Vec<i64> = (0..d)
+            .map(|k| if axes.contains(&k) { 0 } else { cs[k] })
+            .collect();
+        let geo = Geometry::of(shape);
+        let arg_strides = if arg.strides.len() == d {
+            arg.strides.clone()
+        } else {
+            vec![0; d]
+        };
+        let acc = if is_moments(red) {
+            Acc::Moments {
+                n: vec![0.0; len],
+                mean: vec![0.0; len],
+                m2: vec![0.0; len],
+            }
+        } else if red.float_acc(dtype) {
+            Acc::F {
+                v: vec![init(red); len],
+                idx: vec![-1; if is_arg(red) { len } else { 0 }],
+            }
+        } else {
+            Acc::I {
+                v: vec![init(red); len],
+                idx: vec![-1; if is_arg(red) { len } else { 0 }],
+            }
+        };
+        let cap = super::regs::TILE.min(shape.iter().product());
+        Folder {
+            red,
+            arg_base: arg.base,
+            acc_shape,
+            a: geo.split(&acc_strides),
+            g: geo.split(&arg_strides),
+            acc,
+            f64buf: vec![0.0f64; cap],
+            i64buf: vec![0i64; cap],
         }
-    } else if float {
-        Acc::F {
-            v: vec![init(red); len],
-            idx: vec![-1; if is_arg(red) { len } else { 0 }],
-        }
-    } else {
-        Acc::I {
-            v: vec![init(red); len],
-            idx: vec![-1; if is_arg(red) { len } else { 0 }],
-        }
-    };
-    let cap = super::regs::TILE.min(shape.iter().product());
-    let mut f64buf = vec![0.0f64; cap];
-    let mut i64buf = vec![0i64; cap];
-    let max = red == Reduction::ArgMax;
-    let mut fold = |t: &Tile, vals: Vals| {
+    }
+
+    fn fold(&mut self, t: &Tile, vals: Vals) {
         let n = t.tr * t.tc;
+        let (a_outer, a_r, a_c) = (&self.a.0, self.a.1, self.a.2);
+        let (g_outer, g_r, g_c) = (&self.g.0, self.g.1, self.g.2);
         let mut a_base = 0i64;
-        let mut g_base = arg.base;
+        let mut g_base = self.arg_base;
         for (k, &o) in t.outer.iter().enumerate() {
             a_base += o as i64 * a_outer[k];
             g_base += o as i64 * g_outer[k];
         }
         let row_acc = |r: usize| (a_base + (t.r0 + r) as i64 * a_r + t.c0 as i64 * a_c) as usize;
         let row_arg = |r: usize| g_base + (t.r0 + r) as i64 * g_r + t.c0 as i64 * g_c;
-        match &mut acc {
+        let (red, max) = (self.red, self.red == Reduction::ArgMax);
+        match &mut self.acc {
             Acc::Moments { n: cnt, mean, m2 } => {
-                let vals = vals.f64(n, &mut f64buf);
+                let vals = vals.f64(n, &mut self.f64buf);
                 for r in 0..t.tr {
                     let row = &vals[r * t.tc..(r + 1) * t.tc];
                     let a = row_acc(r);
@@ -270,15 +285,39 @@ pub fn reduce_chunk(
                 }
             }
             Acc::F { v, idx } => {
-                let vals = vals.f64(n, &mut f64buf);
+                let vals = vals.f64(n, &mut self.f64buf);
                 fold_rows(red, max, vals, t, a_c, g_c, &row_acc, &row_arg, v, idx);
             }
             Acc::I { v, idx } => {
-                let vals = vals.i64(n, &mut i64buf);
+                let vals = vals.i64(n, &mut self.i64buf);
                 fold_rows(red, max, vals, t, a_c, g_c, &row_acc, &row_arg, v, idx);
             }
         }
-    };
+    }
+
+    fn into_chunk(self) -> Chunk {
+        let dims = IxDyn(&self.acc_shape);
+        let arr = |v: Vec<f64>| HostArray::F64(ArrayD::from_shape_vec(dims.clone(), v).unwrap());
+        let arri = |v: Vec<i64>| HostArray::I64(ArrayD::from_shape_vec(dims.clone(), v).unwrap());
+        let arg = is_arg(self.red);
+        let parts = match self.acc {
+            Acc::Moments { n, mean, m2 } => vec![arr(n), arr(mean), arr(m2)],
+            Acc::F { v, idx } if arg => vec![arr(v), arri(idx)],
+            Acc::F { v, .. } => vec![arr(v)],
+            Acc::I { v, idx } if arg => vec![arri(v), arri(idx)],
+            Acc::I { v, .. } => vec![arri(v)],
+        };
+        Chunk { parts }
+    }
+}
+
+/// Evaluates `expr` over a chunk of `shape` once, feeding every tile to each folder.
+fn drive(
+    expr: &FusedExpr,
+    inputs: &[&HostArray],
+    shape: &[usize],
+    folders: &mut [Folder],
+) -> Result<(), String> {
     match direct_f64(expr, inputs, shape).filter(|_| shape.iter().product::<usize>() > 0) {
         // A plain read of a stored f64 chunk: fold straight from its memory.
         Some(src) => {
@@ -302,25 +341,60 @@ pub fn reduce_chunk(
                         c0: 0,
                         tc: geo.cols,
                     };
-                    fold(&t, Vals::F64(&src[start..start + tr * geo.cols]));
+                    for f in folders.iter_mut() {
+                        f.fold(&t, Vals::F64(&src[start..start + tr * geo.cols]));
+                    }
                     r0 += tr;
                 }
             }
+            Ok(())
         }
         None => for_each_tile(expr, inputs, shape, |t: &Tile, reg: &Reg| {
-            fold(t, Vals::Reg(reg))
-        })?,
+            for f in folders.iter_mut() {
+                f.fold(t, Vals::Reg(reg));
+            }
+        }),
     }
-    let dims = IxDyn(&acc_shape);
-    let arr = |v: Vec<f64>| HostArray::F64(ArrayD::from_shape_vec(dims.clone(), v).unwrap());
-    let arri = |v: Vec<i64>| HostArray::I64(ArrayD::from_shape_vec(dims.clone(), v).unwrap());
-    let parts = match acc {
-        Acc::Moments { n, mean, m2 } => vec![arr(n), arr(mean), arr(m2)],
-        Acc::F { v, idx } if is_arg(red) => vec![arr(v), arri(idx)],
-        Acc::F { v, .. } => vec![arr(v)],
-        Acc::I { v, idx } if is_arg(red) => vec![arri(v), arri(idx)],
-        Acc::I { v, .. } => vec![arri(v)],
-    };
+}
+
+/// Partial reduction of one chunk: evaluate `expr` over `shape` and fold `axes`.
+pub fn reduce_chunk(
+    expr: &FusedExpr,
+    inputs: &[&HostArray],
+    shape: &[usize],
+    red: Reduction,
+    axes: &[usize],
+    arg: &ArgIndex,
+) -> Result<Chunk, String> {
+    let mut f = [Folder::new(expr.dtype(), shape, red, axes, arg)];
+    drive(expr, inputs, shape, &mut f)?;
+    let [f] = f;
+    Ok(f.into_chunk())
+}
+
+/// Several reductions of one chunk in one pass: `expr` is evaluated (or its input read)
+/// once and every tile folds into each reduction's accumulators, in the same order as
+/// [`reduce_chunk`] would, so each result is bit-identical to reducing alone. The output
+/// holds each result's parts in turn (finalized where asked).
+pub fn reduce_many(
+    expr: &FusedExpr,
+    inputs: &[&HostArray],
+    shape: &[usize],
+    outs: &[crate::kernel::ReduceOut],
+) -> Result<Chunk, String> {
+    let mut folders: Vec<Folder> = outs
+        .iter()
+        .map(|o| Folder::new(expr.dtype(), shape, o.reduction, &o.axes, &o.arg))
+        .collect();
+    drive(expr, inputs, shape, &mut folders)?;
+    let mut parts = vec![];
+    for (f, o) in folders.into_iter().zip(outs) {
+        let p = f.into_chunk();
+        match &o.finalize {
+            Some(fin) => parts.push(finalize(o.reduction, &p, fin)?),
+            None => parts.extend(p.parts),
+        }
+    }
     Ok(Chunk { parts })
 }
 
