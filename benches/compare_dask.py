@@ -162,6 +162,7 @@ def main():
         line = [json.loads(l) for l in out.splitlines() if '"key"' in l][0]
         # Tessera reads its peak RSS right after the workload (its triad runs after it).
         res["tessera"] = (line["seconds"], line.get("peak_rss_bytes") or rss, line["note"])
+        res["of_limit"] = line.get("of_limit")
         for engine in ["dask", "numpy"]:
             out, rss = run([sys.executable, __file__, "--child", engine, key, "--size", str(a.size), "--chunk",
                             str(a.chunk), "--tiny", str(a.tiny), "--repeats", str(a.repeats)], env)
@@ -170,16 +171,23 @@ def main():
         rows.append((key, res))
         print(f"done {key}", file=sys.stderr)
     import numpy, dask
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
     print(f"Measured {datetime.date.today()} on {platform.node()}: {os.cpu_count()} cores, "
-          f"{platform.processor() or platform.machine()}; numpy {numpy.__version__}, dask {dask.__version__}; "
+          f"{cpu}; numpy {numpy.__version__}, dask {dask.__version__}; "
           f"{a.size}² float64 in {a.chunk}² chunks; median of {a.repeats} (linear algebra: one run).\n")
-    print("| workload | Tessera s | dask s | numpy s (operate only) | dask / Tessera | numpy / Tessera | peak RSS Tessera / dask / numpy |")
-    print("|---|---|---|---|---|---|---|")
+    print("| workload | Tessera s | dask s | numpy s (operate only) | dask / Tessera | numpy / Tessera | Tessera of its limit | peak RSS Tessera / dask / numpy |")
+    print("|---|---|---|---|---|---|---|---|")
     for key, r in rows:
         (ts, trss, tnote), (ds, drss, _), (ns, nrss, nextra) = r["tessera"], r["dask"], r["numpy"]
         title = TITLES[key].format(tiny=a.tiny)
         mb = lambda b: f"{b / 1e6:.0f} MB" if b < 1e9 else f"{b / 1e9:.1f} GB"
-        print(f"| {title} | {ts:.3f} | {ds:.3f} | {ns:.3f} {nextra} | **{ds / ts:.1f}×** | {ns / ts:.1f}× | "
+        lim = "-" if r["of_limit"] is None else f"{r['of_limit']:.2f}"
+        print(f"| {title} | {ts:.3f} | {ds:.3f} | {ns:.3f} {nextra} | **{ds / ts:.1f}×** | {ns / ts:.1f}× | {lim} | "
               f"{mb(trss)} / {mb(drss)} / {mb(nrss)} |" + (f" {tnote}" if tnote else ""))
 
 

@@ -23,6 +23,18 @@ pub struct BenchResult {
     pub peak_bytes: u64,
     /// Extra note (e.g. µs per task).
     pub note: String,
+    /// The work no implementation can skip (`None` where no bound is modelled): with
+    /// [`Limits`] it gives the least time the workload could take here.
+    pub work: Option<Work>,
+}
+
+/// Work a workload must do whatever the engine: values to generate, FLOPs to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Work {
+    /// Random numbers it must generate (each input value once).
+    pub numbers: f64,
+    /// Floating-point operations of its products and factorizations.
+    pub flops: f64,
 }
 
 impl BenchResult {
@@ -30,6 +42,101 @@ impl BenchResult {
     pub fn gbps(&self) -> f64 {
         self.bytes / self.seconds / 1e9
     }
+
+    /// The time as a fraction of the workload's own limit on a machine with `limits`
+    /// (1.0 = at the limit).
+    pub fn of_limit(&self, limits: &Limits) -> Option<f64> {
+        self.work.map(|w| limits.seconds(&w) / self.seconds)
+    }
+}
+
+/// What this machine can do, measured at the start of a suite: the bounds each row is
+/// compared with.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// STREAM triad bandwidth, GB/s.
+    pub triad_gbps: f64,
+    /// Philox uniform f64 values per second, every core generating.
+    pub philox_per_s: f64,
+    /// f64 matrix-product GFLOP/s: one 1024² faer product per core at once.
+    pub dgemm_gflops: f64,
+}
+
+impl Limits {
+    /// Measures all three (about a second).
+    pub fn measure() -> Limits {
+        Limits {
+            triad_gbps: triad_gbps(20_000_000),
+            philox_per_s: philox_rate(),
+            dgemm_gflops: dgemm_gflops(),
+        }
+    }
+
+    /// The least time `work` takes here: its numbers at the Philox rate plus its FLOPs
+    /// at the DGEMM rate (generation and arithmetic do not overlap on one core).
+    pub fn seconds(&self, work: &Work) -> f64 {
+        work.numbers / self.philox_per_s + work.flops / (self.dgemm_gflops * 1e9)
+    }
+}
+
+/// Uniform f64 values Philox generates per second with one thread per core, into
+/// buffers that stay in cache (best of 5): what a generated workload cannot beat.
+///
+/// ```
+/// assert!(tessera::bench::philox_rate() > 0.0);
+/// ```
+pub fn philox_rate() -> f64 {
+    use rayon::prelude::*;
+    let per = 1 << 15;
+    let rounds = 64;
+    let mut bufs = vec![vec![0.0f64; per]; rayon::current_num_threads()];
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t = Instant::now();
+        bufs.par_iter_mut().enumerate().for_each(|(i, b)| {
+            for r in 0..rounds {
+                let g0 = ((i * rounds + r) * per) as u64;
+                crate::philox::fill_uniform_f64(7, 0, g0, b, 0.0, 1.0);
+                std::hint::black_box(&b);
+            }
+        });
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (bufs.len() * per * rounds) as f64 / best
+}
+
+/// f64 matrix-product GFLOP/s with one 1024² faer product per core at once (each
+/// sequential, as the scheduler runs them; best of 3).
+///
+/// ```
+/// assert!(tessera::bench::dgemm_gflops() > 0.0);
+/// ```
+pub fn dgemm_gflops() -> f64 {
+    use faer::linalg::matmul::matmul;
+    use faer::{Accum, Mat, Par};
+    use rayon::prelude::*;
+    let n = 1024;
+    let threads = rayon::current_num_threads();
+    let a = Mat::<f64>::from_fn(n, n, |i, j| ((i * 7 + j * 13) % 17) as f64 * 0.1);
+    let b = Mat::<f64>::from_fn(n, n, |i, j| ((i * 5 + j * 3) % 11) as f64 * 0.2);
+    let mut outs: Vec<Mat<f64>> = (0..threads).map(|_| Mat::zeros(n, n)).collect();
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = Instant::now();
+        outs.par_iter_mut().for_each(|c| {
+            matmul(
+                c.as_mut(),
+                Accum::Replace,
+                a.as_ref(),
+                b.as_ref(),
+                1.0,
+                Par::Seq,
+            );
+        });
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(&outs);
+    2.0 * (n as f64).powi(3) * threads as f64 / best / 1e9
 }
 
 /// Sizes of the suite.
@@ -154,6 +261,10 @@ pub fn run_suite(
             tasks,
             peak_bytes,
             note: String::new(),
+            work: Some(Work {
+                numbers: (n * n) as f64,
+                flops: 0.0,
+            }),
         };
         push(r, &mut rows);
     }
@@ -194,6 +305,7 @@ pub fn run_suite(
                 exec / nt as f64 * 1e6,
                 build / nt as f64 * 1e6
             ),
+            work: None,
         },
         &mut rows,
     );
@@ -239,6 +351,7 @@ fn npy_rows(x: &Array, cfg: &BenchConfig, opts: &ComputeOptions) -> Result<Vec<B
                 "{:.2} GB/s written (generation included)",
                 bytes / write / 1e9
             ),
+            work: None,
         },
         BenchResult {
             key: "npy",
@@ -248,6 +361,7 @@ fn npy_rows(x: &Array, cfg: &BenchConfig, opts: &ComputeOptions) -> Result<Vec<B
             tasks,
             peak_bytes: peak,
             note: format!("{:.2} GB/s read", bytes / read / 1e9),
+            work: None,
         },
     ])
 }
@@ -315,6 +429,7 @@ fn zarr_rows(x: &Array, cfg: &BenchConfig, opts: &ComputeOptions) -> Result<Vec<
                 bytes / write / 1e9,
                 stored / write / 1e9
             ),
+            work: None,
         });
         rows.push(BenchResult {
             key: "zarr",
@@ -328,6 +443,7 @@ fn zarr_rows(x: &Array, cfg: &BenchConfig, opts: &ComputeOptions) -> Result<Vec<
                 bytes / read / 1e9,
                 stored / read / 1e9
             ),
+            work: None,
         });
     }
     Ok(rows)
@@ -359,6 +475,10 @@ fn linalg_suite(
             tasks,
             peak_bytes: peak,
             note: format!("{gflops:.1} GFLOP/s"),
+            work: Some(Work {
+                numbers: 2.0 * (n * n) as f64,
+                flops: 2.0 * (n as f64).powi(3),
+            }),
         });
     }
     let rows = ((2_000_000.0 * scale) as usize).max(1000);
@@ -375,6 +495,11 @@ fn linalg_suite(
             tasks,
             peak_bytes: peak,
             note: String::new(),
+            // Householder QR of rows × 100 (2mn² - 2n³/3) and forming Q (as much again).
+            work: Some(Work {
+                numbers: (rows * 100) as f64,
+                flops: 4.0 * rows as f64 * 1e4,
+            }),
         });
     }
     if want("svd") {
@@ -390,6 +515,11 @@ fn linalg_suite(
             tasks,
             peak_bytes: peak,
             note: String::new(),
+            // QR with Q formed, then U = Q·Ũ (2mn² more); the 100² SVD is negligible.
+            work: Some(Work {
+                numbers: (rows * 100) as f64,
+                flops: 6.0 * rows as f64 * 1e4,
+            }),
         });
     }
     if want("svd_compressed") {
@@ -409,6 +539,12 @@ fn linalg_suite(
             tasks,
             peak_bytes: peak,
             note: String::new(),
+            // A generated once; A·Ω and Aᵀ·Q with k = 10 columns (no power iterations
+            // counted: a lower bound).
+            work: Some(Work {
+                numbers: (n * n) as f64,
+                flops: 4.0 * (n * n) as f64 * 10.0,
+            }),
         });
     }
     Ok(())
@@ -470,6 +606,7 @@ pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchRe
             tasks,
             peak_bytes,
             note,
+            work: None,
         })
     };
     for (key, name, a) in work {
@@ -510,6 +647,7 @@ pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchRe
             tasks,
             peak_bytes,
             note: format!("{:.1} µs/task", seconds / tasks as f64 * 1e6),
+            work: None,
         });
     }
     Ok(rows)

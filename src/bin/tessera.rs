@@ -463,21 +463,29 @@ fn run(cli: Cli) -> tessera::Result<()> {
             let cores = std::thread::available_parallelism()
                 .map(|p| p.get())
                 .unwrap_or(1);
-            let print_rows = |bw: f64, rows: &[(bench::BenchResult, Option<u64>)]| {
+            let print_rows = |lim: &bench::Limits, rows: &[(bench::BenchResult, Option<u64>)]| {
                 if json {
-                    println!("{{\"name\": \"triad\", \"gbps\": {bw:.3}}}");
-                } else {
-                    println!("machine: {cores} cores, STREAM triad {bw:.1} GB/s (measured now)");
                     println!(
-                        "device: cpu; arrays {size}² f64 in {chunk}² chunks; median of {repeats}"
+                        "{{\"name\": \"limits\", \"triad_gbps\": {:.3}, \"philox_per_s\": {:.4e}, \"dgemm_gflops\": {:.2}}}",
+                        lim.triad_gbps, lim.philox_per_s, lim.dgemm_gflops
+                    );
+                } else {
+                    println!(
+                        "machine: {cores} cores, STREAM triad {:.1} GB/s, Philox {:.2} G numbers/s, DGEMM {:.1} GFLOP/s (faer, 1024², one per core) — measured now",
+                        lim.triad_gbps,
+                        lim.philox_per_s / 1e9,
+                        lim.dgemm_gflops
                     );
                     println!(
-                        "{:<42} {:>9} {:>8} {:>8} {:>8} {:>11}  note",
-                        "workload", "time s", "GB/s", "of triad", "tasks", "peak MiB"
+                        "device: cpu; arrays {size}² f64 in {chunk}² chunks; median of {repeats}; \"of limit\" = the least time its numbers (at the Philox rate) and FLOPs (at the DGEMM rate) take, over its time"
+                    );
+                    println!(
+                        "{:<42} {:>9} {:>8} {:>8} {:>8} {:>8} {:>11}  note",
+                        "workload", "time s", "GB/s", "of triad", "of limit", "tasks", "peak MiB"
                     );
                 }
                 for (r, rss) in rows {
-                    print_row(r, *rss, bw, json);
+                    print_row(r, *rss, lim, json);
                 }
             };
             if cfg.only.is_some() {
@@ -485,11 +493,11 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 bench::run_suite(&cfg, &opts, |r| {
                     rows.push((r.clone(), tessera::scheduler::peak_rss_bytes()))
                 })?;
-                print_rows(bench::triad_gbps(20_000_000), &rows);
+                print_rows(&bench::Limits::measure(), &rows);
             } else {
-                let bw = bench::triad_gbps(20_000_000);
-                print_rows(bw, &[]);
-                bench::run_suite(&cfg, &opts, |r| print_row(r, None, bw, json))?;
+                let lim = bench::Limits::measure();
+                print_rows(&lim, &[]);
+                bench::run_suite(&cfg, &opts, |r| print_row(r, None, &lim, json))?;
             }
         }
     }
@@ -498,20 +506,23 @@ fn run(cli: Cli) -> tessera::Result<()> {
 
 /// One row of `tessera bench`: text, or a JSON line (with the process's peak RSS right
 /// after the workload, when it was read then).
-fn print_row(r: &bench::BenchResult, peak_rss: Option<u64>, bw: f64, json: bool) {
+fn print_row(r: &bench::BenchResult, peak_rss: Option<u64>, lim: &bench::Limits, json: bool) {
+    let of_limit = r.of_limit(lim);
     if json {
         let rss = peak_rss.map_or("null".to_string(), |b| b.to_string());
+        let lim_s = of_limit.map_or("null".to_string(), |f| format!("{f:.4}"));
         println!(
-            "{{\"key\": \"{}\", \"name\": \"{}\", \"seconds\": {:.6}, \"gbps\": {:.3}, \"of_triad\": {:.4}, \"tasks\": {}, \"peak_bytes\": {}, \"peak_rss_bytes\": {rss}, \"note\": \"{}\"}}",
-            r.key, r.name, r.seconds, r.gbps(), r.gbps() / bw, r.tasks, r.peak_bytes, r.note
+            "{{\"key\": \"{}\", \"name\": \"{}\", \"seconds\": {:.6}, \"gbps\": {:.3}, \"of_triad\": {:.4}, \"of_limit\": {lim_s}, \"tasks\": {}, \"peak_bytes\": {}, \"peak_rss_bytes\": {rss}, \"note\": \"{}\"}}",
+            r.key, r.name, r.seconds, r.gbps(), r.gbps() / lim.triad_gbps, r.tasks, r.peak_bytes, r.note
         );
     } else {
         println!(
-            "{:<42} {:>9.3} {:>8.2} {:>8.2} {:>8} {:>11.1}  {}",
+            "{:<42} {:>9.3} {:>8.2} {:>8.2} {:>8} {:>8} {:>11.1}  {}",
             r.name,
             r.seconds,
             r.gbps(),
-            r.gbps() / bw,
+            r.gbps() / lim.triad_gbps,
+            of_limit.map_or("-".to_string(), |f| format!("{f:.2}")),
             r.tasks,
             r.peak_bytes as f64 / (1 << 20) as f64,
             r.note

@@ -24,8 +24,8 @@ pub struct Task {
     pub shape: Vec<usize>,
     /// Bytes of the output, known before running (the scheduler budgets with it).
     pub nbytes: u64,
-    /// Name of the array node (op name and node id).
-    pub name: String,
+    /// Name of the array node (op name and node id), shared by all its tasks.
+    pub name: std::sync::Arc<str>,
     /// Id of the array node the task belongs to.
     pub node: u64,
     /// Block index within that node (or region start for assembled copies).
