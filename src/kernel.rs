@@ -665,6 +665,18 @@ impl ChunkOp {
         }
     }
 
+    /// Whether the task reads data from the caller's memory or a file.
+    ///
+    /// ```
+    /// use tessera::kernel::{ChunkOp, SourceOp};
+    /// let data: std::sync::Arc<dyn tessera::storage::ChunkSource> =
+    ///     std::sync::Arc::new(tessera::HostArray::from(ndarray::arr1(&[1.0]).into_dyn()));
+    /// assert!(ChunkOp::Source(SourceOp { data, start: vec![0], shape: vec![1] }).is_source());
+    /// ```
+    pub fn is_source(&self) -> bool {
+        matches!(self, ChunkOp::Source(_))
+    }
+
     /// Short name for logs, DOT output and progress.
     pub fn name(&self) -> String {
         match self {

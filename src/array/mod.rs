@@ -316,8 +316,12 @@ pub(crate) fn graph_for(
     arrays: &[&Array],
     opts: &ComputeOptions,
 ) -> Result<crate::graph::TaskGraph> {
-    let device = crate::backend::resolve(opts.device);
-    crate::graph::TaskGraph::build_with(arrays, crate::graph::Lowering::for_device(device))
+    let devices: Vec<_> = opts
+        .targets()
+        .into_iter()
+        .map(crate::backend::resolve)
+        .collect();
+    crate::graph::TaskGraph::build_with(arrays, crate::graph::Lowering::for_devices(&devices))
 }
 
 /// Refuses, before the graph is even built, what cannot fit in host memory: the

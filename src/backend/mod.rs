@@ -16,6 +16,7 @@ mod cuda;
 #[path = "cuda_off.rs"]
 mod cuda;
 mod decline;
+mod devices;
 mod partial;
 #[cfg(feature = "wgpu")]
 mod wgpu;
@@ -32,154 +33,12 @@ pub use cuda::{
     CudaBackend,
 };
 pub use decline::Decline;
+pub use devices::{open, open_all, parse_devices, resolve, wgpu_built, Device, Opened};
 
 use crate::error::{Error, Result};
 use crate::kernel::{Chunk, ChunkOp};
 use std::any::Any;
 use std::sync::Arc;
-
-/// Which device runs the chunks. Changing it changes nothing else in user code.
-///
-/// ```
-/// use tessera::Device;
-/// assert_eq!(Device::default(), Device::Auto);
-/// assert_eq!(Device::Cpu.to_string(), "cpu");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Device {
-    /// The best device present: CUDA, then a real (non-software) wgpu adapter, then CPU.
-    #[default]
-    Auto,
-    /// The host CPU (rayon worker threads).
-    Cpu,
-    /// A wgpu (Vulkan) adapter by index; ops it has no kernel for run on the CPU, logged.
-    Wgpu(usize),
-    /// A CUDA device by ordinal; ops it has no kernel for run on the CPU, logged.
-    Cuda(usize),
-}
-
-impl std::fmt::Display for Device {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Device::Auto => write!(f, "auto"),
-            Device::Cpu => write!(f, "cpu"),
-            Device::Wgpu(i) => write!(f, "wgpu:{i}"),
-            Device::Cuda(i) => write!(f, "cuda:{i}"),
-        }
-    }
-}
-
-/// Parses `auto`, `cpu`, `wgpu:N`, `wgpu:NAME` (the first adapter whose name contains
-/// NAME, ignoring case — how a software adapter such as lavapipe is asked for by name)
-/// and `cuda:N`.
-///
-/// ```
-/// use tessera::Device;
-/// assert_eq!("cpu".parse::<Device>().unwrap(), Device::Cpu);
-/// assert_eq!("wgpu:1".parse::<Device>().unwrap(), Device::Wgpu(1));
-/// let e = "tpu".parse::<Device>().unwrap_err();
-/// assert!(e.to_string().contains("auto, cpu, wgpu:N"));
-/// ```
-impl std::str::FromStr for Device {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Device> {
-        let bad = |why: String| Error::arg("device", why);
-        let spec = s.trim();
-        match spec.to_ascii_lowercase().as_str() {
-            "auto" => return Ok(Device::Auto),
-            "cpu" => return Ok(Device::Cpu),
-            _ => {}
-        }
-        if let Some(rest) = spec.strip_prefix("cuda:") {
-            return rest.parse().map(Device::Cuda).map_err(|_| {
-                bad(format!(
-                    "{s:?}: a CUDA device is named by its ordinal, e.g. cuda:0"
-                ))
-            });
-        }
-        let Some(rest) = spec.strip_prefix("wgpu:") else {
-            return Err(bad(format!(
-                "unknown device {s:?}; use auto, cpu, wgpu:N, wgpu:NAME or cuda:N"
-            )));
-        };
-        if let Ok(i) = rest.parse::<usize>() {
-            return Ok(Device::Wgpu(i));
-        }
-        {
-            let adapters = wgpu_adapters();
-            let want = rest.to_ascii_lowercase();
-            if let Some(a) = adapters
-                .iter()
-                .find(|a| a.name.to_ascii_lowercase().contains(&want))
-            {
-                return Ok(Device::Wgpu(a.index));
-            }
-            let names: Vec<String> = adapters
-                .iter()
-                .map(|a| format!("wgpu:{} {}", a.index, a.name))
-                .collect();
-            Err(bad(format!(
-                "no wgpu adapter's name contains {rest:?}; found: {}",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            )))
-        }
-    }
-}
-
-/// Whether this build has the wgpu backend (the `wgpu` feature, on by default).
-///
-/// ```
-/// let _ = tessera::backend::wgpu_built();
-/// ```
-pub fn wgpu_built() -> bool {
-    cfg!(feature = "wgpu")
-}
-
-/// Opens the device backends `device` asks for, in the order the scheduler gives them
-/// memory tiers (empty: the CPU alone). The one place that knows which backends this
-/// build has.
-///
-/// ```
-/// assert!(tessera::backend::open(tessera::Device::Cpu).unwrap().is_empty());
-/// // Without a CUDA driver (or without the `cuda` feature) this is an error, not a panic.
-/// if tessera::backend::cuda_devices().is_empty() {
-///     assert!(tessera::backend::open(tessera::Device::Cuda(0)).is_err());
-/// }
-/// ```
-pub fn open(device: Device) -> Result<Vec<Arc<dyn Backend>>> {
-    match resolve(device) {
-        Device::Cpu | Device::Auto => Ok(vec![]),
-        Device::Wgpu(i) => Ok(vec![WgpuBackend::open(i)? as Arc<dyn Backend>]),
-        Device::Cuda(i) => Ok(vec![CudaBackend::open(i)? as Arc<dyn Backend>]),
-    }
-}
-
-/// The device `device` means, without opening it: `Auto` is CUDA device 0 when there is
-/// one, else the first hardware wgpu adapter (never a software one such as lavapipe,
-/// which is used only when asked for by index), else the CPU; any other device is itself.
-///
-/// ```
-/// use tessera::Device;
-/// assert_eq!(tessera::backend::resolve(Device::Cpu), Device::Cpu);
-/// assert_ne!(tessera::backend::resolve(Device::Auto), Device::Auto);
-/// ```
-pub fn resolve(device: Device) -> Device {
-    if device != Device::Auto {
-        return device;
-    }
-    if let Some(d) = cuda_devices().first() {
-        return Device::Cuda(d.ordinal);
-    }
-    match wgpu_adapters().into_iter().find(|a| !a.software) {
-        Some(a) => Device::Wgpu(a.index),
-        None => Device::Cpu,
-    }
-}
 
 /// A buffer owned by a non-host device; the handle is opaque to everyone but its backend.
 #[derive(Clone)]

@@ -74,8 +74,9 @@ enum Cmd {
         /// Hide the progress bar.
         #[arg(long)]
         quiet: bool,
-        /// Where the chunks run: auto (a hardware GPU if any, else the CPU), cpu, wgpu:N or
-        /// wgpu:NAME (an adapter whose name contains NAME, e.g. wgpu:llvmpipe).
+        /// Where the chunks run: auto (a hardware GPU if any, else the CPU), cpu, wgpu:N,
+        /// wgpu:NAME (an adapter whose name contains NAME, e.g. wgpu:llvmpipe) or cuda:N;
+        /// several, comma-separated (cuda:*, wgpu:0,wgpu:1, cpu,cuda:0), share the blocks.
         #[arg(long, default_value = "auto")]
         device: String,
         /// Persist x first (its chunks stay in memory up to the limit, the rest spill to
@@ -283,13 +284,15 @@ fn run(cli: Cli) -> tessera::Result<()> {
             to_zarr,
             memory,
         } => {
-            let device: Device = device.parse()?;
+            let set = tessera::backend::parse_devices(&device)?;
             let opts = memory.apply(ComputeOptions {
                 scheduler: Scheduler::Threads(threads),
-                device,
+                device: set[0],
+                devices: if set.len() > 1 { set.clone() } else { vec![] },
                 progress: !quiet,
                 ..ComputeOptions::default()
             });
+            let resolved: Vec<Device> = set.iter().map(|&d| tessera::backend::resolve(d)).collect();
             let t = Instant::now();
             let mut x = tessera::random::uniform(&[size, size], &[chunk, chunk], 42)?;
             println!("x = {x}");
@@ -312,7 +315,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
             println!("y = (x + x.T).sum(axis=0).mean()");
             println!("y = {y}");
             let t1 = Instant::now();
-            let lowering = tessera::graph::Lowering::for_device(tessera::backend::resolve(device));
+            let lowering = tessera::graph::Lowering::for_devices(&resolved);
             let g = tessera::graph::TaskGraph::build_with(&[&y], lowering)?;
             let r = tessera::scheduler::execute(&g, &opts)?;
             let v = r.outputs[0].to_f64()[[]];
@@ -376,16 +379,39 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 }
             );
             // What `auto` chose, for the line below.
-            let ran_on = tessera::backend::resolve(device);
-            println!(
-                "tasks: {} ({} on {ran_on})",
-                r.stats.tasks,
-                if ran_on == Device::Cpu {
-                    r.stats.tasks
-                } else {
-                    r.stats.device_tasks
-                }
-            );
+            if set.len() > 1 {
+                let each: Vec<String> = r
+                    .stats
+                    .per_device
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "{} on {} ({:.1} MiB moved in, {:.1} MiB of it from other devices)",
+                            d.tasks,
+                            d.device,
+                            d.bytes_in as f64 / (1 << 20) as f64,
+                            d.bytes_from_devices as f64 / (1 << 20) as f64
+                        )
+                    })
+                    .collect();
+                println!(
+                    "tasks: {} ({}; {} on the cpu)",
+                    r.stats.tasks,
+                    each.join(", "),
+                    r.stats.tasks - r.stats.device_tasks
+                );
+            } else {
+                let ran_on = resolved[0];
+                println!(
+                    "tasks: {} ({} on {ran_on})",
+                    r.stats.tasks,
+                    if ran_on == Device::Cpu {
+                        r.stats.tasks
+                    } else {
+                        r.stats.device_tasks
+                    }
+                );
+            }
             println!(
                 "peak chunk memory held: {:.1} MiB (array is {:.1} GiB)",
                 r.stats.peak_bytes as f64 / (1 << 20) as f64,

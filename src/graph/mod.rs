@@ -87,8 +87,14 @@ impl Lowering {
     /// The lowering for a graph that runs on `device` (already resolved: `Auto` counts
     /// as a device).
     pub fn for_device(device: crate::backend::Device) -> Lowering {
+        Lowering::for_devices(&[device])
+    }
+
+    /// The lowering for a graph spread over `devices` (resolved): the CPU's only when
+    /// every one of them is the CPU.
+    pub fn for_devices(devices: &[crate::backend::Device]) -> Lowering {
         Lowering {
-            horizontal_fusion: device == crate::backend::Device::Cpu,
+            horizontal_fusion: devices.iter().all(|&d| d == crate::backend::Device::Cpu),
         }
     }
 }

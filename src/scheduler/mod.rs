@@ -33,7 +33,7 @@ pub use memory::{
     available_host_bytes, free_disk_bytes, host_memory_bytes, parse_bytes, peak_rss_bytes,
     process_disk_bytes, tune_allocator,
 };
-pub use options::{set_default_options, ComputeOptions, Scheduler, Stats, TierStats};
+pub use options::{set_default_options, ComputeOptions, DeviceStats, Scheduler, Stats, TierStats};
 pub use persisted::Persisted;
 pub(crate) use persisted::StoredChunk;
 
@@ -135,7 +135,12 @@ fn run(
     sinks: Vec<Arc<dyn crate::storage::ChunkSink>>,
 ) -> Result<(Made, Stats)> {
     let t0 = Instant::now();
-    let devices = crate::backend::open(opts.device)?;
+    let opened = crate::backend::open_all(&opts.targets())?;
+    let devices = opened.devices;
+    let mut targets: Vec<Option<usize>> = (0..devices.len()).map(Some).collect();
+    if opened.cpu && !devices.is_empty() {
+        targets.push(None);
+    }
     let host_limit = opts.host_limit();
     let device_limits: Vec<Option<u64>> = devices
         .iter()
@@ -294,11 +299,14 @@ fn run(
         positions,
         placed: Mutex::new(vec![false; n]),
     });
+    let ndev = devices.len();
     let run = Run {
         g,
         opts,
         devices,
         cpu: Arc::new(CpuBackend) as Arc<dyn Backend>,
+        targets,
+        workers,
         state: Mutex::new(State {
             store,
             ready,
@@ -306,7 +314,9 @@ fn run(
             running: 0,
             io: 0,
             done,
-            on_device: 0,
+            on_device: vec![0; ndev],
+            busy: vec![0; ndev + 1],
+            moved_in: vec![(0, 0); ndev],
             transfers: 0,
             error: lost.map(|t| Error::Backend {
                 device: "store".into(),
@@ -404,7 +414,16 @@ fn run(
         peak_bytes: host.peak,
         wall: t0.elapsed(),
         workers,
-        device_tasks: st.on_device,
+        device_tasks: st.on_device.iter().sum(),
+        per_device: (0..ndev)
+            .map(|d| DeviceStats {
+                device: run.devices[d].device(),
+                tasks: st.on_device[d],
+                memory: tier_stats(&st.store.tiers[d..d + 1]),
+                bytes_in: st.moved_in[d].0,
+                bytes_from_devices: st.moved_in[d].1,
+            })
+            .collect(),
         peak_device_bytes: device.peak,
         transfers: st.transfers,
         host,

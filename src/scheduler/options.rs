@@ -46,6 +46,19 @@ pub struct ComputeOptions {
     pub scheduler: Scheduler,
     /// Where chunks run.
     pub device: Device,
+    /// Several devices that share the blocks (owner computes; see
+    /// [`crate::backend::parse_devices`] for `"cuda:*"`, `"wgpu:0,wgpu:1"`, `"cpu,cuda:0"`).
+    /// When not empty it replaces `device`.
+    ///
+    /// ```
+    /// let opts = tessera::ComputeOptions {
+    ///     devices: tessera::backend::parse_devices("cpu").unwrap(),
+    ///     ..Default::default()
+    /// };
+    /// let x = tessera::random::uniform(&[100, 100], 25, 3).unwrap();
+    /// assert!(x.sum().compute_with::<f64>(&opts).is_ok());
+    /// ```
+    pub devices: Vec<Device>,
     /// Show an indicatif progress bar on stderr.
     pub progress: bool,
     /// Bytes of chunks host memory may hold at once (default: 0.8 of the smaller of RAM
@@ -72,6 +85,7 @@ pub struct ComputeOptions {
 const INITIAL: ComputeOptions = ComputeOptions {
     scheduler: Scheduler::Threads(0),
     device: Device::Auto,
+    devices: Vec::new(),
     progress: false,
     host_memory_limit: None,
     cpu_fallback: true,
@@ -88,6 +102,15 @@ impl Default for ComputeOptions {
 }
 
 impl ComputeOptions {
+    /// The devices this compute spreads its blocks over: `devices`, else `device`.
+    pub fn targets(&self) -> Vec<Device> {
+        if self.devices.is_empty() {
+            vec![self.device]
+        } else {
+            self.devices.clone()
+        }
+    }
+
     /// The spill directory's parent this compute uses (option, env, temp dir).
     pub(crate) fn spill_parent(&self) -> PathBuf {
         self.spill_dir
@@ -139,6 +162,26 @@ pub struct TierStats {
     pub read_back_chunks: usize,
 }
 
+/// What one device did in a compute.
+///
+/// ```
+/// let s = tessera::scheduler::DeviceStats::default();
+/// assert_eq!((s.tasks, s.bytes_from_devices), (0, 0));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeviceStats {
+    /// The device (a device named twice appears twice: two logical devices).
+    pub device: Device,
+    /// Tasks it ran.
+    pub tasks: usize,
+    /// Its memory tier: limit, peak, moves to the host and back.
+    pub memory: TierStats,
+    /// Bytes copied onto it for its tasks (from the host or another device).
+    pub bytes_in: u64,
+    /// Of those, bytes that came from another device (through the host).
+    pub bytes_from_devices: u64,
+}
+
 /// What a compute did.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
@@ -162,6 +205,8 @@ pub struct Stats {
     pub host: TierStats,
     /// Device memory (all devices together): peak, moves to host and back.
     pub device: TierStats,
+    /// Each device the compute spread its blocks over, in the order named.
+    pub per_device: Vec<DeviceStats>,
     /// Spill files: peak bytes on disk.
     pub disk: TierStats,
     /// Time the workers spent writing and reading spill files and moving evicted chunks

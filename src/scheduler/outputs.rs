@@ -115,7 +115,9 @@ fn assemble(run: &Run) -> Result<Vec<crate::HostArray>> {
             }
             (None, Some(d), _) => {
                 let bytes = d.nbytes() as u64;
-                if batch_bytes + bytes > 256 << 20 {
+                // A batch is downloaded by one backend: it holds one device's blocks.
+                let other_device = batch.first().is_some_and(|(_, b)| b.device() != d.device());
+                if batch_bytes + bytes > 256 << 20 || other_device {
                     flush(&mut batch, &mut batch_bytes)?;
                 }
                 reserve_host(

@@ -1,6 +1,7 @@
-//! Which backends a compute opens, and where each task runs: a device when it accepts
-//! the op, else the CPU (logged once per op and reason, never silently), or an error on
-//! a pinned device.
+//! Where each task runs: among the devices a compute spreads its blocks over, the one
+//! that owns it (where its inputs are, else the owner of its block, else an idle
+//! one) when that device accepts the op, else the CPU (logged once per op and reason,
+//! never silently), or an error on a pinned device; and how chunks move between them.
 
 use crate::backend::{Backend, Buffer, Decline, Plan};
 use crate::error::{Error, Result};
@@ -17,15 +18,67 @@ pub(super) struct Placed {
     pub plan: Plan,
 }
 
-/// Chooses where `task` runs. `inputs` are the chunks it reads as they are now (their
-/// copies decide where reduction partials combine); `fits_device` says whether its
-/// inputs and output can fit the device's limit at all.
+/// What the store knows about one ready task, per target (device `i` is target `i`;
+/// the CPU, when it owns blocks too, is the last): where its inputs already are, and
+/// how busy each target is.
+pub(super) struct Residency {
+    /// The targets blocks are spread over (`None`: the CPU).
+    pub targets: Vec<Option<usize>>,
+    /// Input bytes with a copy on each target.
+    pub held: Vec<u64>,
+    /// Whether every input has a copy on each target.
+    pub all_on: Vec<bool>,
+    /// Tasks running on each target now.
+    pub busy: Vec<usize>,
+    /// Tasks a target may run at once before an idle one takes work from it.
+    pub share: usize,
+}
+
+/// The block's owner among `n` targets: a fixed function of the block index, so blocks
+/// of different arrays that line up block for block have the same owner.
+fn owner(block: &[usize], n: usize) -> usize {
+    block
+        .iter()
+        .fold(0usize, |h, &b| h.wrapping_mul(31).wrapping_add(b))
+        % n.max(1)
+}
+
+/// The targets `task` should try, best first. Owner computes: the target already
+/// holding most of its input bytes (the largest operand's place, so aligned operands
+/// stay together), ties to the block's owner. A task none of whose inputs is on any
+/// target (a generator, or inputs only on the host) goes to its owner, or to an idle
+/// target when the owner is busy. Reduction partials combine only where all of them
+/// are (device and host partials have different layouts), else on the CPU.
+pub(super) fn preference(task: &Task, r: &Residency) -> Vec<Option<usize>> {
+    if matches!(task.op, ChunkOp::Combine(CombineOp { .. })) {
+        return match r.all_on.iter().position(|&a| a) {
+            Some(i) => vec![r.targets[i]],
+            None => vec![None],
+        };
+    }
+    let n = r.targets.len();
+    let own = owner(&task.block, n);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(r.held[i]), i != own, i));
+    if r.held[order[0]] == 0 && r.busy[order[0]] >= r.share {
+        if let Some(idle) = (0..n).find(|&i| r.busy[i] == 0) {
+            order.retain(|&i| i != idle);
+            order.insert(0, idle);
+        }
+    }
+    order.into_iter().map(|i| r.targets[i]).collect()
+}
+
+/// Chooses where `task` runs: the first target of `order` whose backend accepts it
+/// (and, when falling back is allowed, whose memory limit it fits: `fits`), else the
+/// CPU, logging the reason once per op and reason; with `fallback` off a device's
+/// decline is an error.
 pub(super) fn place(
     devices: &[Arc<dyn Backend>],
     cpu: &Arc<dyn Backend>,
     task: &Task,
-    partials_on_host: bool,
-    fits_device: bool,
+    order: &[Option<usize>],
+    fits: &dyn Fn(usize) -> bool,
     declined: &Mutex<HashSet<String>>,
     fallback: bool,
 ) -> Result<Placed> {
@@ -42,18 +95,9 @@ pub(super) fn place(
                 reason: d.to_string(),
             })
     };
-    let Some(d) = devices.first() else {
-        return on_cpu();
-    };
-    // Host data is a host chunk wherever it is consumed (a consumer on the device uploads
+    // Host data is a host chunk wherever it is consumed (a consumer on a device uploads
     // it), so a pinned device still reads it.
-    if matches!(task.op, ChunkOp::Source(SourceOp { .. })) {
-        return on_cpu();
-    }
-    // Reduction partials made on the host stay there: host and device partials have
-    // different layouts, so their combine runs where they are.
-    if matches!(task.op, ChunkOp::Combine(CombineOp { .. })) && partials_on_host {
-        tracing::debug!(task = %task.name, "partials are on the host: combine on the cpu");
+    if devices.is_empty() || matches!(task.op, ChunkOp::Source(SourceOp { .. })) {
         return on_cpu();
     }
     let log_once = |key: String, f: &dyn Fn()| {
@@ -61,20 +105,31 @@ pub(super) fn place(
             f();
         }
     };
-    match d.plan(&task.op) {
-        Ok(_) if !fits_device && fallback => {
-            log_once(
-                "device memory".into(),
-                &|| tracing::info!(device = %d.device(), task = %task.name, "a task with its inputs exceeds the device memory limit: it runs on the CPU"),
-            );
-            on_cpu()
+    let mut first_decline = None;
+    for &target in order {
+        let Some(i) = target else {
+            return on_cpu();
+        };
+        let d = &devices[i];
+        match d.plan(&task.op) {
+            Ok(_) if !fits(i) && fallback => log_once(
+                format!("device memory {i}"),
+                &|| tracing::info!(device = %d.device(), task = %task.name, "a task with its inputs exceeds the device memory limit: it runs elsewhere"),
+            ),
+            Ok(plan) => {
+                return Ok(Placed {
+                    device: Some(i),
+                    backend: d.clone(),
+                    plan,
+                })
+            }
+            Err(reason) => {
+                first_decline.get_or_insert((d, reason));
+            }
         }
-        Ok(plan) => Ok(Placed {
-            device: Some(0),
-            backend: d.clone(),
-            plan,
-        }),
-        Err(reason) if !fallback => Err(match reason {
+    }
+    match first_decline {
+        Some((d, reason)) if !fallback => Err(match reason {
             Decline::DType { dtype, .. } => Error::UnsupportedDType {
                 op: "compute",
                 dtype,
@@ -93,7 +148,7 @@ pub(super) fn place(
                 ),
             ),
         }),
-        Err(reason) => {
+        Some((d, reason)) => {
             let key = format!(
                 "{}: {reason}",
                 task.op.name().split(' ').next().unwrap_or("")
@@ -105,6 +160,7 @@ pub(super) fn place(
             tracing::debug!(task = %task.name, %reason, "routed to cpu");
             on_cpu()
         }
+        None => on_cpu(),
     }
 }
 
@@ -126,13 +182,10 @@ pub(super) fn move_to(
                 })?;
             Ok(Buffer::Host(owner.download(b)?))
         }
-        (Buffer::Device(d), Some(t)) => Err(Error::arg(
-            "compute",
-            format!(
-                "moving chunks from {} to {} directly is not supported",
-                d.device,
-                t.device()
-            ),
-        )),
+        // Between devices through the host (the scheduler keeps the host copy).
+        (Buffer::Device(_), Some(t)) => match move_to(b, None, devices)? {
+            Buffer::Host(c) => t.upload(c),
+            Buffer::Device(_) => unreachable!("a download lands on the host"),
+        },
     }
 }

@@ -38,7 +38,12 @@ pub(super) struct State {
     /// Copies being made outside the lock (moves, spills, read-backs).
     pub io: usize,
     pub done: usize,
-    pub on_device: usize,
+    /// Tasks run on each device.
+    pub on_device: Vec<usize>,
+    /// Tasks running now on each target (device `i` at `i`, the CPU last).
+    pub busy: Vec<usize>,
+    /// Bytes copied onto each device, and of those, bytes that came from another device.
+    pub moved_in: Vec<(u64, u64)>,
     pub transfers: usize,
     pub error: Option<Error>,
     pub spill_time: Duration,
@@ -67,6 +72,11 @@ pub(super) struct Run<'a> {
     pub opts: &'a ComputeOptions,
     pub devices: Vec<Arc<dyn Backend>>,
     pub cpu: Arc<dyn Backend>,
+    /// The targets blocks are spread over: every device, and the CPU when it owns
+    /// blocks too (`None`).
+    pub targets: Vec<Option<usize>>,
+    /// Worker threads.
+    pub workers: usize,
     pub state: Mutex<State>,
     pub cv: Condvar,
     /// Wakes the I/O thread, only when a tier passed its spill mark or a spilled chunk
@@ -96,6 +106,20 @@ enum Admit {
 }
 
 const OUTPUT: usize = usize::MAX;
+
+/// A copy `bring` made: the copy, the host copy made on the way (read from disk, or
+/// passing from another device), and the moves between host and devices it took.
+struct Copied {
+    buf: Arc<Buffer>,
+    host_copy: Option<(Arc<Buffer>, Via)>,
+    moves: usize,
+}
+
+/// How a host copy made on the way came about.
+enum Via {
+    Disk,
+    Peer,
+}
 
 impl<'a> Run<'a> {
     pub fn lock(&self) -> MutexGuard<'_, State> {
@@ -127,6 +151,37 @@ impl<'a> Run<'a> {
     pub fn chunk_name(&self, c: usize) -> String {
         let t = &self.g.tasks[c];
         format!("{} {:?}", t.name, t.block)
+    }
+
+    /// Where task `t`'s inputs are and how busy each target is, for placement.
+    fn residency(&self, st: &State, t: usize) -> placement::Residency {
+        let s = &st.store;
+        let tier = |target: Option<usize>| target.map_or(Tier::Host, Tier::Device);
+        let inputs = &self.g.tasks[t].inputs;
+        let mut held = vec![0; self.targets.len()];
+        let mut all_on = vec![true; self.targets.len()];
+        for (k, &target) in self.targets.iter().enumerate() {
+            for &j in inputs {
+                match s.copy(j, tier(target)) {
+                    // Data read from the caller's memory or a file is on the host
+                    // but nobody's: where it is consumed is the block owner's choice.
+                    Some(_) if target.is_none() && self.g.tasks[j].op.is_source() => {}
+                    Some(b) => held[k] += b.nbytes() as u64,
+                    None => all_on[k] = false,
+                }
+            }
+        }
+        placement::Residency {
+            busy: self
+                .targets
+                .iter()
+                .map(|&x| st.busy[x.unwrap_or(self.devices.len())])
+                .collect(),
+            targets: self.targets.clone(),
+            held,
+            all_on,
+            share: self.workers.div_ceil(self.targets.len()).max(1),
+        }
     }
 
     fn finished(&self, st: &State) -> bool {
@@ -170,26 +225,21 @@ impl<'a> Run<'a> {
                 continue;
             };
             let task = &self.g.tasks[t];
-            // Only a device needs these (the CPU takes every task).
             let has_devices = !self.devices.is_empty();
-            let host_partials = has_devices
-                && task.inputs.iter().any(|&j| {
-                    (0..st.store.ndev).all(|d| st.store.copy(j, Tier::Device(d)).is_none())
-                });
-            let fits_device = !has_devices
-                || self
-                    .device_limits
-                    .first()
-                    .copied()
-                    .flatten()
-                    .is_none_or(|l| self.footprint[t] <= l);
+            // Only a device needs a choice (the CPU takes every task).
+            let order = if has_devices {
+                placement::preference(task, &self.residency(&st, t))
+            } else {
+                vec![]
+            };
+            let fits = |i: usize| self.device_limits[i].is_none_or(|l| self.footprint[t] <= l);
             let place = || {
                 placement::place(
                     &self.devices,
                     &self.cpu,
                     task,
-                    host_partials,
-                    fits_device,
+                    &order,
+                    &fits,
                     &self.declined,
                     self.opts.cpu_fallback,
                 )
@@ -224,6 +274,8 @@ impl<'a> Run<'a> {
                 Admit::Stop => continue,
             };
             st.running += 1;
+            let slot = placed.device.unwrap_or(self.devices.len());
+            st.busy[slot] += 1;
             // Inputs already where the task runs are taken now, under the lock already
             // held: only the missing ones cost `bring` another round trip.
             let mut here: Vec<(usize, Arc<Buffer>)> = Vec::with_capacity(task.inputs.len());
@@ -236,10 +288,11 @@ impl<'a> Run<'a> {
                 }
             }
             drop(st);
-            let on_device = placed.device.is_some();
+            let on = placed.device;
             let out = self.run_task(t, placed, tier, reserved, here, row);
             st = self.lock();
-            st = self.finish(st, t, tier, out, on_device);
+            st.busy[slot] -= 1;
+            st = self.finish(st, t, tier, out, on);
         }
     }
 
@@ -268,10 +321,9 @@ impl<'a> Run<'a> {
                 }
                 let bytes = s.chunk_bytes(j).unwrap_or(self.g.tasks[j].nbytes);
                 need.push((j, tier, bytes));
-                if tier != Tier::Host
-                    && s.copy(j, Tier::Host).is_none()
-                    && (0..s.ndev).all(|d| s.copy(j, Tier::Device(d)).is_none())
-                {
+                // Read from disk, or from another device, through the host; that
+                // host copy stays in the store.
+                if tier != Tier::Host && s.copy(j, Tier::Host).is_none() {
                     need.push((j, Tier::Host, bytes));
                 }
             }
@@ -407,9 +459,10 @@ impl<'a> Run<'a> {
             }
             st.store.slots[j].busy = true;
             st.io += 1;
-            // Where the copy comes from: another tier in memory, or disk.
-            let mem_source = (0..=st.store.ndev)
-                .map(|c| st.store.tier_of(c))
+            // Where the copy comes from: the host, another device, or disk.
+            let ndev = st.store.ndev;
+            let mem_source = std::iter::once(Tier::Host)
+                .chain((0..ndev).map(Tier::Device))
                 .find_map(|tr| st.store.copy(j, tr).cloned());
             let file = st.store.slots[j].disk.clone();
             drop(st);
@@ -419,15 +472,31 @@ impl<'a> Run<'a> {
             st.io -= 1;
             st.store.slots[j].busy = false;
             self.cv.notify_all();
-            let (buf, host_copy, moved) = made?;
-            if let Some(h) = host_copy {
+            let Copied {
+                buf,
+                host_copy,
+                moves,
+            } = made?;
+            if let Some((h, via)) = host_copy {
                 take_reservation(reserved, j, Tier::Host);
                 let bytes = h.nbytes() as u64;
                 st.store.install(j, Tier::Host, h);
-                st.store.note_read_back(Tier::Host, bytes);
-                st.spill_time += t0.elapsed();
+                match via {
+                    Via::Disk => {
+                        st.store.note_read_back(Tier::Host, bytes);
+                        st.spill_time += t0.elapsed();
+                    }
+                    Via::Peer => {
+                        if let Tier::Device(d) = tier {
+                            st.moved_in[d].1 += bytes;
+                        }
+                    }
+                }
             }
-            st.transfers += moved as usize;
+            st.transfers += moves;
+            if let (Tier::Device(d), true) = (tier, moves > 0) {
+                st.moved_in[d].0 += buf.nbytes() as u64;
+            }
             if let (Tier::Device(_), true) = (tier, st.store.slots[j].evicted_from_device) {
                 st.store.note_read_back(tier, buf.nbytes() as u64);
             }
@@ -439,9 +508,8 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Makes a copy of `j` on `tier` from a copy in memory or its spill file. Returns the
-    /// copy, the host copy made on the way when it was read from disk, and whether it
-    /// moved between host and a device.
+    /// Makes a copy of `j` on `tier` from a copy in memory or its spill file (a copy on
+    /// another device comes through the host, which keeps that copy).
     fn copy_into(
         &self,
         j: usize,
@@ -449,12 +517,12 @@ impl<'a> Run<'a> {
         mem: Option<Arc<Buffer>>,
         file: Option<Arc<super::spill::SpillFile>>,
         row: usize,
-    ) -> Result<(Arc<Buffer>, Option<Arc<Buffer>>, bool)> {
+    ) -> Result<Copied> {
         let to = match tier {
             Tier::Device(d) => Some(&self.devices[d]),
             _ => None,
         };
-        let (src, host_copy) = match mem {
+        let (mut src, mut host_copy) = match mem {
             Some(m) => (m, None),
             None => {
                 let f = file.ok_or_else(|| Error::Backend {
@@ -470,11 +538,28 @@ impl<'a> Run<'a> {
                     || f.read(),
                 )?;
                 let h = Arc::new(Buffer::Host(c));
-                (h.clone(), Some(h))
+                (h.clone(), Some((h, Via::Disk)))
             }
         };
         if tier == Tier::Host && matches!(&*src, Buffer::Host(_)) {
-            return Ok((src, host_copy, false));
+            return Ok(Copied {
+                buf: src,
+                host_copy,
+                moves: 0,
+            });
+        }
+        let mut moves = 1;
+        if to.is_some() && matches!(&*src, Buffer::Device(_)) {
+            let h = self.trace.span(
+                Kind::Transfer,
+                row,
+                src.nbytes() as u64,
+                || format!("move {} to the host", self.chunk_name(j)),
+                || caught_any(|| placement::move_to(&src, None, &self.devices)),
+            )?;
+            src = Arc::new(h);
+            host_copy = Some((src.clone(), Via::Peer));
+            moves += 1;
         }
         let moved = self.trace.span(
             Kind::Transfer,
@@ -483,7 +568,11 @@ impl<'a> Run<'a> {
             || format!("move {}", self.chunk_name(j)),
             || caught_any(|| placement::move_to(&src, to, &self.devices)),
         )?;
-        Ok((Arc::new(moved), host_copy, true))
+        Ok(Copied {
+            buf: Arc::new(moved),
+            host_copy,
+            moves,
+        })
     }
 
     /// Settles a finished task: its result into the store, its inputs unpinned and
@@ -494,7 +583,7 @@ impl<'a> Run<'a> {
         t: usize,
         tier: Tier,
         out: Result<(Buffer, u64)>,
-        on_device: bool,
+        on_device: Option<usize>,
     ) -> MutexGuard<'g, State> {
         let task = &self.g.tasks[t];
         st.running -= 1;
@@ -525,7 +614,9 @@ impl<'a> Run<'a> {
             .settle(t, landed, reserved, Some(NewCopy::Memory(buf.clone())));
         st.store.finish(t);
         st.done += 1;
-        st.on_device += on_device as usize;
+        if let Some(d) = on_device {
+            st.on_device[d] += 1;
+        }
         for &j in &task.inputs {
             self.consumed(&mut st, j);
         }
