@@ -18,6 +18,7 @@ pub mod array;
 pub mod backend;
 pub mod bench;
 pub mod chunks;
+pub mod distributed;
 pub mod dtype;
 pub mod error;
 mod expr;

@@ -311,6 +311,21 @@ pub fn compute_all_with(arrays: &[&Array], opts: &ComputeOptions) -> Result<Vec<
     scheduler::execute(&graph, opts).map(|r| r.outputs)
 }
 
+/// Computes `arrays` over the ranks `transport` connects (rank 0 gets the outputs), or
+/// in this process alone without one.
+pub(crate) fn compute_ranked(
+    arrays: &[&Array],
+    opts: &ComputeOptions,
+    transport: Option<&dyn scheduler::Transport>,
+) -> Result<scheduler::Executed> {
+    admit(arrays, opts, true)?;
+    let graph = graph_for(arrays, opts)?;
+    match transport {
+        Some(t) => scheduler::execute_ranked(&graph, opts, t),
+        None => scheduler::execute(&graph, opts),
+    }
+}
+
 /// The graph of `arrays` lowered for the device `opts` runs on.
 pub(crate) fn graph_for(
     arrays: &[&Array],

@@ -60,6 +60,32 @@ enum Cmd {
         /// A `.npy` file to describe (shape, dtype, order, bytes).
         path: Option<std::path::PathBuf>,
     },
+    /// Runs a workload over MPI ranks (launch with mpirun or srun; a build with the
+    /// `mpi` feature) and prints, on rank 0, a digest of its results, the same as one
+    /// process computes when the results are bit-identical; every rank prints what it
+    /// ran, sent and received.
+    Ranks {
+        /// seed, y, reductions, matmul or tsqr (see tessera::distributed::workload).
+        workload: String,
+        /// Edge of the square arrays.
+        #[arg(long, default_value_t = 2_000)]
+        size: usize,
+        /// Edge of the square chunks.
+        #[arg(long, default_value_t = 250)]
+        chunk: usize,
+        /// Worker threads per rank (0 = one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Compute in this process alone, to compare with (no MPI).
+        #[arg(long)]
+        single: bool,
+        /// For fault tests: this rank panics during the compute.
+        #[arg(long)]
+        panic_rank: Option<usize>,
+        /// For fault tests: this rank kills itself (SIGKILL) during the compute.
+        #[arg(long)]
+        kill_rank: Option<usize>,
+    },
     /// (x + x.T).sum(axis=0).mean() on a random array, with a progress bar.
     Demo {
         /// Edge of the square array.
@@ -162,8 +188,76 @@ fn main() {
     }
 }
 
+/// What one rank did in a ranked compute, as one line.
+fn rank_line(world: &tessera::distributed::World, s: &tessera::scheduler::Stats) -> String {
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    format!(
+        "rank {}/{}: {} of {} tasks done here, sent {} chunks ({:.1} MiB), received {} ({:.1} MiB), host peak {:.1} MiB",
+        world.rank(),
+        world.size(),
+        s.tasks - s.remote_tasks,
+        s.tasks,
+        s.sent.0,
+        mib(s.sent.1),
+        s.received.0,
+        mib(s.received.1),
+        mib(s.host.peak)
+    )
+}
+
 fn run(cli: Cli) -> tessera::Result<()> {
     match cli.cmd {
+        Cmd::Ranks {
+            workload,
+            size,
+            chunk,
+            threads,
+            single,
+            panic_rank,
+            kill_rank,
+        } => {
+            let opts = ComputeOptions {
+                scheduler: Scheduler::Threads(threads),
+                device: Device::Cpu,
+                ..ComputeOptions::default()
+            };
+            let arrays = tessera::distributed::workload(&workload, size, chunk)?;
+            let refs: Vec<&tessera::Array> = arrays.iter().collect();
+            if single {
+                let t = Instant::now();
+                let out = tessera::compute_all_with(&refs, &opts)?;
+                println!(
+                    "result {workload} digest {:016x} in {:.3} s on 1 process",
+                    tessera::distributed::digest(&out),
+                    t.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
+            let world = tessera::distributed::init()?;
+            let rank = world.rank();
+            if panic_rank == Some(rank) || kill_rank == Some(rank) {
+                let kill = kill_rank == Some(rank);
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    if kill {
+                        // SAFETY: sends SIGKILL to this process, as a crashed node would.
+                        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+                    }
+                    panic!("rank {rank} panics on purpose (--panic-rank)");
+                });
+            }
+            let t = Instant::now();
+            let (out, s) = world.compute_stats(&refs, &opts)?;
+            let secs = t.elapsed().as_secs_f64();
+            println!("{}", rank_line(&world, &s));
+            if let Some(out) = out {
+                println!(
+                    "result {workload} digest {:016x} in {secs:.3} s on {} ranks",
+                    tessera::distributed::digest(&out),
+                    world.size()
+                );
+            }
+        }
         Cmd::Info { path: Some(path) } if path.is_dir() => {
             let z = tessera::storage::zarr::info(&path)?;
             println!("{}: Zarr v{} array", path.display(), z.format);
@@ -295,6 +389,29 @@ fn run(cli: Cli) -> tessera::Result<()> {
             let resolved: Vec<Device> = set.iter().map(|&d| tessera::backend::resolve(d)).collect();
             let t = Instant::now();
             let mut x = tessera::random::uniform(&[size, size], &[chunk, chunk], 42)?;
+            if tessera::distributed::launched().is_some_and(|n| n > 1) {
+                if persist || to_npy.is_some() || to_zarr.is_some() {
+                    return Err(tessera::Error::arg(
+                        "demo",
+                        "--persist, --to-npy and --to-zarr run in one process; launch the demo without mpirun for them",
+                    ));
+                }
+                let world = tessera::distributed::init()?;
+                let y = (&x + &x.t()).sum_axis(0).mean();
+                let (out, s) = world.compute_stats(&[&y], &opts)?;
+                println!("{}", rank_line(&world, &s));
+                if let Some(out) = out {
+                    println!("x = {x}");
+                    println!("y = (x + x.T).sum(axis=0).mean()");
+                    println!("result: {}", out[0].to_f64()[[]]);
+                    println!(
+                        "wall time: {:.3} s on {} ranks",
+                        t.elapsed().as_secs_f64(),
+                        world.size()
+                    );
+                }
+                return Ok(());
+            }
             println!("x = {x}");
             let mut persisted = None;
             if persist {

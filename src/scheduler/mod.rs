@@ -12,18 +12,23 @@
 //! - `workers`: the worker loop (admit, bring inputs, run, settle) and the I/O thread;
 //! - `outputs`: the results assembled, or handed to a [`Persisted`];
 //! - `persisted`: chunks that outlive a compute (`Array::persist`);
-//! - `trace`: the task stream as Chrome-trace JSON.
+//! - `trace`: the task stream as Chrome-trace JSON;
+//! - `ranks`: runs over several processes (ownership by rank, chunk messages, the
+//!   `Transport` that `distributed` implements with MPI);
+//! - `exchange`: the thread that sends and receives those chunks.
 //!
 //! Before anything runs, a compute whose result, or one of whose tasks with its inputs,
 //! cannot fit the host limit even with everything else spilled is an
 //! [`Error::OutOfMemory`] (as Cubed projects memory before it runs).
 
 mod diskio;
+mod exchange;
 mod memory;
 mod options;
 mod outputs;
 mod persisted;
 mod placement;
+mod ranks;
 mod spill;
 mod store;
 mod trace;
@@ -36,11 +41,13 @@ pub use memory::{
 pub use options::{set_default_options, ComputeOptions, DeviceStats, Scheduler, Stats, TierStats};
 pub use persisted::Persisted;
 pub(crate) use persisted::StoredChunk;
+pub use ranks::Transport;
 
 use crate::backend::{Backend, CpuBackend};
 use crate::dtype::HostArray;
 use crate::error::{Error, Result, Tier};
 use crate::graph::TaskGraph;
+use ranks::Ranked;
 use spill::SpillDir;
 use std::cmp::Reverse;
 use std::sync::{Arc, Condvar, Mutex};
@@ -82,7 +89,24 @@ enum Made {
 /// assert_eq!(r.stats.host.spilled_bytes, 0);
 /// ```
 pub fn execute(g: &TaskGraph, opts: &ComputeOptions) -> Result<Executed> {
-    let (made, stats) = run(g, opts, Mode::Assemble, vec![])?;
+    let (made, stats) = run(g, opts, Mode::Assemble, vec![], None)?;
+    match made {
+        Made::Arrays(outputs) => Ok(Executed { outputs, stats }),
+        Made::Persisted(_) => unreachable!("assembling runs make arrays"),
+    }
+}
+
+/// Runs the graph over the ranks `transport` connects (every rank calls this with the
+/// same graph): each rank runs the tasks it owns, sends chunks where they are consumed,
+/// and rank 0 assembles the outputs; `outputs` is empty on the other ranks. A failure
+/// after the ranks started exchanging chunks aborts the whole job through the
+/// transport, since the others would wait for this rank's chunks forever.
+pub fn execute_ranked(
+    g: &TaskGraph,
+    opts: &ComputeOptions,
+    transport: &dyn Transport,
+) -> Result<Executed> {
+    let (made, stats) = run(g, opts, Mode::Assemble, vec![], Some(transport))?;
     match made {
         Made::Arrays(outputs) => Ok(Executed { outputs, stats }),
         Made::Persisted(_) => unreachable!("assembling runs make arrays"),
@@ -95,7 +119,7 @@ pub(crate) fn execute_persist(
     g: &TaskGraph,
     opts: &ComputeOptions,
 ) -> Result<(Vec<Arc<Persisted>>, Stats)> {
-    let (made, stats) = run(g, opts, Mode::Persist, vec![])?;
+    let (made, stats) = run(g, opts, Mode::Persist, vec![], None)?;
     match made {
         Made::Persisted(p) => Ok((p, stats)),
         Made::Arrays(_) => unreachable!("persisting runs keep chunks"),
@@ -111,7 +135,7 @@ pub(crate) fn execute_store(
     sinks: Vec<Arc<dyn crate::storage::ChunkSink>>,
 ) -> Result<Stats> {
     let abort = |sinks: &[Arc<dyn crate::storage::ChunkSink>]| sinks.iter().for_each(|s| s.abort());
-    match run(g, opts, Mode::Store, sinks.clone()) {
+    match run(g, opts, Mode::Store, sinks.clone(), None) {
         Ok((_, stats)) => {
             for s in &sinks {
                 if let Err(e) = s.finish() {
@@ -133,8 +157,19 @@ fn run(
     opts: &ComputeOptions,
     mode: Mode,
     sinks: Vec<Arc<dyn crate::storage::ChunkSink>>,
+    transport: Option<&dyn Transport>,
 ) -> Result<(Made, Stats)> {
     let t0 = Instant::now();
+    // Ranks: who owns each task, and which chunks go where.
+    let transport = transport.filter(|t| t.size() > 1);
+    let ranked = match transport {
+        Some(tr) => {
+            ranks::check(g, tr)?;
+            Some(Ranked::new(g, tr))
+        }
+        None => None,
+    };
+    let root = ranked.as_ref().is_none_or(|r| r.rank == 0);
     let opened = crate::backend::open_all(&opts.targets())?;
     let devices = opened.devices;
     let mut targets: Vec<Option<usize>> = (0..devices.len()).map(Some).collect();
@@ -150,6 +185,7 @@ fn run(
         })
         .collect();
     let result_bytes: u64 = match mode {
+        Mode::Assemble if !root => 0,
         Mode::Assemble => g
             .outputs
             .iter()
@@ -202,13 +238,25 @@ fn run(
         host_limit,
         opts.disk_limit,
     );
-    for t in &g.tasks {
+    for (i, t) in g.tasks.iter().enumerate() {
+        if ranked.as_ref().is_some_and(|r| r.remote[i]) {
+            continue;
+        }
         for &j in &t.inputs {
             store.slots[j].left += 1;
         }
     }
+    if let Some(r) = &ranked {
+        // A chunk other ranks read counts as a consumer per rank until sent there.
+        for (j, to) in r.send_to.iter().enumerate() {
+            store.slots[j].left += to.len();
+        }
+    }
     let mut positions: Vec<Vec<(usize, Vec<usize>)>> = vec![vec![]; n];
     for (k, o) in g.outputs.iter().enumerate() {
+        if !root {
+            break;
+        }
         for (b, idx) in o.grid.block_indices().into_iter().enumerate() {
             positions[o.blocks[b]].push((k, o.grid.block_start(&idx)));
         }
@@ -225,6 +273,7 @@ fn run(
     for (k, o) in g.outputs.iter().enumerate() {
         for &b in &o.blocks {
             match mode {
+                Mode::Assemble if !root => {}
                 Mode::Assemble | Mode::Store => store.slots[b].left += 1,
                 Mode::Persist => {
                     store.slots[b].keep = true;
@@ -261,8 +310,13 @@ fn run(
             waiting[d] -= 1;
         }
     }
+    // Tasks other ranks run: those whose chunks never come here are done already.
+    if let Some(r) = &ranked {
+        done += (0..n).filter(|&i| r.remote[i] && !r.expected[i]).count();
+    }
     let ready = (0..n)
         .filter(|&i| waiting[i] == 0 && !stored_task[i])
+        .filter(|&i| ranked.as_ref().is_none_or(|r| !r.remote[i]))
         .map(|i| Reverse((g.priority[i], i)))
         .collect();
     let workers = match opts.scheduler {
@@ -285,6 +339,7 @@ fn run(
         b
     });
     let target = match mode {
+        Mode::Assemble if !root => None,
         Mode::Assemble => Some(Target::Arrays(Mutex::new(
             g.outputs
                 .iter()
@@ -327,6 +382,9 @@ fn run(
                 ),
             }),
             spill_time: Duration::ZERO,
+            outbox: vec![],
+            sent: (0, 0),
+            received: (0, 0),
         }),
         cv: Condvar::new(),
         io_cv: Condvar::new(),
@@ -338,6 +396,8 @@ fn run(
         sink,
         io_thread: opts.scheduler != Scheduler::Sync,
         device_limits,
+        ranked,
+        transport,
     };
     // Persisted inputs held in memory beyond this run's limits (they were there before
     // it started) spill before anything runs; the peaks count from there.
@@ -352,6 +412,9 @@ fn run(
     if run.io_thread {
         std::thread::scope(|s| {
             s.spawn(|| run.io_loop());
+            if run.ranked.is_some() {
+                s.spawn(|| run.exchange_loop());
+            }
             workers::pool(workers).scope(|ps| {
                 for w in 0..workers {
                     let run = &run;
@@ -361,6 +424,11 @@ fn run(
             run.cv.notify_all();
             run.io_cv.notify_all();
         });
+    } else if run.ranked.is_some() {
+        std::thread::scope(|s| {
+            s.spawn(|| run.exchange_loop());
+            run.worker(0);
+        });
     } else {
         run.worker(0);
     }
@@ -368,8 +436,12 @@ fn run(
         b.finish_and_clear();
     }
     let failed = run.lock().error.take();
+    if let (Some(e), Some(tr)) = (&failed, transport) {
+        tr.abort(&format!("rank {}: {e}", tr.rank()));
+    }
     let made = match failed {
         Some(e) => Err(e),
+        None if !root => Ok(Made::Arrays(vec![])),
         None => outputs::collect(&run, mode, &persist_dirs),
     };
     // Persisted inputs go back to their arrays, wherever their copies ended up.
@@ -430,6 +502,14 @@ fn run(
         device,
         disk,
         spill_time: st.spill_time,
+        rank: run.ranked.as_ref().map_or(0, |r| r.rank),
+        ranks: run.ranked.as_ref().map_or(1, |r| r.size),
+        remote_tasks: run
+            .ranked
+            .as_ref()
+            .map_or(0, |r| r.remote.iter().filter(|&&x| x).count()),
+        sent: st.sent,
+        received: st.received,
     };
     Ok((made, stats))
 }

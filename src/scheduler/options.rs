@@ -212,4 +212,14 @@ pub struct Stats {
     /// Time the workers spent writing and reading spill files and moving evicted chunks
     /// off the device (summed over threads).
     pub spill_time: Duration,
+    /// This process's rank in a ranked compute (0 otherwise).
+    pub rank: usize,
+    /// Ranks the compute ran over (1 without MPI).
+    pub ranks: usize,
+    /// Of `tasks`, those other ranks ran.
+    pub remote_tasks: usize,
+    /// Chunks and bytes this rank sent to other ranks.
+    pub sent: (usize, u64),
+    /// Chunks and bytes it received from them.
+    pub received: (usize, u64),
 }

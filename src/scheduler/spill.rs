@@ -181,6 +181,19 @@ fn io_err(path: &Path, reason: String) -> Error {
     }
 }
 
+/// Appends the chunk's layout: the number of parts, then each part's dtype code, rank
+/// and shape (little-endian u64s) — the header of spill files and of chunk messages.
+pub(super) fn describe_parts(chunk: &Chunk, out: &mut Vec<u8>) {
+    out.push(chunk.parts.len() as u8);
+    for p in &chunk.parts {
+        out.push(dtype_code(p.dtype()));
+        out.push(p.shape().len() as u8);
+        for &n in p.shape() {
+            out.extend_from_slice(&(n as u64).to_le_bytes());
+        }
+    }
+}
+
 fn dtype_code(d: DType) -> u8 {
     DType::ALL
         .iter()
@@ -194,14 +207,7 @@ fn write_chunk(path: &Path, chunk: &Chunk, reuse: bool) -> std::io::Result<(u32,
     let mut f = DirectWriter::create(path, reuse)?;
     let mut crc = crc32fast::Hasher::new();
     let mut header = MAGIC.to_vec();
-    header.push(chunk.parts.len() as u8);
-    for p in &chunk.parts {
-        header.push(dtype_code(p.dtype()));
-        header.push(p.shape().len() as u8);
-        for &n in p.shape() {
-            header.extend_from_slice(&(n as u64).to_le_bytes());
-        }
-    }
+    describe_parts(chunk, &mut header);
     crc.update(&header);
     f.write_all(&header)?;
     for p in &chunk.parts {

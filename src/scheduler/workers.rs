@@ -47,6 +47,11 @@ pub(super) struct State {
     pub transfers: usize,
     pub error: Option<Error>,
     pub spill_time: Duration,
+    /// Finished tasks whose chunks other ranks wait for (pinned until sent).
+    pub outbox: Vec<usize>,
+    /// Chunks and bytes sent to and received from other ranks.
+    pub sent: (usize, u64),
+    pub received: (usize, u64),
 }
 
 /// What output blocks are placed into.
@@ -93,6 +98,9 @@ pub(super) struct Run<'a> {
     pub io_thread: bool,
     /// The memory limit of each device.
     pub device_limits: Vec<Option<u64>>,
+    /// This rank's part in a run over several ranks.
+    pub ranked: Option<super::ranks::Ranked>,
+    pub transport: Option<&'a dyn super::ranks::Transport>,
 }
 
 /// What admission got for a task.
@@ -141,7 +149,7 @@ impl<'a> Run<'a> {
             .0
     }
 
-    fn fail(&self, st: &mut State, e: Error) {
+    pub(super) fn fail(&self, st: &mut State, e: Error) {
         st.error.get_or_insert(e);
         self.cv.notify_all();
         self.io_cv.notify_all();
@@ -197,7 +205,7 @@ impl<'a> Run<'a> {
 
     /// Runs `f`; a panic in it becomes the compute's error (`who` panicked) and wakes
     /// every thread, which then see the error and stop.
-    fn guarded(&self, who: &str, op: &str, f: impl FnOnce()) {
+    pub(super) fn guarded(&self, who: &str, op: &str, f: impl FnOnce()) {
         if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
             self.lock().error.get_or_insert(Error::Backend {
                 device: "scheduler".into(),
@@ -620,12 +628,14 @@ impl<'a> Run<'a> {
         for &j in &task.inputs {
             self.consumed(&mut st, j);
         }
-        for k in 0..st.store.consumers(t).len() {
-            let d = st.store.consumers(t)[k];
-            st.waiting[d] -= 1;
-            if st.waiting[d] == 0 {
-                st.ready.push(Reverse((self.g.priority[d], d)));
-            }
+        self.release_consumers(&mut st, t);
+        if self
+            .ranked
+            .as_ref()
+            .is_some_and(|r| !r.send_to[t].is_empty())
+        {
+            st.store.slots[t].pins += 1;
+            st.outbox.push(t);
         }
         if let Some(b) = &self.bar {
             b.inc(1);
@@ -702,6 +712,19 @@ impl<'a> Run<'a> {
     }
 
     /// One read of chunk `j` is done; drops it after the last.
+    /// Task `t`'s chunk exists: consumers waiting only for it become ready (those run
+    /// here; other ranks' tasks never run here).
+    pub fn release_consumers(&self, st: &mut State, t: usize) {
+        for k in 0..st.store.consumers(t).len() {
+            let d = st.store.consumers(t)[k];
+            st.waiting[d] -= 1;
+            let remote = self.ranked.as_ref().is_some_and(|r| r.remote[d]);
+            if st.waiting[d] == 0 && !remote {
+                st.ready.push(Reverse((self.g.priority[d], d)));
+            }
+        }
+    }
+
     pub fn consumed(&self, st: &mut State, j: usize) {
         let s = &mut st.store.slots[j];
         s.left -= 1;

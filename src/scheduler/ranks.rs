@@ -1,0 +1,283 @@
+//! Running one graph over several processes (SPMD ranks): every rank holds the same graph
+//! and runs only the tasks it owns; a chunk another rank consumes is sent to it once,
+//! when the task that made it finishes; output blocks go to rank 0.
+//!
+//! The scheduler knows ranks only through [`Transport`] (bytes to a rank, bytes from any
+//! rank, a gather of one word, abort), which `distributed` implements with MPI. Ownership
+//! is static and computed identically on every rank from the graph alone, so no message
+//! says who runs what: owner computes (the rank owning most of a task's input bytes; ties,
+//! and tasks without inputs, go to the block's owner, a fixed hash of the block index).
+//! A chunk is pinned from the moment its task finishes until its last send completes,
+//! so spilling never races a send, and counts as a consumer of its own until then.
+
+use crate::dtype::{DType, HostArray};
+use crate::error::{Error, Result};
+use crate::graph::TaskGraph;
+use crate::kernel::Chunk;
+
+/// How ranks reach each other. Implemented by `distributed` over MPI; the scheduler
+/// calls it from one thread at a time.
+pub trait Transport: Send + Sync {
+    /// This process's rank.
+    fn rank(&self) -> usize;
+    /// The number of ranks.
+    fn size(&self) -> usize;
+    /// `value` from every rank, in rank order (a collective: every rank calls it).
+    fn all_gather(&self, value: u64) -> Result<Vec<u64>>;
+    /// Starts sending `bytes` to rank `to`; the transport owns them until sent.
+    fn send(&self, to: usize, bytes: Vec<u8>) -> Result<()>;
+    /// Sends not yet complete (progressing them).
+    fn pending(&self) -> Result<usize>;
+    /// A message that has arrived, if any: `(from, bytes)`.
+    fn receive(&self) -> Result<Option<(usize, Vec<u8>)>>;
+    /// Ends every rank of the job after `why` went wrong here (a rank that simply
+    /// returned would leave the others waiting for its chunks).
+    fn abort(&self, why: &str) -> !;
+}
+
+/// What this rank does in a ranked run.
+pub(super) struct Ranked {
+    pub rank: usize,
+    pub size: usize,
+    /// Tasks other ranks run.
+    pub remote: Vec<bool>,
+    /// Remote tasks whose chunk comes here (a task here reads it, or it is an output
+    /// block and this is rank 0).
+    pub expected: Vec<bool>,
+    /// For each task run here, the ranks its chunk is sent to.
+    pub send_to: Vec<Vec<usize>>,
+}
+
+impl Ranked {
+    pub fn new(g: &TaskGraph, transport: &dyn Transport) -> Ranked {
+        let (rank, size) = (transport.rank(), transport.size());
+        let own = owners(g, size);
+        let n = g.tasks.len();
+        let mut output = vec![false; n];
+        for o in &g.outputs {
+            for &b in &o.blocks {
+                output[b] = true;
+            }
+        }
+        let mut send_to: Vec<Vec<usize>> = vec![vec![]; n];
+        let mut expected = vec![false; n];
+        for (c, task) in g.tasks.iter().enumerate() {
+            for &j in &task.inputs {
+                if own[j] == rank && own[c] != rank {
+                    send_to[j].push(own[c]);
+                }
+                if own[j] != rank && own[c] == rank {
+                    expected[j] = true;
+                }
+            }
+        }
+        for j in 0..n {
+            if output[j] && rank != 0 && own[j] == rank {
+                send_to[j].push(0);
+            }
+            if output[j] && rank == 0 && own[j] != 0 {
+                expected[j] = true;
+            }
+            send_to[j].sort_unstable();
+            send_to[j].dedup();
+        }
+        Ranked {
+            rank,
+            size,
+            remote: own.iter().map(|&o| o != rank).collect(),
+            expected,
+            send_to,
+        }
+    }
+}
+
+/// The rank that owns each task. Tasks with inputs run where most of their input bytes
+/// are (ties, and inputs not placed yet, go to the block's owner). Tasks without inputs
+/// (generators, reads) cost nothing to place, so they are placed last, with their first
+/// consumer: a random block regenerated for each product of a matmul is made where that
+/// product runs, not made elsewhere and sent.
+pub(super) fn owners(g: &TaskGraph, size: usize) -> Vec<usize> {
+    const FREE: usize = usize::MAX;
+    let hash = |block: &[usize]| {
+        block
+            .iter()
+            .fold(0usize, |h, &b| h.wrapping_mul(31).wrapping_add(b))
+            % size.max(1)
+    };
+    let n = g.tasks.len();
+    let mut own = vec![FREE; n];
+    let mut bytes = vec![0u64; size];
+    for (t, task) in g.tasks.iter().enumerate() {
+        if task.inputs.is_empty() {
+            continue;
+        }
+        let block_owner = hash(&task.block);
+        bytes.iter_mut().for_each(|b| *b = 0);
+        for &j in task.inputs.iter().filter(|&&j| own[j] != FREE) {
+            bytes[own[j]] += g.tasks[j].nbytes.max(1);
+        }
+        let most = *bytes.iter().max().expect("at least one rank");
+        own[t] = if bytes[block_owner] == most {
+            block_owner
+        } else {
+            bytes
+                .iter()
+                .position(|&b| b == most)
+                .expect("a rank holds most")
+        };
+    }
+    let mut first_consumer = vec![FREE; n];
+    for (c, task) in g.tasks.iter().enumerate().rev() {
+        for &j in &task.inputs {
+            first_consumer[j] = c;
+        }
+    }
+    for t in (0..n).rev() {
+        if own[t] == FREE {
+            own[t] = match first_consumer[t] {
+                FREE => hash(&g.tasks[t].block),
+                c => own[c],
+            };
+        }
+    }
+    own
+}
+
+/// A fingerprint of the graph's structure (ops, blocks, inputs, shapes): ranks that built
+/// different graphs would wait for chunks that never come, so they compare this first.
+pub(super) fn fingerprint(g: &TaskGraph) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut mix = |x: u64| {
+        h ^= x;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    for t in &g.tasks {
+        t.op.name().bytes().for_each(|b| mix(b as u64));
+        t.block.iter().for_each(|&b| mix(b as u64));
+        t.inputs.iter().for_each(|&j| mix(j as u64));
+        t.shape.iter().for_each(|&n| mix(n as u64));
+        mix(t.nbytes);
+    }
+    for o in &g.outputs {
+        o.blocks.iter().for_each(|&b| mix(b as u64));
+    }
+    h
+}
+
+/// Refuses what ranked runs cannot do yet, the same way on every rank.
+pub(super) fn check(g: &TaskGraph, transport: &dyn Transport) -> Result<()> {
+    if !g.stored.is_empty() {
+        return Err(Error::arg(
+            "compute",
+            "persisted arrays are per process and cannot be inputs of a compute over MPI ranks yet; compute from the expression instead",
+        ));
+    }
+    let mine = fingerprint(g);
+    let all = transport.all_gather(mine)?;
+    if let Some(r) = all.iter().position(|&f| f != mine) {
+        return Err(Error::arg(
+            "compute",
+            format!(
+                "rank {r} built a different graph than rank {}; every rank must build the same arrays in the same order (SPMD)",
+                transport.rank()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A chunk as one message: task id, parts (dtype, shape), then each part's bytes.
+pub(super) fn encode(task: usize, chunk: &Chunk) -> Vec<u8> {
+    let mut out = (task as u64).to_le_bytes().to_vec();
+    super::spill::describe_parts(chunk, &mut out);
+    for p in &chunk.parts {
+        out.extend_from_slice(&p.element_bytes());
+    }
+    out
+}
+
+/// The task and chunk of a message [`encode`] made.
+pub(super) fn decode(msg: &[u8]) -> Result<(usize, Chunk)> {
+    let bad = |why: &str| Error::Backend {
+        device: "ranks".into(),
+        op: "receive".into(),
+        reason: format!("malformed chunk message ({} bytes): {why}", msg.len()),
+    };
+    let mut at = 0usize;
+    let mut take = |n: usize| -> Result<&[u8]> {
+        let s = msg.get(at..at + n).ok_or_else(|| bad("truncated"))?;
+        at += n;
+        Ok(s)
+    };
+    let word = |s: &[u8]| u64::from_le_bytes(s.try_into().expect("8 bytes"));
+    let task = word(take(8)?) as usize;
+    let nparts = take(1)?[0];
+    let mut metas = vec![];
+    for _ in 0..nparts {
+        let code = take(1)?[0] as usize;
+        let dtype = *DType::ALL.get(code).ok_or_else(|| bad("unknown dtype"))?;
+        let ndim = take(1)?[0];
+        let mut shape = vec![];
+        for _ in 0..ndim {
+            shape.push(word(take(8)?) as usize);
+        }
+        metas.push((dtype, shape));
+    }
+    let mut parts = vec![];
+    for (dtype, shape) in metas {
+        let n = shape
+            .iter()
+            .try_fold(dtype.size(), |a, &n| a.checked_mul(n))
+            .ok_or_else(|| bad("shape overflows"))?;
+        parts.push(HostArray::from_element_bytes(take(n)?, dtype, &shape).map_err(|e| bad(&e))?);
+    }
+    if at != msg.len() {
+        return Err(bad("trailing bytes"));
+    }
+    Ok((task, Chunk { parts }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_every_dtype_and_refuse_damage() {
+        for d in DType::ALL {
+            let a = HostArray::zeros(d, &[3, 2]);
+            let c = Chunk {
+                parts: vec![a.clone(), HostArray::zeros(DType::F64, &[4])],
+            };
+            let m = encode(7, &c);
+            let (t, back) = decode(&m).unwrap();
+            assert_eq!(t, 7);
+            assert_eq!(back.parts[0].element_bytes(), a.element_bytes());
+            assert_eq!(back.parts[1].shape(), &[4]);
+            assert!(decode(&m[..m.len() - 1]).is_err());
+        }
+    }
+
+    #[test]
+    fn ownership_follows_the_bytes_and_spreads_generators() {
+        let x = crate::random::uniform(&[40, 40], 10, 1).unwrap();
+        let g = TaskGraph::build(&[&(&x * 2.0).sum()]).unwrap();
+        let own = owners(&g, 2);
+        assert!(own.contains(&0) && own.contains(&1), "{own:?}");
+        assert_eq!(owners(&g, 1), vec![0; g.tasks.len()]);
+        assert_eq!(
+            fingerprint(&g),
+            fingerprint(&TaskGraph::build(&[&(&x * 2.0).sum()]).unwrap())
+        );
+        // A matmul's operand blocks are regenerated where each product runs: no task
+        // reads a chunk made on another rank, and the ranks share the products.
+        let w = crate::distributed::workload("matmul", 400, 100).unwrap();
+        let g = TaskGraph::build(&[&w[0]]).unwrap();
+        let own = owners(&g, 4);
+        for (t, task) in g.tasks.iter().enumerate() {
+            assert!(task.inputs.iter().all(|&j| own[j] == own[t]), "task {t}");
+        }
+        for r in 0..4 {
+            assert_eq!(own.iter().filter(|&&o| o == r).count() * 4, own.len());
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! MPI ranks under `mpirun` (Open MPI on loopback): every workload computed over 1, 2
+//! and 4 ranks gives the bits one process gives, the demo prints its result once, and a
+//! rank that panics or is killed ends the job, non-zero, in seconds — never a hang.
+//!
+//! MPI is a cargo feature that needs libmpi to build, so this test builds its own
+//! `tessera` binary with it (no GPU backends; into `target/mpi`) and launches that. It
+//! skips, saying why, where `mpirun` or the MPI headers are missing, unless
+//! `TESSERA_REQUIRE_MPI=1` (as `.ci/run` sets).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn required() -> bool {
+    std::env::var("TESSERA_REQUIRE_MPI").as_deref() == Ok("1")
+}
+
+fn have(cmd: &str, arg: &str) -> bool {
+    Command::new(cmd)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The MPI build of the CLI, built once per test process; `None` (after saying why)
+/// where MPI is not installed.
+fn binary() -> Option<&'static PathBuf> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let missing = if !have("mpirun", "--version") {
+            Some("mpirun not found (install openmpi-bin)")
+        } else if !have("mpicc", "--showme") {
+            Some("the MPI headers and libraries were not found (install libopenmpi-dev and libclang-dev)")
+        } else {
+            None
+        };
+        if let Some(why) = missing {
+            assert!(!required(), "TESSERA_REQUIRE_MPI=1 but {why}");
+            eprintln!("SKIPPED the MPI tests: {why}");
+            return None;
+        }
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let target = root.join("target").join("mpi");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(&root)
+            .args(["build", "--release", "--no-default-features", "--features", "mpi"])
+            .args(["--bin", "tessera", "--target-dir"])
+            .arg(&target)
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "building tessera with --features mpi failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(target.join("release").join("tessera"))
+    })
+    .as_ref()
+}
+
+/// `mpirun -np N tessera ARGS` on loopback, as root if need be, under a timeout that
+/// turns a hang into exit 124.
+fn mpirun(np: usize, args: &[&str]) -> (Output, Duration) {
+    let bin = binary().expect("checked by the caller");
+    let t = Instant::now();
+    let out = Command::new("timeout")
+        .args(["--kill-after=10", "120", "mpirun", "-np", &np.to_string()])
+        .arg(bin)
+        .args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_btl", "self,vader")
+        .env("OMPI_MCA_oob_tcp_if_include", "lo")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .output()
+        .expect("timeout and mpirun run");
+    (out, t.elapsed())
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn every_workload_over_1_2_and_4_ranks_is_bit_identical_to_one_process() {
+    if binary().is_none() {
+        return;
+    }
+    let opts = common::opts(tessera::Device::Cpu);
+    for w in ["seed", "reductions", "matmul", "tsqr"] {
+        let arrays = tessera::distributed::workload(w, 600, 100).unwrap();
+        let refs: Vec<&tessera::Array> = arrays.iter().collect();
+        let want = tessera::distributed::digest(&tessera::compute_all_with(&refs, &opts).unwrap());
+        for np in [1, 2, 4] {
+            let (out, _) = mpirun(
+                np,
+                &[
+                    "ranks",
+                    w,
+                    "--size",
+                    "600",
+                    "--chunk",
+                    "100",
+                    "--threads",
+                    "1",
+                ],
+            );
+            let all = text(&out);
+            assert!(out.status.success(), "{w} on {np} ranks:\n{all}");
+            let results: Vec<&str> = all.lines().filter(|l| l.starts_with("result ")).collect();
+            assert_eq!(results.len(), 1, "{w} on {np} ranks prints once:\n{all}");
+            let digest = format!("digest {want:016x}");
+            assert!(
+                results[0].contains(&digest),
+                "{w} on {np} ranks: {} (one process: {digest})",
+                results[0]
+            );
+            // Every rank ran its share.
+            let ranks = all.lines().filter(|l| l.starts_with("rank ")).count();
+            assert_eq!(ranks, np, "{all}");
+            if np > 1 {
+                assert!(
+                    all.lines()
+                        .filter(|l| l.starts_with("rank "))
+                        .all(|l| !l.contains(": 0 of")),
+                    "{all}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_demo_under_mpirun_prints_its_result_once() {
+    if binary().is_none() {
+        return;
+    }
+    let (out, _) = mpirun(
+        4,
+        &[
+            "demo",
+            "--size",
+            "2000",
+            "--chunk",
+            "250",
+            "--quiet",
+            "--threads",
+            "1",
+        ],
+    );
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let results: Vec<&str> = all.lines().filter(|l| l.starts_with("result: ")).collect();
+    assert_eq!(results.len(), 1, "{all}");
+    let x = tessera::random::uniform(&[2000, 2000], 250, 42).unwrap();
+    let y = (&x + &x.t()).sum_axis(0).mean();
+    let v = y
+        .compute_with::<f64>(&common::opts(tessera::Device::Cpu))
+        .unwrap()[[]];
+    assert_eq!(results[0], format!("result: {v}"), "{all}");
+}
+
+/// A rank that panics, or is killed by SIGKILL, mid-run: the job ends non-zero (not the
+/// timeout's 124) within 10 s, instead of the others waiting for its chunks.
+#[test]
+fn a_rank_that_panics_or_dies_ends_the_job_in_seconds() {
+    if binary().is_none() {
+        return;
+    }
+    for fault in ["--panic-rank", "--kill-rank"] {
+        let args = [
+            "ranks",
+            "matmul",
+            "--size",
+            "6000",
+            "--chunk",
+            "500",
+            "--threads",
+            "1",
+            fault,
+            "1",
+        ];
+        let (out, took) = mpirun(2, &args);
+        let code = out.status.code();
+        assert!(
+            code.is_some_and(|c| c != 0 && c != 124) || code.is_none(),
+            "{fault}: exit {code:?}\n{}",
+            text(&out)
+        );
+        assert!(took < Duration::from_secs(10), "{fault}: took {took:?}");
+        assert!(!text(&out).contains("result "), "{fault}: finished anyway");
+    }
+}
