@@ -139,25 +139,36 @@ fn every_workload_over_1_2_and_4_ranks_is_bit_identical_to_one_process() {
 }
 
 #[test]
-fn the_demo_under_mpirun_prints_its_result_once() {
+fn the_demo_under_mpirun_prints_its_result_once_and_traces_every_rank() {
     if binary().is_none() {
         return;
     }
-    let (out, _) = mpirun(
-        4,
-        &[
-            "demo",
-            "--size",
-            "2000",
-            "--chunk",
-            "250",
-            "--quiet",
-            "--threads",
-            "1",
-        ],
-    );
+    let trace = std::env::temp_dir().join(format!("tessera-mpi-trace-{}.json", std::process::id()));
+    let args = [
+        "demo",
+        "--size",
+        "2000",
+        "--chunk",
+        "250",
+        "--quiet",
+        "--threads",
+        "1",
+        "--trace",
+    ];
+    let mut args: Vec<&str> = args.to_vec();
+    args.push(trace.to_str().unwrap());
+    let (out, _) = mpirun(4, &args);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
+    // One trace, written by rank 0: a process per rank, with its sends and receives.
+    let json = std::fs::read_to_string(&trace).unwrap();
+    std::fs::remove_file(&trace).unwrap();
+    for r in 0..4 {
+        let named =
+            format!("\"pid\":{r},\"name\":\"process_name\",\"args\":{{\"name\":\"rank {r}\"}}");
+        assert!(json.contains(&named), "no process for rank {r}");
+    }
+    assert!(json.contains("\"cat\":\"send\"") && json.contains("\"cat\":\"receive\""));
     let results: Vec<&str> = all.lines().filter(|l| l.starts_with("result: ")).collect();
     assert_eq!(results.len(), 1, "{all}");
     let x = tessera::random::uniform(&[2000, 2000], 250, 42).unwrap();

@@ -15,6 +15,8 @@ use std::sync::Mutex;
 
 /// Every chunk message carries this tag.
 const CHUNK: i32 = 7;
+/// The tag of what `gather` collects (after the chunks).
+const GATHER: i32 = 8;
 
 /// A send in flight: MPI reads the bytes until it completes, so they are leaked to
 /// `'static` and taken back then.
@@ -165,6 +167,25 @@ impl Transport for Inner {
         };
         let (bytes, status) = probe.matched_receive_vec::<u8>();
         Ok(Some((status.source_rank() as usize, bytes)))
+    }
+
+    fn gather(&self, bytes: Vec<u8>) -> Result<Vec<Vec<u8>>> {
+        let _serial = self.lock();
+        let w = world();
+        if self.rank != 0 {
+            w.process_at_rank(0).send_with_tag(&bytes[..], GATHER);
+            return Ok(vec![]);
+        }
+        let mut all = vec![vec![]; self.size];
+        all[0] = bytes;
+        for _ in 1..self.size {
+            let (b, status) = w
+                .any_process()
+                .matched_probe_with_tag(GATHER)
+                .matched_receive_vec::<u8>();
+            all[status.source_rank() as usize] = b;
+        }
+        Ok(all)
     }
 
     fn abort(&self, why: &str) -> ! {

@@ -6,6 +6,7 @@
 
 use super::ranks::{decode, encode, Transport};
 use super::store::NewCopy;
+use super::trace::{Kind, EXCHANGE_ROW};
 use super::workers::Run;
 use crate::backend::Buffer;
 use crate::error::{Error, Result, Tier};
@@ -44,7 +45,13 @@ impl Run<'_> {
             }
             while let Some((from, msg)) = tr.receive()? {
                 worked = true;
-                self.receive_chunk(from, &msg, &mut received)?;
+                self.trace.span(
+                    Kind::Receive,
+                    EXCHANGE_ROW,
+                    msg.len() as u64,
+                    || format!("receive from rank {from}"),
+                    || self.receive_chunk(from, &msg, &mut received),
+                )?;
             }
             if done && !worked && tr.pending()? == 0 {
                 return Ok(());
@@ -85,7 +92,13 @@ impl Run<'_> {
         };
         let bytes = msg.len() as u64;
         for &r in to {
-            tr.send(r, msg.clone())?;
+            self.trace.span(
+                Kind::Send,
+                EXCHANGE_ROW,
+                bytes,
+                || format!("send {} to rank {r}", self.chunk_name(t)),
+                || tr.send(r, msg.clone()),
+            )?;
         }
         let mut st = self.lock();
         st.store.slots[t].pins -= 1;

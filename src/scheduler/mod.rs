@@ -458,7 +458,23 @@ fn run(
     }
     drop(guards);
     if let Some(path) = &opts.trace {
-        run.trace.write(path, workers)?;
+        match (transport, &run.ranked) {
+            // Every rank's rows go to rank 0, which writes one trace, a process per rank.
+            (Some(tr), Some(r)) => {
+                let mine = run
+                    .trace
+                    .render(r.rank, &format!("rank {}", r.rank), workers);
+                let all = tr.gather(mine.into_bytes())?;
+                if r.rank == 0 {
+                    let all: Vec<String> = all
+                        .into_iter()
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .collect();
+                    trace::Trace::write_all(path, &all)?;
+                }
+            }
+            _ => run.trace.write(path, workers)?,
+        }
     }
     let made = made?;
     let st = run.lock();

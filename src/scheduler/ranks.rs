@@ -30,6 +30,9 @@ pub trait Transport: Send + Sync {
     fn pending(&self) -> Result<usize>;
     /// A message that has arrived, if any: `(from, bytes)`.
     fn receive(&self) -> Result<Option<(usize, Vec<u8>)>>;
+    /// `bytes` from every rank on rank 0, in rank order (empty elsewhere); a
+    /// collective, called after the chunks' exchange has ended.
+    fn gather(&self, bytes: Vec<u8>) -> Result<Vec<Vec<u8>>>;
     /// Ends every rank of the job after `why` went wrong here (a rank that simply
     /// returned would leave the others waiting for its chunks).
     fn abort(&self, why: &str) -> !;

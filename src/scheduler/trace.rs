@@ -1,5 +1,6 @@
 //! The task stream as Chrome-trace JSON (`chrome://tracing`, Perfetto): one row per
-//! worker and one for the I/O thread, with compute, transfer and spill events.
+//! worker, one for the I/O thread and, in a run over ranks, one for the exchange thread
+//! (sends and receives), with compute, transfer and spill events; a process per rank.
 //!
 //! Why our own writer: the format is a flat list of complete events ("ph":"X"), and the
 //! run records only while a trace was asked for, so nothing is paid otherwise.
@@ -15,6 +16,8 @@ pub(super) enum Kind {
     Transfer,
     Spill,
     ReadBack,
+    Send,
+    Receive,
 }
 
 impl Kind {
@@ -24,6 +27,8 @@ impl Kind {
             Kind::Transfer => "transfer",
             Kind::Spill => "spill",
             Kind::ReadBack => "read-back",
+            Kind::Send => "send",
+            Kind::Receive => "receive",
         }
     }
 }
@@ -45,6 +50,8 @@ pub(super) struct Trace {
 
 /// The row of the I/O thread (workers are rows `0..workers`).
 pub(super) const IO_ROW: usize = usize::MAX;
+/// The row of the exchange thread of a run over ranks.
+pub(super) const EXCHANGE_ROW: usize = usize::MAX - 1;
 
 impl Trace {
     pub fn new(on: bool) -> Trace {
@@ -82,35 +89,39 @@ impl Trace {
         out
     }
 
-    /// Writes the JSON (when tracing) to `path`.
-    pub fn write(&self, path: &std::path::Path, workers: usize) -> crate::Result<()> {
+    /// Whether events are being recorded.
+    pub fn on(&self) -> bool {
+        self.events.is_some()
+    }
+
+    /// This process's rows and events as JSON objects (a comma before each), as
+    /// process `pid` (the rank) named `name`.
+    pub fn render(&self, pid: usize, name: &str, workers: usize) -> String {
         let Some(ev) = &self.events else {
-            return Ok(());
+            return String::new();
         };
         let ev = ev.lock().unwrap_or_else(|p| p.into_inner());
-        let io = |e: std::io::Error| crate::Error::Io {
-            op: "trace",
-            reason: format!("{}: {e}", path.display()),
+        let tid = |row: usize| match row {
+            IO_ROW => workers,
+            EXCHANGE_ROW => workers + 1,
+            w => w,
         };
-        let mut f = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
-        let tid = |row: usize| if row == IO_ROW { workers } else { row };
-        let mut out = String::from("{\"traceEvents\":[\n");
-        out.push_str(
-            "{\"ph\":\"M\",\"pid\":0,\"name\":\"process_name\",\"args\":{\"name\":\"tessera\"}}",
+        let mut out = format!(
+            ",\n{{\"ph\":\"M\",\"pid\":{pid},\"name\":\"process_name\",\"args\":{{\"name\":\"{name}\"}}}}"
         );
-        for w in 0..=workers {
-            let label = if w == workers {
-                "I/O".to_string()
-            } else {
-                format!("worker {w}")
+        for w in 0..=workers + 1 {
+            let label = match w {
+                _ if w == workers => "I/O".to_string(),
+                _ if w == workers + 1 => "exchange".to_string(),
+                _ => format!("worker {w}"),
             };
             out.push_str(&format!(
-                ",\n{{\"ph\":\"M\",\"pid\":0,\"tid\":{w},\"name\":\"thread_name\",\"args\":{{\"name\":\"{label}\"}}}}"
+                ",\n{{\"ph\":\"M\",\"pid\":{pid},\"tid\":{w},\"name\":\"thread_name\",\"args\":{{\"name\":\"{label}\"}}}}"
             ));
         }
         for e in ev.iter() {
             out.push_str(&format!(
-                ",\n{{\"ph\":\"X\",\"pid\":0,\"tid\":{},\"ts\":{:.3},\"dur\":{:.3},\"cat\":\"{}\",\"name\":\"{}\",\"args\":{{\"bytes\":{}}}}}",
+                ",\n{{\"ph\":\"X\",\"pid\":{pid},\"tid\":{},\"ts\":{:.3},\"dur\":{:.3},\"cat\":\"{}\",\"name\":\"{}\",\"args\":{{\"bytes\":{}}}}}",
                 tid(e.row),
                 e.start_us,
                 e.dur_us,
@@ -119,8 +130,30 @@ impl Trace {
                 e.bytes
             ));
         }
-        out.push_str("\n]}\n");
+        out
+    }
+
+    /// Writes processes rendered by [`Trace::render`] as one JSON file.
+    pub fn write_all(path: &std::path::Path, processes: &[String]) -> crate::Result<()> {
+        let io = |e: std::io::Error| crate::Error::Io {
+            op: "trace",
+            reason: format!("{}: {e}", path.display()),
+        };
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+        let body: String = processes.concat();
+        let out = format!(
+            "{{\"traceEvents\":[\n{}\n]}}\n",
+            body.trim_start_matches(",\n")
+        );
         f.write_all(out.as_bytes()).map_err(io)?;
         f.flush().map_err(io)
+    }
+
+    /// Writes the JSON (when tracing) to `path`.
+    pub fn write(&self, path: &std::path::Path, workers: usize) -> crate::Result<()> {
+        if !self.on() {
+            return Ok(());
+        }
+        Trace::write_all(path, &[self.render(0, "tessera", workers)])
     }
 }
