@@ -139,6 +139,35 @@ fn every_workload_over_1_2_and_4_ranks_is_bit_identical_to_one_process() {
 }
 
 #[test]
+fn results_can_be_given_to_every_rank() {
+    if binary().is_none() {
+        return;
+    }
+    let arrays = tessera::distributed::workload("tsqr", 400, 100).unwrap();
+    let refs: Vec<&tessera::Array> = arrays.iter().collect();
+    let opts = common::opts(tessera::Device::Cpu);
+    let want = tessera::distributed::digest(&tessera::compute_all_with(&refs, &opts).unwrap());
+    let args = [
+        "ranks",
+        "tsqr",
+        "--size",
+        "400",
+        "--chunk",
+        "100",
+        "--threads",
+        "1",
+        "--everywhere",
+    ];
+    let (out, _) = mpirun(3, &args);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let digest = format!("digest {want:016x}");
+    let lines: Vec<&str> = all.lines().filter(|l| l.starts_with("result ")).collect();
+    assert_eq!(lines.len(), 3, "{all}");
+    assert!(lines.iter().all(|l| l.contains(&digest)), "{all}");
+}
+
+#[test]
 fn the_demo_under_mpirun_prints_its_result_once_and_traces_every_rank() {
     if binary().is_none() {
         return;

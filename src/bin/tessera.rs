@@ -79,6 +79,9 @@ enum Cmd {
         /// Compute in this process alone, to compare with (no MPI).
         #[arg(long)]
         single: bool,
+        /// Give every rank the results (rank 0 broadcasts them), each printing a digest.
+        #[arg(long)]
+        everywhere: bool,
         /// For fault tests: this rank panics during the compute.
         #[arg(long)]
         panic_rank: Option<usize>,
@@ -213,6 +216,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
             chunk,
             threads,
             single,
+            everywhere,
             panic_rank,
             kill_rank,
         } => {
@@ -247,6 +251,15 @@ fn run(cli: Cli) -> tessera::Result<()> {
                 });
             }
             let t = Instant::now();
+            if everywhere {
+                let out = world.compute_all_everywhere(&refs, &opts)?;
+                println!(
+                    "result {workload} digest {:016x} on rank {rank} of {}",
+                    tessera::distributed::digest(&out),
+                    world.size()
+                );
+                return Ok(());
+            }
             let (out, s) = world.compute_stats(&refs, &opts)?;
             let secs = t.elapsed().as_secs_f64();
             println!("{}", rank_line(&world, &s));

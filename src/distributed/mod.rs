@@ -93,6 +93,35 @@ impl World {
         self.compute_stats(arrays, opts).map(|(r, _)| r)
     }
 
+    /// Computes `arrays` over every rank, as [`World::compute_all`], and gives every
+    /// rank the results (rank 0 broadcasts them: costs their bytes once per rank).
+    pub fn compute_all_everywhere(
+        &self,
+        arrays: &[&Array],
+        opts: &ComputeOptions,
+    ) -> Result<Vec<HostArray>> {
+        if arrays.len() > u8::MAX as usize {
+            return Err(crate::error::Error::arg(
+                "compute_all_everywhere",
+                format!(
+                    "{} arrays; at most 255 travel in one broadcast, so compute them in groups",
+                    arrays.len()
+                ),
+            ));
+        }
+        let r = crate::array::compute_ranked(arrays, opts, self.inner.transport())?;
+        let Some(t) = self.inner.transport().filter(|t| t.size() > 1) else {
+            return Ok(r.outputs);
+        };
+        let mine = crate::kernel::Chunk { parts: r.outputs };
+        let bytes = t.broadcast(if self.is_root() {
+            crate::scheduler::encode_chunk(0, &mine)
+        } else {
+            vec![]
+        })?;
+        Ok(crate::scheduler::decode_chunk(&bytes)?.1.parts)
+    }
+
     /// [`World::compute_all`] with this rank's statistics (tasks, bytes sent and
     /// received, memory tiers).
     pub fn compute_stats(

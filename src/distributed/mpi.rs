@@ -43,6 +43,17 @@ fn world() -> SimpleCommunicator {
     SimpleCommunicator::world()
 }
 
+/// MPI counts are 32-bit: one message holds at most 2 GiB - 1 bytes.
+fn too_big(len: usize) -> Result<()> {
+    if len > i32::MAX as usize {
+        return Err(Error::arg(
+            "compute",
+            format!("a chunk message of {len} bytes exceeds MPI's 2 GiB limit; rechunk into smaller blocks"),
+        ));
+    }
+    Ok(())
+}
+
 impl Inner {
     pub fn init() -> Result<Inner> {
         let Some((universe, threading)) = mpi::initialize_with_threading(Threading::Serialized)
@@ -123,6 +134,7 @@ impl Transport for Inner {
     }
 
     fn send(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
+        too_big(bytes.len())?;
         let mut sends = self.lock();
         let leaked: &'static mut [u8] = Box::leak(bytes.into_boxed_slice());
         let ptr: *mut [u8] = leaked;
@@ -173,6 +185,7 @@ impl Transport for Inner {
         let _serial = self.lock();
         let w = world();
         if self.rank != 0 {
+            too_big(bytes.len())?;
             w.process_at_rank(0).send_with_tag(&bytes[..], GATHER);
             return Ok(vec![]);
         }
@@ -186,6 +199,24 @@ impl Transport for Inner {
             all[status.source_rank() as usize] = b;
         }
         Ok(all)
+    }
+
+    fn broadcast(&self, bytes: Vec<u8>) -> Result<Vec<u8>> {
+        let _serial = self.lock();
+        let w = world();
+        let root = w.process_at_rank(0);
+        let mut len = bytes.len() as u64;
+        root.broadcast_into(&mut len);
+        let mut buf = if self.rank == 0 {
+            bytes
+        } else {
+            vec![0u8; len as usize]
+        };
+        // In pieces: MPI counts are 32-bit.
+        for piece in buf.chunks_mut(1 << 30) {
+            root.broadcast_into(piece);
+        }
+        Ok(buf)
     }
 
     fn abort(&self, why: &str) -> ! {

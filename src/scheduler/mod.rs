@@ -42,6 +42,7 @@ pub use options::{set_default_options, ComputeOptions, DeviceStats, Scheduler, S
 pub use persisted::Persisted;
 pub(crate) use persisted::StoredChunk;
 pub use ranks::Transport;
+pub(crate) use ranks::{decode as decode_chunk, encode as encode_chunk};
 
 use crate::backend::{Backend, CpuBackend};
 use crate::dtype::HostArray;

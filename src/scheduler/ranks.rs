@@ -33,6 +33,8 @@ pub trait Transport: Send + Sync {
     /// `bytes` from every rank on rank 0, in rank order (empty elsewhere); a
     /// collective, called after the chunks' exchange has ended.
     fn gather(&self, bytes: Vec<u8>) -> Result<Vec<Vec<u8>>>;
+    /// Rank 0's `bytes` on every rank (the others' are ignored); a collective.
+    fn broadcast(&self, bytes: Vec<u8>) -> Result<Vec<u8>>;
     /// Ends every rank of the job after `why` went wrong here (a rank that simply
     /// returned would leave the others waiting for its chunks).
     fn abort(&self, why: &str) -> !;
@@ -190,7 +192,7 @@ pub(super) fn check(g: &TaskGraph, transport: &dyn Transport) -> Result<()> {
 }
 
 /// A chunk as one message: task id, parts (dtype, shape), then each part's bytes.
-pub(super) fn encode(task: usize, chunk: &Chunk) -> Vec<u8> {
+pub(crate) fn encode(task: usize, chunk: &Chunk) -> Vec<u8> {
     let mut out = (task as u64).to_le_bytes().to_vec();
     super::spill::describe_parts(chunk, &mut out);
     for p in &chunk.parts {
@@ -200,7 +202,7 @@ pub(super) fn encode(task: usize, chunk: &Chunk) -> Vec<u8> {
 }
 
 /// The task and chunk of a message [`encode`] made.
-pub(super) fn decode(msg: &[u8]) -> Result<(usize, Chunk)> {
+pub(crate) fn decode(msg: &[u8]) -> Result<(usize, Chunk)> {
     let bad = |why: &str| Error::Backend {
         device: "ranks".into(),
         op: "receive".into(),
