@@ -128,9 +128,12 @@ pub fn open(device: Device) -> Result<Vec<Arc<dyn Backend>>> {
     }
 }
 
-/// The device `device` means, without opening it: `Auto` is CUDA device 0 when there is
-/// one, else the first hardware wgpu adapter (never a software one such as lavapipe,
-/// which is used only when asked for by index), else the CPU; any other device is itself.
+/// The device `device` means, without opening it: `Auto` is a CUDA device when there is
+/// one, else a hardware wgpu adapter (never a software one such as lavapipe, which is
+/// used only when asked for by index), else the CPU; any other device is itself. With
+/// several GPUs, the process takes the one its node-local rank picks
+/// ([`local_rank`] modulo their count), so `mpirun -np 8` on an 8-GPU node gives each
+/// rank its own GPU; a process started alone takes the first.
 ///
 /// ```
 /// use tessera::Device;
@@ -141,13 +144,44 @@ pub fn resolve(device: Device) -> Device {
     if device != Device::Auto {
         return device;
     }
-    if let Some(d) = cuda_devices().first() {
-        return Device::Cuda(d.ordinal);
+    let cuda = cuda_devices();
+    if !cuda.is_empty() {
+        return Device::Cuda(cuda[local_rank() % cuda.len()].ordinal);
     }
-    match wgpu_adapters().into_iter().find(|a| !a.software) {
-        Some(a) => Device::Wgpu(a.index),
-        None => Device::Cpu,
+    let hardware: Vec<usize> = wgpu_adapters()
+        .into_iter()
+        .filter(|a| !a.software)
+        .map(|a| a.index)
+        .collect();
+    match hardware.len() {
+        0 => Device::Cpu,
+        n => Device::Wgpu(hardware[local_rank() % n]),
     }
+}
+
+/// This process's rank among the processes a launcher started on this node (Open MPI's
+/// `OMPI_COMM_WORLD_LOCAL_RANK`, Slurm's `SLURM_LOCALID`, MPICH's `MPI_LOCALRANKID`,
+/// PMI's `PMI_LOCAL_RANK`), 0 when started alone.
+///
+/// ```
+/// if std::env::var_os("OMPI_COMM_WORLD_LOCAL_RANK").is_none()
+///     && std::env::var_os("SLURM_LOCALID").is_none()
+///     && std::env::var_os("MPI_LOCALRANKID").is_none()
+///     && std::env::var_os("PMI_LOCAL_RANK").is_none()
+/// {
+///     assert_eq!(tessera::backend::local_rank(), 0);
+/// }
+/// ```
+pub fn local_rank() -> usize {
+    [
+        "OMPI_COMM_WORLD_LOCAL_RANK",
+        "SLURM_LOCALID",
+        "MPI_LOCALRANKID",
+        "PMI_LOCAL_RANK",
+    ]
+    .iter()
+    .find_map(|v| std::env::var(v).ok()?.parse().ok())
+    .unwrap_or(0)
 }
 
 /// Parses a set of devices one compute spreads its blocks over: devices as

@@ -33,7 +33,7 @@ pub use cuda::{
     CudaBackend,
 };
 pub use decline::Decline;
-pub use devices::{open, open_all, parse_devices, resolve, wgpu_built, Device, Opened};
+pub use devices::{local_rank, open, open_all, parse_devices, resolve, wgpu_built, Device, Opened};
 
 use crate::error::{Error, Result};
 use crate::kernel::{Chunk, ChunkOp};

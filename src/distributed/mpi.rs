@@ -152,7 +152,7 @@ impl Transport for Inner {
         Ok(())
     }
 
-    fn pending(&self) -> Result<usize> {
+    fn pending(&self) -> Result<(usize, u64)> {
         let mut sends = self.lock();
         let mut left = Vec::with_capacity(sends.len());
         for f in sends.drain(..) {
@@ -168,7 +168,8 @@ impl Transport for Inner {
             }
         }
         *sends = left;
-        Ok(sends.len())
+        let bytes = sends.iter().map(|f| f.bytes.len() as u64).sum();
+        Ok((sends.len(), bytes))
     }
 
     fn receive(&self) -> Result<Option<(usize, Vec<u8>)>> {

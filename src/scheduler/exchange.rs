@@ -28,6 +28,9 @@ impl Run<'_> {
     fn exchange(&self) -> Result<()> {
         let tr = self.transport.expect("a ranked run has a transport");
         let mut received = vec![false; self.g.tasks.len()];
+        // Messages in flight are copies of chunks: they count in the host tier until
+        // MPI is done with them (`in_flight` is what is counted now).
+        let mut in_flight = 0u64;
         loop {
             let (outbox, done) = {
                 let mut st = self.lock();
@@ -41,7 +44,7 @@ impl Run<'_> {
             };
             let mut worked = !outbox.is_empty();
             for t in outbox {
-                self.send_chunk(tr, t)?;
+                in_flight += self.send_chunk(tr, t)?;
             }
             while let Some((from, msg)) = tr.receive()? {
                 worked = true;
@@ -53,7 +56,13 @@ impl Run<'_> {
                     || self.receive_chunk(from, &msg, &mut received),
                 )?;
             }
-            if done && !worked && tr.pending()? == 0 {
+            let (sends, bytes) = tr.pending()?;
+            if bytes != in_flight {
+                let mut st = self.lock();
+                st.store.sub(Tier::Host, in_flight.saturating_sub(bytes));
+                in_flight = bytes;
+            }
+            if done && !worked && sends == 0 {
                 return Ok(());
             }
             if !worked {
@@ -62,8 +71,9 @@ impl Run<'_> {
         }
     }
 
-    /// Sends task `t`'s chunk to every rank that reads it, then lets it go.
-    fn send_chunk(&self, tr: &dyn Transport, t: usize) -> Result<()> {
+    /// Sends task `t`'s chunk to every rank that reads it, then lets it go; returns the
+    /// bytes of the messages now in flight (counted in the host tier).
+    fn send_chunk(&self, tr: &dyn Transport, t: usize) -> Result<u64> {
         let to = &self.ranked.as_ref().expect("ranked").send_to[t];
         let (mem, file) = {
             let st = self.lock();
@@ -91,6 +101,7 @@ impl Run<'_> {
             }
         };
         let bytes = msg.len() as u64;
+        self.lock().store.add(Tier::Host, bytes * to.len() as u64);
         for &r in to {
             self.trace.span(
                 Kind::Send,
@@ -107,7 +118,7 @@ impl Run<'_> {
         }
         st.sent.0 += to.len();
         st.sent.1 += bytes * to.len() as u64;
-        Ok(())
+        Ok(bytes * to.len() as u64)
     }
 
     /// Installs a chunk another rank made, as if its task had finished here.

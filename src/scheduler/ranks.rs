@@ -26,8 +26,8 @@ pub trait Transport: Send + Sync {
     fn all_gather(&self, value: u64) -> Result<Vec<u64>>;
     /// Starts sending `bytes` to rank `to`; the transport owns them until sent.
     fn send(&self, to: usize, bytes: Vec<u8>) -> Result<()>;
-    /// Sends not yet complete (progressing them).
-    fn pending(&self) -> Result<usize>;
+    /// Sends not yet complete and the bytes they hold (progressing them).
+    fn pending(&self) -> Result<(usize, u64)>;
     /// A message that has arrived, if any: `(from, bytes)`.
     fn receive(&self) -> Result<Option<(usize, Vec<u8>)>>;
     /// `bytes` from every rank on rank 0, in rank order (empty elsewhere); a
