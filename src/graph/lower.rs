@@ -649,8 +649,13 @@ impl Lower {
             }
         };
         let single = axes.iter().all(|&k| nblocks[k] == 1);
-        // Level 0: one partial per input block.
-        let mut level: HashMap<Vec<usize>, usize> = HashMap::new();
+        // Level 0: one partial per input block. Each level's tasks are kept in C order of
+        // its block counts (a hash map keyed by block vectors showed in the tiny-task
+        // probe's build profile).
+        let linear = |idx: &[usize], dims: &[usize]| {
+            idx.iter().zip(dims).fold(0usize, |a, (&i, &n)| a * n + i)
+        };
+        let mut level: Vec<usize> = vec![usize::MAX; nblocks.iter().product()];
         for b in xn.grid.block_indices() {
             let start = xn.grid.block_start(&b);
             let shape = xn.grid.block_shape(&b);
@@ -676,8 +681,8 @@ impl Lower {
                 arg,
                 finalize,
             });
-            let t = self.add(op, inputs, bytes, n, b.clone());
-            level.insert(b, t);
+            let slot = linear(&b, &nblocks);
+            level[slot] = self.add(op, inputs, bytes, n, b);
         }
         // Tree levels: combine groups of `fan` consecutive partials along each reduced axis.
         let mut counts = nblocks.clone();
@@ -692,7 +697,8 @@ impl Lower {
                 })
                 .collect();
             let last = axes.iter().all(|&k| next_counts[k] == 1);
-            let mut next = HashMap::new();
+            let mut next = vec![usize::MAX; next_counts.iter().product()];
+            let mut src = vec![0; d];
             for nb in multi_indices(&next_counts) {
                 let span: Vec<usize> = (0..d)
                     .map(|k| {
@@ -705,16 +711,14 @@ impl Lower {
                     .collect();
                 let mut inputs = vec![];
                 for rel in multi_indices(&span) {
-                    let src: Vec<usize> = (0..d)
-                        .map(|k| {
-                            if axes.contains(&k) {
-                                nb[k] * fan + rel[k]
-                            } else {
-                                nb[k]
-                            }
-                        })
-                        .collect();
-                    inputs.push(level[&src]);
+                    for k in 0..d {
+                        src[k] = if axes.contains(&k) {
+                            nb[k] * fan + rel[k]
+                        } else {
+                            nb[k]
+                        };
+                    }
+                    inputs.push(level[linear(&src, &counts)]);
                 }
                 let finalize = last.then(|| finalize_for(&nb));
                 let plen: usize = (0..d)
@@ -735,16 +739,16 @@ impl Lower {
                     input_dtype: xdtype,
                     finalize,
                 });
-                let t = self.add(op, inputs, bytes, n, nb.clone());
-                next.insert(nb, t);
+                let slot = linear(&nb, &next_counts);
+                next[slot] = self.add(op, inputs, bytes, n, nb);
             }
             level = next;
             counts = next_counts;
         }
         // Output blocks in C order of the result grid.
         let mut ids = vec![0; n.grid.num_blocks()];
-        for (b, t) in level {
-            ids[n.grid.linear(&out_block(&b))] = t;
+        for b in multi_indices(&counts) {
+            ids[n.grid.linear(&out_block(&b))] = level[linear(&b, &counts)];
         }
         Ok(ids)
     }
