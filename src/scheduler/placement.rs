@@ -35,12 +35,18 @@ pub(super) struct Residency {
 }
 
 /// The block's owner among `n` targets: a fixed function of the block index, so blocks
-/// of different arrays that line up block for block have the same owner.
+/// of different arrays that line up block for block have the same owner. Mixed (the
+/// splitmix64 finaliser), because a task's block is sometimes its region's start in
+/// elements: starts that are all multiples of an even chunk size made a plain
+/// polynomial send every such block to device 0.
 fn owner(block: &[usize], n: usize) -> usize {
-    block
-        .iter()
-        .fold(0usize, |h, &b| h.wrapping_mul(31).wrapping_add(b))
-        % n.max(1)
+    let mut h = block.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_add(b as u64 + 1)
+    });
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((h ^ (h >> 31)) % n.max(1) as u64) as usize
 }
 
 /// The targets `task` should try, best first. Owner computes: the target already
@@ -187,5 +193,23 @@ pub(super) fn move_to(
             Buffer::Host(c) => t.upload(c),
             Buffer::Device(_) => unreachable!("a download lands on the host"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Blocks named by index or by their start in elements (multiples of an even chunk)
+    /// both spread over the targets.
+    #[test]
+    fn owners_spread_block_indices_and_region_starts() {
+        for step in [1, 60, 2000] {
+            let mut per = [0usize; 2];
+            for i in 0..8 {
+                for j in 0..8 {
+                    per[super::owner(&[i * step, j * step], 2)] += 1;
+                }
+            }
+            assert!(per.iter().all(|&c| c >= 20), "step {step}: {per:?}");
+        }
     }
 }
