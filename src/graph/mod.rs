@@ -92,6 +92,12 @@ impl Lowering {
 
     /// The lowering for a graph spread over `devices` (resolved): the CPU's only when
     /// every one of them is the CPU.
+    ///
+    /// ```
+    /// use tessera::{graph::Lowering, Device};
+    /// assert!(Lowering::for_devices(&[Device::Cpu, Device::Cpu]).horizontal_fusion);
+    /// assert!(!Lowering::for_devices(&[Device::Cpu, Device::Wgpu(0)]).horizontal_fusion);
+    /// ```
     pub fn for_devices(devices: &[crate::backend::Device]) -> Lowering {
         Lowering {
             horizontal_fusion: devices.iter().all(|&d| d == crate::backend::Device::Cpu),

@@ -77,11 +77,7 @@ impl Run<'_> {
         let to = &self.ranked.as_ref().expect("ranked").send_to[t];
         let (mem, file) = {
             let st = self.lock();
-            let s = &st.store;
-            let mem = std::iter::once(Tier::Host)
-                .chain((0..s.ndev).map(Tier::Device))
-                .find_map(|tr| s.copy(t, tr).cloned());
-            (mem, s.slots[t].disk.clone())
+            (st.store.memory_copy(t), st.store.slots[t].disk.clone())
         };
         let msg = match (mem, file) {
             (Some(b), _) => match &*b {

@@ -7,7 +7,7 @@ use crate::backend::{Backend, Buffer, Decline, Plan};
 use crate::error::{Error, Result};
 use crate::graph::Task;
 use crate::kernel::ChunkOp;
-use crate::kernel::{CombineOp, SourceOp};
+use crate::kernel::CombineOp;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -103,7 +103,7 @@ pub(super) fn place(
     };
     // Host data is a host chunk wherever it is consumed (a consumer on a device uploads
     // it), so a pinned device still reads it.
-    if devices.is_empty() || matches!(task.op, ChunkOp::Source(SourceOp { .. })) {
+    if devices.is_empty() || task.op.is_source() {
         return on_cpu();
     }
     let log_once = |key: String, f: &dyn Fn()| {
@@ -188,11 +188,15 @@ pub(super) fn move_to(
                 })?;
             Ok(Buffer::Host(owner.download(b)?))
         }
-        // Between devices through the host (the scheduler keeps the host copy).
-        (Buffer::Device(_), Some(t)) => match move_to(b, None, devices)? {
-            Buffer::Host(c) => t.upload(c),
-            Buffer::Device(_) => unreachable!("a download lands on the host"),
-        },
+        // The scheduler moves between devices in two steps, keeping the host copy.
+        (Buffer::Device(d), Some(t)) => Err(Error::arg(
+            "compute",
+            format!(
+                "a chunk moves from {} to {} through the host, in two moves",
+                d.device,
+                t.device()
+            ),
+        )),
     }
 }
 

@@ -215,6 +215,14 @@ impl Store {
     }
 
     /// Records a copy whose bytes were already reserved in its tier.
+    /// A copy of the chunk in memory, the host's first (moving it anywhere costs least
+    /// from there), else any device's.
+    pub fn memory_copy(&self, chunk: usize) -> Option<Arc<Buffer>> {
+        std::iter::once(Tier::Host)
+            .chain((0..self.ndev).map(Tier::Device))
+            .find_map(|tr| self.copy(chunk, tr).cloned())
+    }
+
     pub fn install(&mut self, chunk: usize, tier: Tier, buf: Arc<Buffer>) {
         let i = self.ti(tier);
         self.slots[chunk].copies[i] = Some(buf);

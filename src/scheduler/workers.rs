@@ -468,10 +468,7 @@ impl<'a> Run<'a> {
             st.store.slots[j].busy = true;
             st.io += 1;
             // Where the copy comes from: the host, another device, or disk.
-            let ndev = st.store.ndev;
-            let mem_source = std::iter::once(Tier::Host)
-                .chain((0..ndev).map(Tier::Device))
-                .find_map(|tr| st.store.copy(j, tr).cloned());
+            let mem_source = st.store.memory_copy(j);
             let file = st.store.slots[j].disk.clone();
             drop(st);
             let t0 = Instant::now();
