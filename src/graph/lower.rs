@@ -809,6 +809,16 @@ pub(crate) fn build(arrays: &[&Array], lowering: super::Lowering) -> Result<Task
             blocks: ids,
         });
     }
+    // The scheduler orders ready tasks by one word holding priority and task index.
+    if l.tasks.len() > u32::MAX as usize {
+        return Err(Error::InvalidArgument {
+            op: "compute",
+            reason: format!(
+                "the graph has {} tasks, more than the scheduler's limit of 2^32; use larger chunks (rechunk) or compute the arrays in parts",
+                l.tasks.len()
+            ),
+        });
+    }
     let mut g = TaskGraph {
         tasks: l.tasks,
         outputs,

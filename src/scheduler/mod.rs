@@ -50,7 +50,6 @@ use crate::error::{Error, Result, Tier};
 use crate::graph::TaskGraph;
 use ranks::Ranked;
 use spill::SpillDir;
-use std::cmp::Reverse;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use store::Store;
@@ -318,7 +317,7 @@ fn run(
     let ready = (0..n)
         .filter(|&i| waiting[i] == 0 && !stored_task[i])
         .filter(|&i| ranked.as_ref().is_none_or(|r| !r.remote[i]))
-        .map(|i| Reverse((g.priority[i], i)))
+        .map(|i| workers::ready_key(g.priority[i], i))
         .collect();
     let workers = match opts.scheduler {
         Scheduler::Sync => 1,
@@ -368,6 +367,7 @@ fn run(
             ready,
             waiting,
             running: 0,
+            sleepers: 0,
             io: 0,
             done,
             on_device: vec![0; ndev],
