@@ -24,6 +24,7 @@ pub mod error;
 mod expr;
 pub mod graph;
 pub mod kernel;
+mod multiversion;
 pub mod philox;
 pub mod scheduler;
 pub mod storage;

@@ -118,35 +118,7 @@ fn fill_generic<T: Copy + Default, const PER: usize>(
     }
 }
 
-/// Defines a public fill function with AVX-512 and AVX2 clones picked at run time.
-macro_rules! multiversion {
-    ($(#[$m:meta])* pub fn $name:ident($($a:ident: $t:ty),*) $body:block) => {
-        $(#[$m])*
-        pub fn $name($($a: $t),*) {
-            #[inline(always)]
-            fn inner($($a: $t),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-                unsafe fn v512($($a: $t),*) { inner($($a),*) }
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn v256($($a: $t),*) { inner($($a),*) }
-                if std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("avx512dq")
-                    && std::arch::is_x86_feature_detected!("avx512vl")
-                {
-                    // SAFETY: the features v512 is compiled for were detected above.
-                    return unsafe { v512($($a),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                    // SAFETY: as above.
-                    return unsafe { v256($($a),*) };
-                }
-            }
-            inner($($a),*)
-        }
-    };
-}
+use crate::multiversion::multiversion;
 
 multiversion! {
     /// Uniform f64 values `low + scale·u` for elements `g0..g0+out.len()` (two per counter).

@@ -7,6 +7,7 @@
 
 use crate::dtype::{DType, Scalar};
 use crate::kernel::{BinaryOp, UnaryOp};
+use crate::multiversion::multiversion;
 use half::{bf16, f16};
 
 /// Elements per tile.
@@ -98,6 +99,7 @@ macro_rules! int_unary {
     }};
 }
 
+multiversion! {
 /// `o = op(a)` over `n` values; `o` has the result's compute type.
 pub fn unary(op: UnaryOp, a: &Reg, o: &mut Reg, n: usize) -> Result<(), &'static str> {
     match (a, o) {
@@ -117,6 +119,7 @@ pub fn unary(op: UnaryOp, a: &Reg, o: &mut Reg, n: usize) -> Result<(), &'static
         _ => return Err("register type mismatch"),
     }
     Ok(())
+}
 }
 
 macro_rules! cmp_ops {
@@ -169,6 +172,7 @@ macro_rules! int_binary {
     };
 }
 
+multiversion! {
 /// `o = a op b` over `n` values; `a` and `b` share a compute type.
 pub fn binary(op: BinaryOp, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(), &'static str> {
     if op.is_comparison() {
@@ -201,6 +205,7 @@ pub fn binary(op: BinaryOp, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(
         _ => return Err("register type mismatch"),
     }
     Ok(())
+}
 }
 
 /// `o = cond ? a : b`.
@@ -273,5 +278,143 @@ pub fn cast(a: &Reg, o: &mut Reg, n: usize) {
             Reg::U32(o) => map1(&a[..n], &mut o[..n], |x| x as u32),
             Reg::Bool(o) => o[..n].copy_from_slice(&a[..n]),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values with the awkward cases (signed zeros, infinities, NaN, subnormals) among
+    /// ordinary ones, deterministic.
+    fn values(n: usize, salt: u64) -> Vec<f64> {
+        let special = [
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            5e-324,
+            -1.5,
+            2.0,
+        ];
+        (0..n)
+            .map(|i| {
+                let h = (i as u64 ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11;
+                if i % 7 == 0 {
+                    special[(h % special.len() as u64) as usize]
+                } else {
+                    (h as f64 / (1u64 << 53) as f64 - 0.5) * 1e3
+                }
+            })
+            .collect()
+    }
+
+    type Bin = fn(f64, f64) -> f64;
+    type Un = fn(f64) -> f64;
+
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// The instructions run as AVX-512 or AVX2 clones where the CPU has them; each must
+    /// give the bits of the plain one-element-at-a-time definition.
+    #[test]
+    fn vector_clones_compute_the_bits_of_the_scalar_definition() {
+        let n = 1000;
+        let (x, y) = (values(n, 1), values(n, 2));
+        let scalar: [(BinaryOp, Bin); 7] = [
+            (BinaryOp::Add, |a, b| a + b),
+            (BinaryOp::Sub, |a, b| a - b),
+            (BinaryOp::Mul, |a, b| a * b),
+            (BinaryOp::Div, |a, b| a / b),
+            (BinaryOp::Pow, f64::powf),
+            (
+                BinaryOp::Maximum,
+                |a, b| if a > b || a.is_nan() { a } else { b },
+            ),
+            (
+                BinaryOp::Minimum,
+                |a, b| if a < b || a.is_nan() { a } else { b },
+            ),
+        ];
+        for (op, f) in scalar {
+            let mut o = Reg::new(DType::F64, n);
+            binary(op, &Reg::F64(x.clone()), &Reg::F64(y.clone()), &mut o, n).unwrap();
+            let Reg::F64(o) = o else { unreachable!() };
+            for i in 0..n {
+                assert!(
+                    same(o[i], f(x[i], y[i])),
+                    "{op:?}({}, {}) = {}",
+                    x[i],
+                    y[i],
+                    o[i]
+                );
+            }
+            // f32 registers too.
+            let (x32, y32): (Vec<f32>, Vec<f32>) = (
+                x.iter().map(|&v| v as f32).collect(),
+                y.iter().map(|&v| v as f32).collect(),
+            );
+            let mut o = Reg::new(DType::F32, n);
+            binary(
+                op,
+                &Reg::F32(x32.clone()),
+                &Reg::F32(y32.clone()),
+                &mut o,
+                n,
+            )
+            .unwrap();
+            let Reg::F32(o) = o else { unreachable!() };
+            for i in 0..n {
+                let (a, b) = (x32[i], y32[i]);
+                let want = match op {
+                    BinaryOp::Add => a + b,
+                    BinaryOp::Sub => a - b,
+                    BinaryOp::Mul => a * b,
+                    BinaryOp::Div => a / b,
+                    BinaryOp::Pow => a.powf(b),
+                    BinaryOp::Maximum => {
+                        if a > b || a.is_nan() {
+                            a
+                        } else {
+                            b
+                        }
+                    }
+                    _ => {
+                        if a < b || a.is_nan() {
+                            a
+                        } else {
+                            b
+                        }
+                    }
+                };
+                assert!(
+                    same(o[i] as f64, want as f64),
+                    "f32 {op:?}({a}, {b}) = {}",
+                    o[i]
+                );
+            }
+        }
+        let unary_ops: [(UnaryOp, Un); 10] = [
+            (UnaryOp::Neg, |a| -a),
+            (UnaryOp::Abs, f64::abs),
+            (UnaryOp::Exp, f64::exp),
+            (UnaryOp::Log, f64::ln),
+            (UnaryOp::Sqrt, f64::sqrt),
+            (UnaryOp::Sin, f64::sin),
+            (UnaryOp::Cos, f64::cos),
+            (UnaryOp::Tanh, f64::tanh),
+            (UnaryOp::Floor, f64::floor),
+            (UnaryOp::Ceil, f64::ceil),
+        ];
+        for (op, f) in unary_ops {
+            let mut o = Reg::new(DType::F64, n);
+            unary(op, &Reg::F64(x.clone()), &mut o, n).unwrap();
+            let Reg::F64(o) = o else { unreachable!() };
+            for i in 0..n {
+                assert!(same(o[i], f(x[i])), "{op:?}({}) = {}", x[i], o[i]);
+            }
+        }
     }
 }
