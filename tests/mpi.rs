@@ -3,7 +3,7 @@
 //! rank that panics or is killed ends the job, non-zero, in seconds — never a hang.
 //!
 //! MPI is a cargo feature that needs libmpi to build, so this test builds its own
-//! `tessera` binary with it (no GPU backends; into `target/mpi`) and launches that. It
+//! `tessera` binary with it (and Zarr; no GPU backends; into `target/mpi`) and launches that. It
 //! skips, saying why, where `mpirun` or the MPI headers are missing, unless
 //! `TESSERA_REQUIRE_MPI=1` (as `.ci/run` sets).
 
@@ -47,7 +47,7 @@ fn binary() -> Option<&'static PathBuf> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = Command::new(cargo)
             .current_dir(&root)
-            .args(["build", "--release", "--no-default-features", "--features", "mpi"])
+            .args(["build", "--release", "--no-default-features", "--features", "mpi,zarr"])
             .args(["--bin", "tessera", "--target-dir"])
             .arg(&target)
             .output()
@@ -81,6 +81,15 @@ fn mpirun(np: usize, args: &[&str]) -> (Output, Duration) {
     (out, t.elapsed())
 }
 
+/// `tessera ranks WORKLOAD` on 600² in 100² blocks, one thread per rank, over `np`
+/// ranks, with `extra` arguments.
+fn ranks(np: usize, workload: &str, extra: &[&str]) -> (Output, Duration) {
+    let mut args = vec!["ranks", workload, "--size", "600", "--chunk", "100"];
+    args.extend(["--threads", "1"]);
+    args.extend(extra);
+    mpirun(np, &args)
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -100,19 +109,7 @@ fn every_workload_over_1_2_and_4_ranks_is_bit_identical_to_one_process() {
         let refs: Vec<&tessera::Array> = arrays.iter().collect();
         let want = tessera::distributed::digest(&tessera::compute_all_with(&refs, &opts).unwrap());
         for np in [1, 2, 4] {
-            let (out, _) = mpirun(
-                np,
-                &[
-                    "ranks",
-                    w,
-                    "--size",
-                    "600",
-                    "--chunk",
-                    "100",
-                    "--threads",
-                    "1",
-                ],
-            );
+            let (out, _) = ranks(np, w, &[]);
             let all = text(&out);
             assert!(out.status.success(), "{w} on {np} ranks:\n{all}");
             let results: Vec<&str> = all.lines().filter(|l| l.starts_with("result ")).collect();
@@ -238,4 +235,108 @@ fn a_rank_that_panics_or_dies_ends_the_job_in_seconds() {
         assert!(took < Duration::from_secs(10), "{fault}: took {took:?}");
         assert!(!text(&out).contains("result "), "{fault}: finished anyway");
     }
+}
+
+/// `tessera ranks seed --to-npy/--to-zarr PATH` over `np` ranks.
+fn store_run(np: usize, flag: &str, path: &std::path::Path) -> (Output, Duration) {
+    ranks(np, "seed", &[flag, path.to_str().unwrap()])
+}
+
+/// As [`store_run`], which must succeed: its output.
+fn store_over(np: usize, flag: &str, path: &std::path::Path) -> String {
+    let (out, _) = store_run(np, flag, path);
+    let all = text(&out);
+    assert!(out.status.success(), "{flag} on {np} ranks:\n{all}");
+    all
+}
+
+/// Names in `dir` that start with a dot: staging left behind.
+fn leftovers(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn every_rank_writes_its_own_blocks_of_one_npy_file_or_zarr_array() {
+    if binary().is_none() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("tessera-mpi-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let opts = common::opts(tessera::Device::Cpu);
+    let x = &tessera::distributed::workload("seed", 600, 100).unwrap()[1]; // x + x.T
+    let want = tessera::distributed::digest(&[x.compute_host_with(&opts).unwrap()]);
+    // .npy: the bytes one process writes, with no block sent anywhere.
+    let one = dir.join("one.npy");
+    x.to_npy_with(&one, &opts).unwrap();
+    for np in [2, 3] {
+        let path = dir.join(format!("ranks{np}.npy"));
+        let all = store_over(np, "--to-npy", &path);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(&one).unwrap(),
+            "{all}"
+        );
+        let ranks: Vec<&str> = all.lines().filter(|l| l.starts_with("rank ")).collect();
+        assert_eq!(ranks.len(), np, "{all}");
+        assert!(
+            ranks
+                .iter()
+                .all(|l| l.contains("sent 0 chunks") && !l.contains(": 0 of")),
+            "every rank computes and writes its own blocks:\n{all}"
+        );
+        assert!(
+            all.contains(&format!("stored seed digest {want:016x}")),
+            "{all}"
+        );
+    }
+    // Zarr: a new array, then into that array again with other chunks (every rank
+    // rechunks to the store's chunks, read from the metadata rank 0 found).
+    let z = dir.join("x.zarr");
+    let all = store_over(3, "--to-zarr", &z);
+    assert!(
+        all.contains(&format!("stored seed digest {want:016x}")),
+        "{all}"
+    );
+    let back = tessera::from_zarr(&z)
+        .unwrap()
+        .compute_host_with(&opts)
+        .unwrap();
+    assert_eq!(tessera::distributed::digest(&[back]), want);
+    let other = dir.join("other.zarr");
+    let zo = tessera::storage::zarr::ZarrOptions {
+        chunks: Some(vec![150, 240]),
+        ..Default::default()
+    };
+    tessera::zeros(&[600, 600], 600)
+        .unwrap()
+        .to_zarr_with(&other, &zo, &opts)
+        .unwrap();
+    let all = store_over(2, "--to-zarr", &other);
+    assert!(
+        all.contains(&format!("stored seed digest {want:016x}")),
+        "{all}"
+    );
+    let info = tessera::storage::zarr::info(&other).unwrap();
+    assert_eq!(
+        info.chunks,
+        vec![150, 240],
+        "the existing array keeps its chunks"
+    );
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+    // A target no rank can create: every rank fails, at once, and leaves nothing.
+    let missing = dir.join("no-such-dir").join("x.npy");
+    let (out, took) = store_run(3, "--to-npy", &missing);
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.matches("rank 0 could not start writing").count() >= 1 && all.contains("no-such-dir"),
+        "{all}"
+    );
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -263,20 +263,30 @@ impl Array {
             &n.grid,
             zarr,
         )?;
-        let x = if *sink.grid() == n.grid {
-            self.clone()
-        } else {
-            tracing::info!(
-                "to_zarr: rechunking {:?} to the store's chunks {:?} of {}",
-                n.grid.max_chunk(),
-                sink.grid().max_chunk(),
-                path.as_ref().display()
-            );
-            self.rechunk(crate::chunks::Chunks::Explicit(sink.grid().all().to_vec()))
-        };
+        let x = self.aligned_to(sink.grid(), path.as_ref())?;
         scheduler::refuse_graph(sink.grid().block_count(), opts.host_limit())?;
         let g = graph_for(&[&x], opts)?;
         scheduler::execute_store(&g, opts, vec![std::sync::Arc::new(sink)])
+    }
+
+    /// This array in the blocks of a store's `grid` (rechunked, logged, where they
+    /// differ), so each store chunk is written by one task.
+    pub(crate) fn aligned_to(
+        &self,
+        grid: &crate::chunks::ChunkGrid,
+        path: &std::path::Path,
+    ) -> Result<Array> {
+        let n = self.node()?;
+        if *grid == n.grid {
+            return Ok(self.clone());
+        }
+        tracing::info!(
+            "to_zarr: rechunking {:?} to the store's chunks {:?} of {}",
+            n.grid.max_chunk(),
+            grid.max_chunk(),
+            path.display()
+        );
+        Ok(self.rechunk(crate::chunks::Chunks::Explicit(grid.all().to_vec())))
     }
 
     /// The store behind a persisted array (`None` for any other array).

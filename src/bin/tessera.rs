@@ -88,6 +88,14 @@ enum Cmd {
         /// For fault tests: this rank kills itself (SIGKILL) during the compute.
         #[arg(long)]
         kill_rank: Option<usize>,
+        /// Write the workload's largest output to this .npy file, every rank writing
+        /// its own blocks, then print a digest of the file read back.
+        #[arg(long)]
+        to_npy: Option<std::path::PathBuf>,
+        /// Write the workload's largest output to this Zarr array (as --to-npy); into
+        /// the array already there, if any, in its chunks.
+        #[arg(long)]
+        to_zarr: Option<std::path::PathBuf>,
     },
     /// (x + x.T).sum(axis=0).mean() on a random array, with a progress bar.
     Demo {
@@ -208,6 +216,55 @@ fn rank_line(world: &tessera::distributed::World, s: &tessera::scheduler::Stats)
     )
 }
 
+/// `tessera ranks W --to-npy/--to-zarr`: the workload's largest output written by every
+/// rank (or one process with `single`), then read back on rank 0 and digested.
+fn ranks_store(
+    workload: &str,
+    arrays: &[tessera::Array],
+    single: bool,
+    to_npy: Option<std::path::PathBuf>,
+    to_zarr: Option<std::path::PathBuf>,
+    opts: &ComputeOptions,
+) -> tessera::Result<()> {
+    let a = arrays
+        .iter()
+        .rev()
+        .max_by_key(|a| a.shape().iter().product::<usize>())
+        .expect("a workload has outputs");
+    let world = if single {
+        None
+    } else {
+        Some(tessera::distributed::init()?)
+    };
+    let z = tessera::storage::zarr::ZarrOptions::default();
+    let t = Instant::now();
+    let s = match (&world, &to_npy, &to_zarr) {
+        (Some(w), Some(p), _) => w.to_npy(a, p, opts)?,
+        (Some(w), None, Some(p)) => w.to_zarr(a, p, &z, opts)?,
+        (None, Some(p), _) => a.to_npy_with(p, opts)?,
+        (None, None, Some(p)) => a.to_zarr_with(p, &z, opts)?,
+        (_, None, None) => unreachable!("called with a path"),
+    };
+    let secs = t.elapsed().as_secs_f64();
+    let (rank, ranks) = world.as_ref().map_or((0, 1), |w| (w.rank(), w.size()));
+    if let Some(w) = &world {
+        println!("{}", rank_line(w, &s));
+    }
+    if rank == 0 {
+        let back = match (&to_npy, &to_zarr) {
+            (Some(p), _) => tessera::from_npy(p, "auto")?,
+            (None, Some(p)) => tessera::from_zarr(p)?,
+            _ => unreachable!("called with a path"),
+        };
+        let host = back.compute_host_with(opts)?;
+        println!(
+            "stored {workload} digest {:016x} in {secs:.3} s on {ranks} ranks",
+            tessera::distributed::digest(&[host])
+        );
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> tessera::Result<()> {
     match cli.cmd {
         Cmd::Ranks {
@@ -219,6 +276,8 @@ fn run(cli: Cli) -> tessera::Result<()> {
             everywhere,
             panic_rank,
             kill_rank,
+            to_npy,
+            to_zarr,
         } => {
             let opts = ComputeOptions {
                 scheduler: Scheduler::Threads(threads),
@@ -227,6 +286,9 @@ fn run(cli: Cli) -> tessera::Result<()> {
             };
             let arrays = tessera::distributed::workload(&workload, size, chunk)?;
             let refs: Vec<&tessera::Array> = arrays.iter().collect();
+            if to_npy.is_some() || to_zarr.is_some() {
+                return ranks_store(&workload, &arrays, single, to_npy, to_zarr, &opts);
+            }
             if single {
                 let t = Instant::now();
                 let out = tessera::compute_all_with(&refs, &opts)?;
@@ -403,20 +465,56 @@ fn run(cli: Cli) -> tessera::Result<()> {
             let t = Instant::now();
             let mut x = tessera::random::uniform(&[size, size], &[chunk, chunk], 42)?;
             if tessera::distributed::launched().is_some_and(|n| n > 1) {
-                if persist || to_npy.is_some() || to_zarr.is_some() {
+                if persist {
                     return Err(tessera::Error::arg(
                         "demo",
-                        "--persist, --to-npy and --to-zarr run in one process; launch the demo without mpirun for them",
+                        "--persist keeps chunks in one process; launch the demo without mpirun for it",
                     ));
                 }
                 let world = tessera::distributed::init()?;
                 let y = (&x + &x.t()).sum_axis(0).mean();
                 let (out, s) = world.compute_stats(&[&y], &opts)?;
                 println!("{}", rank_line(&world, &s));
-                if let Some(out) = out {
+                let v = out.map(|o| o[0].to_f64()[[]]);
+                if let Some(v) = v {
                     println!("x = {x}");
                     println!("y = (x + x.T).sum(axis=0).mean()");
-                    println!("result: {}", out[0].to_f64()[[]]);
+                    println!("result: {v}");
+                }
+                // Every rank writes the blocks of x + x.T it computes; then every rank
+                // reads the file back for y.
+                let z = tessera::storage::zarr::ZarrOptions {
+                    overwrite: true,
+                    ..Default::default()
+                };
+                for (path, zarr) in [(&to_npy, false), (&to_zarr, true)] {
+                    let Some(path) = path else { continue };
+                    let t2 = Instant::now();
+                    let st = if zarr {
+                        world.to_zarr(&(&x + &x.t()), path, &z, &opts)?
+                    } else {
+                        world.to_npy(&(&x + &x.t()), path, &opts)?
+                    };
+                    let secs = t2.elapsed().as_secs_f64();
+                    let back = if zarr {
+                        tessera::from_zarr(path)?
+                    } else {
+                        tessera::from_npy(path, &[chunk, chunk][..])?
+                    };
+                    let w = world.compute_all(&[&back.sum_axis(0).mean()], &opts)?;
+                    if let (Some(w), Some(v)) = (w, v) {
+                        let w = w[0].to_f64()[[]];
+                        println!(
+                            "x + x.T written to {} by {} ranks in {secs:.3} s ({:.2} GB/s, rank 0 host peak {:.2} GiB); y from the file: {w} ({})",
+                            path.display(),
+                            world.size(),
+                            (size * size * 8) as f64 / secs / 1e9,
+                            gib(st.host.peak),
+                            if w == v { "identical" } else { "DIFFERS" }
+                        );
+                    }
+                }
+                if v.is_some() {
                     println!(
                         "wall time: {:.3} s on {} ranks",
                         t.elapsed().as_secs_f64(),

@@ -12,6 +12,7 @@ mod mpi;
 #[cfg(not(feature = "mpi"))]
 #[path = "mpi_off.rs"]
 mod mpi;
+mod store;
 
 use crate::array::Array;
 use crate::dtype::HostArray;

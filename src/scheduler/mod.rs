@@ -113,6 +113,19 @@ pub fn execute_ranked(
     }
 }
 
+/// Runs the graph over the ranks `transport` connects, each rank writing the output
+/// blocks it makes to its own `sinks` (writers into one shared staging), with no block
+/// sent to rank 0. Finishing the sinks is the caller's: every rank's part, then the
+/// owner's whole (see `distributed`).
+pub(crate) fn execute_store_ranked(
+    g: &TaskGraph,
+    opts: &ComputeOptions,
+    sinks: Vec<Arc<dyn crate::storage::ChunkSink>>,
+    transport: &dyn Transport,
+) -> Result<Stats> {
+    run(g, opts, Mode::Store, sinks, Some(transport)).map(|(_, s)| s)
+}
+
 /// Runs the graph and keeps every output's chunks in the store (host memory under the
 /// limit, the rest on disk) for later computes.
 pub(crate) fn execute_persist(
@@ -165,7 +178,7 @@ fn run(
     let ranked = match transport {
         Some(tr) => {
             ranks::check(g, tr)?;
-            Some(Ranked::new(g, tr))
+            Some(Ranked::new(g, tr, mode == Mode::Assemble))
         }
         None => None,
     };
@@ -252,12 +265,18 @@ fn run(
             store.slots[j].left += to.len();
         }
     }
+    // Where output blocks go: into the result on rank 0, or (a store) written by the
+    // rank that made them.
+    let remote = |t: usize| ranked.as_ref().is_some_and(|r| r.remote[t]);
     let mut positions: Vec<Vec<(usize, Vec<usize>)>> = vec![vec![]; n];
     for (k, o) in g.outputs.iter().enumerate() {
-        if !root {
+        if !root && mode == Mode::Assemble {
             break;
         }
         for (b, idx) in o.grid.block_indices().into_iter().enumerate() {
+            if mode == Mode::Store && remote(o.blocks[b]) {
+                continue;
+            }
             positions[o.blocks[b]].push((k, o.grid.block_start(&idx)));
         }
     }
@@ -274,6 +293,7 @@ fn run(
         for &b in &o.blocks {
             match mode {
                 Mode::Assemble if !root => {}
+                Mode::Store if remote(b) => {}
                 Mode::Assemble | Mode::Store => store.slots[b].left += 1,
                 Mode::Persist => {
                     store.slots[b].keep = true;
@@ -442,7 +462,7 @@ fn run(
     }
     let made = match failed {
         Some(e) => Err(e),
-        None if !root => Ok(Made::Arrays(vec![])),
+        None if !root && mode == Mode::Assemble => Ok(Made::Arrays(vec![])),
         None => outputs::collect(&run, mode, &persist_dirs),
     };
     // Persisted inputs go back to their arrays, wherever their copies ended up.

@@ -54,7 +54,9 @@ pub(super) struct Ranked {
 }
 
 impl Ranked {
-    pub fn new(g: &TaskGraph, transport: &dyn Transport) -> Ranked {
+    /// This rank's part; `gather` sends output blocks to rank 0 (a compute), else
+    /// each stays where it was made (a store: every rank writes its own blocks).
+    pub fn new(g: &TaskGraph, transport: &dyn Transport, gather: bool) -> Ranked {
         let (rank, size) = (transport.rank(), transport.size());
         let own = owners(g, size);
         let n = g.tasks.len();
@@ -77,10 +79,10 @@ impl Ranked {
             }
         }
         for j in 0..n {
-            if output[j] && rank != 0 && own[j] == rank {
+            if gather && output[j] && rank != 0 && own[j] == rank {
                 send_to[j].push(0);
             }
-            if output[j] && rank == 0 && own[j] != 0 {
+            if gather && output[j] && rank == 0 && own[j] != 0 {
                 expected[j] = true;
             }
             send_to[j].sort_unstable();

@@ -36,10 +36,33 @@ pub trait ChunkSink: Send + Sync {
     /// Writes `block` (C-contiguous) at `start`. Blocks may come in any order, from
     /// several threads at once.
     fn write(&self, start: &[usize], block: &HostArray) -> Result<()>;
-    /// Makes the written array visible where it was asked for.
-    fn finish(&self) -> Result<()>;
-    /// Removes whatever was written (after an error).
+    /// Makes this process's writes durable (and, into an existing Zarr array, moves its
+    /// chunks in). Under MPI every rank calls it for its own writes before the owner's
+    /// [`ChunkSink::finish_whole`].
+    fn finish_part(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Makes the written array visible where it was asked for (the writer that created
+    /// the staging only; every part is finished).
+    fn finish_whole(&self) -> Result<()>;
+    /// Both steps, in one process.
+    fn finish(&self) -> Result<()> {
+        self.finish_part()?;
+        self.finish_whole()
+    }
+    /// Removes whatever was written (after an error); a writer that joined another
+    /// process's staging leaves it to that writer.
     fn abort(&self);
+}
+
+/// Which process owns a shared write's staging file or directory (`Joined` ones write
+/// blocks into it and never remove or rename it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Created the staging: renames it into place, or removes it after an error.
+    Owner,
+    /// Writes into a staging another process created.
+    Joined,
 }
 
 /// In-memory arrays (`from_ndarray`) are a source too.

@@ -9,7 +9,7 @@
 //!
 //! Format: <https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html>.
 
-use super::{c_runs, ChunkSink, ChunkSource};
+use super::{c_runs, ChunkSink, ChunkSource, Role};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -305,41 +305,13 @@ pub struct NpyWriter {
     dtype: DType,
     shape: Vec<usize>,
     data_offset: u64,
+    role: Role,
 }
 
 impl NpyWriter {
     /// Creates the temporary file with its header and full length.
     pub fn create(path: &Path, dtype: DType, shape: &[usize]) -> Result<NpyWriter> {
-        let d = descr(dtype).ok_or_else(|| {
-            err(
-                path,
-                "NumPy's .npy has no bfloat16; write astype(float32) instead",
-            )
-        })?;
-        let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
-        let shape_text = match dims.len() {
-            1 => format!("({},)", dims[0]),
-            _ => format!("({})", dims.join(", ")),
-        };
-        let dict = format!("{{'descr': '{d}', 'fortran_order': False, 'shape': {shape_text}, }}");
-        // Padded with spaces and a newline so the data starts on a 64-byte boundary.
-        let (version, pre) = if dict.len() + 11 < 65_536 {
-            (1u8, 10)
-        } else {
-            (2, 12)
-        };
-        let total = (pre + dict.len() + 1).div_ceil(64) * 64;
-        let mut header = MAGIC.to_vec();
-        header.extend([version, 0]);
-        let hlen = total - pre;
-        if version == 1 {
-            header.extend((hlen as u16).to_le_bytes());
-        } else {
-            header.extend((hlen as u32).to_le_bytes());
-        }
-        header.extend(dict.bytes());
-        header.resize(total - 1, b' ');
-        header.push(b'\n');
+        let header = header(path, dtype, shape)?;
         let name = path
             .file_name()
             .ok_or_else(|| err(path, "the path names no file"))?
@@ -361,18 +333,99 @@ impl NpyWriter {
             file,
             dtype,
             shape: shape.to_vec(),
-            data_offset: total as u64,
+            data_offset: header.len() as u64,
+            role: Role::Owner,
         };
         let setup = w
             .file
             .write_all_at(&header, 0)
-            .and_then(|_| w.file.set_len(total as u64 + bytes));
+            .and_then(|_| w.file.set_len(header.len() as u64 + bytes));
         if let Err(e) = setup {
             w.abort();
             return Err(err(path, format!("writing the header: {e}")));
         }
         Ok(w)
     }
+
+    /// Writes blocks into the temporary file another process [`NpyWriter::create`]d
+    /// (`staging`, its [`NpyWriter::staging`]) for the same `path`, dtype and shape:
+    /// how MPI ranks write one file together. It never renames or removes that file.
+    pub fn join(path: &Path, staging: &Path, dtype: DType, shape: &[usize]) -> Result<NpyWriter> {
+        let header = header(path, dtype, shape)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(staging)
+            .map_err(|e| {
+                err(
+                    path,
+                    format!(
+                        "cannot open {} that another process created: {e}; every process must see the same filesystem there",
+                        staging.display()
+                    ),
+                )
+            })?;
+        let want =
+            header.len() as u64 + shape.iter().product::<usize>() as u64 * dtype.size() as u64;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len != want {
+            return Err(err(
+                path,
+                format!(
+                    "{} holds {len} bytes, not the {want} of a {shape:?} {dtype} file; is it the file the other process created?",
+                    staging.display()
+                ),
+            ));
+        }
+        Ok(NpyWriter {
+            path: path.to_path_buf(),
+            tmp: staging.to_path_buf(),
+            file,
+            dtype,
+            shape: shape.to_vec(),
+            data_offset: header.len() as u64,
+            role: Role::Joined,
+        })
+    }
+
+    /// The temporary file the blocks go into until [`ChunkSink::finish`].
+    pub fn staging(&self) -> &Path {
+        &self.tmp
+    }
+}
+
+/// The `.npy` header of a `dtype` array of `shape`, padded so the data starts on a
+/// 64-byte boundary.
+fn header(path: &Path, dtype: DType, shape: &[usize]) -> Result<Vec<u8>> {
+    let d = descr(dtype).ok_or_else(|| {
+        err(
+            path,
+            "NumPy's .npy has no bfloat16; write astype(float32) instead",
+        )
+    })?;
+    let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
+    let shape_text = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let dict = format!("{{'descr': '{d}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let (version, pre) = if dict.len() + 11 < 65_536 {
+        (1u8, 10)
+    } else {
+        (2, 12)
+    };
+    let total = (pre + dict.len() + 1).div_ceil(64) * 64;
+    let mut header = MAGIC.to_vec();
+    header.extend([version, 0]);
+    let hlen = total - pre;
+    if version == 1 {
+        header.extend((hlen as u16).to_le_bytes());
+    } else {
+        header.extend((hlen as u32).to_le_bytes());
+    }
+    header.extend(dict.bytes());
+    header.resize(total - 1, b' ');
+    header.push(b'\n');
+    Ok(header)
 }
 
 impl ChunkSink for NpyWriter {
@@ -404,24 +457,33 @@ impl ChunkSink for NpyWriter {
         Ok(())
     }
 
-    fn finish(&self) -> Result<()> {
-        self.file
-            .sync_data()
-            .and_then(|_| std::fs::rename(&self.tmp, &self.path))
-            .map_err(|e| {
-                self.abort();
-                err(&self.path, format!("finishing: {e}"))
-            })
+    fn finish_part(&self) -> Result<()> {
+        self.file.sync_data().map_err(|e| {
+            self.abort();
+            err(&self.path, format!("finishing: {e}"))
+        })
+    }
+
+    fn finish_whole(&self) -> Result<()> {
+        if self.role == Role::Joined {
+            return Ok(());
+        }
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| {
+            self.abort();
+            err(&self.path, format!("finishing: {e}"))
+        })
     }
 
     fn abort(&self) {
-        let _ = std::fs::remove_file(&self.tmp);
+        if self.role == Role::Owner {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 
 impl Drop for NpyWriter {
     /// Whatever was not finished goes (after `finish` the temporary name is gone).
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.tmp);
+        self.abort();
     }
 }

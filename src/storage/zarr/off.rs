@@ -85,6 +85,16 @@ impl ZarrWriter {
         Err(off(path))
     }
 
+    /// Always an error without the `zarr` feature.
+    pub fn join(path: &Path, _: &Path, _: bool, _: DType, _: &[usize]) -> Result<ZarrWriter> {
+        Err(off(path))
+    }
+
+    /// Unreachable: there is no value.
+    pub fn staging(&self) -> &Path {
+        match *self {}
+    }
+
     /// Unreachable: there is no value.
     pub fn grid(&self) -> &ChunkGrid {
         match *self {}
@@ -106,7 +116,7 @@ impl ChunkSink for ZarrWriter {
     fn write(&self, _: &[usize], _: &HostArray) -> Result<()> {
         match *self {}
     }
-    fn finish(&self) -> Result<()> {
+    fn finish_whole(&self) -> Result<()> {
         match *self {}
     }
     fn abort(&self) {

@@ -4,7 +4,7 @@ use super::{ZarrCodec, ZarrFormat, ZarrInfo, ZarrOptions};
 use crate::chunks::ChunkGrid;
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
-use crate::storage::{c_runs, ChunkSink, ChunkSource};
+use crate::storage::{c_runs, ChunkSink, ChunkSource, Role};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,6 +17,16 @@ fn err(path: &Path, reason: impl std::fmt::Display) -> Error {
         op: "zarr",
         reason: format!("{}: {reason}", path.display()),
     }
+}
+
+/// The shape of the array's first chunk (its shard, when sharded): every chunk's
+/// shape, since the grid is regular.
+fn first_chunk(a: &ZArray<FilesystemStore>, path: &Path) -> Result<Vec<usize>> {
+    Ok(a.chunk_shape(&vec![0; a.dimensionality()])
+        .map_err(|e| err(path, e))?
+        .iter()
+        .map(|n| n.get() as usize)
+        .collect())
 }
 
 /// The Tessera dtype of a zarrs data type, or its name when there is none.
@@ -211,13 +221,7 @@ fn dir_bytes(path: &Path) -> u64 {
 pub fn info(path: &Path) -> Result<ZarrInfo> {
     let a = open_array(path)?;
     let dtype = dtype_of(&a);
-    let nd = a.dimensionality();
-    let chunks = a
-        .chunk_shape(&vec![0; nd])
-        .map_err(|e| err(path, e))?
-        .iter()
-        .map(|n| n.get() as usize)
-        .collect();
+    let chunks = first_chunk(&a, path)?;
     let shape: Vec<usize> = a.shape().iter().map(|&n| n as usize).collect();
     let size = match &dtype {
         Ok(d) => d.size() as u64,
@@ -489,6 +493,7 @@ pub struct ZarrWriter {
     chunk: Vec<usize>,
     into: Into_,
     written: Mutex<Vec<Vec<u64>>>,
+    role: Role,
 }
 
 impl std::fmt::Debug for ZarrWriter {
@@ -620,13 +625,7 @@ impl ZarrWriter {
                 .map_err(|e| cleanup(err(path, format!("writing the metadata: {e}"))))?;
         }
         let grid = store_grid(&array, path).map_err(cleanup)?;
-        let nd = shape.len();
-        let chunk = array
-            .chunk_shape(&vec![0; nd])
-            .map_err(|e| cleanup(err(path, e)))?
-            .iter()
-            .map(|n| n.get() as usize)
-            .collect();
+        let chunk = first_chunk(&array, path).map_err(cleanup)?;
         Ok(ZarrWriter {
             path: path.to_path_buf(),
             staging,
@@ -637,7 +636,70 @@ impl ZarrWriter {
             chunk,
             into,
             written: Mutex::new(vec![]),
+            role: Role::Owner,
         })
+    }
+
+    /// Writes chunks into the staging directory another process [`ZarrWriter::create`]d
+    /// for `path` (`staging`, its [`ZarrWriter::staging`]; `existing`, its
+    /// [`ZarrWriter::into_existing`]): how MPI ranks write one array together, each its
+    /// own chunks. It never renames or removes the staging directory.
+    pub fn join(
+        path: &Path,
+        staging: &Path,
+        existing: bool,
+        dtype: DType,
+        shape: &[usize],
+    ) -> Result<ZarrWriter> {
+        let unseen = |e: String| {
+            err(
+                path,
+                format!(
+                    "cannot open the array another process is writing in {}: {e}; every process must see the same filesystem there",
+                    staging.display()
+                ),
+            )
+        };
+        let mut fs_opts = zarrs::filesystem::FilesystemStoreOptions::default();
+        fs_opts.direct_io(crate::storage::direct_io_works(staging));
+        let store = FilesystemStore::new_with_options(staging, fs_opts)
+            .map(Arc::new)
+            .map_err(|e| unseen(e.to_string()))?;
+        let array = if existing {
+            let metadata = open_array(path)?.metadata().clone();
+            ZArray::new_with_metadata(store, "/", metadata).map_err(|e| unseen(e.to_string()))?
+        } else {
+            ZArray::open(store, "/").map_err(|e| unseen(e.to_string()))?
+        };
+        let got: Vec<usize> = array.shape().iter().map(|&n| n as usize).collect();
+        if got != shape || dtype_of(&array).ok() != Some(dtype) {
+            return Err(unseen(format!(
+                "it holds a {got:?} array, this one is {shape:?} {dtype}"
+            )));
+        }
+        let grid = store_grid(&array, path)?;
+        let chunk = first_chunk(&array, path)?;
+        Ok(ZarrWriter {
+            path: path.to_path_buf(),
+            staging: staging.to_path_buf(),
+            array,
+            dtype,
+            shape: shape.to_vec(),
+            grid,
+            chunk,
+            into: if existing {
+                Into_::Existing
+            } else {
+                Into_::New
+            },
+            written: Mutex::new(vec![]),
+            role: Role::Joined,
+        })
+    }
+
+    /// The directory the chunks go into until [`ChunkSink::finish`].
+    pub fn staging(&self) -> &Path {
+        &self.staging
     }
 
     /// The blocks this writer takes: one per store chunk (shard). Data chunked any
@@ -651,7 +713,34 @@ impl ZarrWriter {
         self.into == Into_::Existing
     }
 
-    fn finish_inner(&self) -> std::io::Result<()> {
+    /// Chunks written into an existing array move into it, each replacing its old
+    /// chunk (one that is all fill value removes it).
+    fn finish_part_inner(&self) -> std::io::Result<()> {
+        if self.into != Into_::Existing {
+            return Ok(());
+        }
+        let written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        for idx in written.iter() {
+            let key = self.array.chunk_key(idx);
+            let rel = key.as_str().trim_start_matches('/');
+            let (from, to) = (self.staging.join(rel), self.path.join(rel));
+            if from.exists() {
+                if let Some(dir) = to.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::rename(&from, &to)?;
+            } else {
+                // zarrs writes no chunk that is all fill value: the old one goes.
+                match std::fs::remove_file(&to) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_whole_inner(&self) -> std::io::Result<()> {
         match self.into {
             Into_::New => {
                 if self.path.is_dir() {
@@ -665,27 +754,7 @@ impl ZarrWriter {
                 std::fs::rename(&self.staging, &self.path)?;
                 std::fs::remove_dir_all(&old)
             }
-            Into_::Existing => {
-                let written = self.written.lock().unwrap_or_else(|p| p.into_inner());
-                for idx in written.iter() {
-                    let key = self.array.chunk_key(idx);
-                    let rel = key.as_str().trim_start_matches('/');
-                    let (from, to) = (self.staging.join(rel), self.path.join(rel));
-                    if from.exists() {
-                        if let Some(dir) = to.parent() {
-                            std::fs::create_dir_all(dir)?;
-                        }
-                        std::fs::rename(&from, &to)?;
-                    } else {
-                        // zarrs writes no chunk that is all fill value: the old one goes.
-                        match std::fs::remove_file(&to) {
-                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                            _ => {}
-                        }
-                    }
-                }
-                std::fs::remove_dir_all(&self.staging)
-            }
+            Into_::Existing => std::fs::remove_dir_all(&self.staging),
         }
     }
 }
@@ -751,21 +820,33 @@ impl ChunkSink for ZarrWriter {
         Ok(())
     }
 
-    fn finish(&self) -> Result<()> {
-        self.finish_inner().map_err(|e| {
+    fn finish_part(&self) -> Result<()> {
+        self.finish_part_inner().map_err(|e| {
+            self.abort();
+            err(&self.path, format!("finishing: {e}"))
+        })
+    }
+
+    fn finish_whole(&self) -> Result<()> {
+        if self.role == Role::Joined {
+            return Ok(());
+        }
+        self.finish_whole_inner().map_err(|e| {
             self.abort();
             err(&self.path, format!("finishing: {e}"))
         })
     }
 
     fn abort(&self) {
-        let _ = std::fs::remove_dir_all(&self.staging);
+        if self.role == Role::Owner {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
     }
 }
 
 impl Drop for ZarrWriter {
     /// Whatever was not finished goes (after `finish` the staging directory is gone).
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.staging);
+        self.abort();
     }
 }
