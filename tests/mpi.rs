@@ -340,3 +340,37 @@ fn every_rank_writes_its_own_blocks_of_one_npy_file_or_zarr_array() {
     assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_array_persisted_over_the_ranks_stays_where_it_was_made_and_computes_bit_identically() {
+    if binary().is_none() {
+        return;
+    }
+    let opts = common::opts(tessera::Device::Cpu);
+    for w in ["seed", "matmul"] {
+        let arrays = tessera::distributed::workload(w, 600, 100).unwrap();
+        let p = arrays.last().unwrap(); // the largest: x + x.T, x @ y
+        let want = tessera::distributed::digest(
+            &tessera::compute_all_with(&[&p.matmul(&p.t()), &p.sum_axis(0)], &opts).unwrap(),
+        );
+        for np in [2, 3] {
+            let (out, _) = ranks(np, w, &["--persist"]);
+            let all = text(&out);
+            assert!(out.status.success(), "{w} on {np} ranks:\n{all}");
+            assert!(
+                all.contains(&format!("persisted {w} digest {want:016x}")),
+                "{all}"
+            );
+            // Each rank holds its share of the blocks (no rank holds them all).
+            let total = 600 * 600 * 8;
+            let held: Vec<u64> = all
+                .lines()
+                .filter(|l| l.starts_with("rank "))
+                .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+                .collect();
+            assert_eq!(held.len(), np, "{all}");
+            assert_eq!(held.iter().sum::<u64>(), total, "{all}");
+            assert!(held.iter().all(|&h| h > 0 && h < total), "{all}");
+        }
+    }
+}

@@ -160,13 +160,27 @@ impl Array {
 
     /// [`Array::persist_with`], also returning what the compute did.
     pub fn persist_stats(&self, opts: &ComputeOptions) -> Result<(Array, scheduler::Stats)> {
+        self.persist_ranked(opts, None)
+    }
+
+    /// Persists over the ranks `transport` connects (each keeps its own blocks), or in
+    /// this process alone without one.
+    pub(crate) fn persist_ranked(
+        &self,
+        opts: &ComputeOptions,
+        transport: Option<&dyn scheduler::Transport>,
+    ) -> Result<(Array, scheduler::Stats)> {
+        let transport = transport.filter(|t| t.size() > 1);
         let n = self.node()?;
         if let Op::Stored(_) = n.op {
             return Ok((self.clone(), scheduler::Stats::default()));
         }
         admit(&[self], opts, false)?;
         let g = graph_for(&[self], opts)?;
-        let (mut p, stats) = scheduler::execute_persist(&g, opts)?;
+        let (mut p, stats) = match transport {
+            Some(t) => scheduler::execute_persist_ranked(&g, opts, t)?,
+            None => scheduler::execute_persist(&g, opts)?,
+        };
         let p = p.pop().expect("one persisted array per output");
         let a = Array::new(
             Op::Stored(p),

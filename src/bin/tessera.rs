@@ -88,6 +88,10 @@ enum Cmd {
         /// For fault tests: this rank kills itself (SIGKILL) during the compute.
         #[arg(long)]
         kill_rank: Option<usize>,
+        /// Persist the workload's largest output p over the ranks (each keeps its own
+        /// blocks), then compute p @ p.T and p.sum(0) from it and print their digest.
+        #[arg(long)]
+        persist: bool,
         /// Write the workload's largest output to this .npy file, every rank writing
         /// its own blocks, then print a digest of the file read back.
         #[arg(long)]
@@ -216,6 +220,56 @@ fn rank_line(world: &tessera::distributed::World, s: &tessera::scheduler::Stats)
     )
 }
 
+/// The largest of a workload's outputs (what `ranks --persist/--to-npy/--to-zarr` use).
+fn largest(arrays: &[tessera::Array]) -> &tessera::Array {
+    arrays
+        .iter()
+        .rev()
+        .max_by_key(|a| a.shape().iter().product::<usize>())
+        .expect("a workload has outputs")
+}
+
+/// `tessera ranks W --persist`: the workload's largest output persisted over the ranks
+/// (or in one process with `single`), then p @ p.T and p.sum(0) computed from it.
+fn ranks_persist(
+    workload: &str,
+    arrays: &[tessera::Array],
+    single: bool,
+    opts: &ComputeOptions,
+) -> tessera::Result<()> {
+    let a = largest(arrays);
+    let world = tessera::distributed::init()?;
+    let t = Instant::now();
+    let p = if single {
+        a.persist_with(opts)?
+    } else {
+        world.persist(a, opts)?
+    };
+    let outs = [p.matmul(&p.t()), p.sum_axis(0)];
+    let refs: Vec<&tessera::Array> = outs.iter().collect();
+    let (out, s) = if single {
+        (Some(tessera::compute_all_with(&refs, opts)?), None)
+    } else {
+        let (o, s) = world.compute_stats(&refs, opts)?;
+        (o, Some(s))
+    };
+    if let Some(s) = &s {
+        let held = p
+            .persisted()
+            .map_or(0, |q| q.bytes_in_memory() + q.bytes_on_disk());
+        println!("{}, persisted bytes held {held}", rank_line(&world, s));
+    }
+    if let Some(out) = out {
+        println!(
+            "persisted {workload} digest {:016x} in {:.3} s on {} ranks",
+            tessera::distributed::digest(&out),
+            t.elapsed().as_secs_f64(),
+            if single { 1 } else { world.size() }
+        );
+    }
+    Ok(())
+}
+
 /// `tessera ranks W --to-npy/--to-zarr`: the workload's largest output written by every
 /// rank (or one process with `single`), then read back on rank 0 and digested.
 fn ranks_store(
@@ -226,11 +280,7 @@ fn ranks_store(
     to_zarr: Option<std::path::PathBuf>,
     opts: &ComputeOptions,
 ) -> tessera::Result<()> {
-    let a = arrays
-        .iter()
-        .rev()
-        .max_by_key(|a| a.shape().iter().product::<usize>())
-        .expect("a workload has outputs");
+    let a = largest(arrays);
     let world = if single {
         None
     } else {
@@ -276,6 +326,7 @@ fn run(cli: Cli) -> tessera::Result<()> {
             everywhere,
             panic_rank,
             kill_rank,
+            persist,
             to_npy,
             to_zarr,
         } => {
@@ -288,6 +339,9 @@ fn run(cli: Cli) -> tessera::Result<()> {
             let refs: Vec<&tessera::Array> = arrays.iter().collect();
             if to_npy.is_some() || to_zarr.is_some() {
                 return ranks_store(&workload, &arrays, single, to_npy, to_zarr, &opts);
+            }
+            if persist {
+                return ranks_persist(&workload, &arrays, single, &opts);
             }
             if single {
                 let t = Instant::now();

@@ -123,6 +123,27 @@ impl World {
         Ok(crate::scheduler::decode_chunk(&bytes)?.1.parts)
     }
 
+    /// Computes `a` over every rank and keeps its blocks where they were made (each rank
+    /// holds its own, in memory under its limit, the rest spilled to its disk), as
+    /// [`Array::persist`] does in one process. Every rank gets the persisted array; later
+    /// computes over the same ranks read each block on the rank holding it (blocks
+    /// another rank's tasks need travel as any chunk does), so an iterative program
+    /// persists its state once per step and never gathers it.
+    ///
+    /// ```
+    /// let world = tessera::distributed::init().unwrap();
+    /// let x = tessera::random::uniform(&[100, 100], 25, 1).unwrap();
+    /// let p = world.persist(&x, &Default::default()).unwrap();
+    /// let s = world.compute_all(&[&(&p + &p.t()).sum()], &Default::default()).unwrap();
+    /// let want: f64 = (&x + &x.t()).sum().compute_scalar().unwrap();
+    /// if let Some(s) = s {
+    ///     assert_eq!(s[0].to_f64()[[]], want);
+    /// }
+    /// ```
+    pub fn persist(&self, a: &Array, opts: &ComputeOptions) -> Result<Array> {
+        Ok(a.persist_ranked(opts, self.inner.transport())?.0)
+    }
+
     /// [`World::compute_all`] with this rank's statistics (tasks, bytes sent and
     /// received, memory tiers).
     pub fn compute_stats(

@@ -113,6 +113,21 @@ pub fn execute_ranked(
     }
 }
 
+/// Runs the graph over the ranks `transport` connects, each rank keeping the output
+/// blocks it makes: every rank gets persisted arrays holding its own blocks, which
+/// later computes over the same ranks read where they are (see `ranks::owners`).
+pub(crate) fn execute_persist_ranked(
+    g: &TaskGraph,
+    opts: &ComputeOptions,
+    transport: &dyn Transport,
+) -> Result<(Vec<Arc<Persisted>>, Stats)> {
+    let (made, stats) = run(g, opts, Mode::Persist, vec![], Some(transport))?;
+    match made {
+        Made::Persisted(p) => Ok((p, stats)),
+        Made::Arrays(_) => unreachable!("persisting runs keep chunks"),
+    }
+}
+
 /// Runs the graph over the ranks `transport` connects, each rank writing the output
 /// blocks it makes to its own `sinks` (writers into one shared staging), with no block
 /// sent to rank 0. Finishing the sinks is the caller's: every rank's part, then the
@@ -295,6 +310,7 @@ fn run(
                 Mode::Assemble if !root => {}
                 Mode::Store if remote(b) => {}
                 Mode::Assemble | Mode::Store => store.slots[b].left += 1,
+                Mode::Persist if remote(b) => {}
                 Mode::Persist => {
                     store.slots[b].keep = true;
                     // A block that is already stored elsewhere keeps its home.
@@ -308,7 +324,16 @@ fn run(
     store.add(Tier::Host, result_bytes);
     let mut done = 0;
     let mut lost = None;
+    // Stored blocks another rank holds arrive from it, like any remote chunk.
+    let mut outbox = vec![];
     for (t, p, block) in &g.stored {
+        if remote(*t) {
+            continue;
+        }
+        if ranked.as_ref().is_some_and(|r| !r.send_to[*t].is_empty()) {
+            store.slots[*t].pins += 1;
+            outbox.push(*t);
+        }
         let chunk = &mut guards[guard_of(p)][*block];
         let slot_home = p.dir.clone();
         if chunk.host.is_none() && chunk.disk.is_none() {
@@ -403,7 +428,7 @@ fn run(
                 ),
             }),
             spill_time: Duration::ZERO,
-            outbox: vec![],
+            outbox,
             sent: (0, 0),
             received: (0, 0),
         }),
@@ -469,6 +494,9 @@ fn run(
     {
         let mut st = run.lock();
         for (t, p, block) in &g.stored {
+            if run.ranked.as_ref().is_some_and(|r| r.remote[*t]) {
+                continue;
+            }
             let host = st.store.ti(Tier::Host);
             let slot = &mut st.store.slots[*t];
             guards[guard_of(p)][*block] = StoredChunk {

@@ -160,6 +160,11 @@ fn persist(run: &Run, dirs: &[Arc<SpillDir>]) -> Result<Vec<Arc<Persisted>>> {
         let mut chunks = vec![];
         let mut shares: Vec<Arc<SpillDir>> = vec![];
         for &t in &o.blocks {
+            // Over ranks, another rank's block is that rank's to keep.
+            if run.ranked.as_ref().is_some_and(|r| r.remote[t]) {
+                chunks.push(StoredChunk::default());
+                continue;
+            }
             // A block only on a device comes to the host (spilling others as needed).
             let device_only = {
                 let st = run.lock();
@@ -217,7 +222,11 @@ fn persist(run: &Run, dirs: &[Arc<SpillDir>]) -> Result<Vec<Arc<Persisted>>> {
             };
             chunks.push(chunk);
         }
-        out.push(Arc::new(Persisted::new(chunks, dirs[k].clone(), shares)));
+        let p = Persisted::new(chunks, dirs[k].clone(), shares);
+        out.push(Arc::new(match &run.ranked {
+            Some(r) => p.held_by(o.blocks.iter().map(|&t| r.owner[t]).collect(), r.size),
+            None => p,
+        }));
     }
     Ok(out)
 }

@@ -35,6 +35,9 @@ pub struct Persisted {
     /// Directories of other persisted arrays whose blocks this one shares (an unchanged
     /// block, e.g. of `p.t().t()`): kept until this array is dropped too.
     _shares: Vec<Arc<SpillDir>>,
+    /// Persisted over MPI ranks: the rank holding each block (this process holds only
+    /// its own) and the number of ranks; `None` when one process holds them all.
+    holders: Option<(Vec<usize>, usize)>,
 }
 
 impl Persisted {
@@ -47,7 +50,30 @@ impl Persisted {
             chunks: Mutex::new(chunks),
             dir,
             _shares: shares,
+            holders: None,
         }
+    }
+
+    /// The same blocks, held by `ranks` ranks: `holders[b]` holds block `b`.
+    pub(crate) fn held_by(mut self, holders: Vec<usize>, ranks: usize) -> Persisted {
+        self.holders = Some((holders, ranks));
+        self
+    }
+
+    /// The rank that holds block `b` of an array persisted over MPI ranks
+    /// (`distributed::World::persist`), or `None` when this process holds every block.
+    ///
+    /// ```
+    /// let x = tessera::random::uniform(&[100, 100], 50, 1).unwrap().persist().unwrap();
+    /// assert_eq!(x.persisted().unwrap().holder(0), None);
+    /// ```
+    pub fn holder(&self, b: usize) -> Option<usize> {
+        self.holders.as_ref().map(|h| h.0[b])
+    }
+
+    /// The number of ranks it was persisted over (1 for one process).
+    pub fn ranks(&self) -> usize {
+        self.holders.as_ref().map_or(1, |h| h.1)
     }
 
     /// The blocks, locked for one compute.
@@ -60,7 +86,7 @@ impl Persisted {
         self.lock().len()
     }
 
-    /// Bytes of blocks held in host memory.
+    /// Bytes of blocks held in host memory (in this process).
     pub fn bytes_in_memory(&self) -> u64 {
         self.lock()
             .iter()

@@ -51,6 +51,8 @@ pub(super) struct Ranked {
     pub expected: Vec<bool>,
     /// For each task run here, the ranks its chunk is sent to.
     pub send_to: Vec<Vec<usize>>,
+    /// The rank that runs each task.
+    pub owner: Vec<usize>,
 }
 
 impl Ranked {
@@ -94,6 +96,7 @@ impl Ranked {
             remote: own.iter().map(|&o| o != rank).collect(),
             expected,
             send_to,
+            owner: own,
         }
     }
 }
@@ -113,6 +116,12 @@ pub(super) fn owners(g: &TaskGraph, size: usize) -> Vec<usize> {
     };
     let n = g.tasks.len();
     let mut own = vec![FREE; n];
+    // A block of an array persisted over the ranks is where it is held.
+    for (t, p, b) in &g.stored {
+        if let Some(r) = p.holder(*b) {
+            own[*t] = r;
+        }
+    }
     let mut bytes = vec![0u64; size];
     for (t, task) in g.tasks.iter().enumerate() {
         if task.inputs.is_empty() {
@@ -173,10 +182,17 @@ pub(super) fn fingerprint(g: &TaskGraph) -> u64 {
 
 /// Refuses what ranked runs cannot do yet, the same way on every rank.
 pub(super) fn check(g: &TaskGraph, transport: &dyn Transport) -> Result<()> {
-    if !g.stored.is_empty() {
+    if let Some((_, p, _)) = g
+        .stored
+        .iter()
+        .find(|(_, p, _)| p.ranks() != transport.size())
+    {
         return Err(Error::arg(
             "compute",
-            "persisted arrays are per process and cannot be inputs of a compute over MPI ranks yet; compute from the expression instead",
+            match p.ranks() {
+                1 => "an array persisted in one process (Array::persist) is an input of a compute over MPI ranks; persist it over the ranks with World::persist".to_string(),
+                n => format!("an array persisted over {n} ranks is an input of a compute over {} ranks; use it with as many ranks as persisted it", transport.size()),
+            },
         ));
     }
     let mine = fingerprint(g);
