@@ -27,11 +27,12 @@ chmod 700 "$XDG_RUNTIME_DIR"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo "nvidia-smi: not available"
 } > "$out/machine.txt"
 
-# CUDA: the driver comes with the GPU; NVRTC and cuBLAS come from a CUDA toolkit or
-# NVIDIA's PyPI wheels, wherever they are installed.
+# CUDA: the driver comes with the GPU; NVRTC, cuBLAS and cuSOLVER (with what it loads:
+# cuBLASLt, cuSPARSE, nvJitLink) come from a CUDA toolkit or NVIDIA's PyPI wheels,
+# wherever they are installed.
 for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
   $(python3 -c 'import nvidia, os; r = list(nvidia.__path__)[0]; print(" ".join(os.path.join(r, p, "lib") for p in os.listdir(r)))' 2>/dev/null); do
-  if [ -e "$d/libnvrtc.so.12" ] || [ -e "$d/libcublas.so.12" ]; then
+  if ls "$d"/lib*.so* >/dev/null 2>&1; then
     export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   fi
 done

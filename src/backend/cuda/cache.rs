@@ -1,6 +1,6 @@
 //! Modules and kernels, compiled and loaded once per device: generated kernels by
 //! structure key (declines remembered too, so a declined structure is not generated for
-//! every chunk), the fixed copy kernels on first use.
+//! every chunk), the fixed kernels (copies, linear-algebra helpers) on first use.
 
 use super::codegen::prelude;
 use super::compile::{compile, Image};
@@ -41,11 +41,12 @@ impl CudaBackend {
         })
     }
 
-    /// A kernel of `kernels/copy.cu`, whose module is loaded once.
-    pub(super) fn copy_kernel(&self, name: &str) -> Result<CudaFunction> {
-        let mut module = self.copies.lock().unwrap_or_else(|p| p.into_inner());
+    /// A fixed kernel (`kernels/copy.cu`, `kernels/linalg.cu`): every kernel file in one
+    /// module, compiled and loaded once.
+    pub(super) fn fixed_kernel(&self, name: &str) -> Result<CudaFunction> {
+        let mut module = self.fixed.lock().unwrap_or_else(|p| p.into_inner());
         if module.is_none() {
-            *module = Some(self.load(&prelude("copy.cu"))?);
+            *module = Some(self.load(&prelude("linalg.cu"))?);
         }
         let m = module.as_ref().expect("loaded above");
         m.load_function(name)

@@ -17,12 +17,13 @@ use crate::kernel::{Dist, FusedExpr, Generator, LeafSource, Reduction};
 
 /// The kernel families, in the order a program concatenates them (each may use those
 /// before it): name and source.
-pub const KERNEL_FILES: [(&str, &str); 5] = [
+pub const KERNEL_FILES: [(&str, &str); 6] = [
     ("common.cu", include_str!("../../../kernels/common.cu")),
     ("philox.cu", include_str!("../../../kernels/philox.cu")),
     ("index.cu", include_str!("../../../kernels/index.cu")),
     ("reduce.cu", include_str!("../../../kernels/reduce.cu")),
     ("copy.cu", include_str!("../../../kernels/copy.cu")),
+    ("linalg.cu", include_str!("../../../kernels/linalg.cu")),
 ];
 
 /// Most inputs a fused kernel takes (`TsrInputs` in `kernels/common.cu`).

@@ -22,6 +22,12 @@ pub fn cublas_present() -> bool {
     unsafe { cudarc::cublas::sys::is_culib_present() }
 }
 
+/// Whether cuSOLVER (`libcusolver.so`) can be loaded.
+pub fn cusolver_present() -> bool {
+    // SAFETY: as above.
+    unsafe { cudarc::cusolver::sys::is_culib_present() }
+}
+
 /// Why no CUDA device can be used here, or `None` when the libraries are present (asked
 /// once per process: `Device::Auto` asks on every compute).
 pub fn missing() -> Option<String> {

@@ -1,11 +1,11 @@
 //! The CUDA backend: chunk ops as kernels from `kernels/*.cu` and the shared codegen
 //! walk, compiled by NVRTC at run time for the device's architecture; matrix products on
-//! cuBLAS. Ops it does not run are declined by kind, and the scheduler runs them on the
-//! CPU and logs that it did.
+//! cuBLAS; Cholesky and triangular-solve blocks on cuBLAS and cuSOLVER. Ops it does not
+//! run are declined by kind, and the scheduler runs them on the CPU and logs that it did.
 //!
 //! Rooms (as `wgpu/`): `device.rs` (finding and opening devices without a panic),
 //! `compile.rs` (NVRTC), `cache.rs` (modules and kernels, loaded once per device),
-//! `codegen.rs` (CUDA C), `ops/` (map, reduce, copy, matmul: plan and run),
+//! `codegen.rs` (CUDA C), `ops/` (map, reduce, copy, matmul, linalg: plan and run),
 //! `transfer.rs` (uploads, downloads, byte layouts). This file holds the types they share
 //! and the `Backend` impl that picks among them.
 //!
@@ -53,10 +53,12 @@ pub struct CudaBackend {
     arch: String,
     /// Generated kernels (or declines) by structure.
     kernels: KernelCache<CudaFunction>,
-    /// The fixed kernels of `kernels/copy.cu`, loaded on first use.
-    copies: Mutex<Option<Arc<cudarc::driver::CudaModule>>>,
+    /// The fixed kernels (`kernels/copy.cu`, `kernels/linalg.cu`), loaded on first use.
+    fixed: Mutex<Option<Arc<cudarc::driver::CudaModule>>>,
     /// cuBLAS, when its library is present.
     blas: Option<cudarc::cublas::CudaBlas>,
+    /// cuSOLVER's dense handle, when its library is present.
+    solver: Option<cudarc::cusolver::safe::DnHandle>,
 }
 
 impl CudaBackend {
@@ -75,6 +77,9 @@ impl CudaBackend {
         let blas = device::cublas_present()
             .then(|| cudarc::cublas::CudaBlas::new(stream.clone()).ok())
             .flatten();
+        let solver = device::cusolver_present()
+            .then(|| cudarc::cusolver::safe::DnHandle::new(stream.clone()).ok())
+            .flatten();
         Ok(Arc::new(CudaBackend {
             ordinal,
             name: ctx.name().unwrap_or_else(|_| "unknown".into()),
@@ -82,8 +87,9 @@ impl CudaBackend {
             ctx,
             stream,
             kernels: KernelCache::default(),
-            copies: Mutex::new(None),
+            fixed: Mutex::new(None),
             blas,
+            solver,
         }))
     }
 
@@ -176,6 +182,9 @@ impl Backend for CudaBackend {
                 dtype,
                 ..
             }) => self.plan_matmul(*dtype).map(|_| Plan::empty()),
+            ChunkOp::Linalg(LinalgTask { op, dtype, .. }) => {
+                self.plan_linalg(op, *dtype).map(|_| Plan::empty())
+            }
             other => Err(format!("{} has no CUDA kernel yet", other.name()).into()),
         }
     }
@@ -200,6 +209,7 @@ impl Backend for CudaBackend {
                 dtype,
                 shape,
             }) => self.matmul(*dtype, (*batch, *m, *k, *n), shape, inputs),
+            ChunkOp::Linalg(LinalgTask { op, shape, .. }) => self.linalg(op, shape, inputs),
             other => Err(self.fail(&other.name(), "declined op reached the CUDA backend")),
         }
     }

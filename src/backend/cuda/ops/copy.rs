@@ -44,7 +44,7 @@ impl CudaBackend {
     ) -> Result<Buffer> {
         let total: usize = shape.iter().product();
         let mut out = self.alloc(total * dtype.size())?;
-        let f = self.copy_kernel(&format!("tsr_copy_{}", dtype.size()))?;
+        let f = self.fixed_kernel(&format!("tsr_copy_{}", dtype.size()))?;
         for b in &boxes {
             let count: usize = b.shape.iter().product();
             if count == 0 {

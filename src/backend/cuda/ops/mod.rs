@@ -1,6 +1,7 @@
 //! The CUDA kernels by op family: plan (check, generate, compile) and run (launch).
 
 mod copy;
+mod linalg;
 mod map;
 mod matmul;
 mod reduce;
