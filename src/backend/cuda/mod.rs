@@ -1,6 +1,6 @@
 //! The CUDA backend: chunk ops as kernels from `kernels/*.cu` and the shared codegen
 //! walk, compiled by NVRTC at run time for the device's architecture; matrix products on
-//! cuBLAS; Cholesky and triangular-solve blocks on cuBLAS and cuSOLVER. Ops it does not
+//! cuBLAS; QR, Cholesky and triangular-solve blocks on cuBLAS and cuSOLVER. Ops it does not
 //! run are declined by kind, and the scheduler runs them on the CPU and logs that it did.
 //!
 //! Rooms (as `wgpu/`): `device.rs` (finding and opening devices without a panic),
@@ -41,6 +41,24 @@ struct CuBuf {
     shape: Vec<usize>,
     /// A reduction partial: its parts lie one after another (see `kernels/reduce.cu`).
     partial: Option<Reduction>,
+    /// Shapes of the parts after the first, for a multi-part chunk (a QR block's `[Q, R]`):
+    /// each lies right after the one before, in C order; empty for a dense chunk.
+    more: Vec<Vec<usize>>,
+}
+
+impl CuBuf {
+    /// Shape and byte offset of part `p` (0 is `shape`, at the start).
+    fn part(&self, p: usize) -> Option<(&[usize], usize)> {
+        let w = self.dtype.size();
+        let mut off = 0;
+        for (i, sh) in std::iter::once(&self.shape).chain(&self.more).enumerate() {
+            if i == p {
+                return Some((sh, off));
+            }
+            off += sh.iter().product::<usize>() * w;
+        }
+        None
+    }
 }
 
 /// One opened CUDA device.
@@ -112,15 +130,32 @@ impl CudaBackend {
         shape: Vec<usize>,
         partial: Option<Reduction>,
     ) -> Buffer {
+        self.handle(CuBuf {
+            data,
+            dtype,
+            shape,
+            partial,
+            more: vec![],
+        })
+    }
+
+    /// A multi-part chunk: `shapes[p]` is part `p`'s, the parts one after another.
+    fn wrap_parts(&self, data: CudaSlice<u8>, dtype: DType, mut shapes: Vec<Vec<usize>>) -> Buffer {
+        let shape = shapes.remove(0);
+        self.handle(CuBuf {
+            data,
+            dtype,
+            shape,
+            partial: None,
+            more: shapes,
+        })
+    }
+
+    fn handle(&self, b: CuBuf) -> Buffer {
         Buffer::Device(DeviceBuffer {
             device: Device::Cuda(self.ordinal),
-            bytes: data.len(),
-            handle: Arc::new(CuBuf {
-                data,
-                dtype,
-                shape,
-                partial,
-            }),
+            bytes: b.data.len(),
+            handle: Arc::new(b),
         })
     }
 

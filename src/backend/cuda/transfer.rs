@@ -21,20 +21,32 @@ impl CudaBackend {
             return crate::backend::partial::decode(&bytes, b.dtype, &b.shape, red)
                 .map_err(|e| self.fail("download", e));
         }
-        HostArray::from_element_bytes(&bytes, b.dtype, &b.shape)
-            .map(Chunk::dense)
-            .map_err(|e| self.fail("download", e))
+        let mut parts = vec![];
+        for p in 0..=b.more.len() {
+            let (shape, off) = b.part(p).expect("every part has a place");
+            let len = shape.iter().product::<usize>() * b.dtype.size();
+            let part = bytes
+                .get(off..off + len)
+                .ok_or_else(|| self.fail("download", "a part beyond the buffer"))?;
+            parts.push(
+                HostArray::from_element_bytes(part, b.dtype, shape)
+                    .map_err(|e| self.fail("download", e))?,
+            );
+        }
+        Ok(Chunk { parts })
     }
 
+    /// Uploads a dense chunk, or a multi-part one (its parts one after another, of one
+    /// dtype). Partials are never uploaded: they stay where they were made.
     pub(super) fn upload_now(&self, chunk: Chunk) -> Result<Buffer> {
-        if chunk.parts.len() != 1 {
-            return Err(self.fail(
-                "upload",
-                "only dense chunks are uploaded (partials stay where they were made)",
-            ));
+        let dtype = chunk.array().dtype();
+        if chunk.parts.iter().any(|p| p.dtype() != dtype) {
+            return Err(self.fail("upload", "a chunk whose parts differ in dtype"));
         }
-        let a = chunk.array();
-        let bytes = a.element_bytes();
+        let mut bytes = Vec::with_capacity(chunk.nbytes());
+        for p in &chunk.parts {
+            bytes.extend_from_slice(&p.element_bytes());
+        }
         // An empty chunk still gets an allocation (of one byte): CUDA refuses size 0.
         let data = if bytes.is_empty() {
             self.alloc(1)?
@@ -43,7 +55,17 @@ impl CudaBackend {
                 .clone_htod(&bytes[..])
                 .map_err(|e| self.fail("upload", format!("{} bytes: {e:?}", bytes.len())))?
         };
-        Ok(self.wrap(data, a.dtype(), a.shape().to_vec(), None))
+        let shapes: Vec<Vec<usize>> = chunk.parts.iter().map(|p| p.shape().to_vec()).collect();
+        Ok(if shapes.len() == 1 {
+            self.wrap(
+                data,
+                dtype,
+                shapes.into_iter().next().expect("one part"),
+                None,
+            )
+        } else {
+            self.wrap_parts(data, dtype, shapes)
+        })
     }
 }
 

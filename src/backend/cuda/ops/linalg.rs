@@ -1,14 +1,19 @@
-//! Blocked Cholesky and triangular-solve steps on the GPU: the Schur updates
-//! `S = A - Σ L_a L_bᵀ` (or `B - Σ T X`) as cuBLAS GEMMs, the diagonal block's factor on
-//! cuSOLVER (`potrf`, its workspace asked first), and the off-diagonal and triangular
-//! solves as cuBLAS `trsm`. f64 only: the CPU computes every linear-algebra block in f64
-//! and casts the result back, and a GPU doing f32 would not agree with it.
+//! Dense linear-algebra blocks on the GPU, f64 only (the CPU computes every such block
+//! in f64 and casts the result back; a GPU doing f32 would not agree with it):
+//! - blocked Cholesky and triangular solves: the Schur updates `S = A - Σ L_a L_bᵀ` (or
+//!   `B - Σ T X`) as cuBLAS GEMMs, the diagonal factor on cuSOLVER (`potrf`, its
+//!   workspace asked first), the off-diagonal and triangular solves as cuBLAS `trsm`;
+//! - TSQR's blocks: the QR of stacked parts on cuSOLVER (`geqrf`, then `orgqr` for the
+//!   thin Q; LAPACK's sign convention, which faer's matches), the products that carry Q
+//!   down the tree (`QMul`) as GEMMs, and parts taken out of a `[Q, R]` chunk.
 //!
 //! Chunks are row-major and cuBLAS/cuSOLVER column-major: a row-major `p × q` block is the
 //! column-major `q × p` block of its transpose, with leading dimension `q`. Each call
 //! below is the transposed form of the row-major step it computes (worked out at each
-//! call). QR, SVD and the other multi-part decompositions are declined (they run on the
-//! CPU): a device buffer holds one array, and their parts would need a layout first.
+//! call); QR needs the matrix itself column-major, so its input is copied across with a
+//! strided copy (`kernels/copy.cu`) and Q and R back. The SVD of a block is declined:
+//! its singular vectors' signs are the library's choice, and would not agree with the
+//! CPU's.
 
 use super::super::{CuBuf, CudaBackend};
 use crate::backend::{Buffer, Decline};
@@ -31,12 +36,21 @@ impl CudaBackend {
         let name = match op {
             LinalgOp::Cholesky { .. } => "cholesky",
             LinalgOp::TriSolve { .. } => "triangular solve",
+            LinalgOp::Qr { .. } => "qr",
+            LinalgOp::QMul { .. } => "the TSQR product",
+            LinalgOp::Part(_) => "a part of a QR block",
             other => {
                 return Err(Decline::Op {
-                    reason: format!("{other:?} runs on the CPU: QR, SVD and the other multi-part decompositions have no CUDA kernel (a CUDA buffer holds one array)"),
+                    reason: format!("{other:?} runs on the CPU: the SVD of a block and the rank check have no CUDA kernel (singular vectors' signs would not agree with the CPU's)"),
                 })
             }
         };
+        if matches!(op, LinalgOp::Qr { .. }) && self.solver.is_none() {
+            return Err(Decline::feature(
+                "cuSOLVER",
+                "qr runs on the CPU: libcusolver.so was not found",
+            ));
+        }
         if self.blas.is_none() {
             return Err(Decline::feature(
                 "cuBLAS",
@@ -71,6 +85,12 @@ impl CudaBackend {
             .iter()
             .map(|b| self.buf(b))
             .collect::<Result<Vec<&CuBuf>>>()?;
+        match op {
+            LinalgOp::Qr { part, n } => return self.qr(&bufs, *part, *n),
+            LinalgOp::QMul { row0 } => return self.qmul(&bufs, *row0, shape),
+            LinalgOp::Part(p) => return self.take_part(&bufs, *p, shape),
+            _ => {}
+        }
         let (updates, last) = match op {
             LinalgOp::Cholesky { diagonal: true } => (&bufs[..], None),
             LinalgOp::Cholesky { diagonal: false } | LinalgOp::TriSolve { .. } => {
@@ -124,10 +144,6 @@ impl CudaBackend {
     /// `S = A - Σ L_a L_bᵀ` (`cholesky`) or `S = B - Σ T X`, from `bufs[0]` and the pairs
     /// after it, as a new f64 buffer of `A`'s shape.
     fn schur(&self, bufs: &[&CuBuf], cholesky: bool) -> Result<cudarc::driver::CudaSlice<u8>> {
-        let blas = self
-            .blas
-            .as_ref()
-            .ok_or_else(|| self.fail("linalg", "cuBLAS is not loaded"))?;
         let first = bufs
             .first()
             .ok_or_else(|| self.fail("linalg", "no inputs"))?;
@@ -189,23 +205,13 @@ impl CudaBackend {
                 beta: 1.0f64,
                 ldc: int(c.max(1))?,
             };
-            // SAFETY: each buffer holds at least the f64 elements checked above, and the
-            // dimensions and leading dimensions describe exactly those blocks.
-            unsafe {
-                let bv = b
-                    .data
-                    .transmute::<f64>(c * k)
-                    .ok_or_else(|| self.fail("linalg", "view"))?;
-                let av = a
-                    .data
-                    .transmute::<f64>(r * k)
-                    .ok_or_else(|| self.fail("linalg", "view"))?;
-                let mut sv = s
-                    .transmute_mut::<f64>(r * c)
-                    .ok_or_else(|| self.fail("linalg", "view"))?;
-                blas.gemm(cfg, &bv, &av, &mut sv)
-            }
-            .map_err(|e| self.fail("linalg", format!("gemm: {e:?}")))?;
+            self.gemm_f64(
+                "linalg",
+                cfg,
+                (b.data.slice(..), c * k),
+                (a.data.slice(..), r * k),
+                (&mut s, r * c),
+            )?;
         }
         Ok(s)
     }
@@ -356,6 +362,300 @@ impl CudaBackend {
         }
         .result()
         .map_err(|e| self.fail("linalg", format!("trsm: {e:?}")))
+    }
+
+    /// QR of the rows of part `part` of every input stacked (each `_ × n`): a chunk of
+    /// parts `[Q (m × k), R (k × n)]`, `k = min(m, n)`, as the CPU's.
+    fn qr(&self, bufs: &[&CuBuf], part: usize, n: usize) -> Result<Buffer> {
+        let solver = self
+            .solver
+            .as_ref()
+            .ok_or_else(|| self.fail("qr", "cuSOLVER is not loaded"))?;
+        let mut pieces = vec![];
+        let mut m = 0;
+        for b in bufs {
+            let (shape, off) = b
+                .part(part)
+                .ok_or_else(|| self.fail("qr", format!("an input without part {part}")))?;
+            let (r, c) = rows_cols(shape);
+            if c != n {
+                return Err(self.fail("qr", format!("a block of {c} columns, expected {n}")));
+            }
+            if b.dtype != DType::F64 || b.partial.is_some() || b.data.len() < off + r * c * 8 {
+                return Err(self.fail("qr", "an input that is not an f64 block"));
+            }
+            pieces.push((*b, off / 8, r));
+            m += r;
+        }
+        let k = m.min(n);
+        let int = |v: usize| i32::try_from(v).map_err(|_| self.fail("qr", "dimension beyond 2³¹"));
+        if m.checked_mul(n).is_none_or(|t| t > u32::MAX as usize) {
+            return Err(self.fail("qr", "a block of more than 2³² elements"));
+        }
+        // A, column-major (m × n, ld m): piece rows land at their row offset.
+        let mut a = self.alloc(m * n * 8)?;
+        let mut row = 0;
+        for (b, off, r) in pieces {
+            self.copy_f64(&b.data, &mut a, [r, n], (off, [n, 1]), (row, [1, m]))?;
+            row += r;
+        }
+        let mut out = self.alloc((m * k + k * n) * 8)?;
+        if m * n > 0 {
+            let (mi, ni, ki) = (int(m)?, int(n)?, int(k)?);
+            let mut tau = self
+                .stream
+                .alloc_zeros::<f64>(k.max(1))
+                .map_err(|e| self.fail("qr", format!("{e:?}")))?;
+            let mut info = self
+                .stream
+                .alloc_zeros::<i32>(1)
+                .map_err(|e| self.fail("qr", format!("{e:?}")))?;
+            // Raw addresses, their event guards dropped at once: every call below is
+            // queued on this backend's stream (the handle's), in order, and the buffers
+            // outlive them (freeing is stream-ordered too).
+            let a_ptr = {
+                let (p, _g) = a.device_ptr_mut(&self.stream);
+                p as *mut f64
+            };
+            let t_ptr = {
+                let (p, _g) = tau.device_ptr_mut(&self.stream);
+                p as *mut f64
+            };
+            let i_ptr = {
+                let (p, _g) = info.device_ptr_mut(&self.stream);
+                p as *mut i32
+            };
+            let (mut lq, mut lg) = (0i32, 0i32);
+            // SAFETY: `a` holds m·n f64, `tau` k, `info` one i32; the workspace is the
+            // larger of the sizes cuSOLVER asked for.
+            unsafe {
+                solver_sys::cusolverDnDgeqrf_bufferSize(solver.cu(), mi, ni, a_ptr, mi, &mut lq)
+                    .result()
+                    .and_then(|_| {
+                        solver_sys::cusolverDnDorgqr_bufferSize(
+                            solver.cu(),
+                            mi,
+                            ki,
+                            ki,
+                            a_ptr,
+                            mi,
+                            t_ptr,
+                            &mut lg,
+                        )
+                        .result()
+                    })
+            }
+            .map_err(|e| self.fail("qr", format!("workspace: {e:?}")))?;
+            let lwork = lq.max(lg).max(1);
+            let mut work = self
+                .stream
+                .alloc_zeros::<f64>(lwork as usize)
+                .map_err(|e| self.fail("qr", format!("{e:?}")))?;
+            let w_ptr = {
+                let (p, _g) = work.device_ptr_mut(&self.stream);
+                p as *mut f64
+            };
+            // SAFETY: as above.
+            unsafe {
+                solver_sys::cusolverDnDgeqrf(
+                    solver.cu(),
+                    mi,
+                    ni,
+                    a_ptr,
+                    mi,
+                    t_ptr,
+                    w_ptr,
+                    lwork,
+                    i_ptr,
+                )
+            }
+            .result()
+            .map_err(|e| self.fail("qr", format!("geqrf: {e:?}")))?;
+            // R (k × n, row-major) from A's upper triangle, before orgqr overwrites it.
+            self.copy_f64(&a, &mut out, [k, n], (0, [1, m]), (m * k, [n, 1]))?;
+            // SAFETY: as above.
+            unsafe {
+                solver_sys::cusolverDnDorgqr(
+                    solver.cu(),
+                    mi,
+                    ki,
+                    ki,
+                    a_ptr,
+                    mi,
+                    t_ptr,
+                    w_ptr,
+                    lwork,
+                    i_ptr,
+                )
+            }
+            .result()
+            .map_err(|e| self.fail("qr", format!("orgqr: {e:?}")))?;
+            let info = self
+                .stream
+                .clone_dtoh(&info)
+                .map_err(|e| self.fail("qr", format!("{e:?}")))?;
+            if info[0] != 0 {
+                return Err(self.fail("qr", format!("cuSOLVER rejected argument {}", -info[0])));
+            }
+            // Q (m × k, row-major) from A's first k columns.
+            self.copy_f64(&a, &mut out, [m, k], (0, [1, m]), (0, [k, 1]))?;
+            // R's lower triangle holds Householder vectors: zeros, as the CPU's R.
+            let f = self.fixed_kernel("tsr_zero_lower_f64")?;
+            let mut rv = out.slice_mut(m * k * 8..);
+            let (k32, n32) = (k as u32, n as u32);
+            // SAFETY: parameters (double* a, u32 rows, u32 cols); the kernel writes only
+            // the k·n elements of R, which lie at the end of `out`.
+            unsafe {
+                self.stream
+                    .launch_builder(&f)
+                    .arg(&mut rv)
+                    .arg(&k32)
+                    .arg(&n32)
+                    .launch(Self::cfg_1d(k * n))
+            }
+            .map_err(|e| self.fail("qr", format!("{e:?}")))?;
+        }
+        Ok(self.wrap_parts(out, DType::F64, vec![vec![m, k], vec![k, n]]))
+    }
+
+    /// Part 0 of input 0 (`m × k`) times rows `row0..row0 + k` of part 0 of input 1.
+    fn qmul(&self, bufs: &[&CuBuf], row0: usize, shape: &[usize]) -> Result<Buffer> {
+        let [l, r] = bufs else {
+            return Err(self.fail("qmul", "the TSQR product takes two inputs"));
+        };
+        let (m, k) = rows_cols(&l.shape);
+        let (rr, n) = rows_cols(&r.shape);
+        if row0 + k > rr {
+            return Err(self.fail(
+                "qmul",
+                format!("rows {row0}..{} of a {rr}-row block", row0 + k),
+            ));
+        }
+        self.check_f64(l, m * k, "the block's Q")?;
+        self.check_f64(r, rr * n, "the upper levels' Q")?;
+        let mut out = self.alloc(m * n * 8)?;
+        if m * n * k > 0 {
+            let int =
+                |v: usize| i32::try_from(v).map_err(|_| self.fail("qmul", "dimension beyond 2³¹"));
+            // Row-major C (m × n) = L (m × k) · Rs (k × n). Transposed, column-major:
+            // C (n × m, ld n) = Rs (n × k, ld n) · L (k × m, ld k).
+            let cfg = GemmConfig {
+                transa: CUBLAS_OP_N,
+                transb: CUBLAS_OP_N,
+                m: int(n)?,
+                n: int(m)?,
+                k: int(k)?,
+                alpha: 1.0f64,
+                lda: int(n)?,
+                ldb: int(k)?,
+                beta: 0.0f64,
+                ldc: int(n)?,
+            };
+            self.gemm_f64(
+                "qmul",
+                cfg,
+                (r.data.slice(row0 * n * 8..(row0 + k) * n * 8), k * n),
+                (l.data.slice(..), m * k),
+                (&mut out, m * n),
+            )?;
+        }
+        Ok(self.wrap(out, DType::F64, shape.to_vec(), None))
+    }
+
+    /// Part `p` of the input as a dense chunk.
+    fn take_part(&self, bufs: &[&CuBuf], p: usize, shape: &[usize]) -> Result<Buffer> {
+        let b = bufs.first().ok_or_else(|| self.fail("part", "no input"))?;
+        let (sh, off) = b
+            .part(p)
+            .ok_or_else(|| self.fail("part", format!("an input without part {p}")))?;
+        let len = sh.iter().product::<usize>() * b.dtype.size();
+        if sh.iter().product::<usize>() != shape.iter().product::<usize>()
+            || b.data.len() < off + len
+        {
+            return Err(self.fail(
+                "part",
+                format!("part {p} is {sh:?}, the task makes {shape:?}"),
+            ));
+        }
+        let mut out = self.alloc(len)?;
+        if len > 0 {
+            self.stream
+                .memcpy_dtod(&b.data.slice(off..off + len), &mut out)
+                .map_err(|e| self.fail("part", format!("{e:?}")))?;
+        }
+        Ok(self.wrap(out, b.dtype, shape.to_vec(), None))
+    }
+
+    /// `c = alpha·op(a)·op(b) + beta·c` on cuBLAS, over the first `len` f64 of each
+    /// buffer (the callers checked they hold that many).
+    fn gemm_f64(
+        &self,
+        op: &str,
+        cfg: GemmConfig<f64>,
+        (a, a_len): (cudarc::driver::CudaView<'_, u8>, usize),
+        (b, b_len): (cudarc::driver::CudaView<'_, u8>, usize),
+        (c, c_len): (&mut cudarc::driver::CudaSlice<u8>, usize),
+    ) -> Result<()> {
+        let blas = self
+            .blas
+            .as_ref()
+            .ok_or_else(|| self.fail(op, "cuBLAS is not loaded"))?;
+        let view = || self.fail(op, "a buffer smaller than its matrix");
+        // SAFETY: each view holds at least its `len` f64 (checked by `transmute`), and the
+        // callers' dimensions and leading dimensions describe those matrices.
+        unsafe {
+            let av = a.transmute::<f64>(a_len).ok_or_else(view)?;
+            let bv = b.transmute::<f64>(b_len).ok_or_else(view)?;
+            let mut cv = c.transmute_mut::<f64>(c_len).ok_or_else(view)?;
+            blas.gemm(cfg, &av, &bv, &mut cv)
+        }
+        .map_err(|e| self.fail(op, format!("gemm: {e:?}")))
+    }
+
+    /// Copies a 2-d box of f64 (`shape`) from `src` to `dst`, each side an element offset
+    /// and strides: how a row-major block becomes column-major and back.
+    fn copy_f64(
+        &self,
+        src: &cudarc::driver::CudaSlice<u8>,
+        dst: &mut cudarc::driver::CudaSlice<u8>,
+        shape: [usize; 2],
+        (src_off, ss): (usize, [usize; 2]),
+        (dst_off, ds): (usize, [usize; 2]),
+    ) -> Result<()> {
+        let count = shape[0] * shape[1];
+        if count == 0 {
+            return Ok(());
+        }
+        let w = |v: usize| u32::try_from(v).map_err(|_| self.fail("copy", "offset beyond 2³²"));
+        let meta = vec![
+            2,
+            w(count)?,
+            w(shape[0])?,
+            w(shape[1])?,
+            w(src_off)?,
+            w(ss[0])?,
+            w(ss[1])?,
+            w(dst_off)?,
+            w(ds[0])?,
+            w(ds[1])?,
+        ];
+        let m = self
+            .stream
+            .clone_htod(&meta)
+            .map_err(|e| self.fail("copy", format!("{e:?}")))?;
+        let f = self.fixed_kernel("tsr_copy_8")?;
+        // SAFETY: parameters (const u32* cmeta, u64* dst, const u64* src); the callers'
+        // boxes lie inside both buffers.
+        unsafe {
+            self.stream
+                .launch_builder(&f)
+                .arg(&m)
+                .arg(dst)
+                .arg(src)
+                .launch(Self::cfg_1d(count))
+        }
+        .map_err(|e| self.fail("copy", format!("{e:?}")))?;
+        Ok(())
     }
 
     fn check_f64(&self, b: &CuBuf, len: usize, what: &str) -> Result<()> {
