@@ -1,6 +1,6 @@
 //! The CUDA backend: chunk ops as kernels from `kernels/*.cu` and the shared codegen
 //! walk, compiled by NVRTC at run time for the device's architecture; matrix products on
-//! cuBLAS; QR, Cholesky and triangular-solve blocks on cuBLAS and cuSOLVER. Ops it does not
+//! cuBLAS; QR, SVD, Cholesky and triangular-solve blocks on cuBLAS and cuSOLVER. Ops it does not
 //! run are declined by kind, and the scheduler runs them on the CPU and logs that it did.
 //!
 //! Rooms (as `wgpu/`): `device.rs` (finding and opening devices without a panic),
@@ -217,8 +217,8 @@ impl Backend for CudaBackend {
                 dtype,
                 ..
             }) => self.plan_matmul(*dtype).map(|_| Plan::empty()),
-            ChunkOp::Linalg(LinalgTask { op, dtype, .. }) => {
-                self.plan_linalg(op, *dtype).map(|_| Plan::empty())
+            ChunkOp::Linalg(LinalgTask { op, dtype, shape }) => {
+                self.plan_linalg(op, *dtype, shape).map(|_| Plan::empty())
             }
             other => Err(format!("{} has no CUDA kernel yet", other.name()).into()),
         }

@@ -11,9 +11,8 @@
 //! column-major `q × p` block of its transpose, with leading dimension `q`. Each call
 //! below is the transposed form of the row-major step it computes (worked out at each
 //! call); QR needs the matrix itself column-major, so its input is copied across with a
-//! strided copy (`kernels/copy.cu`) and Q and R back. The SVD of a block is declined:
-//! its singular vectors' signs are the library's choice, and would not agree with the
-//! CPU's.
+//! strided copy (`kernels/copy.cu`) and Q and R back. Singular vectors' signs are the
+//! library's choice; `linalg::svd` fixes them after the blocks, on every device alike.
 
 use super::super::{CuBuf, CudaBackend};
 use crate::backend::{Buffer, Decline};
@@ -32,23 +31,31 @@ impl CudaBackend {
         &self,
         op: &LinalgOp,
         dtype: DType,
+        shape: &[usize],
     ) -> std::result::Result<(), Decline> {
+        // U of a tall block (k × r, r = n < k): gesvd here needs the block square or wide.
+        if matches!(op, LinalgOp::Svd) && matches!(shape, [k, r] if k > r) {
+            return Err(Decline::Op {
+                reason: "the SVD of a block with more rows than columns runs on the CPU".into(),
+            });
+        }
         let name = match op {
             LinalgOp::Cholesky { .. } => "cholesky",
             LinalgOp::TriSolve { .. } => "triangular solve",
             LinalgOp::Qr { .. } => "qr",
             LinalgOp::QMul { .. } => "the TSQR product",
             LinalgOp::Part(_) => "a part of a QR block",
+            LinalgOp::Svd => "svd",
             other => {
                 return Err(Decline::Op {
-                    reason: format!("{other:?} runs on the CPU: the SVD of a block and the rank check have no CUDA kernel (singular vectors' signs would not agree with the CPU's)"),
+                    reason: format!("{other:?} runs on the CPU (a decision on the host)"),
                 })
             }
         };
-        if matches!(op, LinalgOp::Qr { .. }) && self.solver.is_none() {
+        if matches!(op, LinalgOp::Qr { .. } | LinalgOp::Svd) && self.solver.is_none() {
             return Err(Decline::feature(
                 "cuSOLVER",
-                "qr runs on the CPU: libcusolver.so was not found",
+                format!("{name} runs on the CPU: libcusolver.so was not found"),
             ));
         }
         if self.blas.is_none() {
@@ -89,6 +96,7 @@ impl CudaBackend {
             LinalgOp::Qr { part, n } => return self.qr(&bufs, *part, *n),
             LinalgOp::QMul { row0 } => return self.qmul(&bufs, *row0, shape),
             LinalgOp::Part(p) => return self.take_part(&bufs, *p, shape),
+            LinalgOp::Svd => return self.svd(&bufs),
             _ => {}
         }
         let (updates, last) = match op {
@@ -516,6 +524,111 @@ impl CudaBackend {
             .map_err(|e| self.fail("qr", format!("{e:?}")))?;
         }
         Ok(self.wrap_parts(out, DType::F64, vec![vec![m, k], vec![k, n]]))
+    }
+
+    /// Thin SVD of a `k × n` block, `k ≤ n`: parts `[U (k × k), S (k), Vt (k × n)]`. The
+    /// row-major block is the column-major `n × k` matrix `M = Aᵀ` (gesvd needs rows ≥
+    /// columns), and `M = U_M S V_Mᵀ` gives `A = V_M S U_Mᵀ`: `V_Mᵀ` column-major is `U`
+    /// row-major, and `U_M` column-major is `Vt` row-major, so gesvd writes both parts
+    /// in place. Signs are fixed afterwards as on the CPU (`linalg::svd`'s `fix_signs`).
+    fn svd(&self, bufs: &[&CuBuf]) -> Result<Buffer> {
+        let solver = self
+            .solver
+            .as_ref()
+            .ok_or_else(|| self.fail("svd", "cuSOLVER is not loaded"))?;
+        let [a] = bufs else {
+            return Err(self.fail("svd", "the SVD takes one block"));
+        };
+        let (k, n) = rows_cols(&a.shape);
+        if k > n {
+            return Err(self.fail("svd", format!("a {k}×{n} block: more rows than columns (the graph gives the SVD square or wide blocks)")));
+        }
+        self.check_f64(a, k * n, "the block")?;
+        let mut out = self.alloc((k * k + k + k * n) * 8)?;
+        if k == 0 {
+            return Ok(self.wrap_parts(out, DType::F64, vec![vec![0, 0], vec![0], vec![0, n]]));
+        }
+        let int = |v: usize| i32::try_from(v).map_err(|_| self.fail("svd", "dimension beyond 2³¹"));
+        let (ki, ni) = (int(k)?, int(n)?);
+        // gesvd overwrites its input: a copy.
+        let mut m = self.alloc(k * n * 8)?;
+        self.stream
+            .memcpy_dtod(&a.data.slice(..k * n * 8), &mut m)
+            .map_err(|e| self.fail("svd", format!("{e:?}")))?;
+        let mut info = self
+            .stream
+            .alloc_zeros::<i32>(1)
+            .map_err(|e| self.fail("svd", format!("{e:?}")))?;
+        let mut lwork = 0i32;
+        // SAFETY: only asks for the workspace size of an n × k gesvd.
+        unsafe { solver_sys::cusolverDnDgesvd_bufferSize(solver.cu(), ni, ki, &mut lwork) }
+            .result()
+            .map_err(|e| self.fail("svd", format!("workspace: {e:?}")))?;
+        let mut work = self
+            .stream
+            .alloc_zeros::<f64>(lwork.max(1) as usize + k)
+            .map_err(|e| self.fail("svd", format!("{e:?}")))?;
+        // Raw addresses on this backend's stream, as in `qr`.
+        let base = {
+            let (p, _g) = out.device_ptr_mut(&self.stream);
+            p
+        };
+        let m_ptr = {
+            let (p, _g) = m.device_ptr_mut(&self.stream);
+            p as *mut f64
+        };
+        let w_ptr = {
+            let (p, _g) = work.device_ptr_mut(&self.stream);
+            p as *mut f64
+        };
+        let i_ptr = {
+            let (p, _g) = info.device_ptr_mut(&self.stream);
+            p as *mut i32
+        };
+        let (u_rm, s_at, vt_rm) = (
+            base as *mut f64,
+            (base + (k * k * 8) as u64) as *mut f64,
+            (base + ((k * k + k) * 8) as u64) as *mut f64,
+        );
+        // SAFETY: `m` holds n·k f64; the output holds U (k·k, written as gesvd's VT, ld k),
+        // S (k) and Vt (k·n, written as gesvd's U, ld n); the workspace is what cuSOLVER
+        // asked for, with k more for rwork after it.
+        unsafe {
+            solver_sys::cusolverDnDgesvd(
+                solver.cu(),
+                b'S' as i8,
+                b'S' as i8,
+                ni,
+                ki,
+                m_ptr,
+                ni,
+                s_at,
+                vt_rm,
+                ni,
+                u_rm,
+                ki,
+                w_ptr,
+                lwork.max(1),
+                w_ptr.wrapping_add(lwork.max(1) as usize),
+                i_ptr,
+            )
+        }
+        .result()
+        .map_err(|e| self.fail("svd", format!("gesvd: {e:?}")))?;
+        let info = self
+            .stream
+            .clone_dtoh(&info)
+            .map_err(|e| self.fail("svd", format!("{e:?}")))?;
+        if info[0] > 0 {
+            return Err(Error::LinAlg {
+                op: "svd",
+                reason: format!("the SVD of a block did not converge ({} superdiagonals left); check the input for NaN or infinite values", info[0]),
+            });
+        }
+        if info[0] < 0 {
+            return Err(self.fail("svd", format!("gesvd rejected argument {}", -info[0])));
+        }
+        Ok(self.wrap_parts(out, DType::F64, vec![vec![k, k], vec![k], vec![k, n]]))
     }
 
     /// Part 0 of input 0 (`m × k`) times rows `row0..row0 + k` of part 0 of input 1.
