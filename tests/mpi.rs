@@ -104,7 +104,7 @@ fn every_workload_over_1_2_and_4_ranks_is_bit_identical_to_one_process() {
         return;
     }
     let opts = common::opts(tessera::Device::Cpu);
-    for w in ["seed", "reductions", "matmul", "tsqr"] {
+    for w in ["seed", "reductions", "matmul", "tsqr", "tall"] {
         let arrays = tessera::distributed::workload(w, 600, 100).unwrap();
         let refs: Vec<&tessera::Array> = arrays.iter().collect();
         let want = tessera::distributed::digest(&tessera::compute_all_with(&refs, &opts).unwrap());
@@ -373,4 +373,34 @@ fn an_array_persisted_over_the_ranks_stays_where_it_was_made_and_computes_bit_id
             assert!(held.iter().all(|&h| h > 0 && h < total), "{all}");
         }
     }
+}
+
+#[test]
+fn a_tall_skinny_qr_over_ranks_sends_the_r_factors_not_the_q_blocks() {
+    if binary().is_none() {
+        return;
+    }
+    // 30,000 × 30 in 5,000-row blocks: each block's Q is 1.14 MiB, its R 7 KiB. The
+    // combine tree reads only the R's, so what crosses ranks is R's and Q's column sums.
+    let (out, _) = ranks(4, "tall", &[]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let sent: f64 = all
+        .lines()
+        .filter(|l| l.starts_with("rank "))
+        .map(|l| {
+            let mib = l
+                .split("chunks (")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap();
+            mib.parse::<f64>().unwrap()
+        })
+        .sum();
+    assert!(
+        sent < 0.5,
+        "the ranks sent {sent} MiB, less than one Q block would be:\n{all}"
+    );
 }

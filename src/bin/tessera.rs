@@ -65,7 +65,7 @@ enum Cmd {
     /// process computes when the results are bit-identical; every rank prints what it
     /// ran, sent and received.
     Ranks {
-        /// seed, y, reductions, matmul or tsqr (see tessera::distributed::workload).
+        /// seed, y, reductions, matmul, tsqr or tall (see tessera::distributed::workload).
         workload: String,
         /// Edge of the square arrays.
         #[arg(long, default_value_t = 2_000)]

@@ -159,7 +159,8 @@ impl World {
 /// The workloads the MPI tests and the scaling benchmark run, by name, on `size`²
 /// arrays in `chunk`² blocks: `seed` ((x + x.T).sum(0).mean() and x + x.T itself),
 /// `y` (the seed's scalar alone, as the demo computes it), `reductions` (x.sum(0), x.mean(1), x.std(), x.max() in one compute), `matmul`
-/// (x @ y), `tsqr` (Q and R of a size×(size/8) array in row blocks).
+/// (x @ y), `tsqr` (Q and R of a size×(size/8) array in row blocks), `tall` (the QR of a
+/// tall-skinny (50·size)×(size/20) array in (50·chunk)-row blocks: Q's column sums and R).
 ///
 /// ```
 /// let w = tessera::distributed::workload("seed", 40, 10).unwrap();
@@ -185,10 +186,18 @@ pub fn workload(name: &str, size: usize, chunk: usize) -> Result<Vec<Array>> {
             let (q, r) = crate::linalg::qr(&a);
             vec![q, r]
         }
+        "tall" => {
+            let cols = (size / 20).max(1);
+            let a = crate::random::uniform(&[size * 50, cols], &[chunk * 50, cols][..], 3)?;
+            let (q, r) = crate::linalg::qr(&a);
+            vec![q.sum_axis(0), r]
+        }
         other => {
             return Err(crate::error::Error::arg(
                 "workload",
-                format!("unknown workload {other:?}; use seed, y, reductions, matmul or tsqr"),
+                format!(
+                    "unknown workload {other:?}; use seed, y, reductions, matmul, tsqr or tall"
+                ),
             ))
         }
     })

@@ -210,10 +210,25 @@ impl Lower {
                     off += nodes[c].k;
                 }
                 let k = off.min(cols);
-                let inputs = g.iter().map(|&c| nodes[c].task).collect();
+                // Each child's R as a task of its own, so the combine reads only the R's
+                // (k × cols), never the children's Q's (rows × k, far larger): over MPI
+                // ranks only they travel, and the combine is placed by their bytes.
+                let inputs = g
+                    .iter()
+                    .map(|&c| {
+                        self.linalg(
+                            n,
+                            LinalgOp::Part(1),
+                            vec![nodes[c].task],
+                            vec![nodes[c].k, cols],
+                            nodes[c].k * cols * n.dtype.size(),
+                            vec![c, 1],
+                        )
+                    })
+                    .collect();
                 let t = self.linalg(
                     n,
-                    LinalgOp::Qr { part: 1, n: cols },
+                    LinalgOp::Qr { part: 0, n: cols },
                     inputs,
                     vec![off, k],
                     (off * k + k * cols) * 8,
