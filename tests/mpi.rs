@@ -371,6 +371,16 @@ fn an_array_persisted_over_the_ranks_stays_where_it_was_made_and_computes_bit_id
             assert_eq!(held.len(), np, "{all}");
             assert_eq!(held.iter().sum::<u64>(), total, "{all}");
             assert!(held.iter().all(|&h| h > 0 && h < total), "{all}");
+            // One rank alone cannot compute from it, and says so.
+            let alone = all
+                .lines()
+                .filter(|l| l.starts_with("alone on rank "))
+                .count();
+            assert_eq!(alone, np, "{all}");
+            assert!(
+                all.contains("persisted over") && all.contains("world.compute_all"),
+                "{all}"
+            );
         }
     }
 }

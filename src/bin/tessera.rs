@@ -258,6 +258,10 @@ fn ranks_persist(
             .persisted()
             .map_or(0, |q| q.bytes_in_memory() + q.bytes_on_disk());
         println!("{}, persisted bytes held {held}", rank_line(&world, s));
+        // This rank holds only its blocks: a compute in this process alone must refuse.
+        if let Err(e) = p.sum().compute_host_with(opts) {
+            println!("alone on rank {}: {e}", world.rank());
+        }
     }
     if let Some(out) = out {
         println!(

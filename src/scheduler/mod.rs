@@ -195,7 +195,19 @@ fn run(
             ranks::check(g, tr)?;
             Some(Ranked::new(g, tr, mode == Mode::Assemble))
         }
-        None => None,
+        None => {
+            // Its blocks are spread over ranks: this process holds only some of them.
+            if let Some((_, p, _)) = g.stored.iter().find(|(_, p, _)| p.ranks() > 1) {
+                return Err(Error::arg(
+                    "compute",
+                    format!(
+                        "an array persisted over {} MPI ranks (World::persist) is an input of a compute in one process, which holds only its own blocks; compute with the World (world.compute_all) on the same ranks",
+                        p.ranks()
+                    ),
+                ));
+            }
+            None
+        }
     };
     let root = ranked.as_ref().is_none_or(|r| r.rank == 0);
     let opened = crate::backend::open_all(&opts.targets())?;
