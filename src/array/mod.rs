@@ -170,17 +170,13 @@ impl Array {
         opts: &ComputeOptions,
         transport: Option<&dyn scheduler::Transport>,
     ) -> Result<(Array, scheduler::Stats)> {
-        let transport = transport.filter(|t| t.size() > 1);
         let n = self.node()?;
         if let Op::Stored(_) = n.op {
             return Ok((self.clone(), scheduler::Stats::default()));
         }
         admit(&[self], opts, false)?;
         let g = graph_for(&[self], opts)?;
-        let (mut p, stats) = match transport {
-            Some(t) => scheduler::execute_persist_ranked(&g, opts, t)?,
-            None => scheduler::execute_persist(&g, opts)?,
-        };
+        let (mut p, stats) = scheduler::execute_persist(&g, opts, transport)?;
         let p = p.pop().expect("one persisted array per output");
         let a = Array::new(
             Op::Stored(p),

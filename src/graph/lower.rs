@@ -810,7 +810,7 @@ pub(crate) fn build(arrays: &[&Array], lowering: super::Lowering) -> Result<Task
         });
     }
     // The scheduler orders ready tasks by one word holding priority and task index.
-    if l.tasks.len() > u32::MAX as usize {
+    if l.tasks.len() as u64 > 1 << 32 {
         return Err(Error::InvalidArgument {
             op: "compute",
             reason: format!(

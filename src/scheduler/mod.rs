@@ -113,21 +113,6 @@ pub fn execute_ranked(
     }
 }
 
-/// Runs the graph over the ranks `transport` connects, each rank keeping the output
-/// blocks it makes: every rank gets persisted arrays holding its own blocks, which
-/// later computes over the same ranks read where they are (see `ranks::owners`).
-pub(crate) fn execute_persist_ranked(
-    g: &TaskGraph,
-    opts: &ComputeOptions,
-    transport: &dyn Transport,
-) -> Result<(Vec<Arc<Persisted>>, Stats)> {
-    let (made, stats) = run(g, opts, Mode::Persist, vec![], Some(transport))?;
-    match made {
-        Made::Persisted(p) => Ok((p, stats)),
-        Made::Arrays(_) => unreachable!("persisting runs keep chunks"),
-    }
-}
-
 /// Runs the graph over the ranks `transport` connects, each rank writing the output
 /// blocks it makes to its own `sinks` (writers into one shared staging), with no block
 /// sent to rank 0. Finishing the sinks is the caller's: every rank's part, then the
@@ -142,12 +127,16 @@ pub(crate) fn execute_store_ranked(
 }
 
 /// Runs the graph and keeps every output's chunks in the store (host memory under the
-/// limit, the rest on disk) for later computes.
+/// limit, the rest on disk) for later computes. Over the ranks `transport` connects,
+/// each rank keeps the output blocks it makes: every rank gets persisted arrays holding
+/// its own blocks, which later computes over the same ranks read where they are (see
+/// `ranks::owners`).
 pub(crate) fn execute_persist(
     g: &TaskGraph,
     opts: &ComputeOptions,
+    transport: Option<&dyn Transport>,
 ) -> Result<(Vec<Arc<Persisted>>, Stats)> {
-    let (made, stats) = run(g, opts, Mode::Persist, vec![], None)?;
+    let (made, stats) = run(g, opts, Mode::Persist, vec![], transport)?;
     match made {
         Made::Persisted(p) => Ok((p, stats)),
         Made::Arrays(_) => unreachable!("persisting runs keep chunks"),
@@ -196,16 +185,7 @@ fn run(
             Some(Ranked::new(g, tr, mode == Mode::Assemble))
         }
         None => {
-            // Its blocks are spread over ranks: this process holds only some of them.
-            if let Some((_, p, _)) = g.stored.iter().find(|(_, p, _)| p.ranks() > 1) {
-                return Err(Error::arg(
-                    "compute",
-                    format!(
-                        "an array persisted over {} MPI ranks (World::persist) is an input of a compute in one process, which holds only its own blocks; compute with the World (world.compute_all) on the same ranks",
-                        p.ranks()
-                    ),
-                ));
-            }
+            ranks::check_alone(g)?;
             None
         }
     };

@@ -209,6 +209,21 @@ pub(super) fn check(g: &TaskGraph, transport: &dyn Transport) -> Result<()> {
     Ok(())
 }
 
+/// Refuses, in a run of one process, an array persisted over MPI ranks: this process
+/// holds only its own blocks of it.
+pub(super) fn check_alone(g: &TaskGraph) -> Result<()> {
+    match g.stored.iter().find(|(_, p, _)| p.ranks() > 1) {
+        Some((_, p, _)) => Err(Error::arg(
+            "compute",
+            format!(
+                "an array persisted over {} MPI ranks (World::persist) is an input of a compute in one process, which holds only its own blocks; compute with the World (world.compute_all) on the same ranks",
+                p.ranks()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A chunk as one message: task id, parts (dtype, shape), then each part's bytes.
 pub(crate) fn encode(task: usize, chunk: &Chunk) -> Vec<u8> {
     let mut out = (task as u64).to_le_bytes().to_vec();

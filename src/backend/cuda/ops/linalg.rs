@@ -23,7 +23,9 @@ use cudarc::cublas::sys as blas_sys;
 use cudarc::cublas::sys::cublasOperation_t::{CUBLAS_OP_N, CUBLAS_OP_T};
 use cudarc::cublas::{Gemm, GemmConfig};
 use cudarc::cusolver::sys as solver_sys;
-use cudarc::driver::{DevicePtr, DevicePtrMut, PushKernelArg};
+use cudarc::driver::{
+    CudaSlice, DevicePtr, DevicePtrMut, DeviceRepr, PushKernelArg, ValidAsZeroBits,
+};
 
 impl CudaBackend {
     /// Why a linear-algebra block other than a product cannot run here.
@@ -151,7 +153,7 @@ impl CudaBackend {
 
     /// `S = A - Σ L_a L_bᵀ` (`cholesky`) or `S = B - Σ T X`, from `bufs[0]` and the pairs
     /// after it, as a new f64 buffer of `A`'s shape.
-    fn schur(&self, bufs: &[&CuBuf], cholesky: bool) -> Result<cudarc::driver::CudaSlice<u8>> {
+    fn schur(&self, bufs: &[&CuBuf], cholesky: bool) -> Result<CudaSlice<u8>> {
         let first = bufs
             .first()
             .ok_or_else(|| self.fail("linalg", "no inputs"))?;
@@ -228,73 +230,38 @@ impl CudaBackend {
     /// above the diagonal (as the CPU's). Row-major L is column-major Lᵀ = U, so this is
     /// `potrf` of the upper triangle; a matrix that is not positive definite is
     /// [`Error::LinAlg`], as on the CPU.
-    fn potrf_lower(&self, s: &mut cudarc::driver::CudaSlice<u8>, n: usize) -> Result<()> {
-        let solver = self
-            .solver
-            .as_ref()
-            .ok_or_else(|| self.fail("cholesky", "cuSOLVER is not loaded"))?;
+    fn potrf_lower(&self, s: &mut CudaSlice<u8>, n: usize) -> Result<()> {
+        let solver = self.solver("cholesky")?;
         let ni = i32::try_from(n).map_err(|_| self.fail("cholesky", "block beyond 2³¹"))?;
         if n == 0 {
             return Ok(());
         }
         let uplo = solver_sys::cublasFillMode_t::CUBLAS_FILL_MODE_UPPER;
-        let mut info = self
-            .stream
-            .alloc_zeros::<i32>(1)
-            .map_err(|e| self.fail("cholesky", format!("{e:?}")))?;
-        {
-            // SAFETY: `s` holds n·n f64 (checked by `schur`); the workspace is allocated
-            // at the size cuSOLVER asked for; `info` holds one i32; the handle's stream is
-            // this backend's, which the pointers are taken on.
-            let mut a = unsafe { s.transmute_mut::<f64>(n * n) }
-                .ok_or_else(|| self.fail("cholesky", "view"))?;
-            let (a_ptr, _ga) = a.device_ptr_mut(&self.stream);
-            let mut lwork = 0i32;
-            unsafe {
-                solver_sys::cusolverDnDpotrf_bufferSize(
-                    solver.cu(),
-                    uplo,
-                    ni,
-                    a_ptr as *mut f64,
-                    ni,
-                    &mut lwork,
-                )
-            }
-            .result()
-            .map_err(|e| self.fail("cholesky", format!("potrf workspace: {e:?}")))?;
-            let mut work = self
-                .stream
-                .alloc_zeros::<f64>(lwork.max(1) as usize)
-                .map_err(|e| self.fail("cholesky", format!("{e:?}")))?;
-            let (w_ptr, _gw) = work.device_ptr_mut(&self.stream);
-            let (i_ptr, _gi) = info.device_ptr_mut(&self.stream);
-            unsafe {
-                solver_sys::cusolverDnDpotrf(
-                    solver.cu(),
-                    uplo,
-                    ni,
-                    a_ptr as *mut f64,
-                    ni,
-                    w_ptr as *mut f64,
-                    lwork,
-                    i_ptr as *mut i32,
-                )
-            }
+        let mut info = self.scratch::<i32>("cholesky", 1)?;
+        let a = self.raw(s) as *mut f64;
+        let mut lwork = 0i32;
+        // SAFETY: `s` holds n·n f64 (checked by `schur`); the workspace is the size
+        // cuSOLVER asks for; `info` holds one i32.
+        unsafe {
+            solver_sys::cusolverDnDpotrf_bufferSize(solver.cu(), uplo, ni, a, ni, &mut lwork)
+        }
+        .result()
+        .map_err(|e| self.fail("cholesky", format!("potrf workspace: {e:?}")))?;
+        let mut work = self.scratch::<f64>("cholesky", lwork.max(1) as usize)?;
+        let (w, i) = (
+            self.raw(&mut work) as *mut f64,
+            self.raw(&mut info) as *mut i32,
+        );
+        // SAFETY: as above.
+        unsafe { solver_sys::cusolverDnDpotrf(solver.cu(), uplo, ni, a, ni, w, lwork, i) }
             .result()
             .map_err(|e| self.fail("cholesky", format!("potrf: {e:?}")))?;
-        }
-        let info = self
-            .stream
-            .clone_dtoh(&info)
-            .map_err(|e| self.fail("cholesky", format!("{e:?}")))?;
-        if info[0] > 0 {
+        let minor = self.dev_info("cholesky", &info)?;
+        if minor > 0 {
             return Err(Error::LinAlg {
                 op: "cholesky",
-                reason: format!("the matrix is not positive definite (the leading minor of order {} of a diagonal block is not); cholesky needs a symmetric positive definite matrix (use qr or lstsq otherwise)", info[0]),
+                reason: format!("the matrix is not positive definite (the leading minor of order {minor} of a diagonal block is not); cholesky needs a symmetric positive definite matrix (use qr or lstsq otherwise)"),
             });
-        }
-        if info[0] < 0 {
-            return Err(self.fail("cholesky", format!("potrf rejected argument {}", -info[0])));
         }
         let f = self.fixed_kernel("tsr_zero_upper_f64")?;
         let n32 = u32::try_from(n).map_err(|_| self.fail("cholesky", "block beyond 2³²"))?;
@@ -315,7 +282,7 @@ impl CudaBackend {
     /// being `m × n` (ld m) and `A` the triangular block `t`.
     fn trsm(
         &self,
-        s: &mut cudarc::driver::CudaSlice<u8>,
+        s: &mut CudaSlice<u8>,
         t: &CuBuf,
         (m, n): (usize, usize),
         side: blas_sys::cublasSideMode_t,
@@ -375,10 +342,6 @@ impl CudaBackend {
     /// QR of the rows of part `part` of every input stacked (each `_ × n`): a chunk of
     /// parts `[Q (m × k), R (k × n)]`, `k = min(m, n)`, as the CPU's.
     fn qr(&self, bufs: &[&CuBuf], part: usize, n: usize) -> Result<Buffer> {
-        let solver = self
-            .solver
-            .as_ref()
-            .ok_or_else(|| self.fail("qr", "cuSOLVER is not loaded"))?;
         let mut pieces = vec![];
         let mut m = 0;
         for b in bufs {
@@ -409,33 +372,14 @@ impl CudaBackend {
         }
         let mut out = self.alloc((m * k + k * n) * 8)?;
         if m * n > 0 {
+            let solver = self.solver("qr")?;
             let (mi, ni, ki) = (int(m)?, int(n)?, int(k)?);
-            let mut tau = self
-                .stream
-                .alloc_zeros::<f64>(k.max(1))
-                .map_err(|e| self.fail("qr", format!("{e:?}")))?;
-            let mut info = self
-                .stream
-                .alloc_zeros::<i32>(1)
-                .map_err(|e| self.fail("qr", format!("{e:?}")))?;
-            // Raw addresses, their event guards dropped at once: every call below is
-            // queued on this backend's stream (the handle's), in order, and the buffers
-            // outlive them (freeing is stream-ordered too).
-            let a_ptr = {
-                let (p, _g) = a.device_ptr_mut(&self.stream);
-                p as *mut f64
-            };
-            let t_ptr = {
-                let (p, _g) = tau.device_ptr_mut(&self.stream);
-                p as *mut f64
-            };
-            let i_ptr = {
-                let (p, _g) = info.device_ptr_mut(&self.stream);
-                p as *mut i32
-            };
+            let mut tau = self.scratch::<f64>("qr", k.max(1))?;
+            let mut info = self.scratch::<i32>("qr", 1)?;
+            let (a_ptr, t_ptr) = (self.raw(&mut a) as *mut f64, self.raw(&mut tau) as *mut f64);
             let (mut lq, mut lg) = (0i32, 0i32);
             // SAFETY: `a` holds m·n f64, `tau` k, `info` one i32; the workspace is the
-            // larger of the sizes cuSOLVER asked for.
+            // larger of the sizes cuSOLVER asks for.
             unsafe {
                 solver_sys::cusolverDnDgeqrf_bufferSize(solver.cu(), mi, ni, a_ptr, mi, &mut lq)
                     .result()
@@ -455,27 +399,14 @@ impl CudaBackend {
             }
             .map_err(|e| self.fail("qr", format!("workspace: {e:?}")))?;
             let lwork = lq.max(lg).max(1);
-            let mut work = self
-                .stream
-                .alloc_zeros::<f64>(lwork as usize)
-                .map_err(|e| self.fail("qr", format!("{e:?}")))?;
-            let w_ptr = {
-                let (p, _g) = work.device_ptr_mut(&self.stream);
-                p as *mut f64
-            };
+            let mut work = self.scratch::<f64>("qr", lwork as usize)?;
+            let (w, i) = (
+                self.raw(&mut work) as *mut f64,
+                self.raw(&mut info) as *mut i32,
+            );
             // SAFETY: as above.
             unsafe {
-                solver_sys::cusolverDnDgeqrf(
-                    solver.cu(),
-                    mi,
-                    ni,
-                    a_ptr,
-                    mi,
-                    t_ptr,
-                    w_ptr,
-                    lwork,
-                    i_ptr,
-                )
+                solver_sys::cusolverDnDgeqrf(solver.cu(), mi, ni, a_ptr, mi, t_ptr, w, lwork, i)
             }
             .result()
             .map_err(|e| self.fail("qr", format!("geqrf: {e:?}")))?;
@@ -483,28 +414,13 @@ impl CudaBackend {
             self.copy_f64(&a, &mut out, [k, n], (0, [1, m]), (m * k, [n, 1]))?;
             // SAFETY: as above.
             unsafe {
-                solver_sys::cusolverDnDorgqr(
-                    solver.cu(),
-                    mi,
-                    ki,
-                    ki,
-                    a_ptr,
-                    mi,
-                    t_ptr,
-                    w_ptr,
-                    lwork,
-                    i_ptr,
-                )
+                solver_sys::cusolverDnDorgqr(solver.cu(), mi, ki, ki, a_ptr, mi, t_ptr, w, lwork, i)
             }
             .result()
             .map_err(|e| self.fail("qr", format!("orgqr: {e:?}")))?;
-            let info = self
-                .stream
-                .clone_dtoh(&info)
-                .map_err(|e| self.fail("qr", format!("{e:?}")))?;
-            if info[0] != 0 {
-                return Err(self.fail("qr", format!("cuSOLVER rejected argument {}", -info[0])));
-            }
+            // geqrf and orgqr report only rejected arguments, which `dev_info` turns
+            // into errors.
+            self.dev_info("qr", &info)?;
             // Q (m × k, row-major) from A's first k columns.
             self.copy_f64(&a, &mut out, [m, k], (0, [1, m]), (0, [k, 1]))?;
             // R's lower triangle holds Householder vectors: zeros, as the CPU's R.
@@ -532,10 +448,7 @@ impl CudaBackend {
     /// row-major, and `U_M` column-major is `Vt` row-major, so gesvd writes both parts
     /// in place. Signs are fixed afterwards as on the CPU (`linalg::svd`'s `fix_signs`).
     fn svd(&self, bufs: &[&CuBuf]) -> Result<Buffer> {
-        let solver = self
-            .solver
-            .as_ref()
-            .ok_or_else(|| self.fail("svd", "cuSOLVER is not loaded"))?;
+        let solver = self.solver("svd")?;
         let [a] = bufs else {
             return Err(self.fail("svd", "the SVD takes one block"));
         };
@@ -555,41 +468,26 @@ impl CudaBackend {
         self.stream
             .memcpy_dtod(&a.data.slice(..k * n * 8), &mut m)
             .map_err(|e| self.fail("svd", format!("{e:?}")))?;
-        let mut info = self
-            .stream
-            .alloc_zeros::<i32>(1)
-            .map_err(|e| self.fail("svd", format!("{e:?}")))?;
+        let mut info = self.scratch::<i32>("svd", 1)?;
         let mut lwork = 0i32;
         // SAFETY: only asks for the workspace size of an n × k gesvd.
         unsafe { solver_sys::cusolverDnDgesvd_bufferSize(solver.cu(), ni, ki, &mut lwork) }
             .result()
             .map_err(|e| self.fail("svd", format!("workspace: {e:?}")))?;
-        let mut work = self
-            .stream
-            .alloc_zeros::<f64>(lwork.max(1) as usize + k)
-            .map_err(|e| self.fail("svd", format!("{e:?}")))?;
-        // Raw addresses on this backend's stream, as in `qr`.
-        let base = {
-            let (p, _g) = out.device_ptr_mut(&self.stream);
-            p
-        };
-        let m_ptr = {
-            let (p, _g) = m.device_ptr_mut(&self.stream);
-            p as *mut f64
-        };
-        let w_ptr = {
-            let (p, _g) = work.device_ptr_mut(&self.stream);
-            p as *mut f64
-        };
-        let i_ptr = {
-            let (p, _g) = info.device_ptr_mut(&self.stream);
-            p as *mut i32
-        };
+        let lwork = lwork.max(1);
+        // The workspace, then k values for rwork.
+        let mut work = self.scratch::<f64>("svd", lwork as usize + k)?;
+        let base = self.raw(&mut out);
         let (u_rm, s_at, vt_rm) = (
             base as *mut f64,
             (base + (k * k * 8) as u64) as *mut f64,
             (base + ((k * k + k) * 8) as u64) as *mut f64,
         );
+        let (m_ptr, w) = (
+            self.raw(&mut m) as *mut f64,
+            self.raw(&mut work) as *mut f64,
+        );
+        let i = self.raw(&mut info) as *mut i32;
         // SAFETY: `m` holds n·k f64; the output holds U (k·k, written as gesvd's VT, ld k),
         // S (k) and Vt (k·n, written as gesvd's U, ld n); the workspace is what cuSOLVER
         // asked for, with k more for rwork after it.
@@ -607,26 +505,20 @@ impl CudaBackend {
                 ni,
                 u_rm,
                 ki,
-                w_ptr,
-                lwork.max(1),
-                w_ptr.wrapping_add(lwork.max(1) as usize),
-                i_ptr,
+                w,
+                lwork,
+                w.wrapping_add(lwork as usize),
+                i,
             )
         }
         .result()
         .map_err(|e| self.fail("svd", format!("gesvd: {e:?}")))?;
-        let info = self
-            .stream
-            .clone_dtoh(&info)
-            .map_err(|e| self.fail("svd", format!("{e:?}")))?;
-        if info[0] > 0 {
+        let left = self.dev_info("svd", &info)?;
+        if left > 0 {
             return Err(Error::LinAlg {
                 op: "svd",
-                reason: format!("the SVD of a block did not converge ({} superdiagonals left); check the input for NaN or infinite values", info[0]),
+                reason: format!("the SVD of a block did not converge ({left} superdiagonals left); check the input for NaN or infinite values"),
             });
-        }
-        if info[0] < 0 {
-            return Err(self.fail("svd", format!("gesvd rejected argument {}", -info[0])));
         }
         Ok(self.wrap_parts(out, DType::F64, vec![vec![k, k], vec![k], vec![k, n]]))
     }
@@ -707,7 +599,7 @@ impl CudaBackend {
         cfg: GemmConfig<f64>,
         (a, a_len): (cudarc::driver::CudaView<'_, u8>, usize),
         (b, b_len): (cudarc::driver::CudaView<'_, u8>, usize),
-        (c, c_len): (&mut cudarc::driver::CudaSlice<u8>, usize),
+        (c, c_len): (&mut CudaSlice<u8>, usize),
     ) -> Result<()> {
         let blas = self
             .blas
@@ -729,8 +621,8 @@ impl CudaBackend {
     /// and strides: how a row-major block becomes column-major and back.
     fn copy_f64(
         &self,
-        src: &cudarc::driver::CudaSlice<u8>,
-        dst: &mut cudarc::driver::CudaSlice<u8>,
+        src: &CudaSlice<u8>,
+        dst: &mut CudaSlice<u8>,
         shape: [usize; 2],
         (src_off, ss): (usize, [usize; 2]),
         (dst_off, ds): (usize, [usize; 2]),
@@ -769,6 +661,46 @@ impl CudaBackend {
         }
         .map_err(|e| self.fail("copy", format!("{e:?}")))?;
         Ok(())
+    }
+
+    /// cuSOLVER's dense handle, or why there is none.
+    fn solver(&self, op: &str) -> Result<&cudarc::cusolver::safe::DnHandle> {
+        self.solver
+            .as_ref()
+            .ok_or_else(|| self.fail(op, "cuSOLVER is not loaded"))
+    }
+
+    /// The device address of `s`, its event guard dropped at once: every call in this
+    /// room is queued on this backend's one stream (the cuBLAS and cuSOLVER handles'),
+    /// in order, and the buffers outlive the calls (freeing is stream-ordered too).
+    fn raw<T>(&self, s: &mut CudaSlice<T>) -> u64 {
+        let (p, _g) = s.device_ptr_mut(&self.stream);
+        p
+    }
+
+    /// `len` zeroed values on the device (a workspace, `tau`, `devInfo`).
+    fn scratch<T: DeviceRepr + ValidAsZeroBits>(
+        &self,
+        op: &str,
+        len: usize,
+    ) -> Result<CudaSlice<T>> {
+        self.stream
+            .alloc_zeros::<T>(len)
+            .map_err(|e| self.fail(op, format!("{len} values: {e:?}")))
+    }
+
+    /// cuSOLVER's `devInfo` once its calls are done: a negative value is an argument it
+    /// rejected (a bug here, an error); zero or a positive value (a minor that is not
+    /// positive definite, superdiagonals that did not converge) is the caller's to read.
+    fn dev_info(&self, op: &str, info: &CudaSlice<i32>) -> Result<i32> {
+        let v = self
+            .stream
+            .clone_dtoh(info)
+            .map_err(|e| self.fail(op, format!("{e:?}")))?[0];
+        if v < 0 {
+            return Err(self.fail(op, format!("cuSOLVER rejected argument {}", -v)));
+        }
+        Ok(v)
     }
 
     fn check_f64(&self, b: &CuBuf, len: usize, what: &str) -> Result<()> {
