@@ -672,11 +672,17 @@ pub struct ResidentRow {
     /// One f32 matrix product of `n`² blocks (`n` = 1024) per call, in TFLOP/s: on CUDA,
     /// cuBLAS alone.
     pub matmul_tflops: f64,
+    /// One 64 MiB f32 chunk from host memory to the device (through pinned staging on
+    /// CUDA), in GB/s.
+    pub upload_gbps: f64,
+    /// The same chunk back into a new host array, in GB/s.
+    pub download_gbps: f64,
 }
 
 /// Measures [`ResidentRow`] on `device` (a GPU backend): inputs are uploaded once, each
 /// kernel runs `repeats` times back to back, and a one-element download after them waits
-/// for the device (queues run in order), so the time is the kernels' alone.
+/// for the device, so the time is the kernels' alone. (Calls from one thread queue on one
+/// stream: a CUDA worker gets back the lane it returned, and wgpu has one queue.)
 ///
 /// ```no_run
 /// let r = tessera::bench::device_resident(tessera::Device::Wgpu(0), 5).unwrap();
@@ -752,8 +758,35 @@ pub fn device_resident(device: crate::Device, repeats: usize) -> Result<Resident
         shape: vec![m, m],
     });
     let mm_s = time(&product, &[&x, &x])?;
+    // Transfers: the host chunks are made before the clock starts (an upload consumes
+    // its chunk), and an upload's copy is done once the sync after it returns.
+    let big = 16 << 20;
+    let chunk = || {
+        Chunk::dense(HostArray::F32(ndarray::ArrayD::from_elem(
+            ndarray::IxDyn(&[big]),
+            1.5f32,
+        )))
+    };
+    let mut pending: Vec<Chunk> = (0..=repeats).map(|_| chunk()).collect();
+    let on_device = backend.upload(pending.pop().expect("repeats + 1 made"))?;
+    sync()?;
+    let t = Instant::now();
+    for c in pending {
+        drop(backend.upload(c)?);
+    }
+    sync()?;
+    let up_s = t.elapsed().as_secs_f64() / repeats as f64;
+    drop(backend.download(&on_device)?);
+    let t = Instant::now();
+    for _ in 0..repeats {
+        drop(backend.download(&on_device)?);
+    }
+    let down_s = t.elapsed().as_secs_f64() / repeats as f64;
+    let bytes = 4.0 * big as f64;
     Ok(ResidentRow {
         map_gbps: 12.0 * n as f64 / map_s / 1e9,
         matmul_tflops: 2.0 * (m * m * m) as f64 / mm_s / 1e12,
+        upload_gbps: bytes / up_s / 1e9,
+        download_gbps: bytes / down_s / 1e9,
     })
 }

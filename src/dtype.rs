@@ -420,6 +420,45 @@ impl HostArray {
         })
     }
 
+    /// The array of `shape` whose C-order element bytes `fill` writes (bools one byte
+    /// each, 0 or 1): lets a copy from elsewhere (a device, a file) land in the array's
+    /// own memory with no byte buffer between.
+    ///
+    /// ```
+    /// use tessera::{DType, HostArray};
+    /// let a = HostArray::from_element_fill(DType::F32, &[2], |b| {
+    ///     b.copy_from_slice(bytemuck::cast_slice(&[1.5f32, -2.0]));
+    ///     Ok::<(), String>(())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(a, HostArray::from(ndarray::arr1(&[1.5f32, -2.0]).into_dyn()));
+    /// ```
+    pub fn from_element_fill<E>(
+        dtype: DType,
+        shape: &[usize],
+        fill: impl FnOnce(&mut [u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<HostArray, E> {
+        fn arr<T: bytemuck::Pod, E>(
+            shape: &[usize],
+            fill: impl FnOnce(&mut [u8]) -> std::result::Result<(), E>,
+        ) -> std::result::Result<ArrayD<T>, E> {
+            let n: usize = shape.iter().product();
+            let mut v = vec![T::zeroed(); n];
+            fill(bytemuck::cast_slice_mut(&mut v))?;
+            Ok(ArrayD::from_shape_vec(ndarray::IxDyn(shape), v).expect("sized by the shape"))
+        }
+        Ok(match dtype {
+            DType::Bool => HostArray::Bool(arr::<u8, E>(shape, fill)?.mapv(|v| v != 0)),
+            DType::U32 => HostArray::U32(arr(shape, fill)?),
+            DType::I32 => HostArray::I32(arr(shape, fill)?),
+            DType::I64 => HostArray::I64(arr(shape, fill)?),
+            DType::F16 => HostArray::F16(arr(shape, fill)?),
+            DType::BF16 => HostArray::BF16(arr(shape, fill)?),
+            DType::F32 => HostArray::F32(arr(shape, fill)?),
+            DType::F64 => HostArray::F64(arr(shape, fill)?),
+        })
+    }
+
     /// The dtype of the elements.
     pub fn dtype(&self) -> DType {
         match self {

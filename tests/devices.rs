@@ -39,6 +39,7 @@ on_every_accelerator! {
     nan_compares_casts_and_any_follow_ieee_on_the_device,
     a_chunk_moves_once_however_many_consumers_need_it_on_the_other_side,
     a_device_memory_limit_spills_device_chunks_to_the_host,
+    chunks_larger_than_a_staging_buffer_cross_to_the_device_and_back_bit_for_bit,
 }
 
 /// The tests' bodies, on one device.
@@ -699,6 +700,31 @@ mod run {
                 "{a}"
             );
         }
+    }
+
+    pub fn chunks_larger_than_a_staging_buffer_cross_to_the_device_and_back_bit_for_bit(
+        dev: Device,
+    ) {
+        // Two 20 MiB chunks: more than one 16 MiB pinned staging piece each way on CUDA
+        // (uploaded on one worker, multiplied on another, downloaded by a third).
+        let n = 5 << 20;
+        let host = ndarray::Array1::from_iter((0..2 * n as u32).map(|i| {
+            // Every value distinct and finite, sign and exponent varied.
+            f32::from_bits(i.wrapping_mul(2_654_435_761) & 0xbf7f_ffff)
+        }))
+        .into_dyn();
+        let h = tessera::from_ndarray(host.clone(), n).unwrap();
+        let y = (&h * 1.0).compute_host_with(&common::opts(dev)).unwrap();
+        let got = match y {
+            tessera::HostArray::F32(a) => a,
+            other => panic!("{dev}: f32 * 1.0 came back as {}", other.dtype()),
+        };
+        let differ = got
+            .iter()
+            .zip(host.iter())
+            .filter(|(a, b)| a.to_bits() != b.to_bits())
+            .count();
+        assert_eq!(differ, 0, "{dev}: {differ} of {} values changed", 2 * n);
     }
 
     pub fn a_chunk_moves_once_however_many_consumers_need_it_on_the_other_side(dev: Device) {

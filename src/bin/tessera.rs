@@ -952,8 +952,8 @@ fn device_table(spec: &str, repeats: usize) -> tessera::Result<()> {
             },
         );
         println!(
-            "{name}: resident a*2+b f32 2^24: {:.1} GB/s ({frac}); one 1024² f32 matmul call: {:.1} GFLOP/s",
-            r.map_gbps, r.matmul_tflops * 1e3
+            "{name}: resident a*2+b f32 2^24: {:.1} GB/s ({frac}); one 1024² f32 matmul call: {:.1} GFLOP/s; 64 MiB chunk up {:.1} GB/s, down {:.1} GB/s",
+            r.map_gbps, r.matmul_tflops * 1e3, r.upload_gbps, r.download_gbps
         );
     }
     println!("(software adapters such as lavapipe run shaders on the CPU: their numbers show overhead, not GPU speed)");

@@ -81,7 +81,9 @@ fn find_devices() -> Vec<CudaSummary> {
         .collect()
 }
 
-/// Opens device `ordinal`'s primary context, or says why it cannot.
+/// Opens device `ordinal`'s primary context, or says why it cannot. cudarc's per-slice
+/// event tracking is switched off before anything is allocated: the lanes order work
+/// between streams with their own events (`lane.rs` says why).
 pub fn context(ordinal: usize) -> Result<Arc<CudaContext>, String> {
     if let Some(why) = missing() {
         return Err(why);
@@ -93,5 +95,9 @@ pub fn context(ordinal: usize) -> Result<Arc<CudaContext>, String> {
             n.max(1) - 1
         ));
     }
-    CudaContext::new(ordinal).map_err(|e| format!("opening cuda:{ordinal}: {e:?}"))
+    let ctx = CudaContext::new(ordinal).map_err(|e| format!("opening cuda:{ordinal}: {e:?}"))?;
+    // SAFETY: nothing was allocated in this context object yet, and every buffer made in
+    // it is ordered by the lanes' events (`lane.rs`).
+    unsafe { ctx.disable_event_tracking() };
+    Ok(ctx)
 }

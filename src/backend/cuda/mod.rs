@@ -6,12 +6,13 @@
 //! Rooms (as `wgpu/`): `device.rs` (finding and opening devices without a panic),
 //! `compile.rs` (NVRTC), `cache.rs` (modules and kernels, loaded once per device),
 //! `codegen.rs` (CUDA C), `ops/` (map, reduce, copy, matmul, linalg: plan and run),
-//! `transfer.rs` (uploads, downloads, byte layouts). This file holds the types they share
-//! and the `Backend` impl that picks among them.
+//! `lane.rs` (a stream per worker, its handles, pinned staging and the events between
+//! lanes), `transfer.rs` (uploads, downloads, byte layouts). This file holds the types
+//! they share and the `Backend` impl that picks among them.
 //!
-//! Streams: one stream per device today; every worker's launches and copies queue on it
-//! in order, and a download waits on it. (One stream per worker, with events between
-//! them, is the next step; it needs a GPU to measure.)
+//! Every call (`run`, `upload`, `download`) checks out a lane, waits on its inputs'
+//! `ready` events, queues its work, records its output's `ready` event and returns
+//! without waiting for the GPU; only a download waits, for its own copies.
 
 mod cache;
 pub mod codegen;
@@ -19,6 +20,7 @@ pub mod compile;
 #[cfg(test)]
 mod compile_tests;
 mod device;
+mod lane;
 mod ops;
 mod transfer;
 
@@ -31,8 +33,8 @@ use crate::error::{Error, Result};
 use crate::kernel::{
     AssembleOp, Chunk, ChunkOp, CombineOp, LinalgOp, LinalgTask, MapOp, Reduction, TakeOp,
 };
-use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream};
-use std::sync::{Arc, Mutex};
+use cudarc::driver::{CudaContext, CudaEvent, CudaFunction, CudaSlice, CudaStream};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A device allocation and what it holds.
 struct CuBuf {
@@ -44,6 +46,10 @@ struct CuBuf {
     /// Shapes of the parts after the first, for a multi-part chunk (a QR block's `[Q, R]`):
     /// each lies right after the one before, in C order; empty for a dense chunk.
     more: Vec<Vec<usize>>,
+    /// Recorded on the lane that made `data`, after its last write (`lane.rs`).
+    ready: OnceLock<Arc<CudaEvent>>,
+    /// The newest use by each other lane: freeing `data` waits on them (`lane.rs`).
+    uses: Mutex<Vec<(usize, Arc<CudaEvent>)>>,
 }
 
 impl CuBuf {
@@ -66,17 +72,35 @@ pub struct CudaBackend {
     ordinal: usize,
     name: String,
     ctx: Arc<CudaContext>,
-    stream: Arc<CudaStream>,
+    /// One stream per concurrent caller, with its handles and staging (`lane.rs`).
+    lanes: lane::Lanes,
     /// What NVRTC compiles for: `sm_XY` of the device, or PTX for the newest it knows.
     arch: String,
     /// Generated kernels (or declines) by structure.
     kernels: KernelCache<CudaFunction>,
     /// The fixed kernels (`kernels/copy.cu`, `kernels/linalg.cu`), loaded on first use.
     fixed: Mutex<Option<Arc<cudarc::driver::CudaModule>>>,
-    /// cuBLAS, when its library is present.
-    blas: Option<cudarc::cublas::CudaBlas>,
-    /// cuSOLVER's dense handle, when its library is present.
-    solver: Option<cudarc::cusolver::safe::DnHandle>,
+    /// Whether cuBLAS loaded and a handle could be made (each lane makes its own).
+    has_blas: bool,
+    /// Whether cuSOLVER loaded and a handle could be made (each lane makes its own).
+    has_solver: bool,
+}
+
+/// One call's view of the device: the backend and the lane the call runs on. Ops that
+/// queue work are methods of this; what needs no stream (plans, kernels, errors) is
+/// the backend's, reached through `Deref`.
+pub(super) struct On<'a> {
+    dev: &'a CudaBackend,
+    stream: &'a Arc<CudaStream>,
+    blas: Option<&'a cudarc::cublas::CudaBlas>,
+    solver: Option<&'a cudarc::cusolver::safe::DnHandle>,
+}
+
+impl std::ops::Deref for On<'_> {
+    type Target = CudaBackend;
+    fn deref(&self) -> &CudaBackend {
+        self.dev
+    }
 }
 
 impl CudaBackend {
@@ -91,24 +115,37 @@ impl CudaBackend {
         let (major, minor) = ctx
             .compute_capability()
             .map_err(|e| fail(format!("{e:?}")))?;
+        // The first lane is made now: a handle that cannot be made (a library of the
+        // wrong version) turns its ops into declines here, not errors in every task.
         let stream = ctx.new_stream().map_err(|e| fail(format!("{e:?}")))?;
-        let blas = device::cublas_present()
-            .then(|| cudarc::cublas::CudaBlas::new(stream.clone()).ok())
-            .flatten();
-        let solver = device::cusolver_present()
-            .then(|| cudarc::cusolver::safe::DnHandle::new(stream.clone()).ok())
-            .flatten();
-        Ok(Arc::new(CudaBackend {
+        let has_blas =
+            device::cublas_present() && cudarc::cublas::CudaBlas::new(stream.clone()).is_ok();
+        let has_solver = device::cusolver_present()
+            && cudarc::cusolver::safe::DnHandle::new(stream.clone()).is_ok();
+        drop(stream);
+        let dev = Arc::new(CudaBackend {
             ordinal,
             name: ctx.name().unwrap_or_else(|_| "unknown".into()),
             arch: compile::arch_for(major, minor),
             ctx,
-            stream,
+            lanes: lane::Lanes::default(),
             kernels: KernelCache::default(),
             fixed: Mutex::new(None),
-            blas,
-            solver,
-        }))
+            has_blas,
+            has_solver,
+        });
+        drop(dev.lane()?);
+        Ok(dev)
+    }
+
+    /// The view of one call on `lane`.
+    fn on<'a>(&'a self, lane: &'a lane::Lane) -> On<'a> {
+        On {
+            dev: self,
+            stream: &lane.stream,
+            blas: lane.blas.as_ref(),
+            solver: lane.solver.as_ref(),
+        }
     }
 
     fn fail(&self, op: &str, reason: impl Into<String>) -> Error {
@@ -136,6 +173,8 @@ impl CudaBackend {
             shape,
             partial,
             more: vec![],
+            ready: OnceLock::new(),
+            uses: Mutex::new(vec![]),
         })
     }
 
@@ -148,6 +187,8 @@ impl CudaBackend {
             shape,
             partial: None,
             more: shapes,
+            ready: OnceLock::new(),
+            uses: Mutex::new(vec![]),
         })
     }
 
@@ -157,13 +198,6 @@ impl CudaBackend {
             bytes: b.data.len(),
             handle: Arc::new(b),
         })
-    }
-
-    /// `bytes` of device memory (at least one, so every buffer has an address).
-    fn alloc(&self, bytes: usize) -> Result<CudaSlice<u8>> {
-        self.stream
-            .alloc_zeros::<u8>(bytes.max(1))
-            .map_err(|e| self.fail("alloc", format!("{bytes} bytes: {e:?}")))
     }
 
     /// Blocks for a 1-d grid-stride loop over `n` elements.
@@ -225,6 +259,47 @@ impl Backend for CudaBackend {
     }
 
     fn run(&self, op: &ChunkOp, plan: Plan, inputs: &[&Buffer]) -> Result<Buffer> {
+        let bufs: Vec<&CuBuf> = inputs.iter().filter_map(|b| self.buf(b).ok()).collect();
+        let lane = self.lane()?;
+        self.after(&lane, &bufs)?;
+        let out = self.on(&lane).run(op, plan, inputs)?;
+        let done = self.record(&lane, &bufs)?;
+        let _ = self.buf(&out)?.ready.set(done);
+        Ok(out)
+    }
+
+    fn download(&self, buf: &Buffer) -> Result<Chunk> {
+        let b = self.buf(buf)?;
+        let mut lane = self.lane()?;
+        self.after(&lane, &[b])?;
+        self.download_on(&mut lane, b)
+    }
+
+    fn upload(&self, chunk: Chunk) -> Result<Buffer> {
+        let mut lane = self.lane()?;
+        let out = self.upload_on(&mut lane, chunk)?;
+        let done = self.record(&lane, &[])?;
+        let _ = self.buf(&out)?.ready.set(done);
+        Ok(out)
+    }
+
+    fn memory_bytes(&self) -> Option<u64> {
+        // What is free now (cuMemGetInfo), not the total: other processes and contexts
+        // hold the rest.
+        self.ctx.mem_get_info().ok().map(|(free, _)| free as u64)
+    }
+}
+
+impl On<'_> {
+    /// `bytes` of device memory (at least one, so every buffer has an address), zeroed,
+    /// on this call's stream.
+    fn alloc(&self, bytes: usize) -> Result<CudaSlice<u8>> {
+        self.stream
+            .alloc_zeros::<u8>(bytes.max(1))
+            .map_err(|e| self.fail("alloc", format!("{bytes} bytes: {e:?}")))
+    }
+
+    fn run(&self, op: &ChunkOp, plan: Plan, inputs: &[&Buffer]) -> Result<Buffer> {
         let kernel = || {
             plan.take::<Result<CudaFunction>>()
                 .ok_or_else(|| self.fail(&op.name(), "run without a CUDA plan"))?
@@ -247,19 +322,5 @@ impl Backend for CudaBackend {
             ChunkOp::Linalg(LinalgTask { op, shape, .. }) => self.linalg(op, shape, inputs),
             other => Err(self.fail(&other.name(), "declined op reached the CUDA backend")),
         }
-    }
-
-    fn download(&self, buf: &Buffer) -> Result<Chunk> {
-        self.download_now(self.buf(buf)?)
-    }
-
-    fn upload(&self, chunk: Chunk) -> Result<Buffer> {
-        self.upload_now(chunk)
-    }
-
-    fn memory_bytes(&self) -> Option<u64> {
-        // What is free now (cuMemGetInfo), not the total: other processes and contexts
-        // hold the rest.
-        self.ctx.mem_get_info().ok().map(|(free, _)| free as u64)
     }
 }

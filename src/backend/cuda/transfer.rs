@@ -2,59 +2,60 @@
 //! host (bools one byte, f16 and bf16 as their bits), so a transfer is one copy of the
 //! element bytes; partials come back in the CPU's layout (`backend/partial.rs`).
 //!
-//! Copies are synchronous from pageable memory today; pinned staging buffers, which let
-//! them overlap kernels, are the next step and need a GPU to measure.
+//! Both directions go through the lane's pinned staging (`lane.rs`): an upload copies
+//! the host bytes into pinned pieces and returns once the last DMA is queued; a download
+//! copies pinned pieces straight into the new array's memory.
 
+use super::lane::Lane;
 use super::{CuBuf, CudaBackend};
 use crate::backend::Buffer;
 use crate::dtype::HostArray;
 use crate::error::Result;
 use crate::kernel::Chunk;
+use cudarc::driver::DevicePtr;
 
 impl CudaBackend {
-    pub(super) fn download_now(&self, b: &CuBuf) -> Result<Chunk> {
-        let bytes = self
-            .stream
-            .clone_dtoh(&b.data)
-            .map_err(|e| self.fail("download", format!("{e:?}")))?;
+    pub(super) fn download_on(&self, lane: &mut Lane, b: &CuBuf) -> Result<Chunk> {
         if let Some(red) = b.partial {
+            let mut bytes = vec![0u8; b.data.len()];
+            self.stage_down(lane, b, 0, &mut bytes)?;
             return crate::backend::partial::decode(&bytes, b.dtype, &b.shape, red)
                 .map_err(|e| self.fail("download", e));
         }
         let mut parts = vec![];
         for p in 0..=b.more.len() {
             let (shape, off) = b.part(p).expect("every part has a place");
-            let len = shape.iter().product::<usize>() * b.dtype.size();
-            let part = bytes
-                .get(off..off + len)
-                .ok_or_else(|| self.fail("download", "a part beyond the buffer"))?;
-            parts.push(
-                HostArray::from_element_bytes(part, b.dtype, shape)
-                    .map_err(|e| self.fail("download", e))?,
-            );
+            let part = HostArray::from_element_fill(b.dtype, shape, |dst| {
+                self.stage_down(lane, b, off, dst)
+            })?;
+            parts.push(part);
         }
         Ok(Chunk { parts })
     }
 
     /// Uploads a dense chunk, or a multi-part one (its parts one after another, of one
-    /// dtype). Partials are never uploaded: they stay where they were made.
-    pub(super) fn upload_now(&self, chunk: Chunk) -> Result<Buffer> {
+    /// dtype), queued on `lane`. Partials are never uploaded: they stay where they were
+    /// made.
+    pub(super) fn upload_on(&self, lane: &mut Lane, chunk: Chunk) -> Result<Buffer> {
         let dtype = chunk.array().dtype();
         if chunk.parts.iter().any(|p| p.dtype() != dtype) {
             return Err(self.fail("upload", "a chunk whose parts differ in dtype"));
         }
-        let mut bytes = Vec::with_capacity(chunk.nbytes());
+        let total = chunk.nbytes();
+        // SAFETY: every byte is written by the copies below (an empty chunk still gets
+        // one byte, never read: CUDA refuses size 0).
+        let data = unsafe { lane.stream.alloc::<u8>(total.max(1)) }
+            .map_err(|e| self.fail("upload", format!("{total} bytes: {e:?}")))?;
+        let (base, _) = data.device_ptr(&lane.stream);
+        let mut off = 0;
         for p in &chunk.parts {
-            bytes.extend_from_slice(&p.element_bytes());
+            let bytes = p.element_bytes();
+            if off + bytes.len() > total {
+                return Err(self.fail("upload", "parts larger than the chunk's bytes"));
+            }
+            self.stage_up(lane, &bytes, base + off as u64)?;
+            off += bytes.len();
         }
-        // An empty chunk still gets an allocation (of one byte): CUDA refuses size 0.
-        let data = if bytes.is_empty() {
-            self.alloc(1)?
-        } else {
-            self.stream
-                .clone_htod(&bytes[..])
-                .map_err(|e| self.fail("upload", format!("{} bytes: {e:?}", bytes.len())))?
-        };
         let shapes: Vec<Vec<usize>> = chunk.parts.iter().map(|p| p.shape().to_vec()).collect();
         Ok(if shapes.len() == 1 {
             self.wrap(

@@ -1,7 +1,7 @@
 //! Strided box copies behind take, rechunk and concatenate (one kernel per element
 //! size, from `kernels/copy.cu`).
 
-use super::super::CudaBackend;
+use super::super::{CudaBackend, On};
 use crate::backend::copybox::{assemble_boxes, box_meta, take_boxes, CopyBox};
 use crate::backend::{Buffer, Decline};
 use crate::dtype::DType;
@@ -22,7 +22,9 @@ impl CudaBackend {
         }
         Ok(())
     }
+}
 
+impl On<'_> {
     pub(in crate::backend::cuda) fn assemble(
         &self,
         op: &AssembleOp,
@@ -65,7 +67,7 @@ impl CudaBackend {
                 .stream
                 .clone_htod(&box_meta(b, &input.shape, shape))
                 .map_err(|e| self.fail("copy", format!("{e:?}")))?;
-            let cfg = Self::cfg_1d(count);
+            let cfg = CudaBackend::cfg_1d(count);
             // SAFETY: parameters (const u32* cmeta, T* dst, const T* src) with T of the
             // dtype's width; the box lies inside both the input and the output shapes
             // (the graph built it so), which `cmeta` describes.

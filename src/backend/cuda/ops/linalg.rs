@@ -14,7 +14,7 @@
 //! strided copy (`kernels/copy.cu`) and Q and R back. Singular vectors' signs are the
 //! library's choice; `linalg::svd` fixes them after the blocks, on every device alike.
 
-use super::super::{CuBuf, CudaBackend};
+use super::super::{CuBuf, CudaBackend, On};
 use crate::backend::{Buffer, Decline};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -54,19 +54,19 @@ impl CudaBackend {
                 })
             }
         };
-        if matches!(op, LinalgOp::Qr { .. } | LinalgOp::Svd) && self.solver.is_none() {
+        if matches!(op, LinalgOp::Qr { .. } | LinalgOp::Svd) && !self.has_solver {
             return Err(Decline::feature(
                 "cuSOLVER",
                 format!("{name} runs on the CPU: libcusolver.so was not found"),
             ));
         }
-        if self.blas.is_none() {
+        if !self.has_blas {
             return Err(Decline::feature(
                 "cuBLAS",
                 format!("{name} runs on the CPU: libcublas.so was not found"),
             ));
         }
-        if matches!(op, LinalgOp::Cholesky { diagonal: true }) && self.solver.is_none() {
+        if matches!(op, LinalgOp::Cholesky { diagonal: true }) && !self.has_solver {
             return Err(Decline::feature(
                 "cuSOLVER",
                 "the Cholesky factor runs on the CPU: libcusolver.so was not found",
@@ -82,7 +82,9 @@ impl CudaBackend {
         }
         Ok(())
     }
+}
 
+impl On<'_> {
     /// Runs a Cholesky or triangular-solve block (see [`LinalgOp`]).
     pub(in crate::backend::cuda) fn linalg(
         &self,
@@ -272,7 +274,7 @@ impl CudaBackend {
                 .launch_builder(&f)
                 .arg(s)
                 .arg(&n32)
-                .launch(Self::cfg_1d(n * n))
+                .launch(CudaBackend::cfg_1d(n * n))
         }
         .map_err(|e| self.fail("cholesky", format!("{e:?}")))?;
         Ok(())
@@ -312,13 +314,13 @@ impl CudaBackend {
             |v: usize| i32::try_from(v).map_err(|_| self.fail("linalg", "dimension beyond 2³¹"));
         let alpha = 1.0f64;
         // SAFETY: `t` holds k·k f64 and `s` m·n (checked); the handle runs on this
-        // backend's stream, on which the pointers are taken.
+        // lane's stream, on which the pointers are taken.
         let tv =
             unsafe { t.data.transmute::<f64>(k * k) }.ok_or_else(|| self.fail("linalg", "view"))?;
         let mut sv =
             unsafe { s.transmute_mut::<f64>(m * n) }.ok_or_else(|| self.fail("linalg", "view"))?;
-        let (t_ptr, _gt) = tv.device_ptr(&self.stream);
-        let (s_ptr, _gs) = sv.device_ptr_mut(&self.stream);
+        let (t_ptr, _gt) = tv.device_ptr(self.stream);
+        let (s_ptr, _gs) = sv.device_ptr_mut(self.stream);
         unsafe {
             blas_sys::cublasDtrsm_v2(
                 *blas.handle(),
@@ -435,7 +437,7 @@ impl CudaBackend {
                     .arg(&mut rv)
                     .arg(&k32)
                     .arg(&n32)
-                    .launch(Self::cfg_1d(k * n))
+                    .launch(CudaBackend::cfg_1d(k * n))
             }
             .map_err(|e| self.fail("qr", format!("{e:?}")))?;
         }
@@ -657,7 +659,7 @@ impl CudaBackend {
                 .arg(&m)
                 .arg(dst)
                 .arg(src)
-                .launch(Self::cfg_1d(count))
+                .launch(CudaBackend::cfg_1d(count))
         }
         .map_err(|e| self.fail("copy", format!("{e:?}")))?;
         Ok(())
@@ -666,15 +668,14 @@ impl CudaBackend {
     /// cuSOLVER's dense handle, or why there is none.
     fn solver(&self, op: &str) -> Result<&cudarc::cusolver::safe::DnHandle> {
         self.solver
-            .as_ref()
             .ok_or_else(|| self.fail(op, "cuSOLVER is not loaded"))
     }
 
-    /// The device address of `s`, its event guard dropped at once: every call in this
-    /// room is queued on this backend's one stream (the cuBLAS and cuSOLVER handles'),
-    /// in order, and the buffers outlive the calls (freeing is stream-ordered too).
+    /// The device address of `s`: every call in this room is queued on this call's lane
+    /// (the stream of its cuBLAS and cuSOLVER handles), in order, and the buffers outlive
+    /// the calls (freeing is stream-ordered too, and waits for other lanes' uses).
     fn raw<T>(&self, s: &mut CudaSlice<T>) -> u64 {
-        let (p, _g) = s.device_ptr_mut(&self.stream);
+        let (p, _g) = s.device_ptr_mut(self.stream);
         p
     }
 

@@ -1,6 +1,6 @@
 //! Fused elementwise maps: one generated kernel per structure, a grid-stride loop.
 
-use super::super::{codegen, CudaBackend};
+use super::super::{codegen, CudaBackend, On};
 use super::Inputs;
 use crate::backend::codegen::{check_leaf_ranges, exact_f64_params, meta};
 use crate::backend::{Buffer, Decline, KernelKey};
@@ -24,7 +24,9 @@ impl CudaBackend {
         };
         self.kernel(key, "tsr_map", || codegen::map_source(expr, shape.len()))
     }
+}
 
+impl On<'_> {
     /// Launches a generated kernel `(const int* tmeta, T* out, TsrInputs in)` of `expr`
     /// (a map or a reduction partial) on `inputs`.
     #[allow(clippy::too_many_arguments)]
@@ -81,7 +83,7 @@ impl CudaBackend {
                         ),
                     ));
                 }
-                let (ptr, _sync) = b.data.device_ptr(&self.stream);
+                let (ptr, _sync) = b.data.device_ptr(self.stream);
                 ptrs.0[slot] = ptr;
             }
         }
@@ -100,7 +102,15 @@ impl CudaBackend {
         let mut out = self.alloc(total * dtype.size())?;
         if total > 0 {
             let m = meta(expr, shape);
-            self.launch_fused("map", f, &m, &mut out, expr, inputs, Self::cfg_1d(total))?;
+            self.launch_fused(
+                "map",
+                f,
+                &m,
+                &mut out,
+                expr,
+                inputs,
+                CudaBackend::cfg_1d(total),
+            )?;
         }
         Ok(self.wrap(out, dtype, shape.to_vec(), None))
     }

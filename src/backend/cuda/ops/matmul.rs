@@ -5,7 +5,7 @@
 //! Chunks are row-major and cuBLAS is column-major, so C = A·B is computed as
 //! Cᵀ = Bᵀ·Aᵀ: the same bytes, read as column-major, with the operands swapped.
 
-use super::super::CudaBackend;
+use super::super::{CudaBackend, On};
 use crate::backend::{Buffer, Decline};
 use crate::dtype::DType;
 use crate::error::Result;
@@ -18,7 +18,7 @@ impl CudaBackend {
         &self,
         dtype: DType,
     ) -> std::result::Result<(), Decline> {
-        if self.blas.is_none() {
+        if !self.has_blas {
             return Err(Decline::feature(
                 "cuBLAS",
                 "matmul runs on the CPU: libcublas.so was not found on the library path",
@@ -34,7 +34,9 @@ impl CudaBackend {
             }),
         }
     }
+}
 
+impl On<'_> {
     pub(in crate::backend::cuda) fn matmul(
         &self,
         dtype: DType,

@@ -1,7 +1,7 @@
 //! Reductions: a partial per chunk (a block tree, or a thread per output), and the
 //! combine of partials that stays on the device up to the result.
 
-use super::super::{codegen, CudaBackend};
+use super::super::{codegen, CudaBackend, On};
 use super::map::check_map;
 use super::Inputs;
 use crate::backend::codegen::{exact_f64_params, reduce_meta, serial_reduction, stride_span};
@@ -44,6 +44,25 @@ impl CudaBackend {
         })
     }
 
+    /// The kernel merging partials of `red` over `d` values (finalizing to `fin`).
+    pub(in crate::backend::cuda) fn combine_kernel(
+        &self,
+        red: Reduction,
+        d: DType,
+        fin: Option<DType>,
+    ) -> std::result::Result<Result<CudaFunction>, Decline> {
+        // One kernel takes any number of partials up to GROUP (a run-time argument).
+        let key = KernelKey::Combine {
+            reduction: red,
+            dtype: d,
+            take: GROUP,
+            finalize: fin,
+        };
+        self.kernel(key, "tsr_combine", || codegen::combine_source(red, d, fin))
+    }
+}
+
+impl On<'_> {
     pub(in crate::backend::cuda) fn reduce(
         &self,
         f: &CudaFunction,
@@ -60,7 +79,7 @@ impl CudaBackend {
         let mut out = self.alloc(nout * parts * dtype.size())?;
         if nout > 0 {
             let grid = if serial_reduction(&op.shape, &op.axes) {
-                (Self::grid_1d(nout), 1, 1)
+                (CudaBackend::grid_1d(nout), 1, 1)
             } else {
                 let gx = nout.min(65_535);
                 (gx as u32, nout.div_ceil(gx) as u32, 1)
@@ -72,28 +91,11 @@ impl CudaBackend {
                 &mut out,
                 &op.expr,
                 inputs,
-                Self::cfg(grid),
+                CudaBackend::cfg(grid),
             )?;
         }
         let partial = op.finalize.is_none().then_some(red);
         Ok(self.wrap(out, dtype, out_shape, partial))
-    }
-
-    /// The kernel merging partials of `red` over `d` values (finalizing to `fin`).
-    pub(in crate::backend::cuda) fn combine_kernel(
-        &self,
-        red: Reduction,
-        d: DType,
-        fin: Option<DType>,
-    ) -> std::result::Result<Result<CudaFunction>, Decline> {
-        // One kernel takes any number of partials up to GROUP (a run-time argument).
-        let key = KernelKey::Combine {
-            reduction: red,
-            dtype: d,
-            take: GROUP,
-            finalize: fin,
-        };
-        self.kernel(key, "tsr_combine", || codegen::combine_source(red, d, fin))
     }
 
     /// Merges device partials in input order, GROUP at a time (intermediate partials stay
@@ -118,7 +120,7 @@ impl CudaBackend {
         let nout: usize = shape.iter().product();
         let mut current: Vec<u64> = parts
             .iter()
-            .map(|p| p.data.device_ptr(&self.stream).0)
+            .map(|p| p.data.device_ptr(self.stream).0)
             .collect();
         // Intermediate partials live here until the kernels that read them are queued.
         let mut keep = vec![];
@@ -140,7 +142,7 @@ impl CudaBackend {
                 let mut ins = Inputs::default();
                 ins.0[..take].copy_from_slice(&current[..take]);
                 let (n_in, n_out) = (take as i32, nout as u32);
-                let cfg = Self::cfg_1d(nout);
+                let cfg = CudaBackend::cfg_1d(nout);
                 // SAFETY: parameters (TsrInputs, int ninputs, u32 nout, T* out); the
                 // first `take` pointers are partials of `nout` elements in `acc` layout.
                 unsafe {
@@ -159,7 +161,7 @@ impl CudaBackend {
                 return Ok(self.wrap(out, dtype, out_shape, partial));
             }
             let rest = current.split_off(take);
-            current = std::iter::once(out.device_ptr(&self.stream).0)
+            current = std::iter::once(out.device_ptr(self.stream).0)
                 .chain(rest)
                 .collect();
             keep.push(out);
