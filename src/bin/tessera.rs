@@ -100,6 +100,9 @@ enum Cmd {
         /// the array already there, if any, in its chunks.
         #[arg(long)]
         to_zarr: Option<std::path::PathBuf>,
+        /// Limits per rank (each rank keeps its own tiers), and the trace.
+        #[command(flatten)]
+        memory: MemoryArgs,
     },
     /// (x + x.T).sum(axis=0).mean() on a random array, with a progress bar.
     Demo {
@@ -333,12 +336,13 @@ fn run(cli: Cli) -> tessera::Result<()> {
             persist,
             to_npy,
             to_zarr,
+            memory,
         } => {
-            let opts = ComputeOptions {
+            let opts = memory.apply(ComputeOptions {
                 scheduler: Scheduler::Threads(threads),
                 device: Device::Cpu,
                 ..ComputeOptions::default()
-            };
+            });
             let arrays = tessera::distributed::workload(&workload, size, chunk)?;
             let refs: Vec<&tessera::Array> = arrays.iter().collect();
             if to_npy.is_some() || to_zarr.is_some() {

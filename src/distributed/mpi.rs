@@ -11,18 +11,18 @@ use mpi::request::{Request, StaticScope};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use mpi::Threading;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Every chunk message carries this tag.
 const CHUNK: i32 = 7;
 /// The tag of what `gather` collects (after the chunks).
 const GATHER: i32 = 8;
 
-/// A send in flight: MPI reads the bytes until it completes, so they are leaked to
-/// `'static` and taken back then.
+/// A send in flight: MPI reads the bytes until it completes, so the request keeps them
+/// (shared by the sends of one message to several ranks).
 struct InFlight {
     request: Request<'static, [u8], StaticScope>,
-    bytes: *mut [u8],
+    bytes: Arc<Vec<u8>>,
 }
 
 pub(super) struct Inner {
@@ -35,7 +35,7 @@ pub(super) struct Inner {
 // SAFETY: the handles are plain MPI handles of the world communicator and requests;
 // every MPI call goes through `sends`' lock (one at a time), which the SERIALIZED
 // threading level permits from any thread, and each leaked buffer is owned by exactly
-// one `InFlight`.
+// of the `InFlight`s it was sent with.
 unsafe impl Send for Inner {}
 unsafe impl Sync for Inner {}
 
@@ -109,9 +109,8 @@ impl Drop for Inner {
         // Sends complete before a compute returns; wait for any left by an error path
         // (MPI must not finalise under them, and rsmpi aborts on dropped requests).
         for f in self.lock().drain(..) {
+            // The bytes are let go (with `f`) only after the request completed.
             f.request.wait();
-            // SAFETY: the request completed, so MPI no longer reads the buffer.
-            drop(unsafe { Box::from_raw(f.bytes) });
         }
         drop(self.universe.take());
     }
@@ -133,22 +132,17 @@ impl Transport for Inner {
         Ok(all)
     }
 
-    fn send(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
+    fn send(&self, to: usize, bytes: Arc<Vec<u8>>) -> Result<()> {
         too_big(bytes.len())?;
         let mut sends = self.lock();
-        let leaked: &'static mut [u8] = Box::leak(bytes.into_boxed_slice());
-        let ptr: *mut [u8] = leaked;
-        // SAFETY: `ptr` came from the leak just above and is only read until the request
-        // completes; `pending` and `drop` free it after that.
-        let view: &'static [u8] = unsafe { &*ptr };
+        // SAFETY: the bytes live as long as the `Arc` kept beside the request, which
+        // `pending` and `drop` let go only once the request has completed.
+        let view: &'static [u8] = unsafe { &*(bytes.as_slice() as *const [u8]) };
         let request =
             world()
                 .process_at_rank(to as i32)
                 .immediate_send_with_tag(StaticScope, view, CHUNK);
-        sends.push(InFlight {
-            request,
-            bytes: ptr,
-        });
+        sends.push(InFlight { request, bytes });
         Ok(())
     }
 
@@ -157,10 +151,8 @@ impl Transport for Inner {
         let mut left = Vec::with_capacity(sends.len());
         for f in sends.drain(..) {
             match f.request.test() {
-                Ok(_) => {
-                    // SAFETY: completed: MPI is done with the buffer.
-                    drop(unsafe { Box::from_raw(f.bytes) });
-                }
+                // Completed: MPI is done with the bytes, dropped with `f`.
+                Ok(_) => {}
                 Err(request) => left.push(InFlight {
                     request,
                     bytes: f.bytes,
@@ -168,18 +160,38 @@ impl Transport for Inner {
             }
         }
         *sends = left;
-        let bytes = sends.iter().map(|f| f.bytes.len() as u64).sum();
+        // One message sent to several ranks is one copy: count each once.
+        let bytes = sends
+            .iter()
+            .map(|f| (f.bytes.as_ptr(), f.bytes.len() as u64))
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .values()
+            .sum();
         Ok((sends.len(), bytes))
     }
 
-    fn receive(&self) -> Result<Option<(usize, Vec<u8>)>> {
+    fn receive(
+        &self,
+        admit: &mut dyn FnMut(usize, u64) -> Result<bool>,
+    ) -> Result<Option<(usize, Vec<u8>)>> {
         let _serial = self.lock();
         let w = world();
-        let Some(probe) = w.any_process().immediate_matched_probe_with_tag(CHUNK) else {
+        // A plain probe first: a message not admitted stays with MPI (the sender's
+        // request stays open, which holds the sender back too).
+        let Some(status) = w.any_process().immediate_probe_with_tag(CHUNK) else {
             return Ok(None);
         };
-        let (bytes, status) = probe.matched_receive_vec::<u8>();
-        Ok(Some((status.source_rank() as usize, bytes)))
+        let from = status.source_rank();
+        let bytes = status.count(u8::equivalent_datatype()).max(0) as u64;
+        if !admit(from as usize, bytes)? {
+            return Ok(None);
+        }
+        // Messages from one rank arrive in order: this is the message just probed.
+        let (bytes, _) = w
+            .process_at_rank(from)
+            .matched_probe_with_tag(CHUNK)
+            .matched_receive_vec::<u8>();
+        Ok(Some((from as usize, bytes)))
     }
 
     fn gather(&self, bytes: Vec<u8>) -> Result<Vec<Vec<u8>>> {

@@ -14,6 +14,7 @@ use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::graph::TaskGraph;
 use crate::kernel::Chunk;
+use std::sync::Arc;
 
 /// How ranks reach each other. Implemented by `distributed` over MPI; the scheduler
 /// calls it from one thread at a time.
@@ -24,12 +25,19 @@ pub trait Transport: Send + Sync {
     fn size(&self) -> usize;
     /// `value` from every rank, in rank order (a collective: every rank calls it).
     fn all_gather(&self, value: u64) -> Result<Vec<u64>>;
-    /// Starts sending `bytes` to rank `to`; the transport owns them until sent.
-    fn send(&self, to: usize, bytes: Vec<u8>) -> Result<()>;
-    /// Sends not yet complete and the bytes they hold (progressing them).
+    /// Starts sending `bytes` to rank `to`; the transport keeps them until sent (one
+    /// message to several ranks shares its bytes).
+    fn send(&self, to: usize, bytes: Arc<Vec<u8>>) -> Result<()>;
+    /// Sends not yet complete, and the bytes they hold (each message once; progressing
+    /// them).
     fn pending(&self) -> Result<(usize, u64)>;
-    /// A message that has arrived, if any: `(from, bytes)`.
-    fn receive(&self) -> Result<Option<(usize, Vec<u8>)>>;
+    /// A message that has arrived and that `admit(from, bytes)` lets in, if any:
+    /// `(from, bytes)`. One not admitted stays with the transport (and its sender
+    /// waits), to be offered again on a later call.
+    fn receive(
+        &self,
+        admit: &mut dyn FnMut(usize, u64) -> Result<bool>,
+    ) -> Result<Option<(usize, Vec<u8>)>>;
     /// `bytes` from every rank on rank 0, in rank order (empty elsewhere); a
     /// collective, called after the chunks' exchange has ended.
     fn gather(&self, bytes: Vec<u8>) -> Result<Vec<Vec<u8>>>;
@@ -226,7 +234,13 @@ pub(super) fn check_alone(g: &TaskGraph) -> Result<()> {
 
 /// A chunk as one message: task id, parts (dtype, shape), then each part's bytes.
 pub(crate) fn encode(task: usize, chunk: &Chunk) -> Vec<u8> {
-    let mut out = (task as u64).to_le_bytes().to_vec();
+    let header: usize = 9 + chunk
+        .parts
+        .iter()
+        .map(|p| 2 + 8 * p.shape().len())
+        .sum::<usize>();
+    let mut out = Vec::with_capacity(header + chunk.nbytes());
+    out.extend_from_slice(&(task as u64).to_le_bytes());
     super::spill::describe_parts(chunk, &mut out);
     for p in &chunk.parts {
         out.extend_from_slice(&p.element_bytes());
