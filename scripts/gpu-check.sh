@@ -67,5 +67,26 @@ fi
 cargo bench --bench wgpu_kernels -- --warm-up-time 1 --measurement-time 3 2>&1 \
   | grep -E "^wgpu/|time:|thrpt:|adapter" | tee "$out/bench-wgpu-kernels.txt"
 
+# Ranks on GPUs (needs Open MPI): each rank's result must equal one process's on the same
+# device. With two or more GPUs every rank gets its own and chunks cross on NCCL (the
+# `nccl` feature; ranks.txt says whether the link was used); with one, the ranks share it
+# and chunks cross through the host.
+if command -v mpirun >/dev/null 2>&1 && [ -n "${TESSERA_REQUIRE_CUDA:-}" ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  cargo build --release --features mpi,nccl --bin tessera --target-dir target/mpi-nccl 2>&1 | tail -1
+  gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
+  np=2
+  for w in seed matmul tall; do
+    one=$(./target/mpi-nccl/release/tessera ranks "$w" --single --device auto 2>&1 | grep -o 'digest [0-9a-f]*')
+    many=$(RUST_LOG=info mpirun -np "$np" --oversubscribe ./target/mpi-nccl/release/tessera ranks "$w" --device auto 2>&1 \
+      | tee -a "$out/ranks.txt" | grep -o 'digest [0-9a-f]*' | head -1)
+    verdict=$([ -n "$one" ] && [ "$one" = "$many" ] && echo same || echo DIFFERENT)
+    echo "ranks $w on $np ranks, $gpus GPU(s): one process $one, ranks $many: $verdict" | tee -a "$out/ranks.txt"
+    [ "$verdict" = same ] || status=1
+  done
+else
+  echo "ranks on GPUs: not run (needs mpirun and a CUDA device)" | tee "$out/ranks.txt"
+fi
+
 echo "suite exit status: $status" | tee -a "$out/machine.txt"
 exit "$status"

@@ -18,6 +18,7 @@ mod cuda;
 mod decline;
 mod devices;
 mod partial;
+mod peer;
 #[cfg(feature = "wgpu")]
 mod wgpu;
 #[cfg(not(feature = "wgpu"))]
@@ -34,6 +35,7 @@ pub use cuda::{
 };
 pub use decline::Decline;
 pub use devices::{local_rank, open, open_all, parse_devices, resolve, wgpu_built, Device, Opened};
+pub use peer::{PeerChunk, PeerCollectives, PeerLink};
 
 use crate::error::{Error, Result};
 use crate::kernel::{Chunk, ChunkOp};
@@ -143,6 +145,11 @@ pub trait Backend: Send + Sync {
     /// default device limit is 0.8 of this). wgpu does not; the CPU's memory is the
     /// host tier, not a device.
     fn memory_bytes(&self) -> Option<u64> {
+        None
+    }
+    /// This device's direct link to the same kind of device on other ranks (NCCL for
+    /// CUDA, in builds with the `nccl` feature), if it has one.
+    fn peers(&self) -> Option<&dyn PeerLink> {
         None
     }
 }

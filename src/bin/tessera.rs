@@ -100,6 +100,11 @@ enum Cmd {
         /// the array already there, if any, in its chunks.
         #[arg(long)]
         to_zarr: Option<std::path::PathBuf>,
+        /// Where each rank runs its chunks: cpu (the default, so results compare across
+        /// machines), auto (the GPU its node-local rank picks), wgpu:N or cuda:N. With
+        /// CUDA on every rank and the `nccl` feature, chunks cross ranks GPU to GPU.
+        #[arg(long, default_value = "cpu")]
+        device: String,
         /// Limits per rank (each rank keeps its own tiers), and the trace.
         #[command(flatten)]
         memory: MemoryArgs,
@@ -336,11 +341,12 @@ fn run(cli: Cli) -> tessera::Result<()> {
             persist,
             to_npy,
             to_zarr,
+            device,
             memory,
         } => {
             let opts = memory.apply(ComputeOptions {
                 scheduler: Scheduler::Threads(threads),
-                device: Device::Cpu,
+                device: device.parse()?,
                 ..ComputeOptions::default()
             });
             let arrays = tessera::distributed::workload(&workload, size, chunk)?;

@@ -10,6 +10,7 @@
 //! A chunk is pinned from the moment its task finishes until its last send completes,
 //! so spilling never races a send, and counts as a consumer of its own until then.
 
+use crate::backend::PeerChunk;
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::graph::TaskGraph;
@@ -248,8 +249,47 @@ pub(crate) fn encode(task: usize, chunk: &Chunk) -> Vec<u8> {
     out
 }
 
+/// Set in a message's task word when the chunk's bytes travel over the device link
+/// (the message is then only its description); task indices fit 32 bits.
+const ON_LINK: u64 = 1 << 63;
+
+/// The message announcing that task `task`'s chunk, described by `what`, was queued on
+/// the device link: the receiver queues its receive from the link in the same order.
+pub(crate) fn encode_on_link(task: usize, what: &PeerChunk) -> Vec<u8> {
+    let mut out = (task as u64 | ON_LINK).to_le_bytes().to_vec();
+    out.push(what.shapes.len() as u8);
+    for shape in &what.shapes {
+        out.push(super::spill::dtype_code(what.dtype));
+        out.push(shape.len() as u8);
+        for &n in shape {
+            out.extend_from_slice(&(n as u64).to_le_bytes());
+        }
+    }
+    out
+}
+
+/// What a message carries: the chunk itself, or the description of one coming over the
+/// device link.
+#[derive(Debug)]
+pub(crate) enum Carried {
+    Chunk(Chunk),
+    OnLink(PeerChunk),
+}
+
 /// The task and chunk of a message [`encode`] made.
 pub(crate) fn decode(msg: &[u8]) -> Result<(usize, Chunk)> {
+    match decode_any(msg)? {
+        (t, Carried::Chunk(c)) => Ok((t, c)),
+        (_, Carried::OnLink(_)) => Err(Error::Backend {
+            device: "ranks".into(),
+            op: "receive".into(),
+            reason: "a device-link message where a chunk was expected".into(),
+        }),
+    }
+}
+
+/// The task and what a message [`encode`] or [`encode_on_link`] made carries.
+pub(crate) fn decode_any(msg: &[u8]) -> Result<(usize, Carried)> {
     let bad = |why: &str| Error::Backend {
         device: "ranks".into(),
         op: "receive".into(),
@@ -262,7 +302,8 @@ pub(crate) fn decode(msg: &[u8]) -> Result<(usize, Chunk)> {
         Ok(s)
     };
     let word = |s: &[u8]| u64::from_le_bytes(s.try_into().expect("8 bytes"));
-    let task = word(take(8)?) as usize;
+    let head = word(take(8)?);
+    let task = (head & !ON_LINK) as usize;
     let nparts = take(1)?[0];
     let mut metas = vec![];
     for _ in 0..nparts {
@@ -275,6 +316,16 @@ pub(crate) fn decode(msg: &[u8]) -> Result<(usize, Chunk)> {
         }
         metas.push((dtype, shape));
     }
+    if head & ON_LINK != 0 {
+        let dtype = metas.first().map_or(DType::F64, |m| m.0);
+        if metas.iter().any(|m| m.0 != dtype) || metas.is_empty() || at != msg.len() {
+            return Err(bad(
+                "a device-link description with no parts, mixed dtypes or bytes",
+            ));
+        }
+        let shapes = metas.into_iter().map(|m| m.1).collect();
+        return Ok((task, Carried::OnLink(PeerChunk { dtype, shapes })));
+    }
     let mut parts = vec![];
     for (dtype, shape) in metas {
         let n = shape
@@ -286,7 +337,7 @@ pub(crate) fn decode(msg: &[u8]) -> Result<(usize, Chunk)> {
     if at != msg.len() {
         return Err(bad("trailing bytes"));
     }
-    Ok((task, Chunk { parts }))
+    Ok((task, Carried::Chunk(Chunk { parts })))
 }
 
 #[cfg(test)]
@@ -307,6 +358,17 @@ mod tests {
             assert_eq!(back.parts[1].shape(), &[4]);
             assert!(decode(&m[..m.len() - 1]).is_err());
         }
+        let what = PeerChunk {
+            dtype: DType::BF16,
+            shapes: vec![vec![5, 3], vec![3, 3]],
+        };
+        let m = encode_on_link(1 << 31, &what);
+        match decode_any(&m).unwrap() {
+            (t, Carried::OnLink(w)) => assert_eq!((t, w), (1 << 31, what)),
+            other => panic!("{other:?}"),
+        }
+        assert!(decode(&m).is_err(), "a description is not a chunk");
+        assert!(decode_any(&m[..m.len() - 1]).is_err());
     }
 
     #[test]

@@ -194,7 +194,7 @@ pub(super) fn describe_parts(chunk: &Chunk, out: &mut Vec<u8>) {
     }
 }
 
-fn dtype_code(d: DType) -> u8 {
+pub(super) fn dtype_code(d: DType) -> u8 {
     DType::ALL
         .iter()
         .position(|&x| x == d)

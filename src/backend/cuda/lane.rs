@@ -154,12 +154,17 @@ impl CudaBackend {
     /// Makes `lane` wait until every buffer in `bufs` is written (no wait for a buffer
     /// made on the lane's own stream: the stream orders it).
     pub(super) fn after(&self, lane: &Lane, bufs: &[&CuBuf]) -> Result<()> {
+        self.after_on(&lane.stream, bufs)
+    }
+
+    /// As [`CudaBackend::after`], for any stream of this device.
+    pub(super) fn after_on(&self, stream: &Arc<CudaStream>, bufs: &[&CuBuf]) -> Result<()> {
         for b in bufs {
-            if Arc::ptr_eq(b.data.stream(), &lane.stream) {
+            if Arc::ptr_eq(b.data.stream(), stream) {
                 continue;
             }
             if let Some(ready) = b.ready.get() {
-                lane.stream
+                stream
                     .wait(ready)
                     .map_err(|e| self.fail("wait", format!("{e:?}")))?;
             }
@@ -170,20 +175,31 @@ impl CudaBackend {
     /// Records the end of `lane`'s queued work: the `ready` event of what it made, and a
     /// use of every input made on another stream (so freeing those waits for it).
     pub(super) fn record(&self, lane: &Lane, inputs: &[&CuBuf]) -> Result<Arc<CudaEvent>> {
+        self.record_on(&lane.stream, lane.id, inputs)
+    }
+
+    /// As [`CudaBackend::record`], for any stream of this device; `id` names the stream
+    /// in the inputs' `uses` (lanes count up from 0, other streams down from the top).
+    pub(super) fn record_on(
+        &self,
+        stream: &Arc<CudaStream>,
+        id: usize,
+        inputs: &[&CuBuf],
+    ) -> Result<Arc<CudaEvent>> {
         let done = Arc::new(
-            lane.stream
+            stream
                 .record_event(None)
                 .map_err(|e| self.fail("record", format!("{e:?}")))?,
         );
         for b in inputs {
-            if Arc::ptr_eq(b.data.stream(), &lane.stream) {
+            if Arc::ptr_eq(b.data.stream(), stream) {
                 continue;
             }
             let mut uses = b.uses.lock().unwrap_or_else(|p| p.into_inner());
             // A newer event on the same stream covers the older one.
-            match uses.iter_mut().find(|(id, _)| *id == lane.id) {
+            match uses.iter_mut().find(|(u, _)| *u == id) {
                 Some(u) => u.1 = done.clone(),
-                None => uses.push((lane.id, done.clone())),
+                None => uses.push((id, done.clone())),
             }
         }
         Ok(done)

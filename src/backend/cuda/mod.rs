@@ -7,7 +7,8 @@
 //! `compile.rs` (NVRTC), `cache.rs` (modules and kernels, loaded once per device),
 //! `codegen.rs` (CUDA C), `ops/` (map, reduce, copy, matmul, linalg: plan and run),
 //! `lane.rs` (a stream per worker, its handles, pinned staging and the events between
-//! lanes), `transfer.rs` (uploads, downloads, byte layouts). This file holds the types
+//! lanes), `transfer.rs` (uploads, downloads, byte layouts), `nccl.rs` (the device link
+//! to other ranks; `nccl_off.rs` without the feature). This file holds the types
 //! they share and the `Backend` impl that picks among them.
 //!
 //! Every call (`run`, `upload`, `download`) checks out a lane, waits on its inputs'
@@ -21,6 +22,11 @@ pub mod compile;
 mod compile_tests;
 mod device;
 mod lane;
+#[cfg(feature = "nccl")]
+mod nccl;
+#[cfg(not(feature = "nccl"))]
+#[path = "nccl_off.rs"]
+mod nccl;
 mod ops;
 mod transfer;
 
@@ -84,6 +90,10 @@ pub struct CudaBackend {
     has_blas: bool,
     /// Whether cuSOLVER loaded and a handle could be made (each lane makes its own).
     has_solver: bool,
+    /// NCCL communicators with the other ranks, once connected (`nccl.rs`; the stand-in
+    /// without the feature holds nothing and is never read).
+    #[cfg_attr(not(feature = "nccl"), allow(dead_code))]
+    peers: nccl::Peers,
 }
 
 /// One call's view of the device: the backend and the lane the call runs on. Ops that
@@ -104,8 +114,21 @@ impl std::ops::Deref for On<'_> {
 }
 
 impl CudaBackend {
-    /// Opens `cuda:ordinal`, or says why it cannot (no driver, no NVRTC, no such device).
+    /// Opens `cuda:ordinal` once per process (later calls share it, with its compiled
+    /// kernels, lanes and handles), or says why it cannot (no driver, no NVRTC, no such
+    /// device).
     pub fn open(ordinal: usize) -> Result<Arc<CudaBackend>> {
+        static OPEN: Mutex<Vec<Arc<CudaBackend>>> = Mutex::new(Vec::new());
+        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = open.iter().find(|b| b.ordinal == ordinal) {
+            return Ok(b.clone());
+        }
+        let b = Self::connect(ordinal)?;
+        open.push(b.clone());
+        Ok(b)
+    }
+
+    fn connect(ordinal: usize) -> Result<Arc<CudaBackend>> {
         let fail = |reason: String| Error::Backend {
             device: format!("cuda:{ordinal}"),
             op: "open".into(),
@@ -133,6 +156,7 @@ impl CudaBackend {
             fixed: Mutex::new(None),
             has_blas,
             has_solver,
+            peers: nccl::Peers::default(),
         });
         drop(dev.lane()?);
         Ok(dev)
@@ -287,6 +311,10 @@ impl Backend for CudaBackend {
         // What is free now (cuMemGetInfo), not the total: other processes and contexts
         // hold the rest.
         self.ctx.mem_get_info().ok().map(|(free, _)| free as u64)
+    }
+
+    fn peers(&self) -> Option<&dyn super::PeerLink> {
+        nccl::link(self)
     }
 }
 
