@@ -45,7 +45,7 @@ impl Run<'_> {
         // Finished tasks whose chunk waits for host room to be copied into a message.
         let mut waiting: VecDeque<usize> = VecDeque::new();
         // Since when nothing here could move while a send or a receive waited for room.
-        let mut stalled: Option<(Instant, String)> = None;
+        let mut stalled: Option<(Instant, Tier, String)> = None;
         let link = self.peer_link(tr)?;
         // Chunks announced on the device link, in arrival order (which is each sender's
         // order), waiting for device room before their receive is queued.
@@ -73,7 +73,8 @@ impl Run<'_> {
                         worked = true;
                     }
                     None => {
-                        blocked = Some(format!("sending chunk {}", self.chunk_name(t)));
+                        blocked =
+                            Some((Tier::Host, format!("sending chunk {}", self.chunk_name(t))));
                         break;
                     }
                 }
@@ -82,7 +83,10 @@ impl Run<'_> {
                 let mut admit = |from: usize, bytes: u64| -> Result<bool> {
                     let ok = self.room(Tier::Host, bytes)?;
                     if !ok {
-                        blocked = Some(format!("receiving {bytes} bytes from rank {from}"));
+                        blocked = Some((
+                            Tier::Host,
+                            format!("receiving {bytes} bytes from rank {from}"),
+                        ));
                     }
                     Ok(ok)
                 };
@@ -107,10 +111,13 @@ impl Run<'_> {
                 let tier = Tier::Device(d);
                 let bytes = what.bytes();
                 if !self.room(tier, bytes)? {
-                    blocked = Some(format!(
-                        "receiving chunk {} from rank {from} on {}",
-                        self.chunk_name(t),
-                        self.devices[d].device()
+                    blocked = Some((
+                        tier,
+                        format!(
+                            "receiving chunk {} from rank {from} on {}",
+                            self.chunk_name(t),
+                            self.devices[d].device()
+                        ),
                     ));
                     break;
                 }
@@ -147,10 +154,11 @@ impl Run<'_> {
             // or ready, no spill or read in progress, no send left to complete. Give it a
             // moment (a task may be about to be picked), then fail with the limit.
             match (&blocked, worked || busy || sends > 0) {
-                (Some(what), false) => {
-                    let since = stalled.get_or_insert_with(|| (Instant::now(), what.clone()));
+                (Some((tier, what)), false) => {
+                    let since =
+                        stalled.get_or_insert_with(|| (Instant::now(), *tier, what.clone()));
                     if since.0.elapsed() > STALL {
-                        return Err(self.no_host_room(&since.1));
+                        return Err(self.no_room(since.1, &since.2));
                     }
                 }
                 _ => stalled = None,
@@ -185,15 +193,19 @@ impl Run<'_> {
         }
     }
 
-    fn no_host_room(&self, what: &str) -> Error {
+    fn no_room(&self, tier: Tier, what: &str) -> Error {
         let st = self.lock();
-        let h = st.store.tier(Tier::Host);
+        let h = st.store.tier(tier);
         Error::OutOfMemory {
-            tier: Tier::Host,
+            tier,
             what: format!("{what} (rank {})", self.ranked.as_ref().map_or(0, |r| r.rank)),
             needed: h.held,
             limit: h.limit.unwrap_or(u64::MAX),
-            fix: "raise host_memory_limit on every rank (a message between ranks is a copy of its chunk in host memory), or use smaller chunks".into(),
+            fix: match tier {
+                Tier::Host => "raise host_memory_limit on every rank (a message between ranks is a copy of its chunk in host memory), or use smaller chunks",
+                _ => "raise device_memory_limit on every rank, or use smaller chunks",
+            }
+            .into(),
         }
     }
 
