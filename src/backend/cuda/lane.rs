@@ -214,6 +214,8 @@ impl CudaBackend {
         dst: cudarc::driver::sys::CUdeviceptr,
     ) -> Result<()> {
         let fail = |e: cudarc::driver::DriverError| self.fail("upload", format!("{e:?}"));
+        // The raw copies below do not make the context current themselves.
+        self.ctx.bind_to_thread().map_err(fail)?;
         if lane.up.is_none() {
             // Write-combined: the host only writes these, and the DMA reads them faster.
             lane.up = Some([self.stage(true)?, self.stage(true)?]);
@@ -259,6 +261,7 @@ impl CudaBackend {
         if src.data.len() < off + dst.len() {
             return Err(self.fail("download", "bytes beyond the buffer"));
         }
+        self.ctx.bind_to_thread().map_err(fail)?;
         if lane.down.is_none() {
             lane.down = Some([self.stage(false)?, self.stage(false)?]);
         }
