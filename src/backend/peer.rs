@@ -10,32 +10,43 @@
 use super::Buffer;
 use crate::dtype::DType;
 use crate::error::Result;
+use crate::kernel::Reduction;
 
 /// What a link moved: enough for the receiving side to allocate and describe the chunk
-/// (a dense or multi-part chunk, its parts one after another, of one dtype).
+/// (a dense or multi-part chunk, its parts one after another, of one dtype; or a
+/// reduction partial in the device's own layout, which only the same backend reads).
 ///
 /// ```
 /// use tessera::backend::PeerChunk;
 /// use tessera::DType;
-/// let c = PeerChunk { dtype: DType::F32, shapes: vec![vec![2, 3]] };
-/// assert_eq!(c.bytes(), 24);
+/// let c = PeerChunk::dense(DType::F32, vec![vec![2, 3]]);
+/// assert_eq!(c.bytes, 24);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerChunk {
-    /// The dtype of every part.
+    /// The dtype of every part (of a partial: its accumulator's).
     pub dtype: DType,
-    /// Each part's shape, in order.
+    /// Each part's shape, in order (a partial: one, its output's).
     pub shapes: Vec<Vec<usize>>,
+    /// The reduction whose partial this is, if it is one.
+    pub partial: Option<Reduction>,
+    /// Bytes moved.
+    pub bytes: u64,
 }
 
 impl PeerChunk {
-    /// Bytes the chunk's parts hold together.
-    pub fn bytes(&self) -> u64 {
-        self.shapes
+    /// A dense or multi-part chunk of `dtype` with parts of `shapes`.
+    pub fn dense(dtype: DType, shapes: Vec<Vec<usize>>) -> PeerChunk {
+        let elements: u64 = shapes
             .iter()
             .map(|s| s.iter().product::<usize>() as u64)
-            .sum::<u64>()
-            * self.dtype.size() as u64
+            .sum();
+        PeerChunk {
+            dtype,
+            shapes,
+            partial: None,
+            bytes: elements * dtype.size() as u64,
+        }
     }
 }
 

@@ -109,7 +109,7 @@ impl Run<'_> {
                     return Err(link_error(from, "this rank has no device link"));
                 };
                 let tier = Tier::Device(d);
-                let bytes = what.bytes();
+                let bytes = what.bytes;
                 if !self.room(tier, bytes)? {
                     blocked = Some((
                         tier,
@@ -281,8 +281,8 @@ impl Run<'_> {
 
     /// Queues task `t`'s device chunk `b` on the device link to every rank that reads it,
     /// and announces it to each with a small message; returns the bytes of that message,
-    /// or `None` when the link does not move such a chunk (a reduction partial, in its
-    /// device layout), which then goes through the host.
+    /// or `None` when the link does not move such a chunk, which then goes through the
+    /// host.
     fn send_on_link(
         &self,
         tr: &dyn Transport,
@@ -326,7 +326,7 @@ impl Run<'_> {
             self.consumed(&mut st, t);
         }
         st.sent.0 += to.len();
-        st.sent.1 += what.bytes() * to.len() as u64;
+        st.sent.1 += what.bytes * to.len() as u64;
         Ok(Some(bytes))
     }
 

@@ -14,7 +14,7 @@ use crate::backend::PeerChunk;
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::graph::TaskGraph;
-use crate::kernel::Chunk;
+use crate::kernel::{Chunk, Reduction};
 use std::sync::Arc;
 
 /// How ranks reach each other. Implemented by `distributed` over MPI; the scheduler
@@ -265,7 +265,47 @@ pub(crate) fn encode_on_link(task: usize, what: &PeerChunk) -> Vec<u8> {
             out.extend_from_slice(&(n as u64).to_le_bytes());
         }
     }
+    let (code, ddof) = what.partial.map_or((0, 0), reduction_code);
+    out.push(code);
+    out.extend_from_slice(&ddof.to_le_bytes());
+    out.extend_from_slice(&what.bytes.to_le_bytes());
     out
+}
+
+/// A reduction as a byte (0 for none) and its ddof, for [`encode_on_link`].
+fn reduction_code(r: Reduction) -> (u8, u32) {
+    match r {
+        Reduction::Sum => (1, 0),
+        Reduction::Prod => (2, 0),
+        Reduction::Min => (3, 0),
+        Reduction::Max => (4, 0),
+        Reduction::ArgMin => (5, 0),
+        Reduction::ArgMax => (6, 0),
+        Reduction::Any => (7, 0),
+        Reduction::All => (8, 0),
+        Reduction::Mean => (9, 0),
+        Reduction::Var { ddof } => (10, ddof),
+        Reduction::Std { ddof } => (11, ddof),
+    }
+}
+
+/// The inverse of [`reduction_code`]: `Ok(None)` for 0, `Err` for a code it never makes.
+fn reduction_of(code: u8, ddof: u32) -> std::result::Result<Option<Reduction>, u8> {
+    Ok(Some(match code {
+        0 => return Ok(None),
+        1 => Reduction::Sum,
+        2 => Reduction::Prod,
+        3 => Reduction::Min,
+        4 => Reduction::Max,
+        5 => Reduction::ArgMin,
+        6 => Reduction::ArgMax,
+        7 => Reduction::Any,
+        8 => Reduction::All,
+        9 => Reduction::Mean,
+        10 => Reduction::Var { ddof },
+        11 => Reduction::Std { ddof },
+        other => return Err(other),
+    }))
 }
 
 /// What a message carries: the chunk itself, or the description of one coming over the
@@ -317,6 +357,10 @@ pub(crate) fn decode_any(msg: &[u8]) -> Result<(usize, Carried)> {
         metas.push((dtype, shape));
     }
     if head & ON_LINK != 0 {
+        let code = take(1)?[0];
+        let ddof = u32::from_le_bytes(take(4)?.try_into().expect("4 bytes"));
+        let bytes = word(take(8)?);
+        let partial = reduction_of(code, ddof).map_err(|_| bad("unknown reduction"))?;
         let dtype = metas.first().map_or(DType::F64, |m| m.0);
         if metas.iter().any(|m| m.0 != dtype) || metas.is_empty() || at != msg.len() {
             return Err(bad(
@@ -324,7 +368,15 @@ pub(crate) fn decode_any(msg: &[u8]) -> Result<(usize, Carried)> {
             ));
         }
         let shapes = metas.into_iter().map(|m| m.1).collect();
-        return Ok((task, Carried::OnLink(PeerChunk { dtype, shapes })));
+        return Ok((
+            task,
+            Carried::OnLink(PeerChunk {
+                dtype,
+                shapes,
+                partial,
+                bytes,
+            }),
+        ));
     }
     let mut parts = vec![];
     for (dtype, shape) in metas {
@@ -358,17 +410,27 @@ mod tests {
             assert_eq!(back.parts[1].shape(), &[4]);
             assert!(decode(&m[..m.len() - 1]).is_err());
         }
-        let what = PeerChunk {
-            dtype: DType::BF16,
-            shapes: vec![vec![5, 3], vec![3, 3]],
+        let dense = PeerChunk::dense(DType::BF16, vec![vec![5, 3], vec![3, 3]]);
+        let partial = PeerChunk {
+            dtype: DType::F64,
+            shapes: vec![vec![7]],
+            partial: Some(Reduction::Std { ddof: 1 }),
+            bytes: 7 * 3 * 8,
         };
-        let m = encode_on_link(1 << 31, &what);
-        match decode_any(&m).unwrap() {
-            (t, Carried::OnLink(w)) => assert_eq!((t, w), (1 << 31, what)),
-            other => panic!("{other:?}"),
+        for what in [dense, partial] {
+            let m = encode_on_link(1 << 31, &what);
+            match decode_any(&m).unwrap() {
+                (t, Carried::OnLink(w)) => assert_eq!((t, w), (1 << 31, what)),
+                other => panic!("{other:?}"),
+            }
+            assert!(decode(&m).is_err(), "a description is not a chunk");
+            assert!(decode_any(&m[..m.len() - 1]).is_err());
         }
-        assert!(decode(&m).is_err(), "a description is not a chunk");
-        assert!(decode_any(&m[..m.len() - 1]).is_err());
+        for code in 0..12 {
+            let r = reduction_of(code, 2).unwrap();
+            assert_eq!(r.map_or(0, |r| reduction_code(r).0), code);
+        }
+        assert!(reduction_of(12, 0).is_err());
     }
 
     #[test]

@@ -17,6 +17,11 @@
 //! waiting on it. Two ranks on one GPU cannot share a communicator (NCCL refuses), so the
 //! exchange uses the link only when every rank's [`PeerLink::identity`] differs.
 //!
+//! Reductions: partials cross on the link too (in this backend's layout, read by the
+//! same backend's combine on the other side), and the combine tree runs our kernels, not
+//! `ncclReduce`: NCCL's summation order is its own, and results must stay bit-identical
+//! to one process.
+//!
 //! Streams and memory: a send waits on the chunk's `ready` event on the direction's
 //! stream and leaves a use event in it, so the chunk is not freed under the send; a
 //! receive allocates on the direction's stream and records the chunk's `ready` event
@@ -170,14 +175,21 @@ impl PeerLink for CudaBackend {
 
     fn send(&self, to: usize, buf: &Buffer) -> Result<Option<PeerChunk>> {
         let b: &CuBuf = self.buf(buf)?;
-        if b.partial.is_some() {
-            return Ok(None);
-        }
-        let what = PeerChunk {
-            dtype: b.dtype,
-            shapes: std::iter::once(&b.shape).chain(&b.more).cloned().collect(),
+        let what = match b.partial {
+            // A partial in this backend's layout: its whole allocation, read by the same
+            // backend's combine on the other side.
+            Some(red) => PeerChunk {
+                dtype: b.dtype,
+                shapes: vec![b.shape.clone()],
+                partial: Some(red),
+                bytes: b.data.len() as u64,
+            },
+            None => PeerChunk::dense(
+                b.dtype,
+                std::iter::once(&b.shape).chain(&b.more).cloned().collect(),
+            ),
         };
-        let n = what.bytes() as usize;
+        let n = what.bytes as usize;
         if b.data.len() < n {
             return Err(self.fail("device link", "a chunk smaller than its parts"));
         }
@@ -197,7 +209,10 @@ impl PeerLink for CudaBackend {
     }
 
     fn recv(&self, from: usize, what: &PeerChunk) -> Result<Buffer> {
-        let n = what.bytes() as usize;
+        let n = what.bytes as usize;
+        if what.shapes.is_empty() || (what.partial.is_some() && what.shapes.len() != 1) {
+            return Err(self.fail("device link", format!("a chunk described as {what:?}")));
+        }
         let links = self.peers.links.lock().unwrap_or_else(|p| p.into_inner());
         let comm = self.comm(&links, from, false)?;
         let stream = comm.stream();
@@ -217,7 +232,7 @@ impl PeerLink for CudaBackend {
             .record_event(None)
             .map_err(|e| self.fail("device link", format!("{e:?}")))?;
         let out = if what.shapes.len() == 1 {
-            self.wrap(data, what.dtype, what.shapes[0].clone(), None)
+            self.wrap(data, what.dtype, what.shapes[0].clone(), what.partial)
         } else {
             self.wrap_parts(data, what.dtype, what.shapes.clone())
         };
