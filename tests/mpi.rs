@@ -3,7 +3,7 @@
 //! rank that panics or is killed ends the job, non-zero, in seconds — never a hang.
 //!
 //! MPI is a cargo feature that needs libmpi to build, so this test builds its own
-//! `tessera` binary with it (and Zarr; no GPU backends; into `target/mpi`) and launches that. It
+//! `tessera` binary with it (and Zarr and wgpu; not CUDA; into `target/mpi`) and launches that. It
 //! skips, saying why, where `mpirun` or the MPI headers are missing, unless
 //! `TESSERA_REQUIRE_MPI=1` (as `.ci/run` sets).
 
@@ -47,7 +47,8 @@ fn binary() -> Option<&'static PathBuf> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = Command::new(cargo)
             .current_dir(&root)
-            .args(["build", "--release", "--no-default-features", "--features", "mpi,zarr"])
+            .args(["build", "--release", "--no-default-features"])
+            .args(["--features", "mpi,zarr,wgpu"])
             .args(["--bin", "tessera", "--target-dir"])
             .arg(&target)
             .output()
@@ -473,4 +474,46 @@ fn every_rank_stays_under_its_host_limit_while_chunks_cross_ranks() {
         "a rank went over its 9 MiB host limit: {peaks:?}\n{all}"
     );
     assert_eq!(got, want, "the limit changed the result");
+}
+
+#[test]
+fn device_chunks_cross_ranks_and_give_the_bits_of_one_process_on_the_same_device() {
+    if binary().is_none() {
+        return;
+    }
+    // Each rank on the wgpu adapter (lavapipe here): chunks made on a device and read on
+    // another rank cross through the host (no device link on wgpu). Device reductions sum
+    // in another order than the CPU's, so the reference is one process on the device.
+    if tessera::backend::wgpu_adapters().is_empty() {
+        assert!(
+            std::env::var("TESSERA_REQUIRE_WGPU").as_deref() != Ok("1"),
+            "TESSERA_REQUIRE_WGPU=1 but no wgpu adapter"
+        );
+        eprintln!("SKIPPED the MPI device test: no wgpu adapter (install mesa-vulkan-drivers)");
+        return;
+    }
+    for w in ["seed", "reductions", "matmul"] {
+        let digest = |out: &Output| -> String {
+            let all = text(out);
+            assert!(out.status.success(), "{w}:\n{all}");
+            all.lines()
+                .find(|l| l.starts_with("result "))
+                .unwrap_or_else(|| panic!("{w}: no result:\n{all}"))
+                .split(" in ")
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        let (one, _) = ranks(1, w, &["--device", "wgpu:0", "--single"]);
+        let (two, _) = ranks(2, w, &["--device", "wgpu:0"]);
+        let all = text(&two);
+        let sent: usize = all
+            .lines()
+            .filter(|l| l.starts_with("rank "))
+            .map(|l| l.split("sent ").nth(1).unwrap().split(' ').next().unwrap())
+            .map(|v| v.parse::<usize>().unwrap())
+            .sum();
+        assert!(sent > 0, "{w}: nothing crossed ranks:\n{all}");
+        assert_eq!(digest(&two), digest(&one), "{w} on 2 ranks on wgpu:0");
+    }
 }
