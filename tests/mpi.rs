@@ -91,6 +91,22 @@ fn ranks(np: usize, workload: &str, extra: &[&str]) -> (Output, Duration) {
     mpirun(np, &args)
 }
 
+/// MiB every rank's line says it sent, summed.
+fn sent_mib(all: &str) -> f64 {
+    all.lines()
+        .filter(|l| l.starts_with("rank "))
+        .map(|l| {
+            l.split("chunks (")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+        })
+        .map(|v| v.parse::<f64>().unwrap())
+        .sum()
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -396,23 +412,22 @@ fn a_tall_skinny_qr_over_ranks_sends_the_r_factors_not_the_q_blocks() {
     let (out, _) = ranks(4, "tall", &[]);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
-    let sent: f64 = all
-        .lines()
-        .filter(|l| l.starts_with("rank "))
-        .map(|l| {
-            let mib = l
-                .split("chunks (")
-                .nth(1)
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap();
-            mib.parse::<f64>().unwrap()
-        })
-        .sum();
+    let sent = sent_mib(&all);
     assert!(
         sent < 0.5,
         "the ranks sent {sent} MiB, less than one Q block would be:\n{all}"
+    );
+    // 100,000 × 100 in 5,000-row blocks: carrying Q down the tree, each child receives
+    // only its own rows of its parent's Q, not the parent's whole stacked Q (measured:
+    // 2.3 MiB sent in all, 5.8 MiB when the stacked Q's travelled).
+    let args = "ranks tall --size 2000 --chunk 100 --threads 1";
+    let (out, _) = mpirun(4, &args.split(' ').collect::<Vec<_>>());
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let sent = sent_mib(&all);
+    assert!(
+        sent < 3.5,
+        "the ranks sent {sent} MiB: the stacked Q's travel down the tree again?\n{all}"
     );
 }
 

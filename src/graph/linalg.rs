@@ -8,7 +8,7 @@ use crate::chunks::{c_strides, ChunkGrid};
 use crate::error::{Error, Result};
 use crate::expr::{Decomp, Node, Op};
 use crate::kernel::LinalgTask;
-use crate::kernel::{BinaryOp, ChunkOp, LinalgOp};
+use crate::kernel::{AssembleOp, BinaryOp, ChunkOp, LinalgOp, Piece};
 
 /// Fan-in of the sum over contracted blocks (dask's `split_every`).
 const SUM_FAN: usize = 4;
@@ -293,7 +293,27 @@ impl Lower {
                 q[id] = eff;
             }
             for &(c, off) in &nodes[id].children {
-                stack.push((c, Some((eff, off))));
+                // The child's rows of this Q as a task of their own (a copy where this Q
+                // is), so a child on another rank receives its k × kr rows, not the
+                // whole stacked Q.
+                let k = nodes[c].k;
+                let rows_of_child = self.add(
+                    ChunkOp::Assemble(AssembleOp {
+                        dtype: n.dtype,
+                        shape: vec![k, kr],
+                        pieces: vec![Piece {
+                            slot: 0,
+                            src_start: vec![off, 0],
+                            dst_start: vec![0, 0],
+                            shape: vec![k, kr],
+                        }],
+                    }),
+                    vec![eff],
+                    k * kr * n.dtype.size(),
+                    n,
+                    vec![c, 2],
+                );
+                stack.push((c, Some((rows_of_child, 0))));
             }
         }
         let mut v = q.clone();
