@@ -269,14 +269,21 @@ impl Run<'_> {
                 || tr.send(r, msg.clone()),
             )?;
         }
+        self.sent(t, bytes);
+        Ok(Some(bytes))
+    }
+
+    /// Lets task `t`'s chunk go once it was sent to every rank that reads it, `bytes`
+    /// to each (the send held a pin, and each rank counted as a consumer).
+    fn sent(&self, t: usize, bytes: u64) {
+        let to = self.ranked.as_ref().expect("ranked").send_to[t].len();
         let mut st = self.lock();
         st.store.slots[t].pins -= 1;
-        for _ in to {
+        for _ in 0..to {
             self.consumed(&mut st, t);
         }
-        st.sent.0 += to.len();
-        st.sent.1 += bytes * to.len() as u64;
-        Ok(Some(bytes))
+        st.sent.0 += to;
+        st.sent.1 += bytes * to as u64;
     }
 
     /// Queues task `t`'s device chunk `b` on the device link to every rank that reads it,
@@ -320,13 +327,7 @@ impl Run<'_> {
         for &r in to {
             tr.send(r, msg.clone())?;
         }
-        let mut st = self.lock();
-        st.store.slots[t].pins -= 1;
-        for _ in to {
-            self.consumed(&mut st, t);
-        }
-        st.sent.0 += to.len();
-        st.sent.1 += what.bytes * to.len() as u64;
+        self.sent(t, what.bytes);
         Ok(Some(bytes))
     }
 

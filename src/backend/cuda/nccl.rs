@@ -68,6 +68,14 @@ fn stream_id(peer: usize, send: bool) -> usize {
 }
 
 impl CudaBackend {
+    /// Makes this device's context current: NCCL calls (and cudarc's wrappers of them)
+    /// do not.
+    fn bind(&self) -> Result<()> {
+        self.ctx
+            .bind_to_thread()
+            .map_err(|e| self.fail("device link", format!("{e:?}")))
+    }
+
     fn nccl_fail(&self, op: &str, e: impl std::fmt::Debug) -> Error {
         self.fail(op, format!("NCCL: {e:?}"))
     }
@@ -137,9 +145,7 @@ impl PeerLink for CudaBackend {
                 "rank 0 could not make NCCL ids (see its log)",
             ));
         }
-        self.ctx
-            .bind_to_thread()
-            .map_err(|e| self.fail("device link", format!("{e:?}")))?;
+        self.bind()?;
         let mut links = Links {
             size,
             sends: (0..size).map(|_| None).collect(),
@@ -196,9 +202,7 @@ impl PeerLink for CudaBackend {
         let links = self.peers.links.lock().unwrap_or_else(|p| p.into_inner());
         let comm = self.comm(&links, to, true)?;
         let stream = comm.stream();
-        self.ctx
-            .bind_to_thread()
-            .map_err(|e| self.fail("device link", format!("{e:?}")))?;
+        self.bind()?;
         self.after_on(&stream, &[b])?;
         if n > 0 {
             comm.send(&b.data.slice(..n), 1)
@@ -216,9 +220,7 @@ impl PeerLink for CudaBackend {
         let links = self.peers.links.lock().unwrap_or_else(|p| p.into_inner());
         let comm = self.comm(&links, from, false)?;
         let stream = comm.stream();
-        self.ctx
-            .bind_to_thread()
-            .map_err(|e| self.fail("device link", format!("{e:?}")))?;
+        self.bind()?;
         // SAFETY: the receive below writes all `n` bytes before the `ready` event
         // recorded after it, which every reader waits on (one byte, never read, when
         // the chunk is empty: CUDA refuses size 0).
