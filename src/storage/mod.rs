@@ -9,7 +9,12 @@
 //! depends only on dtypes and errors.
 
 pub mod npy;
+mod staging;
 pub mod zarr;
+
+pub(crate) use staging::alive as process_alive;
+pub use staging::recover;
+pub(crate) use staging::{failpoint, replace_dir, unique, Kind as StagingKind, TargetLock};
 
 use crate::dtype::{DType, HostArray};
 use crate::error::Result;
@@ -36,8 +41,7 @@ pub trait ChunkSink: Send + Sync {
     /// Writes `block` (C-contiguous) at `start`. Blocks may come in any order, from
     /// several threads at once.
     fn write(&self, start: &[usize], block: &HostArray) -> Result<()>;
-    /// Makes this process's writes durable (and, into an existing Zarr array, moves its
-    /// chunks in). Under MPI every rank calls it for its own writes before the owner's
+    /// Makes this process's writes durable. Under MPI every rank calls it for its own writes before the owner's
     /// [`ChunkSink::finish_whole`].
     fn finish_part(&self) -> Result<()> {
         Ok(())

@@ -316,8 +316,27 @@ impl NpyWriter {
             .file_name()
             .ok_or_else(|| err(path, "the path names no file"))?
             .to_string_lossy();
-        let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-        let file = File::create(&tmp).map_err(|e| {
+        // What a killed earlier write left here goes first (see `storage::recover`).
+        super::recover(path).map_err(|e| {
+            err(
+                path,
+                format!(
+                    "cannot remove what an earlier, killed write of {name} left beside it: {e}"
+                ),
+            )
+        })?;
+        // A name taken already can only be a file an earlier process with this pid left:
+        // the next call's name is free.
+        let mut tmp = super::unique(path, super::StagingKind::Partial);
+        let mut made = File::create_new(&tmp);
+        for _ in 0..8 {
+            if !matches!(&made, Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists) {
+                break;
+            }
+            tmp = super::unique(path, super::StagingKind::Partial);
+            made = File::create_new(&tmp);
+        }
+        let file = made.map_err(|e| {
             err(
                 path,
                 format!(
@@ -468,10 +487,12 @@ impl ChunkSink for NpyWriter {
         if self.role == Role::Joined {
             return Ok(());
         }
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| {
-            self.abort();
-            err(&self.path, format!("finishing: {e}"))
-        })
+        super::failpoint("npy-rename")
+            .and_then(|_| std::fs::rename(&self.tmp, &self.path))
+            .map_err(|e| {
+                self.abort();
+                err(&self.path, format!("finishing: {e}"))
+            })
     }
 
     fn abort(&self) {

@@ -8,10 +8,16 @@
 //! for a sharded array): the caller rechunks the data to [`ZarrWriter::grid`] first, so
 //! no store chunk is ever written by two tasks (a read-modify-write race).
 //!
-//! Why a staging directory: a failed write must not leave an array that looks complete.
-//! A new array is written into a hidden sibling directory and renamed onto its path by
-//! [`crate::storage::ChunkSink::finish`]; writing into an existing array stages the new chunks the same
-//! way and moves them in at the end, so an error leaves the old array as it was.
+//! Why a staging directory: a failed write must not leave an array that looks complete,
+//! nor a mix of old and new chunks. Every write goes into a hidden sibling directory
+//! (unique per call). A new array is renamed onto its path by
+//! [`crate::storage::ChunkSink::finish`]; a replace, or a write into an existing array
+//! (which rewrites every chunk in that array's own chunking and codecs, and takes over
+//! its metadata and any other file in it by hard link), swaps the staged directory with
+//! the old one in one step (see `storage::staging`). So after an error, or a kill at any
+//! instant, the path holds the old array or the new one, whole. A write into an
+//! existing array holds a lock on it throughout: a second writer gets an error naming
+//! the first instead of mixing their chunks.
 
 #[cfg(feature = "zarr")]
 mod store;

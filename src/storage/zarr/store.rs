@@ -7,8 +7,7 @@ use crate::error::{Error, Result};
 use crate::storage::{c_runs, ChunkSink, ChunkSource, Role};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use zarrs::array::{Array as ZArray, ArrayBytes, ArrayMetadata, ArrayShardedExt};
 use zarrs::filesystem::FilesystemStore;
 
@@ -467,8 +466,6 @@ fn chunk_shape_for(grid: &ChunkGrid, shape: &[usize], want: Option<&[usize]>) ->
     }
 }
 
-static STAGING: AtomicUsize = AtomicUsize::new(0);
-
 /// What `finish` does with the staged chunks.
 #[derive(Debug, PartialEq)]
 enum Into_ {
@@ -476,7 +473,8 @@ enum Into_ {
     New,
     /// Move the old array aside, rename the staged one in, delete the old one.
     Replace,
-    /// Move each written chunk into the existing array.
+    /// Rewrite every chunk, in the existing array's chunking and codecs, into a copy of
+    /// it that is swapped in.
     Existing,
 }
 
@@ -492,8 +490,9 @@ pub struct ZarrWriter {
     /// The full (unclipped) store chunk shape, for padding edge blocks.
     chunk: Vec<usize>,
     into: Into_,
-    written: Mutex<Vec<Vec<u64>>>,
     role: Role,
+    /// Held on an existing target from `create` to drop (see `storage::TargetLock`).
+    _lock: Option<crate::storage::TargetLock>,
 }
 
 impl std::fmt::Debug for ZarrWriter {
@@ -518,7 +517,22 @@ impl ZarrWriter {
         data: &ChunkGrid,
         o: &ZarrOptions,
     ) -> Result<ZarrWriter> {
+        // A replace killed half-way may have left the old array aside: it comes back
+        // before anything looks at the path, and dead writers' staging goes.
+        crate::storage::recover(path).map_err(|e| {
+            err(
+                path,
+                format!(
+                    "cannot restore or remove what an earlier, killed write left beside it: {e}"
+                ),
+            )
+        })?;
         let existing = is_zarr_array(path);
+        let lock = if existing {
+            crate::storage::TargetLock::acquire(path).map_err(|e| err(path, e))?
+        } else {
+            None
+        };
         let into = if existing && !o.overwrite {
             Into_::Existing
         } else if existing {
@@ -581,11 +595,8 @@ impl ZarrWriter {
                 format!("the directory {} does not exist", parent.display()),
             ));
         }
-        let staging = parent.join(format!(
-            ".{name}.partial-{}-{}",
-            std::process::id(),
-            STAGING.fetch_add(1, Ordering::Relaxed)
-        ));
+        let _ = (&name, &parent);
+        let staging = crate::storage::unique(path, crate::storage::StagingKind::Partial);
         std::fs::create_dir(&staging).map_err(|e| {
             err(
                 path,
@@ -635,8 +646,8 @@ impl ZarrWriter {
             grid,
             chunk,
             into,
-            written: Mutex::new(vec![]),
             role: Role::Owner,
+            _lock: lock,
         })
     }
 
@@ -692,8 +703,8 @@ impl ZarrWriter {
             } else {
                 Into_::New
             },
-            written: Mutex::new(vec![]),
             role: Role::Joined,
+            _lock: None,
         })
     }
 
@@ -713,48 +724,67 @@ impl ZarrWriter {
         self.into == Into_::Existing
     }
 
-    /// Chunks written into an existing array move into it, each replacing its old
-    /// chunk (one that is all fill value removes it).
-    fn finish_part_inner(&self) -> std::io::Result<()> {
-        if self.into != Into_::Existing {
-            return Ok(());
-        }
-        let written = self.written.lock().unwrap_or_else(|p| p.into_inner());
-        for idx in written.iter() {
-            let key = self.array.chunk_key(idx);
-            let rel = key.as_str().trim_start_matches('/');
-            let (from, to) = (self.staging.join(rel), self.path.join(rel));
-            if from.exists() {
+    /// Into an existing array, the staging becomes a whole copy of the new array: every
+    /// file of the old one that is not one of its chunks (metadata, attributes, a user's
+    /// own files) is hard-linked in (copied where links are refused). Every chunk was
+    /// written (a chunk zarrs left out is all fill value, so its old file must not come
+    /// back).
+    fn take_over_old_files(&self) -> std::io::Result<()> {
+        let chunks: std::collections::HashSet<String> = self
+            .grid
+            .block_indices()
+            .into_iter()
+            .map(|b| {
+                let idx: Vec<u64> = b.iter().map(|&i| i as u64).collect();
+                self.array
+                    .chunk_key(&idx)
+                    .as_str()
+                    .trim_start_matches('/')
+                    .to_string()
+            })
+            .collect();
+        let mut dirs = vec![PathBuf::new()];
+        while let Some(rel) = dirs.pop() {
+            for e in std::fs::read_dir(self.path.join(&rel))? {
+                let e = e?;
+                let rel = rel.join(e.file_name());
+                if e.file_type()?.is_dir() {
+                    dirs.push(rel);
+                    continue;
+                }
+                let key = rel
+                    .to_string_lossy()
+                    .replace(std::path::MAIN_SEPARATOR, "/");
+                let to = self.staging.join(&rel);
+                if chunks.contains(&key) || to.exists() {
+                    continue;
+                }
                 if let Some(dir) = to.parent() {
                     std::fs::create_dir_all(dir)?;
                 }
-                std::fs::rename(&from, &to)?;
-            } else {
-                // zarrs writes no chunk that is all fill value: the old one goes.
-                match std::fs::remove_file(&to) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
+                let from = self.path.join(&rel);
+                if std::fs::hard_link(&from, &to).is_err() {
+                    std::fs::copy(&from, &to)?;
                 }
             }
         }
-        Ok(())
+        crate::storage::failpoint("zarr-after-take-over")
     }
 
     fn finish_whole_inner(&self) -> std::io::Result<()> {
         match self.into {
             Into_::New => {
+                crate::storage::failpoint("zarr-before-rename")?;
                 if self.path.is_dir() {
                     std::fs::remove_dir(&self.path)?;
                 }
                 std::fs::rename(&self.staging, &self.path)
             }
-            Into_::Replace => {
-                let old = self.staging.with_extension("old");
-                std::fs::rename(&self.path, &old)?;
-                std::fs::rename(&self.staging, &self.path)?;
-                std::fs::remove_dir_all(&old)
+            Into_::Replace => crate::storage::replace_dir(&self.staging, &self.path),
+            Into_::Existing => {
+                self.take_over_old_files()?;
+                crate::storage::replace_dir(&self.staging, &self.path)
             }
-            Into_::Existing => std::fs::remove_dir_all(&self.staging),
         }
     }
 }
@@ -813,18 +843,7 @@ impl ChunkSink for ZarrWriter {
         self.array
             .store_chunk(&idx, ArrayBytes::new_flen(full))
             .map_err(|e| err(&self.path, format!("writing chunk {idx:?}: {e}")))?;
-        self.written
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(idx);
         Ok(())
-    }
-
-    fn finish_part(&self) -> Result<()> {
-        self.finish_part_inner().map_err(|e| {
-            self.abort();
-            err(&self.path, format!("finishing: {e}"))
-        })
     }
 
     fn finish_whole(&self) -> Result<()> {
