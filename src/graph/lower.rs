@@ -15,10 +15,13 @@ use crate::kernel::{
     AssembleOp, CombineOp, LinalgTask, MapOp, ReduceOp, SourceOp, StoredOp, TakeOp,
 };
 use std::collections::HashMap;
+use std::rc::Rc;
 
 pub(crate) struct Lower {
     pub tasks: Vec<Task>,
-    blocks: HashMap<u64, Vec<usize>>,
+    /// Each materialised node's block tasks, shared: a region query reads them once per
+    /// block, and copying the list there made lowering quadratic in the block count.
+    blocks: HashMap<u64, Rc<[usize]>>,
     consumers: HashMap<u64, usize>,
     assembled: HashMap<(u64, Vec<usize>, Vec<usize>), usize>,
     /// Stored copies of array regions (see [`Lower::dense`]).
@@ -26,7 +29,7 @@ pub(crate) struct Lower {
     /// Plans shared by several output nodes (TSQR's Q and R, an SVD's U, S and Vt).
     pub(super) plans: HashMap<(u64, &'static str), Vec<usize>>,
     /// Tasks standing for blocks of persisted arrays (see [`TaskGraph::stored`]).
-    stored: Vec<(usize, std::sync::Arc<crate::scheduler::Persisted>, usize)>,
+    stored: Vec<(usize, std::sync::Arc<crate::spill::Persisted>, usize)>,
     /// Each node's task name, made once and shared: formatting one per task showed in
     /// a profile of the tiny-task probe (inside `Lower::add`, 9% of its samples).
     names: HashMap<u64, std::sync::Arc<str>>,
@@ -174,7 +177,7 @@ impl Lower {
     /// The expression for the region `start..start+shape` of array `a`.
     pub fn region(&mut self, a: &Array, start: &[usize], shape: &[usize]) -> Result<VExpr> {
         let n = a.node()?;
-        if let Some(ids) = self.blocks.get(&n.id).cloned() {
+        if let Some(ids) = self.blocks.get(&n.id).map(Rc::clone) {
             return self.region_of_blocks(n, &ids, start, shape);
         }
         if self.inline(n) && !concat_spans(n, start, shape) {
@@ -485,12 +488,12 @@ impl Lower {
     }
 
     /// Tasks holding every block of `a`, in C order of its grid.
-    pub fn materialize(&mut self, a: &Array) -> Result<Vec<usize>> {
+    pub fn materialize(&mut self, a: &Array) -> Result<Rc<[usize]>> {
         let n = a.node()?;
         if let Some(ids) = self.blocks.get(&n.id) {
-            return Ok(ids.clone());
+            return Ok(Rc::clone(ids));
         }
-        let ids = match &n.op {
+        let ids: Vec<usize> = match &n.op {
             Op::Reduce {
                 reduction,
                 axes,
@@ -542,7 +545,8 @@ impl Lower {
                 ids
             }
         };
-        self.blocks.insert(n.id, ids.clone());
+        let ids: Rc<[usize]> = ids.into();
+        self.blocks.insert(n.id, Rc::clone(&ids));
         Ok(ids)
     }
 
@@ -806,7 +810,7 @@ pub(crate) fn build(arrays: &[&Array], lowering: super::Lowering) -> Result<Task
             shape: n.shape.clone(),
             dtype: n.dtype,
             grid: n.grid.clone(),
-            blocks: ids,
+            blocks: ids.to_vec(),
         });
     }
     // The scheduler orders ready tasks by one word holding priority and task index.
