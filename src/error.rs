@@ -126,6 +126,13 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// The compute was cancelled through its [`crate::CancelToken`] (the CLI cancels on
+    /// SIGINT and SIGTERM); whatever it had written or spilled is removed.
+    #[error("compute cancelled: {reason}")]
+    Cancelled {
+        /// Who cancelled, and why.
+        reason: String,
+    },
     /// A backend failed while running a task (a bug or a device fault, never user input).
     #[error("backend {device} failed on {op}: {reason}")]
     Backend {

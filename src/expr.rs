@@ -9,7 +9,6 @@ use crate::chunks::ChunkGrid;
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::kernel::{BinaryOp, Generator, Reduction, UnaryOp};
-use crate::scheduler;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -38,7 +37,7 @@ pub(crate) enum Op {
     /// A stored array read block by block: the user's in-memory array, or a file.
     Source(Arc<dyn crate::storage::ChunkSource>),
     /// Blocks a persisted array holds (in memory or spilled).
-    Stored(Arc<scheduler::Persisted>),
+    Stored(Arc<crate::spill::Persisted>),
     Unary(UnaryOp),
     Binary(BinaryOp),
     Where,

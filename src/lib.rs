@@ -14,9 +14,13 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(all(feature = "cuda", not(any(feature = "cuda-12", feature = "cuda-13"))))]
+compile_error!("the cuda feature needs a CUDA version: enable cuda-12 (the default) or cuda-13");
+#[cfg(all(feature = "cuda-12", feature = "cuda-13"))]
+compile_error!("cuda-12 and cuda-13 exclude each other: build cuda-13 with --no-default-features --features wgpu,zarr,cuda-13");
+
 pub mod array;
 pub mod backend;
-pub mod bench;
 pub mod chunks;
 pub mod distributed;
 pub mod dtype;
@@ -27,6 +31,7 @@ pub mod kernel;
 mod multiversion;
 pub mod philox;
 pub mod scheduler;
+mod spill;
 pub mod storage;
 
 pub use array::linalg;
@@ -39,7 +44,7 @@ pub use backend::Device;
 pub use chunks::{ChunkGrid, Chunks};
 pub use dtype::{DType, Element, HostArray, Scalar};
 pub use error::{Error, Result};
-pub use scheduler::{set_default_options, ComputeOptions, Scheduler};
+pub use scheduler::{set_default_options, CancelToken, ComputeOptions, Scheduler};
 
 /// Everything a typical program needs.
 pub mod prelude {

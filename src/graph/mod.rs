@@ -64,7 +64,7 @@ pub struct TaskGraph {
     /// Tasks whose chunks a persisted array already holds: `(task, array, block)`,
     /// the block numbered in C order of the array's grid. They never run; the store
     /// takes their copies when the compute starts.
-    pub stored: Vec<(usize, std::sync::Arc<crate::scheduler::Persisted>, usize)>,
+    pub stored: Vec<(usize, std::sync::Arc<crate::spill::Persisted>, usize)>,
 }
 
 /// Choices of lowering that depend on where the graph will run.

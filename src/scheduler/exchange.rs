@@ -116,7 +116,7 @@ impl Run<'_> {
                         format!(
                             "receiving chunk {} from rank {from} on {}",
                             self.chunk_name(t),
-                            self.devices[d].device()
+                            self.targets.devices[d].device()
                         ),
                     ));
                     break;
@@ -223,7 +223,8 @@ impl Run<'_> {
             )
         };
         if let (Some((d, l)), Some(b)) = (link, &mem) {
-            let here = matches!(&**b, Buffer::Device(db) if db.device == self.devices[d].device());
+            let here =
+                matches!(&**b, Buffer::Device(db) if db.device == self.targets.devices[d].device());
             if here {
                 if let Some(bytes) = self.send_on_link(tr, l, t, b)? {
                     return Ok(Some(bytes));
@@ -240,12 +241,11 @@ impl Run<'_> {
         let msg = match (mem, file) {
             (Some(b), _) => match &*b {
                 Buffer::Host(c) => Ok(encode(t, c)),
-                Buffer::Device(_) => {
-                    super::placement::move_to(&b, None, &self.devices).map(|h| match h {
+                Buffer::Device(_) => super::placement::move_to(&b, None, &self.targets.devices)
+                    .map(|h| match h {
                         Buffer::Host(c) => encode(t, &c),
                         Buffer::Device(_) => unreachable!("a download lands on the host"),
-                    })
-                }
+                    }),
             },
             (None, Some(f)) => f.read().map(|c| encode(t, &c)),
             (None, None) => Err(Error::Backend {
@@ -282,8 +282,8 @@ impl Run<'_> {
         for _ in 0..to {
             self.consumed(&mut st, t);
         }
-        st.sent.0 += to;
-        st.sent.1 += bytes * to as u64;
+        st.counters.sent.0 += to;
+        st.counters.sent.1 += bytes * to as u64;
     }
 
     /// Queues task `t`'s device chunk `b` on the device link to every rank that reads it,
@@ -340,6 +340,7 @@ impl Run<'_> {
             return Ok(None);
         }
         let mine = self
+            .targets
             .devices
             .iter()
             .enumerate()
@@ -364,7 +365,7 @@ impl Run<'_> {
             l.connect(tr.rank(), size, &Collectives(tr))?;
             tracing::info!(
                 "device link connected: {size} ranks, chunks on {} cross GPU to GPU",
-                self.devices[d].device()
+                self.targets.devices[d].device()
             );
         }
         Ok(Some((d, l)))
@@ -421,8 +422,8 @@ impl Run<'_> {
             .settle(t, tier, reserved, Some(NewCopy::Memory(buf.clone())));
         st.store.finish(t);
         st.done += 1;
-        st.received.0 += 1;
-        st.received.1 += wire;
+        st.counters.received.0 += 1;
+        st.counters.received.1 += wire;
         self.release_consumers(&mut st, t);
         // On rank 0, an output block goes into the result now (from the host: a block
         // that came over the device link is downloaded for it).
@@ -431,11 +432,14 @@ impl Run<'_> {
                 drop(st);
                 let placed = match &*buf {
                     Buffer::Host(c) => sink.place(t, c),
-                    Buffer::Device(_) => super::placement::move_to(&buf, None, &self.devices)
-                        .and_then(|h| match h {
-                            Buffer::Host(c) => sink.place(t, &c),
-                            Buffer::Device(_) => unreachable!("a download lands on the host"),
-                        }),
+                    Buffer::Device(_) => {
+                        super::placement::move_to(&buf, None, &self.targets.devices).and_then(|h| {
+                            match h {
+                                Buffer::Host(c) => sink.place(t, &c),
+                                Buffer::Device(_) => unreachable!("a download lands on the host"),
+                            }
+                        })
+                    }
                 };
                 st = self.lock();
                 placed?;

@@ -80,6 +80,9 @@ pub struct ComputeOptions {
     pub disk_limit: Option<u64>,
     /// Write the task stream as Chrome-trace JSON (opens in Perfetto) to this file.
     pub trace: Option<PathBuf>,
+    /// Stops the compute when cancelled (checked before every task); see
+    /// [`super::CancelToken`].
+    pub cancel: Option<super::CancelToken>,
 }
 
 const INITIAL: ComputeOptions = ComputeOptions {
@@ -93,6 +96,7 @@ const INITIAL: ComputeOptions = ComputeOptions {
     spill_dir: None,
     disk_limit: None,
     trace: None,
+    cancel: None,
 };
 
 impl Default for ComputeOptions {
@@ -111,8 +115,14 @@ impl ComputeOptions {
         }
     }
 
-    /// The spill directory's parent this compute uses (option, env, temp dir).
-    pub(crate) fn spill_parent(&self) -> PathBuf {
+    /// The directory this compute's spill directory goes in: `spill_dir`, else env
+    /// `TESSERA_SPILL_DIR`, else the system temp dir.
+    ///
+    /// ```
+    /// let opts = tessera::ComputeOptions { spill_dir: Some("/big/disk".into()), ..Default::default() };
+    /// assert_eq!(opts.spill_parent(), std::path::PathBuf::from("/big/disk"));
+    /// ```
+    pub fn spill_parent(&self) -> PathBuf {
         self.spill_dir
             .clone()
             .or_else(|| std::env::var_os("TESSERA_SPILL_DIR").map(PathBuf::from))

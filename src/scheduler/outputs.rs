@@ -6,14 +6,14 @@
 //! Every byte brought to the host here is reserved in the store first, like anything a
 //! task makes, so the host limit holds to the end.
 
-use super::persisted::{Persisted, StoredChunk};
-use super::spill::SpillDir;
 use super::store::Room;
 use super::workers::{Run, Target};
 use super::{Made, Mode};
 use crate::backend::Buffer;
 use crate::error::{Error, Result, Tier};
 use crate::kernel::Chunk;
+use crate::spill::SpillDir;
+use crate::spill::{Persisted, StoredChunk};
 use std::sync::Arc;
 
 /// What the run hands back.
@@ -84,6 +84,7 @@ fn assemble(run: &Run) -> Result<Vec<crate::HostArray>> {
             Buffer::Host(_) => unreachable!("only device blocks are batched"),
         };
         let backend = run
+            .targets
             .devices
             .iter()
             .find(|b| b.device() == dev)
@@ -179,6 +180,7 @@ fn persist(run: &Run, dirs: &[Arc<SpillDir>]) -> Result<Vec<Arc<Persisted>>> {
                 let bytes = d.nbytes() as u64;
                 reserve_host(run, bytes, &format!("persisting {}", run.chunk_name(t)))?;
                 let backend = run
+                    .targets
                     .devices
                     .iter()
                     .find(|b| Some(b.device()) == Some(d.device()))

@@ -11,6 +11,47 @@ use crate::kernel::CombineOp;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+/// The backends one run places tasks on, and their memory limits.
+pub(super) struct Targets {
+    /// The devices, in the order of the run's device list.
+    pub devices: Vec<Arc<dyn Backend>>,
+    /// The CPU backend, which takes what a device declines.
+    pub cpu: Arc<dyn Backend>,
+    /// The targets blocks are spread over: every device, and the CPU when it owns
+    /// blocks too (`None`).
+    pub owners: Vec<Option<usize>>,
+    /// Each device's memory limit: the option, else 0.8 of what the device reports.
+    pub limits: Vec<Option<u64>>,
+    /// The host memory limit.
+    pub host_limit: u64,
+}
+
+impl Targets {
+    /// Opens the backends `opts` names.
+    pub fn open(opts: &super::ComputeOptions) -> Result<Targets> {
+        let opened = crate::backend::open_all(&opts.targets())?;
+        let devices = opened.devices;
+        let mut owners: Vec<Option<usize>> = (0..devices.len()).map(Some).collect();
+        if opened.cpu && !devices.is_empty() {
+            owners.push(None);
+        }
+        let limits = devices
+            .iter()
+            .map(|d| {
+                opts.device_memory_limit
+                    .or_else(|| d.memory_bytes().map(|b| b / 10 * 8))
+            })
+            .collect();
+        Ok(Targets {
+            devices,
+            cpu: Arc::new(crate::backend::CpuBackend),
+            owners,
+            limits,
+            host_limit: opts.host_limit(),
+        })
+    }
+}
+
 /// Where a task goes: `Some(i)` for device `i`, `None` for the CPU.
 pub(super) struct Placed {
     pub device: Option<usize>,

@@ -242,7 +242,7 @@ pub(crate) fn encode(task: usize, chunk: &Chunk) -> Vec<u8> {
         .sum::<usize>();
     let mut out = Vec::with_capacity(header + chunk.nbytes());
     out.extend_from_slice(&(task as u64).to_le_bytes());
-    super::spill::describe_parts(chunk, &mut out);
+    crate::spill::describe_parts(chunk, &mut out);
     for p in &chunk.parts {
         out.extend_from_slice(&p.element_bytes());
     }
@@ -259,7 +259,7 @@ pub(crate) fn encode_on_link(task: usize, what: &PeerChunk) -> Vec<u8> {
     let mut out = (task as u64 | ON_LINK).to_le_bytes().to_vec();
     out.push(what.shapes.len() as u8);
     for shape in &what.shapes {
-        out.push(super::spill::dtype_code(what.dtype));
+        out.push(crate::spill::dtype_code(what.dtype));
         out.push(shape.len() as u8);
         for &n in shape {
             out.extend_from_slice(&(n as u64).to_le_bytes());

@@ -16,9 +16,9 @@
 //! The store does no I/O and takes no locks: it lives inside the scheduler's mutex, and
 //! the workers do the copying it asks for with the lock released.
 
-use super::spill::{SpillDir, SpillFile};
 use crate::backend::Buffer;
 use crate::error::Tier;
+use crate::spill::{SpillDir, SpillFile};
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 

@@ -14,8 +14,7 @@
 //! next tasks in the order will read — so workers mostly find their inputs in memory.
 
 use super::options::ComputeOptions;
-use super::placement::{self, Placed};
-use super::spill::SpillDir;
+use super::placement::{self, Placed, Targets};
 use super::store::{NewCopy, Room, Store, Victim, START_BELOW};
 use super::trace::{Kind, Trace, IO_ROW};
 use crate::backend::{Backend, Buffer, Device};
@@ -23,6 +22,7 @@ use crate::dtype::HostArray;
 use crate::error::{Error, Result, Tier};
 use crate::graph::TaskGraph;
 use crate::kernel::Chunk;
+use crate::spill::SpillDir;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -42,17 +42,26 @@ pub(super) struct State {
     /// Copies being made outside the lock (moves, spills, read-backs).
     pub io: usize,
     pub done: usize,
-    /// Tasks run on each device.
-    pub on_device: Vec<usize>,
     /// Tasks running now on each target (device `i` at `i`, the CPU last).
     pub busy: Vec<usize>,
-    /// Bytes copied onto each device, and of those, bytes that came from another device.
-    pub moved_in: Vec<(u64, u64)>,
-    pub transfers: usize,
     pub error: Option<Error>,
-    pub spill_time: Duration,
     /// Finished tasks whose chunks other ranks wait for (pinned until sent).
     pub outbox: Vec<usize>,
+    /// What the run did, for its `Stats`.
+    pub counters: Counters,
+}
+
+/// What a run counts as it goes (read once, by `conclude`).
+#[derive(Default)]
+pub(super) struct Counters {
+    /// Tasks run on each device.
+    pub on_device: Vec<usize>,
+    /// Bytes copied onto each device, and of those, bytes that came from another device.
+    pub moved_in: Vec<(u64, u64)>,
+    /// Moves between host and devices.
+    pub transfers: usize,
+    /// Time spent writing and reading spill files.
+    pub spill_time: Duration,
     /// Chunks and bytes sent to and received from other ranks.
     pub sent: (usize, u64),
     pub received: (usize, u64),
@@ -79,11 +88,8 @@ pub(super) struct Sink {
 pub(super) struct Run<'a> {
     pub g: &'a TaskGraph,
     pub opts: &'a ComputeOptions,
-    pub devices: Vec<Arc<dyn Backend>>,
-    pub cpu: Arc<dyn Backend>,
-    /// The targets blocks are spread over: every device, and the CPU when it owns
-    /// blocks too (`None`).
-    pub targets: Vec<Option<usize>>,
+    /// The devices, the CPU and their limits.
+    pub targets: Targets,
     /// Worker threads.
     pub workers: usize,
     pub state: Mutex<State>,
@@ -100,8 +106,6 @@ pub(super) struct Run<'a> {
     pub sink: Option<Sink>,
     /// Set when the I/O thread runs (else workers relieve pressure themselves).
     pub io_thread: bool,
-    /// The memory limit of each device.
-    pub device_limits: Vec<Option<u64>>,
     /// This rank's part in a run over several ranks.
     pub ranked: Option<super::ranks::Ranked>,
     pub transport: Option<&'a dyn super::ranks::Transport>,
@@ -191,9 +195,9 @@ impl<'a> Run<'a> {
         let s = &st.store;
         let tier = |target: Option<usize>| target.map_or(Tier::Host, Tier::Device);
         let inputs = &self.g.tasks[t].inputs;
-        let mut held = vec![0; self.targets.len()];
-        let mut all_on = vec![true; self.targets.len()];
-        for (k, &target) in self.targets.iter().enumerate() {
+        let mut held = vec![0; self.targets.owners.len()];
+        let mut all_on = vec![true; self.targets.owners.len()];
+        for (k, &target) in self.targets.owners.iter().enumerate() {
             for &j in inputs {
                 match s.copy(j, tier(target)) {
                     // Data read from the caller's memory or a file is on the host
@@ -207,13 +211,50 @@ impl<'a> Run<'a> {
         placement::Residency {
             busy: self
                 .targets
+                .owners
                 .iter()
-                .map(|&x| st.busy[x.unwrap_or(self.devices.len())])
+                .map(|&x| st.busy[x.unwrap_or(self.targets.devices.len())])
                 .collect(),
-            targets: self.targets.clone(),
+            targets: self.targets.owners.clone(),
             held,
             all_on,
-            share: self.workers.div_ceil(self.targets.len()).max(1),
+            share: self.workers.div_ceil(self.targets.owners.len()).max(1),
+        }
+    }
+
+    /// The drive: persisted inputs held beyond this run's limits spill first (the peaks
+    /// count from there), then the workers, the I/O thread and, over ranks, the exchange
+    /// run until every task is done or one failed.
+    pub fn drive(&self) {
+        let first = self.lock().store.pressure();
+        if !first.is_empty() {
+            self.evict(first, Some(0));
+            let mut st = self.lock();
+            for t in st.store.tiers.iter_mut() {
+                t.peak = t.held;
+            }
+        }
+        if self.io_thread {
+            std::thread::scope(|s| {
+                s.spawn(|| self.io_loop());
+                if self.ranked.is_some() {
+                    s.spawn(|| self.exchange_loop());
+                }
+                pool(self.workers).scope(|ps| {
+                    for w in 0..self.workers {
+                        ps.spawn(move |_| self.worker(w));
+                    }
+                });
+                self.cv.notify_all();
+                self.io_cv.notify_all();
+            });
+        } else if self.ranked.is_some() {
+            std::thread::scope(|s| {
+                s.spawn(|| self.exchange_loop());
+                self.worker(0);
+            });
+        } else {
+            self.worker(0);
         }
     }
 
@@ -248,6 +289,10 @@ impl<'a> Run<'a> {
     fn work(&self, row: usize) {
         let mut st = self.lock();
         loop {
+            if st.error.is_none() && self.opts.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+                let reason = "its CancelToken was cancelled".to_string();
+                self.fail(&mut st, Error::Cancelled { reason });
+            }
             if self.finished(&st) {
                 self.cv.notify_all();
                 self.io_cv.notify_all();
@@ -259,18 +304,18 @@ impl<'a> Run<'a> {
             };
             let t = (key & u64::from(u32::MAX)) as usize;
             let task = &self.g.tasks[t];
-            let has_devices = !self.devices.is_empty();
+            let has_devices = !self.targets.devices.is_empty();
             // Only a device needs a choice (the CPU takes every task).
             let order = if has_devices {
                 placement::preference(task, &self.residency(&st, t))
             } else {
                 vec![]
             };
-            let fits = |i: usize| self.device_limits[i].is_none_or(|l| self.footprint[t] <= l);
+            let fits = |i: usize| self.targets.limits[i].is_none_or(|l| self.footprint[t] <= l);
             let place = || {
                 placement::place(
-                    &self.devices,
-                    &self.cpu,
+                    &self.targets.devices,
+                    &self.targets.cpu,
                     task,
                     &order,
                     &fits,
@@ -308,7 +353,7 @@ impl<'a> Run<'a> {
                 Admit::Stop => continue,
             };
             st.running += 1;
-            let slot = placed.device.unwrap_or(self.devices.len());
+            let slot = placed.device.unwrap_or(self.targets.devices.len());
             st.busy[slot] += 1;
             // Inputs already where the task runs are taken now, under the lock already
             // held: only the missing ones cost `bring` another round trip.
@@ -515,18 +560,18 @@ impl<'a> Run<'a> {
                 match via {
                     Via::Disk => {
                         st.store.note_read_back(Tier::Host, bytes);
-                        st.spill_time += t0.elapsed();
+                        st.counters.spill_time += t0.elapsed();
                     }
                     Via::Peer => {
                         if let Tier::Device(d) = tier {
-                            st.moved_in[d].1 += bytes;
+                            st.counters.moved_in[d].1 += bytes;
                         }
                     }
                 }
             }
-            st.transfers += moves;
+            st.counters.transfers += moves;
             if let (Tier::Device(d), true) = (tier, moves > 0) {
-                st.moved_in[d].0 += buf.nbytes() as u64;
+                st.counters.moved_in[d].0 += buf.nbytes() as u64;
             }
             if let (Tier::Device(_), true) = (tier, st.store.slots[j].evicted_from_device) {
                 st.store.note_read_back(tier, buf.nbytes() as u64);
@@ -546,11 +591,11 @@ impl<'a> Run<'a> {
         j: usize,
         tier: Tier,
         mem: Option<Arc<Buffer>>,
-        file: Option<Arc<super::spill::SpillFile>>,
+        file: Option<Arc<crate::spill::SpillFile>>,
         row: usize,
     ) -> Result<Copied> {
         let to = match tier {
-            Tier::Device(d) => Some(&self.devices[d]),
+            Tier::Device(d) => Some(&self.targets.devices[d]),
             _ => None,
         };
         let (mut src, mut host_copy) = match mem {
@@ -586,7 +631,7 @@ impl<'a> Run<'a> {
                 row,
                 src.nbytes() as u64,
                 || format!("move {} to the host", self.chunk_name(j)),
-                || caught_any(|| placement::move_to(&src, None, &self.devices)),
+                || caught_any(|| placement::move_to(&src, None, &self.targets.devices)),
             )?;
             src = Arc::new(h);
             host_copy = Some((src.clone(), Via::Peer));
@@ -597,7 +642,7 @@ impl<'a> Run<'a> {
             row,
             src.nbytes() as u64,
             || format!("move {}", self.chunk_name(j)),
-            || caught_any(|| placement::move_to(&src, to, &self.devices)),
+            || caught_any(|| placement::move_to(&src, to, &self.targets.devices)),
         )?;
         Ok(Copied {
             buf: Arc::new(moved),
@@ -646,7 +691,7 @@ impl<'a> Run<'a> {
         st.store.finish(t);
         st.done += 1;
         if let Some(d) = on_device {
-            st.on_device[d] += 1;
+            st.counters.on_device[d] += 1;
         }
         for &j in &task.inputs {
             self.consumed(&mut st, j);
@@ -695,13 +740,14 @@ impl<'a> Run<'a> {
                 let cap = st.store.tier(Tier::Host).cap(1.0);
                 if let Room::Granted = st.store.reserve(Tier::Host, bytes, cap, &[]) {
                     drop(st);
-                    let written =
-                        caught_any(|| match placement::move_to(&buf, None, &self.devices)? {
+                    let written = caught_any(|| {
+                        match placement::move_to(&buf, None, &self.targets.devices)? {
                             Buffer::Host(c) => sink.place(t, &c),
                             Buffer::Device(_) => {
                                 unreachable!("a move to the host lands on the host")
                             }
-                        });
+                        }
+                    });
                     st = self.lock();
                     st.store.sub(Tier::Host, bytes);
                     match written {
@@ -771,7 +817,7 @@ impl<'a> Run<'a> {
             };
             let mut st = self.lock();
             st.store.slots[v.chunk].busy = false;
-            st.spill_time += t0.elapsed();
+            st.counters.spill_time += t0.elapsed();
             match ok {
                 Ok(true) => {
                     freed = true;
@@ -862,7 +908,7 @@ impl<'a> Run<'a> {
             row,
             bytes,
             || format!("device to host {}", self.chunk_name(c)),
-            || caught_any(|| placement::move_to(&buf, None, &self.devices)),
+            || caught_any(|| placement::move_to(&buf, None, &self.targets.devices)),
         );
         let mut st = self.lock();
         let (h, failed) = split(host);
@@ -926,7 +972,7 @@ impl<'a> Run<'a> {
                 };
                 st = self.lock();
                 st.io -= 1;
-                st.spill_time += t0.elapsed();
+                st.counters.spill_time += t0.elapsed();
                 st.store.slots[c].busy = false;
                 let (chunk, failed) = split(read);
                 let copy = chunk.map(|c| NewCopy::Memory(Arc::new(Buffer::Host(c))));

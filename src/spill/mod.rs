@@ -13,10 +13,15 @@
 //! so a compute pays for deletions once, when its directory goes, for its peak of spill
 //! bytes rather than for every chunk it ever spilled.
 
-use super::diskio::{DirectReader, DirectWriter};
+mod diskio;
+mod persisted;
+
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::kernel::Chunk;
+use diskio::{DirectReader, DirectWriter};
+pub use persisted::Persisted;
+pub(crate) use persisted::StoredChunk;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +37,51 @@ pub struct SpillDir {
     created: std::sync::OnceLock<std::result::Result<(), String>>,
     next: AtomicU64,
     free: Arc<FreeList>,
+}
+
+/// Removes the spill directories beside `dir` (`PREFIX-PID-N`, of its own prefix or
+/// Tessera's two) that
+/// processes which no longer exist left: a compute killed with SIGKILL runs no
+/// destructor, so its files would stay forever. A live process's directory is never
+/// touched.
+fn remove_stale_siblings(dir: &Path) {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return;
+    };
+    let name = name.to_string_lossy();
+    // `PREFIX-PID-N`: the prefix is everything before the last two dashes. A compute's
+    // scratch and its persisted arrays' directories share the parent: each cleans both.
+    let Some(own) = name.rsplitn(3, '-').nth(2) else {
+        return;
+    };
+    let mut prefixes = vec![own, "tessera-spill", "tessera-persist"];
+    prefixes.dedup();
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let entry = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = prefixes
+            .iter()
+            .find_map(|p| entry.strip_prefix(p).and_then(|r| r.strip_prefix('-')))
+        else {
+            continue;
+        };
+        let mut parts = rest.split('-');
+        let (Some(pid), Some(n), None) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Ok(pid), true) = (pid.parse::<u32>(), n.parse::<u64>().is_ok()) else {
+            continue;
+        };
+        if !crate::storage::process_alive(pid) && e.file_type().is_ok_and(|t| t.is_dir()) {
+            tracing::info!(
+                "removing {} left by process {pid}, which no longer exists",
+                e.path().display()
+            );
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Released files of a directory (path and length), ready to be overwritten.
@@ -59,9 +109,10 @@ impl SpillDir {
     /// Writes `chunk` to a new file in this directory; `name` says which chunk it is in
     /// error messages.
     pub(crate) fn write(&self, chunk: &Chunk, name: &str) -> Result<SpillFile> {
-        let made = self
-            .created
-            .get_or_init(|| std::fs::create_dir_all(&self.path).map_err(|e| e.to_string()));
+        let made = self.created.get_or_init(|| {
+            remove_stale_siblings(&self.path);
+            std::fs::create_dir_all(&self.path).map_err(|e| e.to_string())
+        });
         if let Err(e) = made {
             return Err(io_err(
                 &self.path,

@@ -8,7 +8,7 @@
 //! lock for the whole compute makes two computes on one persisted array take turns
 //! instead of both counting the same bytes.
 
-use super::spill::{SpillDir, SpillFile};
+use super::{SpillDir, SpillFile};
 use crate::backend::Buffer;
 use std::sync::{Arc, Mutex, MutexGuard};
 
