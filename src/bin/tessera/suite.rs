@@ -1,10 +1,12 @@
-//! The benchmark suite behind `tessera bench`: named workloads, a STREAM-style triad to
+//! The benchmark suite behind `tessera bench` (the CLI's own: no part of the library's
+//! API): named workloads, a STREAM-style triad to
 //! measure this machine's memory bandwidth, and one table of ratios.
 
-use crate::error::Result;
-use crate::scheduler::{self, ComputeOptions};
-use crate::{random, Array};
 use std::time::Instant;
+use tessera::error::Result;
+use tessera::graph::{Lowering, TaskGraph};
+use tessera::scheduler::{self, ComputeOptions};
+use tessera::{random, Array};
 
 /// One measured workload.
 #[derive(Debug, Clone)]
@@ -83,7 +85,7 @@ impl Limits {
 /// buffers that stay in cache (best of 5): what a generated workload cannot beat.
 ///
 /// ```
-/// assert!(tessera::bench::philox_rate() > 0.0);
+/// assert!(suite::philox_rate() > 0.0);
 /// ```
 pub fn philox_rate() -> f64 {
     use rayon::prelude::*;
@@ -96,7 +98,7 @@ pub fn philox_rate() -> f64 {
         bufs.par_iter_mut().enumerate().for_each(|(i, b)| {
             for r in 0..rounds {
                 let g0 = ((i * rounds + r) * per) as u64;
-                crate::philox::fill_uniform_f64(7, 0, g0, b, 0.0, 1.0);
+                tessera::philox::fill_uniform_f64(7, 0, g0, b, 0.0, 1.0);
                 std::hint::black_box(&b);
             }
         });
@@ -109,7 +111,7 @@ pub fn philox_rate() -> f64 {
 /// sequential, as the scheduler runs them; best of 3).
 ///
 /// ```
-/// assert!(tessera::bench::dgemm_gflops() > 0.0);
+/// assert!(suite::dgemm_gflops() > 0.0);
 /// ```
 pub fn dgemm_gflops() -> f64 {
     use faer::linalg::matmul::matmul;
@@ -148,6 +150,8 @@ pub struct BenchConfig {
     pub chunk: usize,
     /// Chunks in the tiny-task probe (100,000 in the full suite).
     pub tiny_chunks: usize,
+    /// Block counts of the graph-building rows (10⁵ and 10⁶ in the full suite).
+    pub graph_blocks: Vec<usize>,
     /// Runs per workload (the median is reported).
     pub repeats: usize,
     /// Run only the workload with this key.
@@ -160,6 +164,7 @@ impl Default for BenchConfig {
             n: 20_000,
             chunk: 2_000,
             tiny_chunks: 100_000,
+            graph_blocks: vec![100_000, 1_000_000],
             repeats: 3,
             only: None,
         }
@@ -175,7 +180,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// (24 bytes moved per element, as STREAM counts them).
 ///
 /// ```
-/// let bw = tessera::bench::triad_gbps(1 << 16);
+/// let bw = suite::triad_gbps(1 << 16);
 /// assert!(bw > 0.0);
 /// ```
 pub fn triad_gbps(n: usize) -> f64 {
@@ -211,7 +216,7 @@ fn time_compute(
     let mut peak = 0;
     for _ in 0..repeats.max(1) {
         let t = Instant::now();
-        let g = crate::array::graph_for(outputs, opts)?;
+        let g = graph_for(outputs, opts)?;
         let r = scheduler::execute(&g, opts)?;
         times.push(t.elapsed().as_secs_f64());
         tasks = r.stats.tasks;
@@ -274,9 +279,14 @@ pub fn run_suite(
             push(r, &mut rows);
         }
     }
-    if want("zarr") && crate::storage::zarr::BUILT {
+    if want("zarr") && tessera::storage::zarr::BUILT {
         for r in zarr_rows(&x, cfg, opts)? {
             push(r, &mut rows);
+        }
+    }
+    if want("graph") && tessera::storage::zarr::BUILT {
+        for &blocks in &cfg.graph_blocks {
+            push(graph_row(blocks, cfg.repeats, opts)?, &mut rows);
         }
     }
     if !want("tiny") {
@@ -290,7 +300,7 @@ pub fn run_suite(
     for _ in 0..cfg.repeats.max(1) {
         let tiny = random::uniform(&[m * 100], 100, 1)?.sum();
         let t = Instant::now();
-        let g = crate::graph::TaskGraph::build(&[&tiny])?;
+        let g = tessera::graph::TaskGraph::build(&[&tiny])?;
         let build = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let r = scheduler::execute(&g, opts)?;
@@ -322,6 +332,47 @@ pub fn run_suite(
     Ok(rows)
 }
 
+/// Building the graph of `from_zarr(a).sum()` for a Zarr array of `blocks` one-element
+/// chunks (metadata only: an absent chunk is the fill value, so nothing is read): the
+/// cost per block of lowering and ordering, as `benches/graph_build.py` compares with
+/// dask's `da.from_zarr(a).sum()`. Median of the repeats.
+fn graph_row(blocks: usize, repeats: usize, opts: &ComputeOptions) -> Result<BenchResult> {
+    let dir = opts.spill_parent().join(format!(
+        "tessera-bench-graph-{}-{blocks}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| tessera::Error::arg("bench", e.to_string()))?;
+    let meta = format!(
+        r#"{{"zarr_format":3,"node_type":"array","shape":[{blocks}],"data_type":"float64","chunk_grid":{{"name":"regular","configuration":{{"chunk_shape":[1]}}}},"chunk_key_encoding":{{"name":"default","configuration":{{"separator":"/"}}}},"fill_value":0.0,"codecs":[{{"name":"bytes","configuration":{{"endian":"little"}}}}],"attributes":{{}}}}"#
+    );
+    let result = std::fs::write(dir.join("zarr.json"), meta)
+        .map_err(|e| tessera::Error::arg("bench", e.to_string()))
+        .and_then(|_| {
+            let y = tessera::from_zarr(&dir)?.sum();
+            let mut times = vec![];
+            let mut tasks = 0;
+            for _ in 0..repeats.max(1) {
+                let t = Instant::now();
+                let g = graph_for(&[&y], opts)?;
+                times.push(t.elapsed().as_secs_f64());
+                tasks = g.tasks.len();
+            }
+            Ok((median(times), tasks))
+        });
+    let _ = std::fs::remove_dir_all(&dir);
+    let (seconds, tasks) = result?;
+    Ok(BenchResult {
+        key: "graph",
+        name: format!("graph of from_zarr(a).sum(), {blocks} blocks"),
+        seconds,
+        bytes: 0.0,
+        tasks,
+        peak_bytes: 0,
+        note: format!("{:.2} µs/block to build", seconds / blocks as f64 * 1e6),
+        work: None,
+    })
+}
+
 /// `x` written to a `.npy` file in the spill directory (each block as it is made), then
 /// read back and summed (its pages dropped from the page cache first); the file is
 /// removed after. Timed once each.
@@ -345,7 +396,7 @@ fn npy_rows(x: &Array, cfg: &BenchConfig, opts: &ComputeOptions) -> Result<Vec<B
     // contiguous run (square blocks are `chunk` short runs each, which the disk's
     // read-ahead serves far worse).
     let band = (cfg.chunk * cfg.chunk / cfg.n).max(1);
-    let y = crate::from_npy(&path, &[band, cfg.n][..])?.sum();
+    let y = tessera::from_npy(&path, &[band, cfg.n][..])?.sum();
     let read = time_compute(&[&y], 1, opts);
     let _ = std::fs::remove_file(&path);
     let (read, tasks, peak) = read?;
@@ -399,7 +450,7 @@ fn drop_pages(dir: &std::path::Path) {
 /// (level 3) and uncompressed, each then read back and summed in the store's chunks (its
 /// pages dropped from the page cache first); the arrays are removed after.
 fn zarr_rows(x: &Array, cfg: &BenchConfig, opts: &ComputeOptions) -> Result<Vec<BenchResult>> {
-    use crate::storage::zarr::{ZarrCodec, ZarrOptions};
+    use tessera::storage::zarr::{ZarrCodec, ZarrOptions};
     let bytes = (x.size() * 8) as f64;
     let mut rows = vec![];
     for (tag, codec) in [
@@ -418,9 +469,9 @@ fn zarr_rows(x: &Array, cfg: &BenchConfig, opts: &ComputeOptions) -> Result<Vec<
         let stats = x.to_zarr_with(&path, &z, opts);
         let write = t.elapsed().as_secs_f64();
         let stats = stats?;
-        let stored = crate::storage::zarr::info(&path)?.stored_bytes as f64;
+        let stored = tessera::storage::zarr::info(&path)?.stored_bytes as f64;
         drop_pages(&path);
-        let y = crate::from_zarr(&path)?.sum();
+        let y = tessera::from_zarr(&path)?.sum();
         let read = time_compute(&[&y], 1, opts);
         let _ = std::fs::remove_dir_all(&path);
         let (read, tasks, peak) = read?;
@@ -467,7 +518,7 @@ fn linalg_suite(
     want: &dyn Fn(&str) -> bool,
     push: &mut dyn FnMut(BenchResult),
 ) -> Result<()> {
-    use crate::linalg;
+    use tessera::linalg;
     let scale = cfg.n as f64 / 20_000.0;
     if want("matmul") {
         let n = ((8192.0 * scale) as usize).max(64);
@@ -562,23 +613,23 @@ fn linalg_suite(
 
 /// Picks the wgpu transpose kernel (`tiled`, `direct` or `auto`) on `device`; other
 /// devices have only one.
-fn set_transpose_kernel(device: crate::Device, kind: &str) -> Result<()> {
-    if let crate::Device::Wgpu(i) = device {
-        use crate::backend::TransposeKernel as K;
+fn set_transpose_kernel(device: tessera::Device, kind: &str) -> Result<()> {
+    if let tessera::Device::Wgpu(i) = device {
+        use tessera::backend::TransposeKernel as K;
         let k = match kind {
             "tiled" => K::Tiled,
             "direct" => K::Direct,
             _ => K::Auto,
         };
-        crate::backend::WgpuBackend::open(i)?.set_transpose_kernel(k);
+        tessera::backend::WgpuBackend::open(i)?.set_transpose_kernel(k);
     }
     Ok(())
 }
 
 /// Workloads that exercise a device's own kernels (fused maps; results downloaded),
 /// run once per device by `tessera bench --device`.
-pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchResult>> {
-    use crate::DType;
+pub fn device_suite(device: tessera::Device, repeats: usize) -> Result<Vec<BenchResult>> {
+    use tessera::DType;
     let opts = ComputeOptions {
         device,
         ..ComputeOptions::default()
@@ -601,9 +652,9 @@ pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchRe
     ];
     let measure = |key: &'static str, name: String, a: &Array| -> Result<BenchResult> {
         let (seconds, tasks, peak_bytes) = time_compute(&[a], repeats, &opts)?;
-        let g = crate::array::graph_for(&[a], &opts)?;
-        let on_device = crate::scheduler::execute(&g, &opts)?.stats.device_tasks;
-        let note = if device == crate::Device::Cpu {
+        let g = graph_for(&[a], &opts)?;
+        let on_device = tessera::scheduler::execute(&g, &opts)?.stats.device_tasks;
+        let note = if device == tessera::Device::Cpu {
             String::new()
         } else {
             format!("{on_device}/{tasks} on device")
@@ -624,7 +675,7 @@ pub fn device_suite(device: crate::Device, repeats: usize) -> Result<Vec<BenchRe
     }
     // Transposes of stored data (uploaded from the host, as a loaded dataset would be),
     // once with each wgpu transpose kernel; the CPU runs the same workload twice.
-    let stored = crate::from_ndarray(
+    let stored = tessera::from_ndarray(
         ndarray::Array::from_shape_fn((n, n), |(i, j)| (i ^ j) as f32).into_dyn(),
         1024,
     )?;
@@ -685,23 +736,23 @@ pub struct ResidentRow {
 /// stream: a CUDA worker gets back the lane it returned, and wgpu has one queue.)
 ///
 /// ```no_run
-/// let r = tessera::bench::device_resident(tessera::Device::Wgpu(0), 5).unwrap();
+/// let r = suite::device_resident(tessera::Device::Wgpu(0), 5).unwrap();
 /// println!("{:.1} GB/s", r.map_gbps);
 /// ```
-pub fn device_resident(device: crate::Device, repeats: usize) -> Result<ResidentRow> {
-    use crate::backend::Buffer;
-    use crate::kernel::{
+pub fn device_resident(device: tessera::Device, repeats: usize) -> Result<ResidentRow> {
+    use tessera::backend::Buffer;
+    use tessera::kernel::{
         BinaryOp, Chunk, ChunkOp, FusedExpr, Instr, Leaf, LeafSource, LinalgOp, LinalgTask, MapOp,
     };
-    use crate::{DType, HostArray, Scalar};
-    let backend = crate::backend::open(device)?
+    use tessera::{DType, HostArray, Scalar};
+    let backend = tessera::backend::open(device)?
         .into_iter()
         .next()
-        .ok_or_else(|| crate::Error::arg("bench", format!("{device} is not a GPU device")))?;
+        .ok_or_else(|| tessera::Error::arg("bench", format!("{device} is not a GPU device")))?;
     let repeats = repeats.max(1);
     let upload = |v: Vec<f32>, shape: &[usize]| -> Result<Buffer> {
         let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v)
-            .map_err(|e| crate::Error::arg("bench", e.to_string()))?;
+            .map_err(|e| tessera::Error::arg("bench", e.to_string()))?;
         backend.upload(Chunk::dense(HostArray::F32(a)))
     };
     let leaf = |slot| Leaf {
@@ -789,4 +840,14 @@ pub fn device_resident(device: crate::Device, repeats: usize) -> Result<Resident
         upload_gbps: bytes / up_s / 1e9,
         download_gbps: bytes / down_s / 1e9,
     })
+}
+
+/// The graph of `arrays` lowered for the devices `opts` runs on (as `compute` lowers it).
+fn graph_for(arrays: &[&Array], opts: &ComputeOptions) -> Result<TaskGraph> {
+    let devices: Vec<_> = opts
+        .targets()
+        .into_iter()
+        .map(tessera::backend::resolve)
+        .collect();
+    TaskGraph::build_with(arrays, Lowering::for_devices(&devices))
 }
