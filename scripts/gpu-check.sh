@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole suite and the device benchmark on a machine with a real GPU, and records
-# what passed. Use it on a lent GPU machine (or any workstation with a Vulkan driver):
+# what passed. Use it on a workstation with a GPU, a Vulkan driver and a Rust toolchain; a lent
+# GPU machine has no toolchain: there use scripts/gpu-kit.sh here and scripts/gpu-run.sh there.
 #   bash scripts/gpu-check.sh [output-dir]
 # It needs a Vulkan driver for the GPU (NVIDIA's ships one); nothing here installs one.
 # The tests run on the first hardware adapter (TESSERA_TEST_ADAPTER=i picks another);
