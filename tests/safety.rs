@@ -249,11 +249,20 @@ fn two_processes_writing_into_one_existing_array_end_with_one_writers_data_or_a_
     let d = dir("two-writers");
     let path = d.join("arr");
     write_zarr(&path, 1.0).unwrap();
-    // The first writer holds its lock a second longer, at its last step.
+    // The first writer holds its lock a second longer, at its last step; the second
+    // starts once the first has staged (it takes the lock before staging).
     let first = child(&path, 2.0, Some("zarr-after-take-over:sleep"))
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let staged = format!(".arr.partial-{}-", first.id());
+    let t = Instant::now();
+    while !debris(&d, &["arr"]).iter().any(|n| n.starts_with(&staged)) {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "the first writer never staged"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let (_, second) = run_child(&path, 3.0, None);
     let first = first.wait_with_output().unwrap();
     let first = String::from_utf8_lossy(&first.stdout).into_owned();

@@ -4,13 +4,13 @@
 //! Rank 0 creates the staging file or directory (the same one a single process writes,
 //! `.NAME.partial-…` beside the target) and broadcasts where it is; the other ranks join
 //! it, so the path must be on a filesystem every rank sees. After the compute every rank
-//! finishes its own part (syncs its writes; into an existing Zarr array, moves its
-//! chunks in), the ranks agree that every part succeeded, and only then does rank 0 make
-//! the array visible — so, as in one process, a failed write leaves nothing that looks
+//! finishes its own part (syncs its writes), the ranks agree that every part succeeded,
+//! and only then does rank 0 make the array visible (a rename, or for a replace or an
+//! existing Zarr array an atomic swap) — so, as in one process, a failed write leaves nothing that looks
 //! complete. Every step is a collective every rank takes, so a failure on one rank is
 //! an error on all of them, never a hang. (An error inside the compute itself aborts
 //! the job, as every ranked compute does; the staging name then stays behind, never
-//! mistaken for the array.)
+//! mistaken for the array, until the next write to the path removes it.)
 
 use super::World;
 use crate::array::Array;
