@@ -3,8 +3,8 @@
 //! linearly with the number of source blocks. Copying one array's block list once per
 //! block made them grow with its square (a 10⁷-chunk Zarr sum never finished building).
 //!
-//! The 10⁷-block build itself needs about 14 GiB here, more than CI can give one test:
-//! `cargo test --release --test graph_scale -- --ignored --nocapture` runs it.
+//! The 10⁷-block build itself needs about 12 GB here, more than CI can give one test:
+//! `cargo test --test graph_scale -- --ignored --nocapture` runs it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
