@@ -321,8 +321,11 @@ fn stale_old_copies_and_dead_writers_staging_are_removed_by_the_next_write() {
         std::fs::write(d.join(&name).join("c"), b"x").unwrap();
     }
     std::fs::write(d.join(format!(".a.npy.partial-{DEAD_PID}")), b"x").unwrap();
-    // A live writer's staging (this process's) is never touched.
-    let live = d.join(format!(".arr.partial-{}-999999", std::process::id()));
+    // A live writer's staging (this process's) is never touched, nor another machine's.
+    let host = tessera::storage::host_tag();
+    let live = d.join(format!(".arr.partial-{}-999999-{host}", std::process::id()));
+    let elsewhere = d.join(format!(".arr.partial-{DEAD_PID}-7-00000000"));
+    std::fs::create_dir(&elsewhere).unwrap();
     std::fs::create_dir(&live).unwrap();
     let z = ZarrOptions {
         overwrite: true,
@@ -335,14 +338,15 @@ fn stale_old_copies_and_dead_writers_staging_are_removed_by_the_next_write() {
     assert_eq!(uniform_value(&path, true), Some(5.0));
     let mut left = debris(&d, &["arr", "a.npy"]);
     left.sort();
-    assert_eq!(
-        left,
-        vec![live.file_name().unwrap().to_string_lossy().into_owned()]
-    );
+    let name = |p: &PathBuf| p.file_name().unwrap().to_string_lossy().into_owned();
+    let mut want = vec![name(&live), name(&elsewhere)];
+    want.sort();
+    assert_eq!(left, want);
+    std::fs::remove_dir(&elsewhere).unwrap();
     // An old copy moved aside by a replace killed before the new one came in (the
     // path missing) comes back instead of being removed.
     std::fs::remove_dir(&live).unwrap();
-    std::fs::rename(&path, d.join(format!(".arr.old-{DEAD_PID}-3"))).unwrap();
+    std::fs::rename(&path, d.join(format!(".arr.old-{DEAD_PID}-3-{host}"))).unwrap();
     filled(7.0).to_npy(d.join("b.npy")).unwrap();
     assert!(!path.exists());
     let back = tessera::from_zarr(&path);
@@ -355,10 +359,14 @@ fn stale_old_copies_and_dead_writers_staging_are_removed_by_the_next_write() {
 #[test]
 fn a_dead_computes_spill_directory_is_removed_by_the_next_compute_that_spills_there() {
     let d = dir("spill");
-    let dead = d.join(format!("tessera-spill-{DEAD_PID}-0"));
+    let host = tessera::storage::host_tag();
+    let dead = d.join(format!("tessera-spill-{DEAD_PID}-0-{host}"));
+    // Another machine's (a shared spill directory): its pid means nothing here.
+    let elsewhere = d.join(format!("tessera-persist-{DEAD_PID}-1-00000000"));
     let other = d.join("tessera-spill-unrelated");
     std::fs::create_dir_all(&dead).unwrap();
     std::fs::write(dead.join("0.chunk"), vec![0u8; 4096]).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
     std::fs::create_dir_all(&other).unwrap();
     let opts = ComputeOptions {
         host_memory_limit: Some(2 << 20),
@@ -376,6 +384,10 @@ fn a_dead_computes_spill_directory_is_removed_by_the_next_compute_that_spills_th
         "the dead process's spill directory is still there"
     );
     assert!(other.exists(), "a directory of another name was removed");
+    assert!(
+        elsewhere.exists(),
+        "another machine's directory was removed"
+    );
     std::fs::remove_dir_all(&d).unwrap();
 }
 

@@ -39,8 +39,8 @@ pub struct SpillDir {
     free: Arc<FreeList>,
 }
 
-/// Removes the spill directories beside `dir` (`PREFIX-PID-N`, of its own prefix or
-/// Tessera's two) that
+/// Removes the spill directories beside `dir` (`PREFIX-PID-N-HOST`, of its own prefix
+/// or Tessera's two, and of this machine) that
 /// processes which no longer exist left: a compute killed with SIGKILL runs no
 /// destructor, so its files would stay forever. A live process's directory is never
 /// touched.
@@ -49,9 +49,10 @@ fn remove_stale_siblings(dir: &Path) {
         return;
     };
     let name = name.to_string_lossy();
-    // `PREFIX-PID-N`: the prefix is everything before the last two dashes. A compute's
-    // scratch and its persisted arrays' directories share the parent: each cleans both.
-    let Some(own) = name.rsplitn(3, '-').nth(2) else {
+    // `PREFIX-PID-N-HOST`: the prefix is everything before the last three dashes. A
+    // compute's scratch and its persisted arrays' directories share the parent: each
+    // cleans both.
+    let Some(own) = name.rsplitn(4, '-').nth(3) else {
         return;
     };
     let mut prefixes = vec![own, "tessera-spill", "tessera-persist"];
@@ -67,11 +68,20 @@ fn remove_stale_siblings(dir: &Path) {
         else {
             continue;
         };
+        // Only this machine's (a spill directory on a shared filesystem holds other
+        // machines' too, whose pids mean nothing here); older releases' names, without
+        // the tag, are left alone for the same reason.
         let mut parts = rest.split('-');
-        let (Some(pid), Some(n), None) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(pid), Some(n), Some(host), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             continue;
         };
-        let (Ok(pid), true) = (pid.parse::<u32>(), n.parse::<u64>().is_ok()) else {
+        let (Ok(pid), true, true) = (
+            pid.parse::<u32>(),
+            n.parse::<u64>().is_ok(),
+            host == crate::storage::host_tag(),
+        ) else {
             continue;
         };
         if !crate::storage::process_alive(pid) && e.file_type().is_ok_and(|t| t.is_dir()) {
@@ -88,13 +98,17 @@ fn remove_stale_siblings(dir: &Path) {
 type FreeList = Mutex<Vec<(PathBuf, u64)>>;
 
 impl SpillDir {
-    /// A directory named `prefix-<pid>-<n>` under `parent` (not created until a file is
-    /// written).
+    /// A directory named `prefix-<pid>-<n>-<host tag>` under `parent` (not created until a
+    /// file is written).
     pub(crate) fn new(parent: &Path, prefix: &str) -> SpillDir {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         SpillDir {
-            path: parent.join(format!("{prefix}-{}-{n}", std::process::id())),
+            path: parent.join(format!(
+                "{prefix}-{}-{n}-{}",
+                std::process::id(),
+                crate::storage::host_tag()
+            )),
             created: std::sync::OnceLock::new(),
             next: AtomicU64::new(0),
             free: Arc::new(Mutex::new(vec![])),

@@ -13,8 +13,8 @@ mod staging;
 pub mod zarr;
 
 pub(crate) use staging::alive as process_alive;
-pub use staging::recover;
 pub(crate) use staging::{failpoint, replace_dir, unique, Kind as StagingKind, TargetLock};
+pub use staging::{host_tag, recover};
 
 use crate::dtype::{DType, HostArray};
 use crate::error::Result;

@@ -1,7 +1,9 @@
 //! Where a write keeps its bytes until they become visible, and what a killed write left.
 //!
-//! Every write stages beside its target, as `.NAME.partial-PID-N` (N counts the calls in
-//! one process, so two writes to one path never share a staging), and becomes visible
+//! Every write stages beside its target, as `.NAME.partial-PID-N-HOST` (N counts the
+//! calls in one process, so two writes to one path never share a staging; HOST is this
+//! machine's [`host_tag`], so a directory shared between machines — MPI ranks on a
+//! network filesystem — never has one machine judge another's pids), and becomes visible
 //! in one step: a rename of a file, a rename of a new directory, or an atomic exchange
 //! of two directories (`renameat2(RENAME_EXCHANGE)`). Where the filesystem cannot
 //! exchange, the old directory is first renamed to `.NAME.old-PID-N`, and a kill between
@@ -9,8 +11,8 @@
 //! [`recover`], puts it back. So at every instant the target is wholly old or wholly new.
 //!
 //! A process killed mid-write (SIGKILL: no destructor runs) leaves its staging; the
-//! next write to the same path removes what processes that no longer exist left.
-//! Nothing of a live process is touched.
+//! next write to the same path removes what processes of this machine that no longer
+//! exist left. Nothing of a live process, or of another machine, is touched.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,7 +37,7 @@ impl Kind {
     }
 }
 
-/// A staging path beside `target`, unique to this call: `.NAME.KIND-PID-N`.
+/// A staging path beside `target`, unique to this call: `.NAME.KIND-PID-N-HOST`.
 pub(crate) fn unique(target: &Path, kind: Kind) -> PathBuf {
     let name = target
         .file_name()
@@ -43,10 +45,39 @@ pub(crate) fn unique(target: &Path, kind: Kind) -> PathBuf {
         .unwrap_or_default();
     let n = CALLS.fetch_add(1, Ordering::Relaxed);
     target.with_file_name(format!(
-        ".{name}.{}-{}-{n}",
+        ".{name}.{}-{}-{n}-{}",
         kind.word(),
-        std::process::id()
+        std::process::id(),
+        host_tag()
     ))
+}
+
+/// This machine in the names of staging and spill directories: 8 hex digits of a hash of
+/// its host name. Debris is judged by pid only where the tag is this machine's.
+///
+/// ```
+/// let tag = tessera::storage::host_tag();
+/// assert_eq!(tag.len(), 8);
+/// assert!(tag.chars().all(|c| c.is_ascii_hexdigit()));
+/// ```
+pub fn host_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let mut buf = [0u8; 256];
+        // SAFETY: gethostname writes at most buf.len() bytes into buf.
+        let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        let name: &[u8] = if r == 0 {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            &buf[..end]
+        } else {
+            b"unknown"
+        };
+        // FNV-1a: stable across releases and builds (std's hasher is not).
+        let h = name.iter().fold(0x811c_9dc5u32, |h, &b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        format!("{h:08x}")
+    })
 }
 
 /// Whether process `pid` exists (a zombie or another user's process counts as alive).
@@ -62,8 +93,9 @@ pub(crate) fn alive(pid: u32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// The kind and pid in a staging entry's name for `name`, if it is one. Names of older
-/// releases count too (`.NAME.partial-PID`, `.NAME.partial-PID-N.old`).
+/// The kind and pid in a staging entry's name for `name`, if it is one of this machine
+/// (its host tag) or of an older release, which had none (`.NAME.partial-PID`,
+/// `.NAME.partial-PID-N`, `.NAME.partial-PID-N.old`).
 fn parse(entry: &str, name: &str) -> Option<(Kind, u32)> {
     let rest = entry
         .strip_prefix('.')?
@@ -79,9 +111,12 @@ fn parse(entry: &str, name: &str) -> Option<(Kind, u32)> {
     };
     let mut parts = rest.split('-');
     let pid = parts.next()?.parse().ok()?;
-    match (parts.next(), parts.next()) {
-        (None, _) => Some((kind, pid)),
-        (Some(n), None) if n.parse::<u64>().is_ok() => Some((kind, pid)),
+    match (parts.next(), parts.next(), parts.next()) {
+        (None, _, _) => Some((kind, pid)),
+        (Some(n), None, _) if n.parse::<u64>().is_ok() => Some((kind, pid)),
+        (Some(n), Some(host), None) if n.parse::<u64>().is_ok() && host == host_tag() => {
+            Some((kind, pid))
+        }
         _ => None,
     }
 }
@@ -346,7 +381,12 @@ mod tests {
         assert_eq!(parse(".a.old-7-1", "a"), Some((Kind::Old, 7)));
         assert_eq!(parse(".ab.partial-12-3", "a"), None);
         assert_eq!(parse(".a.partial-x-3", "a"), None);
-        assert_eq!(parse(".a.partial-1-2-3", "a"), None);
+        assert_eq!(parse(".a.partial-1-2-3", "a"), None, "another machine's");
+        let mine = format!(".a.partial-1-2-{}", host_tag());
+        assert_eq!(parse(&mine, "a"), Some((Kind::Partial, 1)));
+        let old = format!(".a.old-1-2-{}", host_tag());
+        assert_eq!(parse(&old, "a"), Some((Kind::Old, 1)));
+        assert_eq!(parse(&format!("{mine}-4"), "a"), None);
         assert_eq!(parse("a.partial-1-2", "a"), None);
         let u = unique(Path::new("/x/arr.zarr"), Kind::Partial);
         let u = u.file_name().unwrap().to_string_lossy().into_owned();

@@ -70,16 +70,20 @@ fn main() {
 
 /// The Vulkan loader and Mesa complain on stderr when XDG_RUNTIME_DIR is unset (root
 /// shells, containers): this run gets a private directory, removed at the end. Those
-/// that killed runs left (`tessera-xdg-PID` of a process that is gone) are removed.
+/// that killed runs of this machine left (`tessera-xdg-PID-HOST` of a process that is
+/// gone) are removed.
 fn runtime_dir() -> Option<std::path::PathBuf> {
     if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
         return None;
     }
     let tmp = std::env::temp_dir();
+    let host = tessera::storage::host_tag();
     for e in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let pid = name
             .strip_prefix("tessera-xdg-")
+            .and_then(|r| r.strip_suffix(host))
+            .and_then(|r| r.strip_suffix('-'))
             .and_then(|p| p.parse::<i32>().ok());
         // SAFETY: signal 0 only asks whether the process exists.
         if pid.is_some_and(|p| {
@@ -90,7 +94,7 @@ fn runtime_dir() -> Option<std::path::PathBuf> {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
-    let dir = tmp.join(format!("tessera-xdg-{}", std::process::id()));
+    let dir = tmp.join(format!("tessera-xdg-{}-{host}", std::process::id()));
     std::fs::create_dir_all(&dir).ok()?;
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
