@@ -67,6 +67,22 @@ pub struct TaskGraph {
     pub stored: Vec<(usize, std::sync::Arc<crate::spill::Persisted>, usize)>,
 }
 
+impl TaskGraph {
+    /// Each task's consumers, and how many inputs each task waits for.
+    pub(crate) fn dependents(&self) -> (Vec<Vec<usize>>, Vec<usize>) {
+        let n = self.tasks.len();
+        let mut dependents: Vec<Vec<usize>> = vec![vec![]; n];
+        let mut waiting = vec![0usize; n];
+        for (i, t) in self.tasks.iter().enumerate() {
+            waiting[i] = t.inputs.len();
+            for &j in &t.inputs {
+                dependents[j].push(i);
+            }
+        }
+        (dependents, waiting)
+    }
+}
+
 /// Choices of lowering that depend on where the graph will run.
 ///
 /// ```

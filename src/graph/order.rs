@@ -12,14 +12,7 @@ use std::collections::BinaryHeap;
 pub(crate) fn order(g: &TaskGraph) -> Vec<usize> {
     let dfs = dfs_rank(g);
     let n = g.tasks.len();
-    let mut dependents: Vec<Vec<usize>> = vec![vec![]; n];
-    let mut waiting = vec![0usize; n];
-    for (i, t) in g.tasks.iter().enumerate() {
-        waiting[i] = t.inputs.len();
-        for &j in &t.inputs {
-            dependents[j].push(i);
-        }
-    }
+    let (dependents, mut waiting) = g.dependents();
     // (class, rank, task): class 0 = made ready by a finished task, 1 = a source.
     let mut heap: BinaryHeap<Reverse<(u8, usize, usize)>> = (0..n)
         .filter(|&i| waiting[i] == 0)

@@ -180,9 +180,8 @@ fn run(
     let ranked = prepare::rank_plan(g, transport, mode)?;
     let root = ranked.as_ref().is_none_or(|r| r.rank == 0);
     let targets = Targets::open(opts)?;
-    let footprint = prepare::footprints(g);
-    let result_bytes = prepare::result_bytes(g, mode, root);
-    prepare::project(g, opts, mode, &targets, result_bytes, &footprint)?;
+    let sizes = prepare::Sizes::of(g, mode, root);
+    prepare::project(g, opts, mode, &targets, &sizes)?;
     let inputs = prepare::Inputs::of(g);
     let mut guards = inputs.lock();
     let p = prepare::prepare(
@@ -193,7 +192,7 @@ fn run(
         transport,
         ranked,
         targets,
-        footprint,
+        sizes,
         &inputs,
         &mut guards,
     );

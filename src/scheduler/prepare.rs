@@ -35,7 +35,7 @@ pub(super) fn rank_plan(
 
 /// Bytes of the assembled result this rank holds (rank 0 only; none when persisting
 /// or storing).
-pub(super) fn result_bytes(g: &TaskGraph, mode: Mode, root: bool) -> u64 {
+fn result_bytes(g: &TaskGraph, mode: Mode, root: bool) -> u64 {
     match mode {
         Mode::Assemble if root => g
             .outputs
@@ -47,7 +47,7 @@ pub(super) fn result_bytes(g: &TaskGraph, mode: Mode, root: bool) -> u64 {
 }
 
 /// Bytes each task holds while it runs: its output and each distinct input.
-pub(super) fn footprints(g: &TaskGraph) -> Vec<u64> {
+fn footprints(g: &TaskGraph) -> Vec<u64> {
     g.tasks
         .iter()
         .map(|t| {
@@ -59,6 +59,26 @@ pub(super) fn footprints(g: &TaskGraph) -> Vec<u64> {
         .collect()
 }
 
+/// What a run knows of its tasks' sizes before anything runs, computed once.
+pub(super) struct Sizes {
+    /// Bytes each task holds while it runs (see [`footprints`]).
+    pub footprint: Vec<u64>,
+    /// Which tasks stand for blocks of persisted arrays.
+    pub stored: Vec<bool>,
+    /// Bytes of the assembled result this rank holds (see [`result_bytes`]).
+    pub result_bytes: u64,
+}
+
+impl Sizes {
+    pub fn of(g: &TaskGraph, mode: Mode, root: bool) -> Sizes {
+        Sizes {
+            footprint: footprints(g),
+            stored: stored_tasks(g),
+            result_bytes: result_bytes(g, mode, root),
+        }
+    }
+}
+
 /// Refuses, before anything runs, what cannot fit even with everything else spilled: the
 /// assembled result in host memory, or one task with its inputs.
 pub(super) fn project(
@@ -66,9 +86,9 @@ pub(super) fn project(
     opts: &ComputeOptions,
     mode: Mode,
     targets: &Targets,
-    result_bytes: u64,
-    footprint: &[u64],
+    sizes: &Sizes,
 ) -> Result<()> {
+    let (result_bytes, footprint) = (sizes.result_bytes, &sizes.footprint);
     let host_limit = targets.host_limit;
     if mode == Mode::Assemble {
         super::refuse_result(result_bytes, host_limit)?;
@@ -79,9 +99,8 @@ pub(super) fn project(
         .copied()
         .flatten()
         .filter(|_| !opts.cpu_fallback);
-    let stored = stored_tasks(g);
     for (i, t) in g.tasks.iter().enumerate() {
-        if stored[i] {
+        if sizes.stored[i] {
             continue;
         }
         let footprint = footprint[i];
@@ -227,22 +246,15 @@ fn start(
     targets: &Targets,
     ranked: &Option<Ranked>,
     outputs: &Outputs,
-    result_bytes: u64,
+    sizes: &Sizes,
     inputs: &Inputs,
     guards: &mut Checkout<'_>,
 ) -> Start {
+    let (stored_task, result_bytes) = (&sizes.stored, sizes.result_bytes);
     let n = g.tasks.len();
     let root = ranked.as_ref().is_none_or(|r| r.rank == 0);
     let remote = |t: usize| ranked.as_ref().is_some_and(|r| r.remote[t]);
-    let stored_task = stored_tasks(g);
-    let mut dependents: Vec<Vec<usize>> = vec![vec![]; n];
-    let mut waiting = vec![0usize; n];
-    for (i, t) in g.tasks.iter().enumerate() {
-        waiting[i] = t.inputs.len();
-        for &j in &t.inputs {
-            dependents[j].push(i);
-        }
-    }
+    let (dependents, mut waiting) = g.dependents();
     let mut store = Store::new(
         dependents,
         g.priority.clone(),
@@ -344,28 +356,18 @@ pub(super) fn prepare<'a>(
     transport: Option<&'a dyn Transport>,
     ranked: Option<Ranked>,
     targets: Targets,
-    footprint: Vec<u64>,
+    sizes: Sizes,
     inputs: &Inputs,
     guards: &mut Checkout<'_>,
 ) -> Prepared<'a> {
     let n = g.tasks.len();
     let root = ranked.as_ref().is_none_or(|r| r.rank == 0);
-    let result_bytes = result_bytes(g, mode, root);
     let outputs = Outputs::new(g, opts, mode, &ranked);
     let s = start(
-        g,
-        opts,
-        mode,
-        &targets,
-        &ranked,
-        &outputs,
-        result_bytes,
-        inputs,
-        guards,
+        g, opts, mode, &targets, &ranked, &outputs, &sizes, inputs, guards,
     );
-    let stored_task = stored_tasks(g);
     let ready = (0..n)
-        .filter(|&i| s.waiting[i] == 0 && !stored_task[i])
+        .filter(|&i| s.waiting[i] == 0 && !sizes.stored[i])
         .filter(|&i| ranked.as_ref().is_none_or(|r| !r.remote[i]))
         .map(|i| workers::ready_key(g.priority[i], i))
         .collect();
@@ -430,7 +432,7 @@ pub(super) fn prepare<'a>(
         trace: trace::Trace::new(opts.trace.is_some()),
         declined: Mutex::new(Default::default()),
         bar: opts.progress.then(|| progress_bar(n)),
-        footprint,
+        footprint: sizes.footprint,
         sink,
         io_thread: opts.scheduler != Scheduler::Sync,
         ranked,

@@ -12,9 +12,8 @@ pub mod npy;
 mod staging;
 pub mod zarr;
 
-pub(crate) use staging::alive as process_alive;
+pub use staging::{alive as process_alive, host_tag, recover};
 pub(crate) use staging::{failpoint, replace_dir, unique, Kind as StagingKind, TargetLock};
-pub use staging::{host_tag, recover};
 
 use crate::dtype::{DType, HostArray};
 use crate::error::Result;

@@ -80,8 +80,14 @@ pub fn host_tag() -> &'static str {
     })
 }
 
-/// Whether process `pid` exists (a zombie or another user's process counts as alive).
-pub(crate) fn alive(pid: u32) -> bool {
+/// Whether process `pid` exists on this machine (a zombie or another user's process
+/// counts as alive): what decides whether a staging or spill directory is debris.
+///
+/// ```
+/// assert!(tessera::storage::process_alive(std::process::id()));
+/// assert!(!tessera::storage::process_alive(4_194_305)); // above Linux's pid limit
+/// ```
+pub fn alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
     }

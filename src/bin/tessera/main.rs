@@ -84,13 +84,8 @@ fn runtime_dir() -> Option<std::path::PathBuf> {
             .strip_prefix("tessera-xdg-")
             .and_then(|r| r.strip_suffix(host))
             .and_then(|r| r.strip_suffix('-'))
-            .and_then(|p| p.parse::<i32>().ok());
-        // SAFETY: signal 0 only asks whether the process exists.
-        if pid.is_some_and(|p| {
-            p > 0
-                && unsafe { libc::kill(p, 0) } != 0
-                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-        }) {
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| !tessera::storage::process_alive(p)) {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }

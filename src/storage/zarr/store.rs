@@ -581,10 +581,9 @@ impl ZarrWriter {
             }
             new_metadata(path, dtype, shape, &chunks, o)?
         };
-        let name = path
-            .file_name()
-            .ok_or_else(|| err(path, "the path names no directory"))?
-            .to_string_lossy();
+        if path.file_name().is_none() {
+            return Err(err(path, "the path names no directory"));
+        }
         let parent = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -595,7 +594,6 @@ impl ZarrWriter {
                 format!("the directory {} does not exist", parent.display()),
             ));
         }
-        let _ = (&name, &parent);
         let staging = crate::storage::unique(path, crate::storage::StagingKind::Partial);
         std::fs::create_dir(&staging).map_err(|e| {
             err(
