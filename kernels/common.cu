@@ -57,6 +57,12 @@ __device__ __forceinline__ bool tsr_isnan(float v) {
 __device__ __forceinline__ bool tsr_isnan(double v) {
     return ((u64)__double_as_longlong(v) & 0x7fffffffffffffffull) > 0x7ff0000000000000ull;
 }
+__device__ __forceinline__ bool tsr_isinf(float v) {
+    return (__float_as_uint(v) & 0x7fffffffu) == 0x7f800000u;
+}
+__device__ __forceinline__ bool tsr_isinf(double v) {
+    return ((u64)__double_as_longlong(v) & 0x7fffffffffffffffull) == 0x7ff0000000000000ull;
+}
 
 // Integer arithmetic that wraps (signed overflow is undefined in C++; unsigned is not).
 __device__ __forceinline__ int tsr_wrap_add(int a, int b) { return (int)((u32)a + (u32)b); }

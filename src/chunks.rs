@@ -63,14 +63,19 @@ impl From<Vec<Vec<usize>>> for Chunks {
     }
 }
 impl From<&str> for Chunks {
-    /// `"auto"` means about 128 MiB per chunk; anything else is rejected when resolved.
+    /// `"auto"` means about 128 MiB per chunk and a size (`"64 MiB"`, `"1GB"`) about that
+    /// many bytes per chunk, as in dask; anything else is rejected when resolved.
     fn from(s: &str) -> Self {
-        if s == "auto" {
-            Chunks::Auto {
+        if s.trim() == "auto" {
+            return Chunks::Auto {
                 bytes: AUTO_CHUNK_BYTES,
-            }
-        } else {
-            Chunks::Unknown(s.to_string())
+            };
+        }
+        match parse_bytes(s) {
+            Ok(b) if b > 0 => Chunks::Auto {
+                bytes: usize::try_from(b).unwrap_or(usize::MAX),
+            },
+            _ => Chunks::Unknown(s.to_string()),
         }
     }
 }
@@ -139,7 +144,7 @@ impl Chunks {
             Chunks::Auto { bytes } => auto_chunks(shape, itemsize, *bytes),
             Chunks::Unknown(s) => {
                 return Err(bad(format!(
-                    "unknown chunk request {s:?}; use \"auto\", one size, or one size per axis"
+                    "unknown chunk request {s:?}; use \"auto\", a size such as \"64 MiB\", one chunk length, or one per axis"
                 )))
             }
         };
@@ -369,4 +374,42 @@ pub(crate) fn c_strides(shape: &[usize]) -> Vec<i64> {
         acc *= shape[a].max(1) as i64;
     }
     s
+}
+
+/// Parses a size such as `4GiB`, `512 MiB`, `2.5GB`, `1e9` or `100000` (bytes): chunk
+/// requests (`"128 MiB"`) and memory limits use it.
+///
+/// ```
+/// use tessera::chunks::parse_bytes;
+/// assert_eq!(parse_bytes("4GiB").unwrap(), 4 << 30);
+/// assert_eq!(parse_bytes("1.5 kB").unwrap(), 1500);
+/// assert!(parse_bytes("4 parsecs").unwrap_err().to_string().contains("GiB"));
+/// ```
+pub fn parse_bytes(text: &str) -> Result<u64> {
+    let s = text.trim();
+    let split = s
+        .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => (1u64 << 20) as f64,
+        "gib" => (1u64 << 30) as f64,
+        "tib" => (1u64 << 40) as f64,
+        _ => f64::NAN,
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v >= 0.0 && scale.is_finite() && (v * scale) < u64::MAX as f64 => {
+            Ok((v * scale).round() as u64)
+        }
+        _ => Err(Error::arg(
+            "size",
+            format!("{text:?} is not a size; write e.g. 4GiB, 512MiB, 2GB or a number of bytes"),
+        )),
+    }
 }

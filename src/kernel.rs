@@ -33,6 +33,19 @@ pub enum UnaryOp {
     Ceil,
     /// Logical not (non-zero is true).
     Not,
+    /// Whether a float is NaN (bool result).
+    IsNan,
+    /// Whether a float is +inf or -inf (bool result).
+    IsInf,
+    /// Whether a float is neither NaN nor infinite (bool result).
+    IsFinite,
+}
+
+impl UnaryOp {
+    /// Whether the op tests its operand and returns bool (the operand keeps its dtype).
+    pub fn is_predicate(self) -> bool {
+        matches!(self, UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite)
+    }
 }
 
 /// Elementwise functions of two arguments.

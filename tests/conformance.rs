@@ -683,3 +683,44 @@ fn reductions_computed_together_share_one_pass_and_match_each_alone() {
         assert_eq!(passes, 3 * 3, "{what}: one pass per block of x");
     }
 }
+
+#[test]
+fn isnan_isinf_isfinite_on_every_float_dtype_and_device() {
+    let vals = [
+        0.0,
+        -0.0,
+        1.5,
+        -2.0,
+        f64::NAN,
+        -f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e300,
+        -1e300,
+        f64::MIN_POSITIVE,
+        f64::MAX,
+    ];
+    let a = arr1(&vals).into_dyn();
+    for dtype in [DType::F64, DType::F32, DType::F16, DType::BF16] {
+        let x = src(&a, &[5]).astype(dtype);
+        // The reference: the values as the dtype holds them (1e300 is inf in f32).
+        let held = x.compute_host().unwrap().to_f64();
+        let want = |f: fn(f64) -> bool| held.mapv(|v| if f(v) { 1.0 } else { 0.0 });
+        assert_close(&x.isnan().astype(DType::F64), &want(f64::is_nan), 0.0);
+        assert_close(&x.isinf().astype(DType::F64), &want(f64::is_infinite), 0.0);
+        assert_close(&x.isfinite().astype(DType::F64), &want(f64::is_finite), 0.0);
+        assert_eq!(x.isnan().dtype(), DType::Bool);
+    }
+    // Integers are never NaN or infinite (i64::MAX included: it is finite in f32 too).
+    let i = tessera::from_ndarray(arr1(&[i64::MIN, -1, 0, i64::MAX]).into_dyn(), 3).unwrap();
+    assert_close(
+        &i.isfinite().astype(DType::F64),
+        &arr1(&[1.0; 4]).into_dyn(),
+        0.0,
+    );
+    assert_close(
+        &i.isnan().astype(DType::F64),
+        &arr1(&[0.0; 4]).into_dyn(),
+        0.0,
+    );
+}

@@ -149,8 +149,23 @@ impl Array {
             _ => "unary",
         };
         self.then(|n| {
+            // Integers are already whole: floor and ceil keep them, dtype and all, as
+            // NumPy 2 and the array API standard do.
+            if matches!(op, UnaryOp::Floor | UnaryOp::Ceil) && n.dtype.is_int() {
+                return Ok(self.clone());
+            }
             let (inp, out) = match op {
                 UnaryOp::Not => (DType::Bool, DType::Bool),
+                // Floats keep their dtype (f16 is tested exactly); integers and bools
+                // are never NaN or infinite, and become f32 exactly enough to say so.
+                o if o.is_predicate() => {
+                    let inp = if n.dtype.is_float() {
+                        n.dtype
+                    } else {
+                        DType::F32
+                    };
+                    (inp, DType::Bool)
+                }
                 UnaryOp::Neg | UnaryOp::Abs => {
                     if n.dtype == DType::Bool {
                         return Err(Error::UnsupportedDType {
@@ -182,7 +197,16 @@ impl Array {
     }
 }
 
-fn binary_op(op: BinaryOp, a: Operand, b: Operand) -> Array {
+/// A binary op between two operands, either of which may be a scalar: what `2.0 - x`
+/// means, for hosts (Python's reflected operators) that hold the scalar on the left.
+///
+/// ```
+/// use tessera::{array::binary_op, kernel::BinaryOp, Operand};
+/// let x = tessera::arange(0.0, 3.0, 1.0, 2).unwrap();
+/// let y = binary_op(BinaryOp::Sub, Operand::from(10.0), Operand::from(&x));
+/// assert_eq!(y.compute::<f64>().unwrap().as_slice().unwrap(), &[10.0, 9.0, 8.0]);
+/// ```
+pub fn binary_op(op: BinaryOp, a: Operand, b: Operand) -> Array {
     let (a, b) = match (a, b) {
         (Operand::Array(a), Operand::Array(b)) => (a, b),
         (Operand::Array(a), Operand::Scalar(s)) => {
@@ -307,8 +331,11 @@ unary_methods!(
     sin => Sin, "Elementwise sine.";
     cos => Cos, "Elementwise cosine.";
     tanh => Tanh, "Elementwise hyperbolic tangent.";
-    floor => Floor, "Elementwise floor (integers become f64).";
-    ceil => Ceil, "Elementwise ceiling (integers become f64).";
+    floor => Floor, "Elementwise floor (integers are returned as they are, as in NumPy 2).";
+    isnan => IsNan, "Whether each element is NaN, like `numpy.isnan` (bool result).";
+    isinf => IsInf, "Whether each element is infinite, like `numpy.isinf` (bool result).";
+    isfinite => IsFinite, "Whether each element is finite, like `numpy.isfinite` (bool result).";
+    ceil => Ceil, "Elementwise ceiling (integers are returned as they are, as in NumPy 2).";
     not => Not, "Elementwise logical not (non-zero is true)."
 );
 

@@ -62,12 +62,15 @@ impl Array {
             ax.sort_unstable();
             ax.dedup();
             if let Some(&k) = ax.iter().find(|&&k| n.shape[k] != 1) {
-                return Err(Error::BadIndex {
-                    op: "squeeze",
-                    axis: k,
-                    shape: n.shape.clone(),
-                    reason: format!("cannot squeeze an axis of length {}", n.shape[k]),
-                });
+                // A value error, as NumPy and the array API standard raise: the axis
+                // exists, its length is what is wrong.
+                return Err(Error::arg(
+                    "squeeze",
+                    format!(
+                        "cannot squeeze axis {k} of shape {:?}: its length is {}, not 1",
+                        n.shape, n.shape[k]
+                    ),
+                ));
             }
             let keep: Vec<usize> = (0..n.shape.len()).filter(|k| !ax.contains(k)).collect();
             let shape = keep.iter().map(|&k| n.shape[k]).collect();

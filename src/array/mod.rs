@@ -7,13 +7,14 @@
 
 mod creation;
 mod elementwise;
-pub use elementwise::Operand;
+pub use elementwise::{binary_op, Operand};
 pub mod linalg;
 mod manipulation;
 pub use manipulation::{concatenate, stack};
 pub(crate) mod indexing;
 pub mod random;
 mod reduction;
+pub use reduction::SPLIT_EVERY;
 
 pub use creation::{
     arange, eye, from_host, from_ndarray, from_npy, from_zarr, from_zarr_with, full, linspace,

@@ -254,6 +254,8 @@ pub trait Lang {
     fn select(&self, c: &str, a: &str, b: &str) -> String;
     /// Whether `v` (a float of dtype `d`) is NaN, robust to compilers that assume none.
     fn is_nan(&self, v: &str, d: DType) -> String;
+    /// Whether `v` (an f32 or f64 of dtype `d`) is infinite, robust in the same way.
+    fn is_inf(&self, v: &str, d: DType) -> String;
     /// `f(args)` on registers of dtype `d` (f32 or f64 for rounding functions; any type
     /// for the exact ones).
     fn math(&self, f: MathFn, args: &[&str], d: DType) -> Result<String, Decline>;
@@ -307,6 +309,7 @@ fn instr(
     Ok(match ins {
         Instr::Leaf(l) => lang.leaf(expr, *l, ndim)?,
         Instr::Const(v) => lang.literal(*v, d)?,
+        Instr::Unary(op, a) if op.is_predicate() => predicate(*op, &reg(a), dtype_of(a), lang)?,
         Instr::Unary(op, a) => unary(*op, &reg(a), d, lang)?,
         Instr::Binary(op, a, b) => binary(*op, &reg(a), &reg(b), dtype_of(a), d, lang)?,
         Instr::Where(c, a, b) => lang.select(&reg(c), &reg(a), &reg(b)),
@@ -323,6 +326,26 @@ fn float_math(f: MathFn, args: &[&str], d: DType, lang: &impl Lang) -> Result<St
     } else {
         lang.math(f, args, d)
     }
+}
+
+/// A float test (`isnan`, `isinf`, `isfinite`) of `a`, an operand of dtype `operand`;
+/// narrow floats are widened to f32 first (exact).
+fn predicate(op: UnaryOp, a: &str, operand: DType, lang: &impl Lang) -> Result<String, Decline> {
+    if !operand.is_float() {
+        return Err(
+            format!("{op:?} is defined on floats; the array layer casts {operand} first").into(),
+        );
+    }
+    let (v, d) = if narrow_float(operand) {
+        (lang.widen(a, operand), DType::F32)
+    } else {
+        (a.to_string(), operand)
+    };
+    Ok(match op {
+        UnaryOp::IsNan => lang.is_nan(&v, d),
+        UnaryOp::IsInf => lang.is_inf(&v, d),
+        _ => format!("(!({} || {}))", lang.is_nan(&v, d), lang.is_inf(&v, d)),
+    })
 }
 
 fn unary(op: UnaryOp, a: &str, d: DType, lang: &impl Lang) -> Result<String, Decline> {
@@ -348,6 +371,9 @@ fn unary(op: UnaryOp, a: &str, d: DType, lang: &impl Lang) -> Result<String, Dec
         UnaryOp::Tanh => float_math(MathFn::Tanh, &[a], d, lang)?,
         UnaryOp::Floor => float_math(MathFn::Floor, &[a], d, lang)?,
         UnaryOp::Ceil => float_math(MathFn::Ceil, &[a], d, lang)?,
+        UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite => {
+            return Err("a predicate reached the arithmetic path".into())
+        }
     })
 }
 
@@ -454,6 +480,9 @@ mod tests {
         }
         fn is_nan(&self, v: &str, _d: DType) -> String {
             format!("nan({v})")
+        }
+        fn is_inf(&self, v: &str, _d: DType) -> String {
+            format!("inf({v})")
         }
         fn math(&self, f: MathFn, args: &[&str], d: DType) -> Result<String, Decline> {
             Ok(format!("{f:?}.{}({})", d.name(), args.join(", ")))

@@ -19,6 +19,7 @@ mod decline;
 mod devices;
 mod partial;
 mod peer;
+mod report;
 #[cfg(feature = "wgpu")]
 mod wgpu;
 #[cfg(not(feature = "wgpu"))]
@@ -36,6 +37,7 @@ pub use cuda::{
 pub use decline::Decline;
 pub use devices::{local_rank, open, open_all, parse_devices, resolve, wgpu_built, Device, Opened};
 pub use peer::{PeerChunk, PeerCollectives, PeerLink};
+pub use report::device_lines;
 
 use crate::error::{Error, Result};
 use crate::kernel::{Chunk, ChunkOp};

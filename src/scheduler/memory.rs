@@ -1,7 +1,5 @@
 //! Host memory figures from the OS, and byte sizes as people write them.
 
-use crate::error::{Error, Result};
-
 /// Total physical memory in bytes (16 GiB when it cannot be read).
 ///
 /// ```
@@ -104,43 +102,6 @@ pub fn process_disk_bytes() -> Option<(u64, u64)> {
             .and_then(|l| l[k.len()..].trim().parse().ok())
     };
     Some((get("read_bytes:")?, get("write_bytes:")?))
-}
-
-/// Parses a size such as `4GiB`, `512 MiB`, `2.5GB`, `1e9` or `100000` (bytes).
-///
-/// ```
-/// use tessera::scheduler::parse_bytes;
-/// assert_eq!(parse_bytes("4GiB").unwrap(), 4 << 30);
-/// assert_eq!(parse_bytes("1.5 kB").unwrap(), 1500);
-/// assert!(parse_bytes("4 parsecs").unwrap_err().to_string().contains("GiB"));
-/// ```
-pub fn parse_bytes(text: &str) -> Result<u64> {
-    let s = text.trim();
-    let split = s
-        .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "m" | "mb" => 1e6,
-        "g" | "gb" => 1e9,
-        "t" | "tb" => 1e12,
-        "kib" => 1024.0,
-        "mib" => (1u64 << 20) as f64,
-        "gib" => (1u64 << 30) as f64,
-        "tib" => (1u64 << 40) as f64,
-        _ => f64::NAN,
-    };
-    match num.trim().parse::<f64>() {
-        Ok(v) if v >= 0.0 && scale.is_finite() && (v * scale) < u64::MAX as f64 => {
-            Ok((v * scale).round() as u64)
-        }
-        _ => Err(Error::arg(
-            "size",
-            format!("{text:?} is not a size; write e.g. 4GiB, 512MiB, 2GB or a number of bytes"),
-        )),
-    }
 }
 
 fn read_kib(path: &str, key: &str) -> Option<u64> {

@@ -31,17 +31,20 @@ mod prepare;
 mod ranks;
 mod store;
 mod trace;
+mod watch;
 mod workers;
 
+pub use crate::chunks::parse_bytes;
 pub use crate::spill::Persisted;
 pub use cancel::CancelToken;
 pub use memory::{
-    available_host_bytes, free_disk_bytes, host_memory_bytes, parse_bytes, peak_rss_bytes,
-    process_disk_bytes, tune_allocator,
+    available_host_bytes, free_disk_bytes, host_memory_bytes, peak_rss_bytes, process_disk_bytes,
+    tune_allocator,
 };
 pub use options::{set_default_options, ComputeOptions, DeviceStats, Scheduler, Stats, TierStats};
 pub use ranks::Transport;
 pub(crate) use ranks::{decode as decode_chunk, encode as encode_chunk};
+pub use watch::Progress;
 
 use crate::dtype::HostArray;
 use crate::error::{Error, Result, Tier};

@@ -83,6 +83,9 @@ pub struct ComputeOptions {
     /// Stops the compute when cancelled (checked before every task); see
     /// [`super::CancelToken`].
     pub cancel: Option<super::CancelToken>,
+    /// Counts finished tasks for a display drawn outside the scheduler (see
+    /// [`super::Progress`]); `progress` draws the built-in terminal bar instead.
+    pub watch: Option<super::Progress>,
 }
 
 const INITIAL: ComputeOptions = ComputeOptions {
@@ -97,6 +100,7 @@ const INITIAL: ComputeOptions = ComputeOptions {
     disk_limit: None,
     trace: None,
     cancel: None,
+    watch: None,
 };
 
 impl Default for ComputeOptions {

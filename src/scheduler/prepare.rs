@@ -432,6 +432,7 @@ pub(super) fn prepare<'a>(
         trace: trace::Trace::new(opts.trace.is_some()),
         declined: Mutex::new(Default::default()),
         bar: opts.progress.then(|| progress_bar(n)),
+        watch: opts.watch.clone().inspect(|w| w.start(n)),
         footprint: sizes.footprint,
         sink,
         io_thread: opts.scheduler != Scheduler::Sync,

@@ -101,6 +101,8 @@ pub(super) struct Run<'a> {
     pub trace: Trace,
     pub declined: Mutex<HashSet<String>>,
     pub bar: Option<indicatif::ProgressBar>,
+    /// Counters for a display drawn outside (Python's ProgressBar).
+    pub watch: Option<super::Progress>,
     /// Bytes each task holds while it runs (output and distinct inputs).
     pub footprint: Vec<u64>,
     pub sink: Option<Sink>,
@@ -704,6 +706,9 @@ impl<'a> Run<'a> {
         {
             st.store.slots[t].pins += 1;
             st.outbox.push(t);
+        }
+        if let Some(w) = &self.watch {
+            w.tick();
         }
         if let Some(b) = &self.bar {
             b.inc(1);

@@ -104,6 +104,14 @@ impl Lang for Cuda {
         }
     }
 
+    fn is_inf(&self, v: &str, d: DType) -> String {
+        if d.is_float() {
+            format!("tsr_isinf({v})")
+        } else {
+            "false".into()
+        }
+    }
+
     fn math(&self, f: MathFn, args: &[&str], d: DType) -> Result<String, Decline> {
         let a = args.join(", ");
         if !d.is_float() {

@@ -125,6 +125,12 @@ fn maps() -> (Vec<(String, String)>, Vec<String>) {
             }
             out.push((format!("{op:?}_{d}"), program(d, Instr::Unary(op, 0), d, 1)));
         }
+        if d.is_float() {
+            for op in [UnaryOp::IsNan, UnaryOp::IsInf, UnaryOp::IsFinite] {
+                let p = program(d, Instr::Unary(op, 0), DType::Bool, 1);
+                out.push((format!("{op:?}_{d}"), p));
+            }
+        }
         for op in [
             BinaryOp::Add,
             BinaryOp::Sub,

@@ -302,6 +302,16 @@ impl Lang for Wgsl<'_> {
         is_nan(v, d)
     }
 
+    fn is_inf(&self, v: &str, d: DType) -> String {
+        match d {
+            DType::F32 => format!("((bitcast<u32>({v}) & 0x7fffffffu) == 0x7f800000u)"),
+            // No f64 bitcast in WGSL; a comparison with the largest finite value cannot
+            // be folded away by a compiler that assumes finite math.
+            DType::F64 => format!("(abs({v}) > f64(1.7976931348623157e308))"),
+            _ => "false".into(),
+        }
+    }
+
     fn math(&self, f: MathFn, args: &[&str], d: DType) -> Result<String, Decline> {
         let name = match f {
             MathFn::Sqrt => "sqrt",

@@ -78,59 +78,7 @@ fn devices() {
         gib(tessera::scheduler::host_memory_bytes())
     );
     println!("devices:");
-    println!("  cpu      available ({cores} worker threads, tiled SIMD kernels)");
-    {
-        let adapters = tessera::backend::wgpu_adapters();
-        if adapters.is_empty() {
-            if tessera::backend::wgpu_built() {
-                println!("  wgpu     no Vulkan adapter found (install a GPU driver, or mesa-vulkan-drivers for the software lavapipe)");
-            } else {
-                println!("  wgpu     not built (build with the `wgpu` feature, on by default)");
-            }
-        }
-        for a in &adapters {
-            println!(
-                "  wgpu:{}   {} [{} {}{}] f64: {}, f16: {}, i64: {}, max storage binding {} MiB, max buffer {} MiB",
-                a.index,
-                a.name,
-                a.backend,
-                a.device_type,
-                if a.software { ", software" } else { "" },
-                a.shader_f64,
-                a.shader_f16,
-                a.shader_i64,
-                a.max_storage_binding >> 20,
-                a.max_buffer >> 20
-            );
-        }
-        let cuda = tessera::backend::cuda_devices();
-        match tessera::backend::cuda_missing() {
-            Some(why) => println!("  cuda     unavailable: {why}"),
-            None if cuda.is_empty() => {
-                println!("  cuda     driver and NVRTC present, but no CUDA device")
-            }
-            None => {}
-        }
-        for d in &cuda {
-            println!(
-                "  cuda:{}   {} (compute capability {}.{}, {:.1} GiB)",
-                d.ordinal,
-                d.name,
-                d.capability.0,
-                d.capability.1,
-                gib(d.memory)
-            );
-        }
-        let auto = cuda
-            .first()
-            .map(|d| format!("cuda:{}", d.ordinal))
-            .or_else(|| {
-                adapters
-                    .iter()
-                    .find(|a| !a.software)
-                    .map(|a| format!("wgpu:{}", a.index))
-            })
-            .unwrap_or_else(|| "cpu (software adapters are used only when named)".into());
-        println!("Device::Auto picks: {auto}");
+    for line in tessera::backend::device_lines() {
+        println!("  {line}");
     }
 }

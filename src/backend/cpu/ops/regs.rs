@@ -85,6 +85,9 @@ macro_rules! float_unary {
             UnaryOp::Floor => map1($a, $o, |x| x.floor()),
             UnaryOp::Ceil => map1($a, $o, |x| x.ceil()),
             UnaryOp::Not => return Err("not on floats"),
+            UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite => {
+                return Err("a predicate into a float register")
+            }
         }
     }};
 }
@@ -111,6 +114,18 @@ pub fn unary(op: UnaryOp, a: &Reg, o: &mut Reg, n: usize) -> Result<(), &'static
             UnaryOp::Abs => o[..n].copy_from_slice(&a[..n]),
             UnaryOp::Neg => map1(&a[..n], &mut o[..n], |x: u32| x.wrapping_neg()),
             _ => return Err("float function on integers"),
+        },
+        (Reg::F64(a), Reg::Bool(o)) => match op {
+            UnaryOp::IsNan => map1(&a[..n], &mut o[..n], f64::is_nan),
+            UnaryOp::IsInf => map1(&a[..n], &mut o[..n], f64::is_infinite),
+            UnaryOp::IsFinite => map1(&a[..n], &mut o[..n], f64::is_finite),
+            _ => return Err("register type mismatch"),
+        },
+        (Reg::F32(a), Reg::Bool(o)) => match op {
+            UnaryOp::IsNan => map1(&a[..n], &mut o[..n], f32::is_nan),
+            UnaryOp::IsInf => map1(&a[..n], &mut o[..n], f32::is_infinite),
+            UnaryOp::IsFinite => map1(&a[..n], &mut o[..n], f32::is_finite),
+            _ => return Err("register type mismatch"),
         },
         (Reg::Bool(a), Reg::Bool(o)) => match op {
             UnaryOp::Not => map1(&a[..n], &mut o[..n], |x: bool| !x),

@@ -1,0 +1,430 @@
+//! The engine's lazy array as a Python object (`tessera._native.Native`), wrapped by the
+//! Python `tessera.Array`, which adds the protocols. Each method checks the result at
+//! once, so a bad shape or axis raises where the user wrote it (as in dask), not at
+//! compute time.
+
+use crate::compute;
+use crate::convert::{dtype_from_name, host_to_numpy};
+use crate::errors::IntoPy;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PySlice, PyTuple};
+use tessera::kernel::{BinaryOp, Reduction, UnaryOp};
+use tessera::{Array, Chunks, Index, Operand, Scalar};
+
+/// One lazy engine array.
+#[pyclass(module = "tessera._native", frozen)]
+pub struct Native(pub Array);
+
+/// The engine array, checked: a deferred error (bad shape, axis, dtype) raises now.
+pub fn wrap(a: Array) -> PyResult<Native> {
+    a.check().py()?;
+    Ok(Native(a))
+}
+
+/// A Python scalar as an engine scalar: `bool` stays bool, `int` and `float` are weak
+/// (they take the array's dtype, as NumPy 2 does with Python scalars).
+pub fn scalar(v: &Bound<'_, PyAny>) -> PyResult<Scalar> {
+    if v.is_instance_of::<PyBool>() {
+        return Ok(Scalar::Bool(v.extract()?));
+    }
+    if v.is_instance_of::<PyInt>() {
+        return v.extract::<i64>().map(Scalar::WeakInt).map_err(|_| {
+            PyValueError::new_err(format!(
+                "the Python int {v} does not fit in int64, Tessera's widest integer"
+            ))
+        });
+    }
+    if v.is_instance_of::<PyFloat>() {
+        return Ok(Scalar::WeakFloat(v.extract()?));
+    }
+    Err(PyTypeError::new_err(format!(
+        "expected a Tessera array or a Python bool, int or float, got {}",
+        v.get_type().name()?
+    )))
+}
+
+fn operand(v: &Bound<'_, PyAny>) -> PyResult<Operand> {
+    if let Ok(n) = v.cast::<Native>() {
+        return Ok(Operand::Array(n.get().0.clone()));
+    }
+    scalar(v).map(Operand::Scalar)
+}
+
+fn binary_op(name: &str) -> PyResult<BinaryOp> {
+    Ok(match name {
+        "add" => BinaryOp::Add,
+        "subtract" => BinaryOp::Sub,
+        "multiply" => BinaryOp::Mul,
+        "divide" => BinaryOp::Div,
+        "power" => BinaryOp::Pow,
+        "maximum" => BinaryOp::Maximum,
+        "minimum" => BinaryOp::Minimum,
+        "equal" => BinaryOp::Eq,
+        "not_equal" => BinaryOp::Ne,
+        "less" => BinaryOp::Lt,
+        "less_equal" => BinaryOp::Le,
+        "greater" => BinaryOp::Gt,
+        "greater_equal" => BinaryOp::Ge,
+        "logical_and" => BinaryOp::And,
+        "logical_or" => BinaryOp::Or,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "no binary function {name:?} in the engine"
+            )))
+        }
+    })
+}
+
+fn unary_op(name: &str) -> PyResult<UnaryOp> {
+    Ok(match name {
+        "negative" => UnaryOp::Neg,
+        "absolute" => UnaryOp::Abs,
+        "exp" => UnaryOp::Exp,
+        "log" => UnaryOp::Log,
+        "sqrt" => UnaryOp::Sqrt,
+        "sin" => UnaryOp::Sin,
+        "cos" => UnaryOp::Cos,
+        "tanh" => UnaryOp::Tanh,
+        "floor" => UnaryOp::Floor,
+        "ceil" => UnaryOp::Ceil,
+        "logical_not" => UnaryOp::Not,
+        "isnan" => UnaryOp::IsNan,
+        "isinf" => UnaryOp::IsInf,
+        "isfinite" => UnaryOp::IsFinite,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "no unary function {name:?} in the engine"
+            )))
+        }
+    })
+}
+
+fn reduction(name: &str, ddof: u32) -> PyResult<Reduction> {
+    Ok(match name {
+        "sum" => Reduction::Sum,
+        "prod" => Reduction::Prod,
+        "min" => Reduction::Min,
+        "max" => Reduction::Max,
+        "mean" => Reduction::Mean,
+        "any" => Reduction::Any,
+        "all" => Reduction::All,
+        "argmin" => Reduction::ArgMin,
+        "argmax" => Reduction::ArgMax,
+        "var" => Reduction::Var { ddof },
+        "std" => Reduction::Std { ddof },
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "no reduction {name:?} in the engine"
+            )))
+        }
+    })
+}
+
+/// A chunk request in the forms the Python layer passes on: an int, a string ("auto",
+/// "64 MiB"), one int per axis, or one tuple of chunk lengths per axis (dask's `-1` and
+/// `None` are already replaced by the axis length).
+pub fn chunks(v: &Bound<'_, PyAny>) -> PyResult<Chunks> {
+    if let Ok(s) = v.extract::<String>() {
+        return Ok(Chunks::from(s.as_str()));
+    }
+    if let Ok(n) = v.extract::<usize>() {
+        return Ok(Chunks::Uniform(n));
+    }
+    if let Ok(per) = v.extract::<Vec<usize>>() {
+        return Ok(Chunks::PerAxis(per));
+    }
+    if let Ok(exp) = v.extract::<Vec<Vec<usize>>>() {
+        return Ok(Chunks::Explicit(exp));
+    }
+    Err(PyValueError::new_err(format!(
+        "chunks={}: give a positive int, a tuple of them (one per axis), a tuple of tuples, \"auto\" or a size such as \"128 MiB\"",
+        v.repr()?
+    )))
+}
+
+fn index(item: &Bound<'_, PyAny>) -> PyResult<Index> {
+    if let Ok(s) = item.cast::<PySlice>() {
+        let get = |name: &str| -> PyResult<Option<isize>> {
+            let v = s.getattr(name)?;
+            if v.is_none() {
+                Ok(None)
+            } else {
+                v.extract().map(Some)
+            }
+        };
+        return Ok(Index::slice(
+            get("start")?,
+            get("stop")?,
+            get("step")?.unwrap_or(1),
+        ));
+    }
+    Ok(Index::At(item.extract()?))
+}
+
+#[pymethods]
+impl Native {
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.0.shape())
+    }
+
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        self.0.dtype().name()
+    }
+
+    #[getter]
+    fn chunks(&self) -> Vec<Vec<usize>> {
+        self.0
+            .chunks()
+            .map(|g| g.all().to_vec())
+            .unwrap_or_default()
+    }
+
+    #[getter]
+    fn nbytes(&self) -> usize {
+        self.0.nbytes()
+    }
+
+    /// Tasks in this array's graph after fusion (what a compute would run).
+    fn num_tasks(&self) -> PyResult<usize> {
+        self.0.num_tasks().py()
+    }
+
+    /// Whether the chunks are already held (a persisted array).
+    fn is_persisted(&self) -> bool {
+        self.0.persisted().is_some()
+    }
+
+    #[pyo3(signature = (op, other, reflected=false))]
+    fn binary(&self, op: &str, other: &Bound<'_, PyAny>, reflected: bool) -> PyResult<Native> {
+        let op = binary_op(op)?;
+        let rhs = operand(other)?;
+        if reflected {
+            wrap(tessera::array::binary_op(
+                op,
+                rhs,
+                Operand::Array(self.0.clone()),
+            ))
+        } else {
+            wrap(self.0.binary(op, rhs))
+        }
+    }
+
+    fn unary(&self, op: &str) -> PyResult<Native> {
+        wrap(self.0.unary(unary_op(op)?))
+    }
+
+    fn astype(&self, dtype: &str) -> PyResult<Native> {
+        wrap(self.0.astype(dtype_from_name(dtype)?))
+    }
+
+    #[pyo3(signature = (op, axes=None, keepdims=false, ddof=0, split_every=None))]
+    fn reduce(
+        &self,
+        op: &str,
+        axes: Option<Vec<isize>>,
+        keepdims: bool,
+        ddof: u32,
+        split_every: Option<usize>,
+    ) -> PyResult<Native> {
+        let r = reduction(op, ddof)?;
+        let every = split_every.unwrap_or(tessera::array::SPLIT_EVERY);
+        if every < 2 {
+            return Err(PyValueError::new_err(format!(
+                "split_every={every}: a reduction tree combines at least 2 chunks per step"
+            )));
+        }
+        wrap(self.0.reduce(r, axes.as_deref(), keepdims, every))
+    }
+
+    /// Basic indexing: one int or slice per leading axis.
+    fn slice(&self, items: Vec<Bound<'_, PyAny>>) -> PyResult<Native> {
+        let ix = items.iter().map(index).collect::<PyResult<Vec<_>>>()?;
+        wrap(self.0.slice(&ix))
+    }
+
+    fn take(&self, axis: isize, indices: Vec<isize>) -> PyResult<Native> {
+        wrap(self.0.take(axis, &indices))
+    }
+
+    fn reshape(&self, shape: Vec<isize>) -> PyResult<Native> {
+        wrap(self.0.reshape(&shape))
+    }
+
+    fn permute(&self, perm: Vec<usize>) -> PyResult<Native> {
+        wrap(self.0.permute_axes(&perm))
+    }
+
+    fn swapaxes(&self, a: isize, b: isize) -> PyResult<Native> {
+        wrap(self.0.swapaxes(a, b))
+    }
+
+    #[pyo3(signature = (axes=None))]
+    fn squeeze(&self, axes: Option<Vec<isize>>) -> PyResult<Native> {
+        wrap(self.0.squeeze(axes.as_deref()))
+    }
+
+    fn expand_dims(&self, axis: isize) -> PyResult<Native> {
+        wrap(self.0.expand_dims(axis))
+    }
+
+    fn broadcast_to(&self, shape: Vec<usize>) -> PyResult<Native> {
+        wrap(self.0.broadcast_to(&shape))
+    }
+
+    fn rechunk(&self, chunks: &Bound<'_, PyAny>) -> PyResult<Native> {
+        wrap(self.0.rechunk(self::chunks(chunks)?))
+    }
+
+    fn matmul(&self, other: &Native) -> PyResult<Native> {
+        wrap(self.0.matmul(&other.0))
+    }
+
+    fn dot(&self, other: &Native) -> PyResult<Native> {
+        wrap(self.0.dot(&other.0))
+    }
+
+    /// The task graph in Graphviz dot.
+    fn to_dot(&self) -> PyResult<String> {
+        self.0.to_dot().py()
+    }
+
+    /// Renders the graph with Graphviz `dot` to `path` (format from its extension).
+    fn visualize(&self, path: &str) -> PyResult<()> {
+        self.0.visualize(path).py()
+    }
+
+    #[pyo3(signature = (config=None, progress=None))]
+    fn compute<'py>(
+        &self,
+        py: Python<'py>,
+        config: Option<&Bound<'py, PyDict>>,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = compute::options(config)?;
+        let a = &self.0;
+        let h = compute::run(py, opts, progress, |o| a.compute_host_with(o))?;
+        Ok(host_to_numpy(py, h))
+    }
+
+    #[pyo3(signature = (config=None, progress=None))]
+    fn persist(
+        &self,
+        py: Python<'_>,
+        config: Option<&Bound<'_, PyDict>>,
+        progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Native> {
+        let opts = compute::options(config)?;
+        let a = &self.0;
+        compute::run(py, opts, progress, |o| a.persist_with(o)).map(Native)
+    }
+
+    #[pyo3(signature = (path, config=None, progress=None))]
+    fn to_npy(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        config: Option<&Bound<'_, PyDict>>,
+        progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let opts = compute::options(config)?;
+        let a = &self.0;
+        compute::run(py, opts, progress, |o| a.to_npy_with(path, o).map(drop))
+    }
+
+    #[pyo3(signature = (path, overwrite=false, zarr_format=3, codec="zstd", level=None, chunks=None, config=None, progress=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn to_zarr(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        overwrite: bool,
+        zarr_format: u8,
+        codec: &str,
+        level: Option<i32>,
+        chunks: Option<Vec<usize>>,
+        config: Option<&Bound<'_, PyDict>>,
+        progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        use tessera::storage::zarr::{ZarrCodec, ZarrFormat, ZarrOptions};
+        let zopts = ZarrOptions {
+            format: match zarr_format {
+                2 => ZarrFormat::V2,
+                3 => ZarrFormat::V3,
+                f => {
+                    return Err(PyValueError::new_err(format!(
+                        "zarr_format={f}: Tessera writes Zarr 2 or 3"
+                    )))
+                }
+            },
+            codec: match codec {
+                "zstd" => ZarrCodec::Zstd {
+                    level: level.unwrap_or(3),
+                },
+                "gzip" => ZarrCodec::Gzip {
+                    level: level.unwrap_or(5).clamp(0, 9) as u32,
+                },
+                "none" => ZarrCodec::None,
+                c => {
+                    return Err(PyValueError::new_err(format!(
+                        "codec={c:?}: Tessera writes 'zstd', 'gzip' or 'none'"
+                    )))
+                }
+            },
+            chunks,
+            inner_chunks: None,
+            overwrite,
+        };
+        let opts = compute::options(config)?;
+        let a = &self.0;
+        compute::run(py, opts, progress, |o| {
+            a.to_zarr_with(path, &zopts, o).map(drop)
+        })
+    }
+}
+
+/// Computes several arrays in one shared graph (common work runs once).
+#[pyfunction]
+#[pyo3(signature = (arrays, config=None, progress=None))]
+pub fn compute_all<'py>(
+    py: Python<'py>,
+    arrays: Vec<PyRef<'py, Native>>,
+    config: Option<&Bound<'py, PyDict>>,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let opts = compute::options(config)?;
+    let arrs: Vec<Array> = arrays.iter().map(|a| a.0.clone()).collect();
+    let refs: Vec<&Array> = arrs.iter().collect();
+    let out = compute::run(py, opts, progress, |o| tessera::compute_all_with(&refs, o))?;
+    Ok(out.into_iter().map(|h| host_to_numpy(py, h)).collect())
+}
+
+/// `where(cond, a, b)` with broadcasting and promotion.
+#[pyfunction]
+pub fn where_(cond: &Native, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<Native> {
+    wrap(tessera::where_(&cond.0, operand(a)?, operand(b)?))
+}
+
+#[pyfunction]
+pub fn concatenate(arrays: Vec<PyRef<'_, Native>>, axis: isize) -> PyResult<Native> {
+    let refs: Vec<&Array> = arrays.iter().map(|a| &a.0).collect();
+    wrap(tessera::concatenate(&refs, axis))
+}
+
+#[pyfunction]
+pub fn stack(arrays: Vec<PyRef<'_, Native>>, axis: isize) -> PyResult<Native> {
+    let refs: Vec<&Array> = arrays.iter().map(|a| &a.0).collect();
+    wrap(tessera::stack(&refs, axis))
+}
+
+#[pyfunction]
+pub fn tensordot(
+    a: &Native,
+    b: &Native,
+    axes_a: Vec<isize>,
+    axes_b: Vec<isize>,
+) -> PyResult<Native> {
+    wrap(tessera::linalg::tensordot(&a.0, &b.0, &axes_a, &axes_b))
+}

@@ -1,0 +1,53 @@
+//! `tessera._native`: the engine as a Python extension module. Thin by design: argument
+//! conversion, the GIL and signals, errors by kind; every computation is the engine's.
+//! The Python package `tessera` (python/tessera) gives it dask's and the array API's
+//! names and NumPy's protocols.
+
+mod array;
+mod compute;
+mod convert;
+mod creation;
+mod distributed;
+mod errors;
+mod info;
+mod linalg;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<array::Native>()?;
+    m.add_class::<distributed::World>()?;
+    errors::register(m)?;
+    m.add_function(wrap_pyfunction!(array::compute_all, m)?)?;
+    m.add_function(wrap_pyfunction!(array::where_, m)?)?;
+    m.add_function(wrap_pyfunction!(array::concatenate, m)?)?;
+    m.add_function(wrap_pyfunction!(array::stack, m)?)?;
+    m.add_function(wrap_pyfunction!(array::tensordot, m)?)?;
+    for f in [
+        wrap_pyfunction!(creation::full, m)?,
+        wrap_pyfunction!(creation::arange, m)?,
+        wrap_pyfunction!(creation::linspace, m)?,
+        wrap_pyfunction!(creation::eye, m)?,
+        wrap_pyfunction!(creation::from_numpy, m)?,
+        wrap_pyfunction!(creation::from_npy, m)?,
+        wrap_pyfunction!(creation::from_zarr, m)?,
+        wrap_pyfunction!(creation::random, m)?,
+        wrap_pyfunction!(linalg::qr, m)?,
+        wrap_pyfunction!(linalg::svd, m)?,
+        wrap_pyfunction!(linalg::svd_compressed, m)?,
+        wrap_pyfunction!(linalg::cholesky, m)?,
+        wrap_pyfunction!(linalg::solve, m)?,
+        wrap_pyfunction!(linalg::solve_triangular, m)?,
+        wrap_pyfunction!(linalg::inv, m)?,
+        wrap_pyfunction!(linalg::lstsq, m)?,
+        wrap_pyfunction!(linalg::norm, m)?,
+        wrap_pyfunction!(info::info, m)?,
+        wrap_pyfunction!(info::mpi_built, m)?,
+        wrap_pyfunction!(info::promote_types, m)?,
+    ] {
+        m.add_function(f)?;
+    }
+    Ok(())
+}

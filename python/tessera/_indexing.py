@@ -1,0 +1,96 @@
+"""``x[key]`` in NumPy's terms: ints, slices (any step), ``None``, ``Ellipsis`` and one
+integer list or array, spelled as the engine's slice, take and expand_dims."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+
+def _is_int(k: Any) -> bool:
+    if isinstance(k, (bool, np.bool_)):
+        return False
+    try:
+        operator.index(k)
+        return True
+    except TypeError:
+        return False
+
+
+def getitem(x: Any, key: Any) -> Any:
+    from ._array import Array
+
+    if not isinstance(key, tuple):
+        key = (key,)
+    if sum(k is Ellipsis for k in key) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    real = [k for k in key if k is not None and k is not Ellipsis]
+    if len(real) > x.ndim:
+        raise IndexError(f"too many indices for array: array is {x.ndim}-dimensional, but {len(real)} were indexed")
+    if any(k is Ellipsis for k in key):
+        i = next(j for j, k in enumerate(key) if k is Ellipsis)
+        key = key[:i] + (slice(None),) * (x.ndim - len(real)) + key[i + 1 :]
+    else:
+        key = key + (slice(None),) * (x.ndim - len(real))
+
+    basic: list[Any] = []
+    new_axes: list[int] = []  # output positions of None
+    advanced: tuple[int, list[int]] | None = None  # (output axis, indices)
+    out_pos = 0
+    for k in key:
+        if k is None:
+            new_axes.append(out_pos)
+            out_pos += 1
+            continue
+        ax = len(basic)
+        if isinstance(k, slice):
+            for v in (k.start, k.stop, k.step):
+                if v is not None and not _is_int(v):
+                    raise IndexError(f"slice {k}: slice bounds must be integers or None, not {type(v).__name__}")
+            basic.append(slice(*(None if v is None else operator.index(v) for v in (k.start, k.stop, k.step))))
+            out_pos += 1
+        elif _is_int(k):
+            basic.append(operator.index(k))
+        elif isinstance(k, Array):
+            raise IndexError(
+                "indexing with a Tessera array (a mask or lazy indices) needs data-dependent shapes, "
+                "not in the engine yet; compute the indices first (np.asarray(idx))"
+            )
+        elif isinstance(k, (list, np.ndarray)):
+            idx = np.asarray(k)
+            if idx.dtype == bool:
+                raise IndexError(
+                    "boolean mask indexing needs data-dependent shapes, not in the engine yet; "
+                    "use np.flatnonzero(mask) as an integer index"
+                )
+            if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+                raise IndexError(
+                    f"an index array must be one-dimensional and of integers (got dtype {idx.dtype}, "
+                    f"{idx.ndim} dims); Tessera takes one such list per index"
+                )
+            if advanced is not None:
+                raise IndexError("only one integer list or array per index is supported (as in dask); index in two steps")
+            n = x.shape[ax]
+            if idx.size and (idx.max() >= n or idx.min() < -n):
+                bad = int(idx.max() if idx.max() >= n else idx.min())
+                raise IndexError(f"index {bad} is out of bounds for axis {ax} with size {n}")
+            advanced = (out_pos, [int(i) for i in idx])
+            basic.append(slice(None))
+            out_pos += 1
+        else:
+            raise IndexError(
+                f"only integers, slices (`:`), ellipsis (`...`), None and integer lists or arrays "
+                f"are valid indices (got {type(k).__name__} {k!r})"
+            )
+    out = x._n
+    if any(not (isinstance(b, slice) and b == slice(None)) for b in basic):
+        out = out.slice(basic)
+    if advanced is not None:
+        axis_out, idx = advanced
+        # Its output position counts the None axes before it, which come later.
+        out = out.take(axis_out - sum(1 for p in new_axes if p < axis_out), idx)
+    for p in new_axes:
+        out = out.expand_dims(p)
+    return Array(out)

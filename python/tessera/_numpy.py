@@ -1,0 +1,128 @@
+"""NumPy's protocols: ``np.exp(x)`` and ``np.add(x, 1)`` stay lazy Tessera arrays
+(``__array_ufunc__``); ``np.sum(x)``, ``np.concatenate``, ``np.linalg.qr``... call
+Tessera's functions (``__array_function__``). Anything Tessera lacks returns
+NotImplemented, so NumPy raises its own TypeError instead of computing silently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import linalg, routines
+
+_UFUNCS = {
+    "add": routines.add,
+    "subtract": routines.subtract,
+    "multiply": routines.multiply,
+    "divide": routines.divide,
+    "true_divide": routines.divide,
+    "power": routines.power,
+    "maximum": routines.maximum,
+    "minimum": routines.minimum,
+    "equal": routines.equal,
+    "not_equal": routines.not_equal,
+    "less": routines.less,
+    "less_equal": routines.less_equal,
+    "greater": routines.greater,
+    "greater_equal": routines.greater_equal,
+    "logical_and": routines.logical_and,
+    "logical_or": routines.logical_or,
+    "logical_not": routines.logical_not,
+    "isnan": routines.isnan,
+    "isinf": routines.isinf,
+    "isfinite": routines.isfinite,
+    "negative": routines.negative,
+    "positive": routines.positive,
+    "absolute": routines.absolute,
+    "exp": routines.exp,
+    "log": routines.log,
+    "sqrt": routines.sqrt,
+    "sin": routines.sin,
+    "cos": routines.cos,
+    "tanh": routines.tanh,
+    "floor": routines.floor,
+    "ceil": routines.ceil,
+    "square": routines.square,
+    "matmul": routines.matmul,
+}
+
+
+def array_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
+    f = _UFUNCS.get(ufunc.__name__)
+    if f is None or method != "__call__" or kwargs.get("out") is not None:
+        return NotImplemented
+    extra = {k: v for k, v in kwargs.items() if k not in ("out",)}
+    if extra:
+        return NotImplemented
+    try:
+        return f(*inputs)
+    except TypeError:
+        return NotImplemented
+
+
+def _reduce(name: str):
+    def f(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False, **kw: Any) -> Any:
+        x = routines._arr(a)
+        if name in ("sum", "prod", "mean"):
+            return getattr(x, name)(axis=axis, dtype=dtype, keepdims=bool(keepdims), out=out)
+        if name in ("std", "var"):
+            return getattr(x, name)(axis=axis, dtype=dtype, keepdims=bool(keepdims), ddof=kw.get("ddof", 0), out=out)
+        return getattr(x, name)(axis=axis, keepdims=bool(keepdims), out=out)
+
+    return f
+
+
+_FUNCTIONS: dict[Any, Any] = {
+    np.sum: _reduce("sum"),
+    np.prod: _reduce("prod"),
+    np.mean: _reduce("mean"),
+    np.std: _reduce("std"),
+    np.var: _reduce("var"),
+    np.min: _reduce("min"),
+    np.max: _reduce("max"),
+    np.amin: _reduce("min"),
+    np.amax: _reduce("max"),
+    np.any: _reduce("any"),
+    np.all: _reduce("all"),
+    np.argmin: lambda a, axis=None, out=None, keepdims=False: routines._arr(a).argmin(axis, keepdims=keepdims, out=out),
+    np.argmax: lambda a, axis=None, out=None, keepdims=False: routines._arr(a).argmax(axis, keepdims=keepdims, out=out),
+    np.concatenate: lambda arrays, axis=0, out=None, **kw: routines.concatenate(arrays, axis),
+    np.stack: lambda arrays, axis=0, out=None, **kw: routines.stack(arrays, axis),
+    np.where: lambda condition, *xy: routines.where(condition, *xy),
+    np.transpose: routines.transpose,
+    np.swapaxes: routines.swapaxes,
+    np.moveaxis: routines.moveaxis,
+    np.squeeze: routines.squeeze,
+    np.expand_dims: routines.expand_dims,
+    np.reshape: lambda a, shape=None, order="C", **kw: routines.reshape(a, shape if shape is not None else kw["newshape"]),
+    np.ravel: lambda a, order="C": routines.ravel(a),
+    np.broadcast_to: lambda array, shape, subok=False: routines.broadcast_to(array, shape),
+    np.broadcast_arrays: lambda *args, subok=False: routines.broadcast_arrays(*args),
+    np.tensordot: routines.tensordot,
+    np.dot: lambda a, b, out=None: routines.dot(a, b),
+    np.matmul: lambda a, b, **kw: routines.matmul(a, b),
+    np.outer: lambda a, b, out=None: routines.outer(a, b),
+    np.clip: lambda a, a_min=None, a_max=None, out=None, **kw: routines.clip(a, a_min, a_max),
+    np.shape: routines.shape,
+    np.ndim: routines.ndim,
+    np.size: lambda a, axis=None: routines.size(a) if axis is None else routines.shape(a)[axis],
+    np.linalg.qr: lambda a, mode="reduced": linalg.qr(a),
+    np.linalg.svd: lambda a, full_matrices=True, compute_uv=True, hermitian=False: linalg.svd(a),
+    np.linalg.norm: lambda x, ord=None, axis=None, keepdims=False: linalg.norm(x, ord, axis, keepdims),
+    np.linalg.solve: linalg.solve,
+    np.linalg.inv: linalg.inv,
+    np.linalg.cholesky: lambda a, upper=False: linalg.cholesky(a, lower=not upper),
+    np.linalg.lstsq: lambda a, b, rcond=None: linalg.lstsq(a, b),
+}
+
+
+def array_function(func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+    from ._array import Array
+
+    if not all(issubclass(t, (Array, np.ndarray)) for t in types):
+        return NotImplemented
+    f = _FUNCTIONS.get(func)
+    if f is None:
+        return NotImplemented
+    return f(*args, **kwargs)

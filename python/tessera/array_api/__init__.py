@@ -1,0 +1,406 @@
+"""``tessera.array_api``: the Python array API standard (2025.12) over Tessera arrays,
+with the standard's names and signatures (``concat``, ``permute_dims``, ``pow``,
+``astype(x, dtype)``, ``std(correction=)``...), for libraries written against the
+standard (``x.__array_namespace__()`` returns this module).
+
+Functions the engine does not have yet are absent (not stubs), so array-api-compat and
+the conformance suite see exactly what works; ``python/array-api-skips.txt`` lists them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from .. import _creation, _dtypes, _native, routines
+from .._array import Array
+
+__array_api_version__ = "2025.12"
+
+e = math.e
+inf = math.inf
+nan = math.nan
+pi = math.pi
+newaxis = None
+
+bool = np.dtype("bool")  # noqa: A001
+int32 = np.dtype("int32")
+int64 = np.dtype("int64")
+uint32 = np.dtype("uint32")
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+
+_ALL = {"bool": bool, "int32": int32, "int64": int64, "uint32": uint32, "float32": float32, "float64": float64}
+_KINDS = {
+    "bool": ("bool",),
+    "signed integer": ("int32", "int64"),
+    "unsigned integer": ("uint32",),
+    "integral": ("int32", "int64", "uint32"),
+    "real floating": ("float32", "float64"),
+    "complex floating": (),
+    "numeric": ("int32", "int64", "uint32", "float32", "float64"),
+}
+
+
+def _check_device(device: Any) -> None:
+    if device not in (None, "cpu"):
+        raise ValueError(f"device={device!r}: results live on the host ('cpu'); choose where chunks run with tessera.config")
+
+
+class _Info:
+    """``__array_namespace_info__()``: what this namespace offers."""
+
+    def capabilities(self) -> dict[str, Any]:
+        return {"boolean indexing": False, "data-dependent shapes": False, "max dimensions": None}
+
+    def default_device(self) -> str:
+        return "cpu"
+
+    def devices(self) -> tuple[str, ...]:
+        return ("cpu",)
+
+    def default_dtypes(self, *, device: Any = None) -> dict[str, Any]:
+        _check_device(device)
+        return {"real floating": float64, "complex floating": None, "integral": int64, "indexing": int64}
+
+    def dtypes(self, *, device: Any = None, kind: Any = None) -> dict[str, Any]:
+        _check_device(device)
+        if kind is None:
+            return dict(_ALL)
+        kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+        names = {n for k in kinds for n in _KINDS[k]}
+        return {n: d for n, d in _ALL.items() if n in names}
+
+
+def __array_namespace_info__() -> _Info:  # noqa: N807 - the standard's name
+    return _Info()
+
+
+def _dt(dtype: Any) -> str | None:
+    return None if dtype is None else _dtypes.name_of(dtype)
+
+
+# --- creation -----------------------------------------------------------------------
+def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: Any = None) -> Array:
+    _check_device(device)
+    if isinstance(obj, Array):
+        return obj if dtype is None else obj.astype(dtype)
+    if copy is False and not isinstance(obj, Array):
+        raise ValueError("asarray(copy=False): a NumPy or Python object is copied into Tessera's chunks")
+    if isinstance(obj, (builtins.bool, int, float)) and dtype is None:
+        dtype = "bool" if isinstance(obj, builtins.bool) else "int64" if isinstance(obj, int) else "float64"
+    if isinstance(obj, int) and not isinstance(obj, builtins.bool) and not -(2**63) <= obj < 2**63:
+        raise OverflowError(f"{obj} does not fit in int64")
+    return _creation.asarray(obj, dtype=dtype)
+
+
+def arange(start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None) -> Array:
+    _check_device(device)
+    if stop is None:
+        start, stop = 0, start
+    return _creation.arange(start, stop, step, dtype=dtype)
+
+
+def empty(shape: Any, *, dtype: Any = None, device: Any = None) -> Array:
+    _check_device(device)
+    return _creation.zeros(shape, dtype=dtype or float64)
+
+
+def zeros(shape: Any, *, dtype: Any = None, device: Any = None) -> Array:
+    _check_device(device)
+    return _creation.zeros(shape, dtype=dtype or float64)
+
+
+def ones(shape: Any, *, dtype: Any = None, device: Any = None) -> Array:
+    _check_device(device)
+    return _creation.ones(shape, dtype=dtype or float64)
+
+
+def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Array:
+    _check_device(device)
+    return _creation.full(shape, fill_value, dtype=dtype)
+
+
+def empty_like(x: Array, /, *, dtype: Any = None, device: Any = None) -> Array:
+    return zeros(x.shape, dtype=dtype or x.dtype, device=device)
+
+
+def zeros_like(x: Array, /, *, dtype: Any = None, device: Any = None) -> Array:
+    return zeros(x.shape, dtype=dtype or x.dtype, device=device)
+
+
+def ones_like(x: Array, /, *, dtype: Any = None, device: Any = None) -> Array:
+    return ones(x.shape, dtype=dtype or x.dtype, device=device)
+
+
+def full_like(x: Array, /, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Array:
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device)
+
+
+def eye(n_rows: int, n_cols: Any = None, /, *, k: int = 0, dtype: Any = None, device: Any = None) -> Array:
+    _check_device(device)
+    return _creation.eye(n_rows, M=n_cols, k=k, dtype=dtype or float64)
+
+
+def linspace(
+    start: Any, stop: Any, /, num: int, *, dtype: Any = None, device: Any = None, endpoint: builtins.bool = True
+) -> Array:
+    _check_device(device)
+    return _creation.linspace(start, stop, num, endpoint=endpoint, dtype=dtype)
+
+
+def from_dlpack(x: Any, /, *, device: Any = None, copy: Any = None) -> Array:
+    _check_device(device)
+    return _creation.from_array(np.from_dlpack(x))
+
+
+# --- data types ---------------------------------------------------------------------
+def astype(x: Array, dtype: Any, /, *, copy: builtins.bool = True, device: Any = None) -> Array:
+    _check_device(device)
+    return x.astype(dtype)
+
+
+def result_type(*arrays_and_dtypes: Any) -> Any:
+    if not arrays_and_dtypes:
+        raise ValueError("result_type needs at least one array or dtype")
+    names = [
+        _dtypes.name_of(a.dtype if isinstance(a, Array) else a)
+        for a in arrays_and_dtypes
+        if not isinstance(a, (builtins.bool, int, float))
+    ]
+    if not names:
+        raise ValueError("result_type needs at least one array or dtype (Python scalars alone have none)")
+    out = names[0]
+    for n in names[1:]:
+        out = _native.promote_types(out, n)
+    return np.dtype(out)
+
+
+def can_cast(from_: Any, to: Any, /) -> builtins.bool:
+    src = _dtypes.name_of(from_.dtype if isinstance(from_, Array) else from_)
+    return _native.promote_types(src, _dtypes.name_of(to)) == _dtypes.name_of(to)
+
+
+class _FInfo:
+    """The standard's finfo object: Python floats, as it requires (NumPy's are NumPy
+    scalars)."""
+
+    def __init__(self, name: str) -> None:
+        f = np.finfo(name)
+        self.bits, self.eps, self.max, self.min = int(f.bits), float(f.eps), float(f.max), float(f.min)
+        self.smallest_normal, self.dtype = float(f.smallest_normal), np.dtype(name)
+
+
+class _IInfo:
+    def __init__(self, name: str) -> None:
+        i = np.iinfo(name)
+        self.bits, self.max, self.min, self.dtype = int(i.bits), int(i.max), int(i.min), np.dtype(name)
+
+
+def finfo(type: Any, /) -> Any:  # noqa: A002
+    return _FInfo(_dtypes.name_of(type.dtype if isinstance(type, Array) else type))
+
+
+def iinfo(type: Any, /) -> Any:  # noqa: A002
+    return _IInfo(_dtypes.name_of(type.dtype if isinstance(type, Array) else type))
+
+
+def isdtype(dtype: Any, kind: Any) -> builtins.bool:
+    name = _dtypes.name_of(dtype)
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    for k in kinds:
+        if isinstance(k, str):
+            if k not in _KINDS:
+                raise ValueError(f"isdtype: unknown kind {k!r}; one of {sorted(_KINDS)}")
+            if name in _KINDS[k]:
+                return True
+        elif _dtypes.name_of(k) == name:
+            return True
+    return False
+
+
+# --- element-wise -------------------------------------------------------------------
+abs = routines.absolute  # noqa: A001
+add = routines.add
+ceil = routines.ceil
+cos = routines.cos
+divide = routines.divide
+equal = routines.equal
+exp = routines.exp
+floor = routines.floor
+greater = routines.greater
+greater_equal = routines.greater_equal
+isfinite = routines.isfinite
+isinf = routines.isinf
+isnan = routines.isnan
+less = routines.less
+less_equal = routines.less_equal
+log = routines.log
+logical_and = routines.logical_and
+logical_not = routines.logical_not
+logical_or = routines.logical_or
+
+
+def logical_xor(x1: Any, x2: Any, /) -> Array:
+    a = asarray(x1) if not isinstance(x1, Array) else x1
+    b = asarray(x2) if not isinstance(x2, Array) else x2
+    return routines.not_equal(a.astype("bool"), b.astype("bool"))
+
+
+maximum = routines.maximum
+minimum = routines.minimum
+multiply = routines.multiply
+negative = routines.negative
+not_equal = routines.not_equal
+positive = routines.positive
+pow = routines.power  # noqa: A001
+sin = routines.sin
+sqrt = routines.sqrt
+square = routines.square
+subtract = routines.subtract
+tanh = routines.tanh
+
+
+def clip(x: Array, /, min: Any = None, max: Any = None) -> Array:  # noqa: A002
+    return x.clip(min, max)
+
+
+# --- linear algebra (main namespace) --------------------------------------------------
+def matmul(x1: Array, x2: Array, /) -> Array:
+    return x1 @ x2
+
+
+def matrix_transpose(x: Array, /) -> Array:
+    return x.mT
+
+
+def tensordot(x1: Array, x2: Array, /, *, axes: Any = 2) -> Array:
+    return routines.tensordot(x1, x2, axes)
+
+
+def vecdot(x1: Array, x2: Array, /, *, axis: int = -1) -> Array:
+    return routines.multiply(x1, x2).sum(axis=axis)
+
+
+# --- manipulation -------------------------------------------------------------------
+def broadcast_arrays(*arrays: Array) -> tuple[Array, ...]:
+    return tuple(routines.broadcast_arrays(*arrays))
+
+
+def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
+    return tuple(np.broadcast_shapes(*shapes))
+
+
+def unstack(x: Array, /, *, axis: int = 0) -> tuple[Array, ...]:
+    x = routines.moveaxis(x, axis, 0)
+    return tuple(x[i] for i in range(x.shape[0]))
+
+
+def flip(x: Array, /, *, axis: Any = None) -> Array:
+    axes = range(x.ndim) if axis is None else ([axis] if isinstance(axis, int) else axis)
+    key = [slice(None)] * x.ndim
+    for a in axes:
+        if not -x.ndim <= a < x.ndim:
+            raise IndexError(f"flip: axis {a} is out of range for {x.ndim} dimensions")
+        key[a % x.ndim] = slice(None, None, -1)
+    return x[tuple(key)]
+
+
+def broadcast_to(x: Array, /, shape: Any) -> Array:
+    return routines.broadcast_to(x, shape)
+
+
+def concat(arrays: Any, /, *, axis: Any = 0) -> Array:
+    return routines.concatenate(arrays, axis=axis)
+
+
+def count_nonzero(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Array:
+    return routines.not_equal(x, 0).astype("int64").sum(axis=axis, keepdims=keepdims)
+
+
+def expand_dims(x: Array, /, axis: Any = 0) -> Array:
+    return routines.expand_dims(x, axis)
+
+
+def moveaxis(x: Array, source: Any, destination: Any, /) -> Array:
+    return routines.moveaxis(x, source, destination)
+
+
+def permute_dims(x: Array, /, axes: Any) -> Array:
+    return x.transpose(tuple(axes))
+
+
+def reshape(x: Array, /, shape: Any, *, copy: Any = None) -> Array:
+    if copy is False:
+        raise ValueError("reshape(copy=False): Tessera arrays are lazy; a reshape may need a copy of chunks")
+    return x.reshape(tuple(shape))
+
+
+def squeeze(x: Array, /, axis: Any) -> Array:
+    return x.squeeze(axis)
+
+
+def stack(arrays: Any, /, *, axis: int = 0) -> Array:
+    return routines.stack(arrays, axis=axis)
+
+
+# --- statistics, searching, utility -------------------------------------------------
+def _correction(c: Any) -> int:
+    if isinstance(c, float) and not c.is_integer():
+        raise ValueError(f"correction={c}: Tessera takes whole-number corrections")
+    return int(c)
+
+
+def sum(x: Array, /, *, axis: Any = None, dtype: Any = None, keepdims: builtins.bool = False) -> Array:  # noqa: A001
+    return x.sum(axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def prod(x: Array, /, *, axis: Any = None, dtype: Any = None, keepdims: builtins.bool = False) -> Array:
+    return x.prod(axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def mean(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Array:
+    return x.mean(axis=axis, keepdims=keepdims)
+
+
+def std(x: Array, /, *, axis: Any = None, correction: Any = 0.0, keepdims: builtins.bool = False) -> Array:
+    return x.std(axis=axis, keepdims=keepdims, ddof=_correction(correction))
+
+
+def var(x: Array, /, *, axis: Any = None, correction: Any = 0.0, keepdims: builtins.bool = False) -> Array:
+    return x.var(axis=axis, keepdims=keepdims, ddof=_correction(correction))
+
+
+def max(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Array:  # noqa: A001
+    return x.max(axis=axis, keepdims=keepdims)
+
+
+def min(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Array:  # noqa: A001
+    return x.min(axis=axis, keepdims=keepdims)
+
+
+def argmax(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Array:
+    return x.argmax(axis=axis, keepdims=keepdims)
+
+
+def argmin(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Array:
+    return x.argmin(axis=axis, keepdims=keepdims)
+
+
+def all(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Array:  # noqa: A001
+    return x.all(axis=axis, keepdims=keepdims)
+
+
+def any(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Array:  # noqa: A001
+    return x.any(axis=axis, keepdims=keepdims)
+
+
+def where(condition: Array, x1: Any, x2: Any, /) -> Array:
+    return routines.where(condition, x1, x2)
+
+
+del operator
