@@ -156,7 +156,7 @@ def main():
         d = run_child("dask", key, sizes, args.repeats)
         t = run_child("tessera", key, sizes, args.repeats)
         rs = rust_row(key, n, c, args.repeats)
-        title = title.replace("N²", f"{n}²").replace("C²", f"{c}²").replace("MC²", f"{mc}²").replace("M²", f"{m}²")
+        title = title.replace("MC²", f"{mc}²").replace("M²", f"{m}²").replace("N²", f"{n}²").replace("C²", f"{c}²")
         title = title.replace("R ×", f"{r:,} ×").replace("RC rows", f"{rc:,} rows")
         ratio = f"{t['seconds'] / rs:.3f}" if rs else "n/a"
         print(

@@ -99,7 +99,15 @@ pub fn run<T: Send>(
         // A receiver is not Sync; the mutex lets the GIL-free wait borrow it.
         let rx = std::sync::Mutex::new(rx);
         s.spawn(move || {
-            let _ = tx.send(work(opts));
+            // A panic must not reach Python as a PanicException (or abort the scope):
+            // it becomes an exception naming it.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(opts)));
+            let _ = tx.send(r.map_err(|p| {
+                p.downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".into())
+            }));
         });
         loop {
             let got = py.detach(|| {
@@ -108,15 +116,20 @@ pub fn run<T: Send>(
                     .recv_timeout(POLL)
             });
             match got {
-                Ok(r) => {
+                Ok(Ok(r)) => {
                     if let Some(cb) = progress {
                         cb.call1((watch.done(), watch.total()))?;
                     }
                     return r.py();
                 }
+                Ok(Err(panic)) => {
+                    return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                        "internal error in the engine (a panic: {panic}); the compute was abandoned, please report it"
+                    )))
+                }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                        "the compute thread ended without a result (a panic in the engine; please report it)",
+                        "the compute thread ended without a result; please report it",
                     ))
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
