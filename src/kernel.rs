@@ -33,6 +33,36 @@ pub enum UnaryOp {
     Ceil,
     /// Logical not (non-zero is true).
     Not,
+    /// Tangent.
+    Tan,
+    /// Hyperbolic sine.
+    Sinh,
+    /// Hyperbolic cosine.
+    Cosh,
+    /// Inverse sine.
+    Asin,
+    /// Inverse cosine.
+    Acos,
+    /// Inverse tangent.
+    Atan,
+    /// Inverse hyperbolic sine.
+    Asinh,
+    /// Inverse hyperbolic cosine.
+    Acosh,
+    /// Inverse hyperbolic tangent.
+    Atanh,
+    /// `e^x - 1`, accurate near 0.
+    Expm1,
+    /// `ln(1 + x)`, accurate near 0.
+    Log1p,
+    /// Base-2 logarithm.
+    Log2,
+    /// Base-10 logarithm.
+    Log10,
+    /// Round toward zero.
+    Trunc,
+    /// Round to the nearest integer, ties to even (NumPy's `rint` and `round`).
+    Round,
     /// Whether a float is NaN (bool result).
     IsNan,
     /// Whether a float is +inf or -inf (bool result).
@@ -81,6 +111,12 @@ pub enum BinaryOp {
     And,
     /// Logical or.
     Or,
+    /// `atan2(a, b)`: the angle of the point (b, a), quadrant-aware.
+    Atan2,
+    /// `sqrt(a² + b²)` without undue overflow or underflow.
+    Hypot,
+    /// The magnitude of `a` with the sign bit of `b`.
+    Copysign,
 }
 
 impl BinaryOp {
@@ -109,6 +145,9 @@ impl BinaryOp {
             Ge => "greater_equal",
             And => "logical_and",
             Or => "logical_or",
+            Atan2 => "atan2",
+            Hypot => "hypot",
+            Copysign => "copysign",
         }
     }
 }

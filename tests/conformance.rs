@@ -724,3 +724,175 @@ fn isnan_isinf_isfinite_on_every_float_dtype_and_device() {
         0.0,
     );
 }
+
+#[test]
+fn float_math_functions_match_f64_references_on_every_device() {
+    type F = fn(f64) -> f64;
+    // Each function over points inside its domain, plus a point outside where there is
+    // one (NaN expected), zeros of both signs and infinities.
+    let cases: [(&str, F, &[f64]); 15] = [
+        ("tan", f64::tan, &[-1.2, -0.3, 0.0, -0.0, 0.7, 1.3]),
+        (
+            "sinh",
+            f64::sinh,
+            &[-3.0, -0.5, 0.0, -0.0, 1e-8, 2.5, f64::INFINITY],
+        ),
+        (
+            "cosh",
+            f64::cosh,
+            &[-3.0, -0.5, 0.0, 2.5, f64::NEG_INFINITY],
+        ),
+        ("asin", f64::asin, &[-1.0, -0.5, 0.0, -0.0, 0.25, 1.0, 1.5]),
+        ("acos", f64::acos, &[-1.0, -0.5, 0.0, 0.25, 1.0, -1.5]),
+        (
+            "atan",
+            f64::atan,
+            &[-50.0, -0.5, 0.0, -0.0, 0.25, 3.0, f64::INFINITY],
+        ),
+        ("asinh", f64::asinh, &[-5.0, -0.5, 0.0, -0.0, 0.25, 3.0]),
+        (
+            "acosh",
+            f64::acosh,
+            &[1.0, 1.5, 3.0, 40.0, 0.5, f64::INFINITY],
+        ),
+        (
+            "atanh",
+            f64::atanh,
+            &[-0.9, -0.5, 0.0, -0.0, 0.25, 0.75, 1.0, -1.0, 2.0],
+        ),
+        (
+            "expm1",
+            f64::exp_m1,
+            &[-3.0, -1e-9, 0.0, -0.0, 1e-7, 0.5, 4.0],
+        ),
+        (
+            "log1p",
+            f64::ln_1p,
+            &[-0.5, -1e-9, 0.0, -0.0, 1e-7, 3.0, -1.0, -2.0],
+        ),
+        (
+            "log2",
+            f64::log2,
+            &[0.125, 0.7, 1.0, 3.0, 1024.0, 0.0, -1.0],
+        ),
+        ("log10", f64::log10, &[0.001, 0.7, 1.0, 3.0, 1e5, 0.0, -1.0]),
+        ("trunc", f64::trunc, &[-2.7, -0.5, -0.0, 0.0, 0.5, 2.5, 3.7]),
+        (
+            "round",
+            f64::round_ties_even,
+            &[-2.5, -1.5, -0.5, -0.4, 0.5, 1.5, 2.5, 2.6],
+        ),
+    ];
+    for (name, f, pts) in cases {
+        let a = arr1(pts).into_dyn();
+        for (dtype, rel) in [(DType::F64, 1e-13), (DType::F32, 4e-6), (DType::F16, 2e-3)] {
+            let x = src(&a, &[3]).astype(dtype);
+            let held = x.compute_host().unwrap().to_f64();
+            let y = match name {
+                "tan" => x.tan(),
+                "sinh" => x.sinh(),
+                "cosh" => x.cosh(),
+                "asin" => x.asin(),
+                "acos" => x.acos(),
+                "atan" => x.atan(),
+                "asinh" => x.asinh(),
+                "acosh" => x.acosh(),
+                "atanh" => x.atanh(),
+                "expm1" => x.expm1(),
+                "log1p" => x.log1p(),
+                "log2" => x.log2(),
+                "log10" => x.log10(),
+                "trunc" => x.trunc(),
+                _ => x.round(),
+            };
+            assert_eq!(y.dtype(), dtype, "{name} keeps {dtype}");
+            // The reference in f64 of the values the dtype holds, rounded to the dtype.
+            let want = tessera::from_ndarray(held.mapv(f), &[3][..])
+                .unwrap()
+                .astype(dtype)
+                .compute_host()
+                .unwrap()
+                .to_f64();
+            for (d, got) in run(&y.astype(DType::F64)) {
+                for ((g, w), p) in got.iter().zip(want.iter()).zip(held.iter()) {
+                    let ok = (g.is_nan() && w.is_nan())
+                        || g == w
+                        || (g - w).abs()
+                            <= rel * w.abs().max(if dtype == DType::F16 { 1e-2 } else { 1e-300 });
+                    assert!(ok, "{name}({p}) as {dtype} on {d}: got {g}, want {w}");
+                    if *w == 0.0 {
+                        assert_eq!(
+                            g.is_sign_negative(),
+                            w.is_sign_negative(),
+                            "{name}({p}) sign on {d}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // Integers: trunc and round keep them; the functions become f64.
+    let i = tessera::from_ndarray(arr1(&[-3i64, 0, 7]).into_dyn(), 2).unwrap();
+    assert_eq!(i.round().dtype(), DType::I64);
+    assert_eq!(i.trunc().dtype(), DType::I64);
+    assert_close(
+        &i.log2(),
+        &arr1(&[f64::NAN, f64::NEG_INFINITY, 7f64.log2()]).into_dyn(),
+        1e-15,
+    );
+}
+
+#[test]
+fn atan2_hypot_copysign_on_every_device() {
+    let a = arr1(&[
+        1.0,
+        -1.0,
+        0.0,
+        -0.0,
+        3.0,
+        -2.5,
+        f64::INFINITY,
+        1e200,
+        f64::NAN,
+    ])
+    .into_dyn();
+    let b = arr1(&[1.0, 1.0, -1.0, -0.0, -4.0, 0.0, 2.0, 1e200, 1.0]).into_dyn();
+    for (dtype, rel) in [(DType::F64, 1e-13), (DType::F32, 4e-6)] {
+        let (x, y) = (src(&a, &[4]).astype(dtype), src(&b, &[3]).astype(dtype));
+        let (hx, hy) = (
+            x.compute_host().unwrap().to_f64(),
+            y.compute_host().unwrap().to_f64(),
+        );
+        type G = fn(f64, f64) -> f64;
+        let fns: [(&str, G, tessera::Array); 3] = [
+            ("atan2", f64::atan2, x.atan2(&y)),
+            ("hypot", f64::hypot, x.hypot(&y)),
+            ("copysign", f64::copysign, x.copysign(&y)),
+        ];
+        for (name, f, z) in fns {
+            let want = ndarray::Zip::from(&hx)
+                .and(&hy)
+                .map_collect(|&p, &q| f(p, q));
+            let want = tessera::from_ndarray(want, &[9][..])
+                .unwrap()
+                .astype(dtype)
+                .compute_host()
+                .unwrap()
+                .to_f64();
+            for (d, got) in run(&z.astype(DType::F64)) {
+                for (k, (g, w)) in got.iter().zip(want.iter()).enumerate() {
+                    let ok = (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= rel * w.abs();
+                    assert!(
+                        ok,
+                        "{name} element {k} as {dtype} on {d}: got {g}, want {w}"
+                    );
+                    assert_eq!(
+                        g.is_sign_negative(),
+                        w.is_sign_negative(),
+                        "{name} element {k} sign on {d}"
+                    );
+                }
+            }
+        }
+    }
+}

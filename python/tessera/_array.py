@@ -462,7 +462,9 @@ class Array:
         return Array(self._n.dot(o))
 
     def round(self, decimals: int = 0) -> Array:
-        raise TypeError("round is not in Tessera's engine yet (element-wise breadth issue)")
+        from .routines import round as _round
+
+        return _round(self, decimals)
 
     def clip(self, min: Any = None, max: Any = None) -> Array:
         x = self

@@ -60,6 +60,57 @@ negative = _unary("negative", "-x, element-wise.")
 absolute = _unary("absolute", "|x|, element-wise.")
 abs = absolute  # noqa: A001 - dask's name
 logical_not = _unary("logical_not", "not x, element-wise.")
+tan = _unary("tan", "Tangent, element-wise.")
+sinh = _unary("sinh", "Hyperbolic sine, element-wise.")
+cosh = _unary("cosh", "Hyperbolic cosine, element-wise.")
+arcsin = _unary("asin", "Inverse sine, element-wise (NaN outside [-1, 1]).")
+arccos = _unary("acos", "Inverse cosine, element-wise (NaN outside [-1, 1]).")
+arctan = _unary("atan", "Inverse tangent, element-wise.")
+arcsinh = _unary("asinh", "Inverse hyperbolic sine, element-wise.")
+arccosh = _unary("acosh", "Inverse hyperbolic cosine, element-wise (NaN below 1).")
+arctanh = _unary("atanh", "Inverse hyperbolic tangent, element-wise.")
+expm1 = _unary("expm1", "e**x - 1, accurate near 0.")
+log1p = _unary("log1p", "log(1 + x), accurate near 0.")
+log2 = _unary("log2", "Base-2 logarithm, element-wise.")
+log10 = _unary("log10", "Base-10 logarithm, element-wise.")
+trunc = _unary("trunc", "Round toward zero, element-wise (integers unchanged).")
+fix = trunc
+rint = _unary("round", "Round half to even, element-wise (integers unchanged).")
+arctan2 = _binary("atan2", "The angle of the point (x2, x1), quadrant-aware.")
+hypot = _binary("hypot", "sqrt(x1**2 + x2**2) without undue overflow.")
+copysign = _binary("copysign", "The magnitude of x1 with the sign of x2.")
+
+
+def round(a: Any, decimals: int = 0) -> Array:  # noqa: A001 - dask's name
+    """Round half to even, as NumPy; ``decimals`` other than 0 is not supported yet."""
+    if decimals != 0:
+        raise ValueError(f"round(decimals={decimals}): only decimals=0 is supported yet")
+    return rint(a)
+
+
+around = round
+
+
+def deg2rad(x: Any, /) -> Array:
+    return multiply(x, 0.017453292519943295)
+
+
+def rad2deg(x: Any, /) -> Array:
+    return multiply(x, 57.29577951308232)
+
+
+radians = deg2rad
+degrees = rad2deg
+
+
+def reciprocal(x: Any, /) -> Array:
+    """1 / x for floats (NumPy's integer reciprocal is not provided)."""
+    x = _arr(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"reciprocal of {x.dtype}: Tessera provides it for floats (NumPy's integer form truncates)")
+    return divide(1.0, x)
+
+
 isnan = _unary("isnan", "Whether each element is NaN.")
 isinf = _unary("isinf", "Whether each element is +inf or -inf.")
 isfinite = _unary("isfinite", "Whether each element is finite (not NaN, not infinite).")

@@ -63,6 +63,59 @@ def test_float_predicates(dtype):
         np.testing.assert_array_equal(got, getattr(np, f)(a), err_msg=f)
 
 
+MATH = [
+    ("tan", np.tan, [-1.2, -0.3, 0.0, 0.7, 1.3]),
+    ("sinh", np.sinh, [-3.0, -0.5, -0.0, 2.5]),
+    ("cosh", np.cosh, [-3.0, 0.0, 2.5]),
+    ("arcsin", np.arcsin, [-1.0, -0.5, 0.25, 1.0, 1.5]),
+    ("arccos", np.arccos, [-1.0, 0.0, 0.25, -1.5]),
+    ("arctan", np.arctan, [-50.0, -0.0, 0.25, np.inf]),
+    ("arcsinh", np.arcsinh, [-5.0, -0.0, 0.25, 3.0]),
+    ("arccosh", np.arccosh, [1.0, 1.5, 40.0, 0.5]),
+    ("arctanh", np.arctanh, [-0.9, -0.0, 0.75, 1.0, 2.0]),
+    ("expm1", np.expm1, [-3.0, -1e-9, 0.0, 1e-7, 4.0]),
+    ("log1p", np.log1p, [-0.5, -1e-9, 1e-7, 3.0, -1.0, -2.0]),
+    ("log2", np.log2, [0.125, 1.0, 3.0, 0.0, -1.0]),
+    ("log10", np.log10, [0.001, 1.0, 3.0, 0.0, -1.0]),
+    ("trunc", np.trunc, [-2.7, -0.5, 0.5, 3.7]),
+    ("rint", np.rint, [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.6]),
+    ("fix", np.fix, [-2.7, -0.5, 0.5, 3.7]),
+    ("deg2rad", np.deg2rad, [-180.0, 0.0, 90.0, 45.5]),
+    ("rad2deg", np.rad2deg, [-3.0, 0.0, 1.0]),
+    ("reciprocal", np.reciprocal, [-4.0, 0.5, 3.0, 0.0, -0.0]),
+]
+
+
+@pytest.mark.parametrize("name, ref, vals", MATH, ids=[m[0] for m in MATH])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_math_like_numpy(name, ref, vals, dtype):
+    a = np.array(vals, dtype=dtype)
+    with np.errstate(all="ignore"):
+        want = ref(a)
+    got = getattr(da, name)(da.from_array(a, chunks=2)).compute()
+    assert got.dtype == want.dtype, name
+    np.testing.assert_allclose(got, want, rtol=2e-7 if dtype == "float32" else 1e-14, atol=0, err_msg=name)
+    np.testing.assert_array_equal(np.signbit(got[want == 0]), np.signbit(want[want == 0]), err_msg=name)
+    lazy = getattr(np, name)(da.from_array(a, chunks=2)) if hasattr(np, name) and name != "fix" else None
+    if lazy is not None:
+        assert isinstance(lazy, da.Array), f"np.{name} should stay lazy"
+
+
+def test_binary_math_like_numpy():
+    a = np.array([1.0, -1.0, 0.0, -0.0, 3.0, -2.5, np.inf, 1e200, np.nan])
+    b = np.array([1.0, 1.0, -1.0, -0.0, -4.0, 0.0, 2.0, 1e200, 1.0])
+    x, y = da.from_array(a, chunks=4), da.from_array(b, chunks=3)
+    for name, ref in [("arctan2", np.arctan2), ("hypot", np.hypot), ("copysign", np.copysign)]:
+        got = getattr(da, name)(x, y).compute()
+        np.testing.assert_allclose(got, ref(a, b), rtol=1e-14, err_msg=name)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(ref(a, b)), err_msg=name)
+        assert isinstance(getattr(np, name)(x, y), da.Array)
+    assert da.round(x).dtype == np.float64 and da.round(da.arange(3, chunks=2)).dtype == np.int64
+    np.testing.assert_array_equal(np.round(x).compute(), np.round(a))
+    with pytest.raises(ValueError, match="decimals"):
+        da.round(x, 2)
+
+
 def test_inplace_rebinds():
     x = x_()
     y = x

@@ -151,7 +151,11 @@ impl Array {
         self.then(|n| {
             // Integers are already whole: floor and ceil keep them, dtype and all, as
             // NumPy 2 and the array API standard do.
-            if matches!(op, UnaryOp::Floor | UnaryOp::Ceil) && n.dtype.is_int() {
+            if matches!(
+                op,
+                UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Trunc | UnaryOp::Round
+            ) && n.dtype.is_int()
+            {
                 return Ok(self.clone());
             }
             let (inp, out) = match op {
@@ -239,7 +243,9 @@ fn build_binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
     let shape = broadcast_shapes(op.name(), &na.shape, &nb.shape)?;
     let common = na.dtype.promote(nb.dtype);
     let (inp, out) = match op {
-        BinaryOp::Div => (common.to_float(), common.to_float()),
+        BinaryOp::Div | BinaryOp::Atan2 | BinaryOp::Hypot | BinaryOp::Copysign => {
+            (common.to_float(), common.to_float())
+        }
         BinaryOp::And | BinaryOp::Or => (DType::Bool, DType::Bool),
         o if o.is_comparison() => (common, DType::Bool),
         BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Pow if common == DType::Bool => {
@@ -311,6 +317,9 @@ binary_methods!(
     le => Le, "Elementwise `<=` (bool result).";
     gt => Gt, "Elementwise `>` (bool result).";
     ge => Ge, "Elementwise `>=` (bool result).";
+    atan2 => Atan2, "Elementwise `atan2(self, rhs)`, like `numpy.arctan2` (float result).";
+    hypot => Hypot, "Elementwise `sqrt(self² + rhs²)` without undue overflow, like `numpy.hypot`.";
+    copysign => Copysign, "The magnitude of `self` with the sign of `rhs`, like `numpy.copysign`.";
     and => And, "Elementwise logical and (non-zero is true).";
     or => Or, "Elementwise logical or (non-zero is true)."
 );
@@ -332,6 +341,21 @@ unary_methods!(
     cos => Cos, "Elementwise cosine.";
     tanh => Tanh, "Elementwise hyperbolic tangent.";
     floor => Floor, "Elementwise floor (integers are returned as they are, as in NumPy 2).";
+    tan => Tan, "Elementwise tangent.";
+    sinh => Sinh, "Elementwise hyperbolic sine.";
+    cosh => Cosh, "Elementwise hyperbolic cosine.";
+    asin => Asin, "Elementwise inverse sine (NaN outside [-1, 1]), like `numpy.arcsin`.";
+    acos => Acos, "Elementwise inverse cosine (NaN outside [-1, 1]), like `numpy.arccos`.";
+    atan => Atan, "Elementwise inverse tangent, like `numpy.arctan`.";
+    asinh => Asinh, "Elementwise inverse hyperbolic sine, like `numpy.arcsinh`.";
+    acosh => Acosh, "Elementwise inverse hyperbolic cosine (NaN below 1), like `numpy.arccosh`.";
+    atanh => Atanh, "Elementwise inverse hyperbolic tangent, like `numpy.arctanh`.";
+    expm1 => Expm1, "Elementwise `e^x - 1`, accurate near 0.";
+    log1p => Log1p, "Elementwise `ln(1 + x)`, accurate near 0.";
+    log2 => Log2, "Elementwise base-2 logarithm.";
+    log10 => Log10, "Elementwise base-10 logarithm.";
+    trunc => Trunc, "Elementwise rounding toward zero (integers are returned as they are).";
+    round => Round, "Elementwise rounding half to even, like `numpy.rint` (integers are returned as they are).";
     isnan => IsNan, "Whether each element is NaN, like `numpy.isnan` (bool result).";
     isinf => IsInf, "Whether each element is infinite, like `numpy.isinf` (bool result).";
     isfinite => IsFinite, "Whether each element is finite, like `numpy.isfinite` (bool result).";

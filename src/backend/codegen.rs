@@ -231,6 +231,25 @@ pub enum MathFn {
     Pow,
     Max,
     Min,
+    Tan,
+    Sinh,
+    Cosh,
+    Asin,
+    Acos,
+    Atan,
+    Asinh,
+    Acosh,
+    Atanh,
+    Expm1,
+    Log1p,
+    Log2,
+    Log10,
+    Trunc,
+    /// Round half to even.
+    Round,
+    Atan2,
+    Hypot,
+    Copysign,
 }
 
 impl MathFn {
@@ -238,7 +257,13 @@ impl MathFn {
     fn exact(self) -> bool {
         matches!(
             self,
-            MathFn::Floor | MathFn::Ceil | MathFn::Abs | MathFn::Max | MathFn::Min
+            MathFn::Floor
+                | MathFn::Ceil
+                | MathFn::Abs
+                | MathFn::Max
+                | MathFn::Min
+                | MathFn::Trunc
+                | MathFn::Round
         )
     }
 }
@@ -371,6 +396,21 @@ fn unary(op: UnaryOp, a: &str, d: DType, lang: &impl Lang) -> Result<String, Dec
         UnaryOp::Tanh => float_math(MathFn::Tanh, &[a], d, lang)?,
         UnaryOp::Floor => float_math(MathFn::Floor, &[a], d, lang)?,
         UnaryOp::Ceil => float_math(MathFn::Ceil, &[a], d, lang)?,
+        UnaryOp::Tan => float_math(MathFn::Tan, &[a], d, lang)?,
+        UnaryOp::Sinh => float_math(MathFn::Sinh, &[a], d, lang)?,
+        UnaryOp::Cosh => float_math(MathFn::Cosh, &[a], d, lang)?,
+        UnaryOp::Asin => float_math(MathFn::Asin, &[a], d, lang)?,
+        UnaryOp::Acos => float_math(MathFn::Acos, &[a], d, lang)?,
+        UnaryOp::Atan => float_math(MathFn::Atan, &[a], d, lang)?,
+        UnaryOp::Asinh => float_math(MathFn::Asinh, &[a], d, lang)?,
+        UnaryOp::Acosh => float_math(MathFn::Acosh, &[a], d, lang)?,
+        UnaryOp::Atanh => float_math(MathFn::Atanh, &[a], d, lang)?,
+        UnaryOp::Expm1 => float_math(MathFn::Expm1, &[a], d, lang)?,
+        UnaryOp::Log1p => float_math(MathFn::Log1p, &[a], d, lang)?,
+        UnaryOp::Log2 => float_math(MathFn::Log2, &[a], d, lang)?,
+        UnaryOp::Log10 => float_math(MathFn::Log10, &[a], d, lang)?,
+        UnaryOp::Trunc => float_math(MathFn::Trunc, &[a], d, lang)?,
+        UnaryOp::Round => float_math(MathFn::Round, &[a], d, lang)?,
         UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite => {
             return Err("a predicate reached the arithmetic path".into())
         }
@@ -405,6 +445,9 @@ fn binary(
         BinaryOp::Div if float => arith("/")?,
         BinaryOp::Pow if float => float_math(MathFn::Pow, &[a, b], d, lang)?,
         BinaryOp::Pow if operand != DType::Bool => lang.math(MathFn::Pow, &[a, b], d)?,
+        BinaryOp::Atan2 if float => float_math(MathFn::Atan2, &[a, b], d, lang)?,
+        BinaryOp::Hypot if float => float_math(MathFn::Hypot, &[a, b], d, lang)?,
+        BinaryOp::Copysign if float => float_math(MathFn::Copysign, &[a, b], d, lang)?,
         BinaryOp::Maximum | BinaryOp::Or if operand == DType::Bool => format!("({a} || {b})"),
         BinaryOp::Minimum | BinaryOp::And if operand == DType::Bool => format!("({a} && {b})"),
         // NaN propagates, as numpy.maximum / minimum.

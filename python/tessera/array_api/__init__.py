@@ -225,6 +225,25 @@ def isdtype(dtype: Any, kind: Any) -> builtins.bool:
 
 # --- element-wise -------------------------------------------------------------------
 abs = routines.absolute  # noqa: A001
+acos = routines.arccos
+acosh = routines.arccosh
+asin = routines.arcsin
+asinh = routines.arcsinh
+atan = routines.arctan
+atan2 = routines.arctan2
+atanh = routines.arctanh
+copysign = routines.copysign
+cosh = routines.cosh
+expm1 = routines.expm1
+hypot = routines.hypot
+log1p = routines.log1p
+log2 = routines.log2
+log10 = routines.log10
+reciprocal = routines.reciprocal
+round = routines.rint  # noqa: A001
+sinh = routines.sinh
+tan = routines.tan
+trunc = routines.trunc
 add = routines.add
 ceil = routines.ceil
 cos = routines.cos

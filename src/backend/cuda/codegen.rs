@@ -135,6 +135,25 @@ impl Lang for Cuda {
             MathFn::Pow => "pow",
             MathFn::Max => "fmax",
             MathFn::Min => "fmin",
+            MathFn::Tan => "tan",
+            MathFn::Sinh => "sinh",
+            MathFn::Cosh => "cosh",
+            MathFn::Asin => "asin",
+            MathFn::Acos => "acos",
+            MathFn::Atan => "atan",
+            MathFn::Asinh => "asinh",
+            MathFn::Acosh => "acosh",
+            MathFn::Atanh => "atanh",
+            MathFn::Expm1 => "expm1",
+            MathFn::Log1p => "log1p",
+            MathFn::Log2 => "log2",
+            MathFn::Log10 => "log10",
+            MathFn::Trunc => "trunc",
+            // Half to even in the default rounding mode, as NumPy's rint.
+            MathFn::Round => "rint",
+            MathFn::Atan2 => "atan2",
+            MathFn::Hypot => "hypot",
+            MathFn::Copysign => "copysign",
         };
         // f32 (and narrow registers, which are f32) take the `f`-suffixed functions.
         let suffix = if d == DType::F64 { "" } else { "f" };

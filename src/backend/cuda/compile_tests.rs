@@ -118,6 +118,21 @@ fn maps() -> (Vec<(String, String)>, Vec<String>) {
             UnaryOp::Tanh,
             UnaryOp::Floor,
             UnaryOp::Ceil,
+            UnaryOp::Tan,
+            UnaryOp::Sinh,
+            UnaryOp::Cosh,
+            UnaryOp::Asin,
+            UnaryOp::Acos,
+            UnaryOp::Atan,
+            UnaryOp::Asinh,
+            UnaryOp::Acosh,
+            UnaryOp::Atanh,
+            UnaryOp::Expm1,
+            UnaryOp::Log1p,
+            UnaryOp::Log2,
+            UnaryOp::Log10,
+            UnaryOp::Trunc,
+            UnaryOp::Round,
             UnaryOp::Not,
         ] {
             if (op == UnaryOp::Not) != (d == DType::Bool) {
@@ -147,6 +162,9 @@ fn maps() -> (Vec<(String, String)>, Vec<String>) {
             BinaryOp::Ge,
             BinaryOp::And,
             BinaryOp::Or,
+            BinaryOp::Atan2,
+            BinaryOp::Hypot,
+            BinaryOp::Copysign,
         ] {
             let res = if op.is_comparison() { DType::Bool } else { d };
             out.push((

@@ -326,6 +326,47 @@ impl Lang for Wgsl<'_> {
                 )
                 .into())
             }
+            MathFn::Trunc => "trunc",
+            // WGSL's round is half to even, as NumPy's.
+            MathFn::Round => "round",
+            // WGSL has no expm1, log1p, log10 or hypot, and Vulkan bounds the error of its
+            // inverse, hyperbolic and tangent functions loosely (derived from other
+            // functions, thousands of ulps allowed): measured on lavapipe, atan2 was 28
+            // ulps off and sinh(-0) lost its sign. They run on the CPU until WGSL forms
+            // of known accuracy are written.
+            MathFn::Expm1
+            | MathFn::Log1p
+            | MathFn::Log10
+            | MathFn::Hypot
+            | MathFn::Tan
+            | MathFn::Sinh
+            | MathFn::Cosh
+            | MathFn::Asin
+            | MathFn::Acos
+            | MathFn::Atan
+            | MathFn::Asinh
+            | MathFn::Acosh
+            | MathFn::Atanh
+            | MathFn::Log2
+            | MathFn::Atan2 => {
+                return Err(Decline::feature(
+                    "accurate math",
+                    format!("{f:?} runs on the CPU (no WGSL form of known accuracy)"),
+                ))
+            }
+            MathFn::Copysign if d == DType::F32 => {
+                // On the bits: exact, and right for -0.0 and NaN signs.
+                return Ok(format!(
+                    "bitcast<f32>((bitcast<u32>({}) & 0x7fffffffu) | (bitcast<u32>({}) & 0x80000000u))",
+                    args[0], args[1]
+                ));
+            }
+            MathFn::Copysign => {
+                return Err(Decline::feature(
+                    "f64 bit casts",
+                    format!("copysign on {d} runs on the CPU (WGSL cannot reach f64 bits)"),
+                ))
+            }
             MathFn::Exp | MathFn::Log | MathFn::Sin | MathFn::Cos | MathFn::Tanh
                 if d != DType::F32 =>
             {

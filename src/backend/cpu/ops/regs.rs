@@ -84,6 +84,21 @@ macro_rules! float_unary {
             UnaryOp::Tanh => map1($a, $o, |x| x.tanh()),
             UnaryOp::Floor => map1($a, $o, |x| x.floor()),
             UnaryOp::Ceil => map1($a, $o, |x| x.ceil()),
+            UnaryOp::Tan => map1($a, $o, |x| x.tan()),
+            UnaryOp::Sinh => map1($a, $o, |x| x.sinh()),
+            UnaryOp::Cosh => map1($a, $o, |x| x.cosh()),
+            UnaryOp::Asin => map1($a, $o, |x| x.asin()),
+            UnaryOp::Acos => map1($a, $o, |x| x.acos()),
+            UnaryOp::Atan => map1($a, $o, |x| x.atan()),
+            UnaryOp::Asinh => map1($a, $o, |x| x.asinh()),
+            UnaryOp::Acosh => map1($a, $o, |x| x.acosh()),
+            UnaryOp::Atanh => map1($a, $o, |x| x.atanh()),
+            UnaryOp::Expm1 => map1($a, $o, |x| x.exp_m1()),
+            UnaryOp::Log1p => map1($a, $o, |x| x.ln_1p()),
+            UnaryOp::Log2 => map1($a, $o, |x| x.log2()),
+            UnaryOp::Log10 => map1($a, $o, |x| x.log10()),
+            UnaryOp::Trunc => map1($a, $o, |x| x.trunc()),
+            UnaryOp::Round => map1($a, $o, |x| x.round_ties_even()),
             UnaryOp::Not => return Err("not on floats"),
             UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite => {
                 return Err("a predicate into a float register")
@@ -162,6 +177,9 @@ macro_rules! float_binary {
             // NaN propagates, as in numpy.maximum / minimum.
             BinaryOp::Maximum => map2($a, $b, $o, |x, y| if x > y || x.is_nan() { x } else { y }),
             BinaryOp::Minimum => map2($a, $b, $o, |x, y| if x < y || x.is_nan() { x } else { y }),
+            BinaryOp::Atan2 => map2($a, $b, $o, |x, y| x.atan2(y)),
+            BinaryOp::Hypot => map2($a, $b, $o, |x, y| x.hypot(y)),
+            BinaryOp::Copysign => map2($a, $b, $o, |x, y| x.copysign(y)),
             _ => return Err("logical op on floats"),
         }
     };
