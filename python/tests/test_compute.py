@@ -105,8 +105,11 @@ def test_ctrl_c_cancels_and_cleans_up(tmp_path):
     spill.mkdir()
     script = textwrap.dedent(
         f"""
-        import sys, time
+        import signal, sys, time
         import tessera as da
+        # Python leaves SIGINT ignored when it starts ignored (a background job of a
+        # non-interactive shell, as CI may run); a terminal's Python has this handler.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         x = da.random.default_rng(0).random((40000, 40000), chunks=1000)
         print("start", flush=True)
         try:
