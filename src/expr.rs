@@ -8,7 +8,7 @@
 use crate::chunks::ChunkGrid;
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
-use crate::kernel::{BinaryOp, Generator, Reduction, UnaryOp};
+use crate::kernel::{BinaryOp, Generator, Reduction, ScanKind, UnaryOp};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -79,6 +79,11 @@ pub(crate) enum Op {
     },
     /// One output of a decomposition planned once per input.
     Decomp(Decomp),
+    /// A running sum or product along `axis`, block after block.
+    Scan {
+        kind: ScanKind,
+        axis: usize,
+    },
 }
 
 /// Outputs of the blocked decompositions.
@@ -131,6 +136,7 @@ impl Op {
             Op::Concat(_) => "concatenate".into(),
             Op::Reshape { .. } => "reshape".into(),
             Op::Contract { .. } => "matmul".into(),
+            Op::Scan { kind, .. } => kind.name().into(),
             Op::Decomp(d) => match d {
                 Decomp::TsqrQ => "qr-q".into(),
                 Decomp::TsqrR => "qr-r".into(),

@@ -69,12 +69,25 @@ pub enum UnaryOp {
     IsInf,
     /// Whether a float is neither NaN nor infinite (bool result).
     IsFinite,
+    /// Whether the sign bit is set (bool result; true for -0.0 and negative NaNs).
+    SignBit,
+    /// Bitwise not of an integer (`~x`).
+    BitNot,
+    /// -1, 0 or 1 by the sign (zeros and NaN are returned as they are), like `numpy.sign`.
+    Sign,
+    /// Cube root (real, negative for negative inputs).
+    Cbrt,
+    /// `2^x`.
+    Exp2,
 }
 
 impl UnaryOp {
     /// Whether the op tests its operand and returns bool (the operand keeps its dtype).
     pub fn is_predicate(self) -> bool {
-        matches!(self, UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite)
+        matches!(
+            self,
+            UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite | UnaryOp::SignBit
+        )
     }
 }
 
@@ -117,6 +130,32 @@ pub enum BinaryOp {
     Hypot,
     /// The magnitude of `a` with the sign bit of `b`.
     Copysign,
+    /// `floor(a / b)` as NumPy's `floor_divide` computes it (integers: 0 for a zero
+    /// divisor, wrapping for `MIN // -1`).
+    FloorDiv,
+    /// `a - floor(a / b) * b`, the sign of the divisor, as NumPy's `remainder` and
+    /// Python's `%` (integers: 0 for a zero divisor).
+    Rem,
+    /// `a - trunc(a / b) * b`, the sign of the dividend, as C's and NumPy's `fmod`.
+    Fmod,
+    /// Bitwise and of integers.
+    BitAnd,
+    /// Bitwise or of integers.
+    BitOr,
+    /// Bitwise exclusive or of integers.
+    BitXor,
+    /// `a << b` (0 once `b` reaches the width or is negative, as NumPy).
+    Shl,
+    /// `a >> b`, arithmetic for signed integers (saturating once `b` reaches the width).
+    Shr,
+    /// `log(e^a + e^b)` without overflow.
+    LogAddExp,
+    /// The next representable float after `a` toward `b`.
+    NextAfter,
+    /// Larger of the two, ignoring a NaN (`numpy.fmax`).
+    Fmax,
+    /// Smaller of the two, ignoring a NaN (`numpy.fmin`).
+    Fmin,
 }
 
 impl BinaryOp {
@@ -148,6 +187,37 @@ impl BinaryOp {
             Atan2 => "atan2",
             Hypot => "hypot",
             Copysign => "copysign",
+            FloorDiv => "floor_divide",
+            Rem => "remainder",
+            Fmod => "fmod",
+            BitAnd => "bitwise_and",
+            BitOr => "bitwise_or",
+            BitXor => "bitwise_xor",
+            Shl => "bitwise_left_shift",
+            Shr => "bitwise_right_shift",
+            LogAddExp => "logaddexp",
+            NextAfter => "nextafter",
+            Fmax => "fmax",
+            Fmin => "fmin",
+        }
+    }
+}
+
+/// Running combinations along an axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScanKind {
+    /// Running sum.
+    Sum,
+    /// Running product.
+    Prod,
+}
+
+impl ScanKind {
+    /// NumPy's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScanKind::Sum => "cumsum",
+            ScanKind::Prod => "cumprod",
         }
     }
 }
@@ -555,6 +625,22 @@ pub enum ChunkOp {
     Stored(StoredOp),
     /// A region of a user-provided in-memory array.
     Source(SourceOp),
+    /// A running sum or product along an axis of input 0, continuing from the last
+    /// slice of input 1 (the previous block's result) when there is one.
+    Scan(ScanOp),
+}
+
+/// A running sum or product of one chunk along `axis`.
+#[derive(Debug, Clone)]
+pub struct ScanOp {
+    /// What is accumulated.
+    pub kind: ScanKind,
+    /// The chunk axis scanned.
+    pub axis: usize,
+    /// The dtype of input, carry and result.
+    pub dtype: DType,
+    /// The chunk's shape.
+    pub shape: Vec<usize>,
 }
 
 /// A dense linear-algebra kernel; `shape` is the shape of part 0 of the result.
@@ -714,6 +800,7 @@ impl ChunkOp {
             | ChunkOp::Stored(StoredOp { dtype, .. })
             | ChunkOp::Linalg(LinalgTask { dtype, .. }) => Some(*dtype),
             ChunkOp::Source(SourceOp { data, .. }) => Some(data.dtype()),
+            ChunkOp::Scan(ScanOp { dtype, .. }) => Some(*dtype),
         }
     }
 
@@ -748,6 +835,7 @@ impl ChunkOp {
             ChunkOp::Assemble(AssembleOp { .. }) => "assemble".into(),
             ChunkOp::Source(SourceOp { data, .. }) => data.label().into(),
             ChunkOp::Stored(StoredOp { .. }) => "persisted".into(),
+            ChunkOp::Scan(ScanOp { kind, .. }) => kind.name().into(),
             ChunkOp::Linalg(LinalgTask { op, .. }) => match op {
                 LinalgOp::MatMul { .. } => "matmul".into(),
                 LinalgOp::Qr { .. } => "qr".into(),

@@ -9,7 +9,7 @@ use crate::errors::IntoPy;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PySlice, PyTuple};
-use tessera::kernel::{BinaryOp, Reduction, UnaryOp};
+use tessera::kernel::Reduction;
 use tessera::{Array, Chunks, Index, Operand, Scalar};
 
 /// One lazy engine array.
@@ -49,73 +49,6 @@ fn operand(v: &Bound<'_, PyAny>) -> PyResult<Operand> {
         return Ok(Operand::Array(n.get().0.clone()));
     }
     scalar(v).map(Operand::Scalar)
-}
-
-fn binary_op(name: &str) -> PyResult<BinaryOp> {
-    Ok(match name {
-        "add" => BinaryOp::Add,
-        "subtract" => BinaryOp::Sub,
-        "multiply" => BinaryOp::Mul,
-        "divide" => BinaryOp::Div,
-        "power" => BinaryOp::Pow,
-        "maximum" => BinaryOp::Maximum,
-        "minimum" => BinaryOp::Minimum,
-        "equal" => BinaryOp::Eq,
-        "not_equal" => BinaryOp::Ne,
-        "less" => BinaryOp::Lt,
-        "less_equal" => BinaryOp::Le,
-        "greater" => BinaryOp::Gt,
-        "greater_equal" => BinaryOp::Ge,
-        "logical_and" => BinaryOp::And,
-        "logical_or" => BinaryOp::Or,
-        "atan2" => BinaryOp::Atan2,
-        "hypot" => BinaryOp::Hypot,
-        "copysign" => BinaryOp::Copysign,
-        _ => {
-            return Err(PyValueError::new_err(format!(
-                "no binary function {name:?} in the engine"
-            )))
-        }
-    })
-}
-
-fn unary_op(name: &str) -> PyResult<UnaryOp> {
-    Ok(match name {
-        "negative" => UnaryOp::Neg,
-        "absolute" => UnaryOp::Abs,
-        "exp" => UnaryOp::Exp,
-        "log" => UnaryOp::Log,
-        "sqrt" => UnaryOp::Sqrt,
-        "sin" => UnaryOp::Sin,
-        "cos" => UnaryOp::Cos,
-        "tanh" => UnaryOp::Tanh,
-        "floor" => UnaryOp::Floor,
-        "ceil" => UnaryOp::Ceil,
-        "logical_not" => UnaryOp::Not,
-        "tan" => UnaryOp::Tan,
-        "sinh" => UnaryOp::Sinh,
-        "cosh" => UnaryOp::Cosh,
-        "asin" => UnaryOp::Asin,
-        "acos" => UnaryOp::Acos,
-        "atan" => UnaryOp::Atan,
-        "asinh" => UnaryOp::Asinh,
-        "acosh" => UnaryOp::Acosh,
-        "atanh" => UnaryOp::Atanh,
-        "expm1" => UnaryOp::Expm1,
-        "log1p" => UnaryOp::Log1p,
-        "log2" => UnaryOp::Log2,
-        "log10" => UnaryOp::Log10,
-        "trunc" => UnaryOp::Trunc,
-        "round" => UnaryOp::Round,
-        "isnan" => UnaryOp::IsNan,
-        "isinf" => UnaryOp::IsInf,
-        "isfinite" => UnaryOp::IsFinite,
-        _ => {
-            return Err(PyValueError::new_err(format!(
-                "no unary function {name:?} in the engine"
-            )))
-        }
-    })
 }
 
 fn reduction(name: &str, ddof: u32) -> PyResult<Reduction> {
@@ -216,22 +149,37 @@ impl Native {
     }
 
     #[pyo3(signature = (op, other, reflected=false))]
+    /// NumPy's (or the standard's) function `op` of this array and `other`, or of
+    /// `other` and this array when `reflected`.
     fn binary(&self, op: &str, other: &Bound<'_, PyAny>, reflected: bool) -> PyResult<Native> {
-        let op = binary_op(op)?;
         let rhs = operand(other)?;
-        if reflected {
-            wrap(tessera::array::binary_op(
-                op,
-                rhs,
-                Operand::Array(self.0.clone()),
-            ))
-        } else {
-            wrap(self.0.binary(op, rhs))
-        }
+        let me = Operand::Array(self.0.clone());
+        let (a, b) = if reflected { (rhs, me) } else { (me, rhs) };
+        wrap(tessera::array::binary_fn(op, a, b).py()?)
     }
 
+    /// NumPy's (or the standard's) function `op` of this array.
     fn unary(&self, op: &str) -> PyResult<Native> {
-        wrap(self.0.unary(unary_op(op)?))
+        wrap(tessera::array::unary_fn(op, &self.0).py()?)
+    }
+
+    fn isclose(
+        &self,
+        other: &Bound<'_, PyAny>,
+        rtol: f64,
+        atol: f64,
+        equal_nan: bool,
+    ) -> PyResult<Native> {
+        wrap(self.0.isclose(operand(other)?, rtol, atol, equal_nan))
+    }
+
+    #[pyo3(signature = (nan, posinf=None, neginf=None))]
+    fn nan_to_num(&self, nan: f64, posinf: Option<f64>, neginf: Option<f64>) -> PyResult<Native> {
+        wrap(self.0.nan_to_num(nan, posinf, neginf))
+    }
+
+    fn round(&self, decimals: i32) -> PyResult<Native> {
+        wrap(self.0.round_decimals(decimals))
     }
 
     fn astype(&self, dtype: &str) -> PyResult<Native> {
@@ -255,6 +203,125 @@ impl Native {
             )));
         }
         wrap(self.0.reduce(r, axes.as_deref(), keepdims, every))
+    }
+
+    /// A NaN-skipping reduction (`"nansum"`, ..., `"nanstd"`) or a statistic
+    /// (`"count_nonzero"`, `"ptp"`, `"moment"` of order `ddof`).
+    #[pyo3(signature = (op, axes=None, keepdims=false, ddof=0))]
+    fn statistic(
+        &self,
+        op: &str,
+        axes: Option<Vec<isize>>,
+        keepdims: bool,
+        ddof: u32,
+    ) -> PyResult<Native> {
+        let axes = axes.as_deref();
+        wrap(match op {
+            "count_nonzero" => self.0.count_nonzero(axes, keepdims),
+            "ptp" => self.0.ptp(axes, keepdims),
+            "moment" => self.0.moment(ddof, axes, keepdims),
+            _ => self.0.nan_reduce(
+                tessera::array::nan_reduction(op, ddof).py()?,
+                axes,
+                keepdims,
+            ),
+        })
+    }
+
+    /// A running `"cumsum"`, `"cumprod"`, `"nancumsum"` or `"nancumprod"` along `axis`
+    /// (flattened when `None`).
+    #[pyo3(signature = (kind, axis=None, include_initial=false))]
+    fn scan(&self, kind: &str, axis: Option<isize>, include_initial: bool) -> PyResult<Native> {
+        use tessera::kernel::ScanKind;
+        wrap(match kind {
+            "cumsum" => self.0.cumulative(ScanKind::Sum, axis, include_initial),
+            "cumprod" => self.0.cumulative(ScanKind::Prod, axis, include_initial),
+            "nancumsum" => self.0.nancumsum(axis),
+            "nancumprod" => self.0.nancumprod(axis),
+            other => return Err(PyValueError::new_err(format!("no scan {other:?}"))),
+        })
+    }
+
+    /// The `n`-th difference along `axis` (`numpy.diff`).
+    #[pyo3(signature = (n, axis, prepend=None, append=None))]
+    fn diff(
+        &self,
+        n: usize,
+        axis: isize,
+        prepend: Option<Bound<'_, PyAny>>,
+        append: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Native> {
+        let p = prepend.map(|v| operand(&v)).transpose()?;
+        let a = append.map(|v| operand(&v)).transpose()?;
+        wrap(self.0.diff(n, axis, p, a))
+    }
+
+    #[pyo3(signature = (axes=None))]
+    fn flip(&self, axes: Option<Vec<isize>>) -> PyResult<Native> {
+        wrap(self.0.flip(axes.as_deref()))
+    }
+
+    #[pyo3(signature = (shift, axis=None))]
+    fn roll(&self, shift: isize, axis: Option<isize>) -> PyResult<Native> {
+        wrap(self.0.roll(shift, axis))
+    }
+
+    fn moveaxis(&self, source: Vec<isize>, destination: Vec<isize>) -> PyResult<Native> {
+        wrap(self.0.moveaxis(&source, &destination))
+    }
+
+    #[pyo3(signature = (repeats, axis=None))]
+    fn repeat(&self, repeats: usize, axis: Option<isize>) -> PyResult<Native> {
+        wrap(self.0.repeat(repeats, axis))
+    }
+
+    fn tile(&self, reps: Vec<usize>) -> PyResult<Native> {
+        wrap(self.0.tile(&reps))
+    }
+
+    /// `numpy.pad` with `mode` one of constant, edge, reflect, symmetric, wrap.
+    fn pad(
+        &self,
+        widths: Vec<(usize, usize)>,
+        mode: &str,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<Native> {
+        use tessera::array::PadMode;
+        let mode = match mode {
+            "constant" => PadMode::Constant(scalar(value)?),
+            "edge" => PadMode::Edge,
+            "reflect" => PadMode::Reflect,
+            "symmetric" => PadMode::Symmetric,
+            "wrap" => PadMode::Wrap,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "pad: mode={other:?} is not supported; Tessera pads with 'constant', 'edge', 'reflect', 'symmetric' or 'wrap'"
+                )))
+            }
+        };
+        wrap(self.0.pad(&widths, mode))
+    }
+
+    fn tril(&self, k: i64) -> PyResult<Native> {
+        wrap(self.0.tril(k))
+    }
+
+    fn triu(&self, k: i64) -> PyResult<Native> {
+        wrap(self.0.triu(k))
+    }
+
+    /// The weighted mean over `axes` (`numpy.average`).
+    #[pyo3(signature = (weights=None, axes=None, keepdims=false))]
+    fn average(
+        &self,
+        weights: Option<PyRef<'_, Native>>,
+        axes: Option<Vec<isize>>,
+        keepdims: bool,
+    ) -> PyResult<Native> {
+        wrap(
+            self.0
+                .average(weights.as_ref().map(|w| &w.0), axes.as_deref(), keepdims),
+        )
     }
 
     /// Basic indexing: one int or slice per leading axis.

@@ -74,40 +74,12 @@ def _binop(name: str, reflected: bool = False):
     return op
 
 
-def _missing(op: str, issue: str):
-    def f(self: Array, *args: Any) -> Any:
-        raise TypeError(
-            f"operator {op} is not in Tessera's engine yet ({issue}); compute to NumPy for it, or use the functions Tessera has"
-        )
-
-    return f
-
-
 def _axes(axis: Any, ndim: int) -> list[int] | None:
     if axis is None:
         return None
     if isinstance(axis, (tuple, list)):
         return [operator.index(a) for a in axis]
     return [operator.index(axis)]
-
-
-def _logical(name: str, reflected: bool = False):
-    def op(self: Array, other: Any) -> Any:
-        o = _operand(other)
-        if o is NotImplemented:
-            return NotImplemented
-        if (
-            self._n.dtype != "bool"
-            or (isinstance(other, Array) and other._n.dtype != "bool")
-            or (not isinstance(other, (Array, bool, np.bool_)))
-        ):
-            raise TypeError(
-                f"operator {'&' if name == 'logical_and' else '|'} on {self._n.dtype}: Tessera has it for "
-                "bool arrays (logical); bitwise integer operators are not in the engine yet"
-            )
-        return Array(self._n.binary(name, o, reflected))
-
-    return op
 
 
 class Array:
@@ -293,25 +265,32 @@ class Array:
     __ge__ = _binop("greater_equal")
     __hash__ = None  # type: ignore[assignment]
 
-    __and__ = _logical("logical_and")
-    __rand__ = _logical("logical_and", True)
-    __or__ = _logical("logical_or")
-    __ror__ = _logical("logical_or", True)
+    __floordiv__ = _binop("floor_divide")
+    __rfloordiv__ = _binop("floor_divide", True)
+    __mod__ = _binop("remainder")
+    __rmod__ = _binop("remainder", True)
+    # Bitwise on integers, logical on booleans, as NumPy.
+    __and__ = _binop("bitwise_and")
+    __rand__ = _binop("bitwise_and", True)
+    __or__ = _binop("bitwise_or")
+    __ror__ = _binop("bitwise_or", True)
+    __xor__ = _binop("bitwise_xor")
+    __rxor__ = _binop("bitwise_xor", True)
+    __lshift__ = _binop("bitwise_left_shift")
+    __rlshift__ = _binop("bitwise_left_shift", True)
+    __rshift__ = _binop("bitwise_right_shift")
+    __rrshift__ = _binop("bitwise_right_shift", True)
+
+    def __divmod__(self, other: Any) -> Any:
+        q = self.__floordiv__(other)
+        return NotImplemented if q is NotImplemented else (q, self.__mod__(other))
+
+    def __rdivmod__(self, other: Any) -> Any:
+        q = self.__rfloordiv__(other)
+        return NotImplemented if q is NotImplemented else (q, self.__rmod__(other))
 
     def __invert__(self) -> Array:
-        if self._n.dtype != "bool":
-            raise TypeError(
-                f"operator ~ on {self._n.dtype}: Tessera has it for bool arrays (logical not); "
-                "bitwise integer operators are not in the engine yet"
-            )
-        return Array(self._n.unary("logical_not"))
-
-    __floordiv__ = __rfloordiv__ = _missing("//", "floor_divide")
-    __mod__ = __rmod__ = _missing("%", "remainder")
-    __divmod__ = __rdivmod__ = _missing("divmod", "floor_divide and remainder")
-    __xor__ = __rxor__ = _missing("^", "bitwise_xor")
-    __lshift__ = __rlshift__ = _missing("<<", "bitwise_left_shift")
-    __rshift__ = __rrshift__ = _missing(">>", "bitwise_right_shift")
+        return Array(self._n.unary("bitwise_invert"))
 
     def __matmul__(self, other: Any) -> Any:
         o = _operand(other)
@@ -343,6 +322,9 @@ class Array:
     __imatmul__ = __matmul__
     __iand__ = __and__
     __ior__ = __or__
+    __ixor__ = __xor__
+    __ilshift__ = __lshift__
+    __irshift__ = __rshift__
     __ifloordiv__ = __floordiv__
     __imod__ = __mod__
 
@@ -405,6 +387,18 @@ class Array:
             split_every = max(split_every.values()) if split_every else None
         return Array(x._n.reduce(op, _axes(axis, self.ndim), bool(keepdims), int(ddof), split_every))
 
+    def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None, *, method: str = "sequential") -> Array:
+        """Running sum along axis (flattened when None), NumPy's bits for any chunking."""
+        from .routines import cumsum
+
+        return cumsum(self, axis, dtype, out)
+
+    def cumprod(self, axis: Any = None, dtype: Any = None, out: Any = None, *, method: str = "sequential") -> Array:
+        """Running product along axis (flattened when None)."""
+        from .routines import cumprod
+
+        return cumprod(self, axis, dtype, out)
+
     def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
         return self._reduce("sum", axis, keepdims, dtype, split_every, out=out)
 
@@ -461,18 +455,17 @@ class Array:
             raise TypeError(f"dot needs an array, got {type(other).__name__}")
         return Array(self._n.dot(o))
 
-    def round(self, decimals: int = 0) -> Array:
-        from .routines import round as _round
-
-        return _round(self, decimals)
-
     def clip(self, min: Any = None, max: Any = None) -> Array:
         x = self
         if min is not None:
-            x = Array(x._n.binary("maximum", _operand(min)))
+            x = Array(x._n.binary("maximum", _operand(min), False))
         if max is not None:
-            x = Array(x._n.binary("minimum", _operand(max)))
+            x = Array(x._n.binary("minimum", _operand(max), False))
         return x
+
+    def round(self, decimals: int = 0) -> Array:
+        """Round half to even at ``decimals`` digits, as ``numpy.round``."""
+        return Array(self._n.round(operator.index(decimals)))
 
     def copy(self) -> Array:
         return self

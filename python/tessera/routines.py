@@ -3,6 +3,7 @@ manipulation, contraction, and computing several arrays at once."""
 
 from __future__ import annotations
 
+import builtins
 import operator
 from typing import Any
 
@@ -49,16 +50,20 @@ def _binary(name: str, doc: str):
 
 
 exp = _unary("exp", "e**x, element-wise.")
+exp2 = _unary("exp2", "2**x, element-wise.")
 log = _unary("log", "Natural logarithm, element-wise.")
 sqrt = _unary("sqrt", "Square root, element-wise.")
+cbrt = _unary("cbrt", "Real cube root, element-wise.")
 sin = _unary("sin", "Sine, element-wise.")
 cos = _unary("cos", "Cosine, element-wise.")
 tanh = _unary("tanh", "Hyperbolic tangent, element-wise.")
-floor = _unary("floor", "Round down, element-wise.")
-ceil = _unary("ceil", "Round up, element-wise.")
+floor = _unary("floor", "Round down, element-wise (integers unchanged).")
+ceil = _unary("ceil", "Round up, element-wise (integers unchanged).")
 negative = _unary("negative", "-x, element-wise.")
+positive = _unary("positive", "+x, element-wise.")
 absolute = _unary("absolute", "|x|, element-wise.")
 abs = absolute  # noqa: A001 - dask's name
+fabs = _unary("fabs", "|x|, element-wise.")
 logical_not = _unary("logical_not", "not x, element-wise.")
 tan = _unary("tan", "Tangent, element-wise.")
 sinh = _unary("sinh", "Hyperbolic sine, element-wise.")
@@ -74,43 +79,24 @@ log1p = _unary("log1p", "log(1 + x), accurate near 0.")
 log2 = _unary("log2", "Base-2 logarithm, element-wise.")
 log10 = _unary("log10", "Base-10 logarithm, element-wise.")
 trunc = _unary("trunc", "Round toward zero, element-wise (integers unchanged).")
-fix = trunc
-rint = _unary("round", "Round half to even, element-wise (integers unchanged).")
-arctan2 = _binary("atan2", "The angle of the point (x2, x1), quadrant-aware.")
-hypot = _binary("hypot", "sqrt(x1**2 + x2**2) without undue overflow.")
-copysign = _binary("copysign", "The magnitude of x1 with the sign of x2.")
-
-
-def round(a: Any, decimals: int = 0) -> Array:  # noqa: A001 - dask's name
-    """Round half to even, as NumPy; ``decimals`` other than 0 is not supported yet."""
-    if decimals != 0:
-        raise ValueError(f"round(decimals={decimals}): only decimals=0 is supported yet")
-    return rint(a)
-
-
-around = round
-
-
-def deg2rad(x: Any, /) -> Array:
-    return multiply(x, 0.017453292519943295)
-
-
-def rad2deg(x: Any, /) -> Array:
-    return multiply(x, 57.29577951308232)
-
-
+fix = _unary("fix", "Round toward zero, element-wise (integers unchanged).")
+rint = _unary("rint", "Round half to even, element-wise (integers unchanged).")
+sign = _unary("sign", "-1, 0 or 1 by the sign (NaN stays NaN), element-wise.")
+signbit = _unary("signbit", "Whether the sign bit is set (true for -0.0).")
+invert = _unary("bitwise_invert", "Bitwise not of integers (logical not of booleans).")
+bitwise_not = invert
+square = _unary("square", "x * x, element-wise.")
+reciprocal = _unary("reciprocal", "1 / x for floats.")
+deg2rad = _unary("deg2rad", "Degrees to radians.")
+rad2deg = _unary("rad2deg", "Radians to degrees.")
 radians = deg2rad
 degrees = rad2deg
-
-
-def reciprocal(x: Any, /) -> Array:
-    """1 / x for floats (NumPy's integer reciprocal is not provided)."""
-    x = _arr(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"reciprocal of {x.dtype}: Tessera provides it for floats (NumPy's integer form truncates)")
-    return divide(1.0, x)
-
-
+isneginf = _unary("isneginf", "Whether each element is -inf.")
+isposinf = _unary("isposinf", "Whether each element is +inf.")
+real = _unary("real", "The real part (the array itself: Tessera has no complex dtype yet).")
+imag = _unary("imag", "The imaginary part (zeros: Tessera has no complex dtype yet).")
+conj = _unary("conj", "The complex conjugate (the array itself: no complex dtype yet).")
+angle = _unary("angle", "The angle in the complex plane: pi for negative reals, else 0.")
 isnan = _unary("isnan", "Whether each element is NaN.")
 isinf = _unary("isinf", "Whether each element is +inf or -inf.")
 isfinite = _unary("isfinite", "Whether each element is finite (not NaN, not infinite).")
@@ -120,9 +106,15 @@ subtract = _binary("subtract", "x1 - x2 with broadcasting.")
 multiply = _binary("multiply", "x1 * x2 with broadcasting.")
 divide = _binary("divide", "x1 / x2 (true division) with broadcasting.")
 true_divide = divide
+floor_divide = _binary("floor_divide", "x1 // x2 (integers: 0 for a zero divisor, as NumPy).")
+remainder = _binary("remainder", "x1 % x2 with the divisor's sign (Python's %).")
+mod = remainder
+fmod = _binary("fmod", "The remainder with the dividend's sign (C's fmod).")
 power = _binary("power", "x1 ** x2 with broadcasting.")
 maximum = _binary("maximum", "Element-wise maximum (NaN propagates).")
 minimum = _binary("minimum", "Element-wise minimum (NaN propagates).")
+fmax = _binary("fmax", "Element-wise maximum, ignoring a NaN.")
+fmin = _binary("fmin", "Element-wise minimum, ignoring a NaN.")
 equal = _binary("equal", "x1 == x2.")
 not_equal = _binary("not_equal", "x1 != x2.")
 less = _binary("less", "x1 < x2.")
@@ -131,15 +123,50 @@ greater = _binary("greater", "x1 > x2.")
 greater_equal = _binary("greater_equal", "x1 >= x2.")
 logical_and = _binary("logical_and", "x1 and x2 (non-zero is true).")
 logical_or = _binary("logical_or", "x1 or x2 (non-zero is true).")
+logical_xor = _binary("logical_xor", "x1 xor x2 (non-zero is true).")
+bitwise_and = _binary("bitwise_and", "x1 & x2 on integers (logical on booleans).")
+bitwise_or = _binary("bitwise_or", "x1 | x2 on integers (logical on booleans).")
+bitwise_xor = _binary("bitwise_xor", "x1 ^ x2 on integers and booleans.")
+left_shift = _binary("bitwise_left_shift", "x1 << x2 (0 once x2 reaches the width).")
+right_shift = _binary("bitwise_right_shift", "x1 >> x2, arithmetic for signed integers.")
+arctan2 = _binary("atan2", "The angle of the point (x2, x1), quadrant-aware.")
+hypot = _binary("hypot", "sqrt(x1**2 + x2**2) without undue overflow.")
+copysign = _binary("copysign", "The magnitude of x1 with the sign of x2.")
+logaddexp = _binary("logaddexp", "log(exp(x1) + exp(x2)) without overflow.")
+nextafter = _binary("nextafter", "The next float after x1 toward x2 (float32, float64).")
 
 
-def positive(x: Any, /) -> Array:
-    return _arr(x)
+def divmod(x1: Any, x2: Any, /) -> tuple[Array, Array]:  # noqa: A001 - dask's name
+    """``(x1 // x2, x1 % x2)``."""
+    return floor_divide(x1, x2), remainder(x1, x2)
 
 
-def square(x: Any, /) -> Array:
-    x = _arr(x)
-    return x * x
+def round(a: Any, decimals: int = 0) -> Array:  # noqa: A001 - dask's name
+    """Round half to even at ``decimals`` digits (negative: left of the point), as NumPy."""
+    return _arr(a).round(decimals)
+
+
+around = round
+
+
+def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Array:
+    """``|a - b| <= atol + rtol * |b|`` element-wise, as ``numpy.isclose``."""
+    o = _operand(b)
+    if o is NotImplemented:
+        raise TypeError(f"isclose: unsupported operand {type(b).__name__}")
+    return Array(_arr(a)._n.isclose(o, float(rtol), float(atol), bool(equal_nan)))
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Array:
+    """Whether every element is close (a lazy 0-d bool array, as dask's)."""
+    return isclose(a, b, rtol, atol, equal_nan).all()
+
+
+def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None, neginf: Any = None) -> Array:
+    """NaN to ``nan``, infinities to ``posinf``/``neginf`` (the dtype's extremes by default)."""
+    return Array(
+        _arr(x)._n.nan_to_num(float(nan), None if posinf is None else float(posinf), None if neginf is None else float(neginf))
+    )
 
 
 def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Array:
@@ -186,6 +213,110 @@ argmin = _reduction("argmin")
 argmax = _reduction("argmax")
 
 
+builtins_max = builtins.max
+
+
+def _axes_arg(axis: Any) -> list[int] | None:
+    if axis is None:
+        return None
+    return [operator.index(a) for a in axis] if isinstance(axis, (tuple, list)) else [operator.index(axis)]
+
+
+def _statistic(name: str, doc: str):
+    def f(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0, **kwargs: Any) -> Array:
+        x = _arr(a)
+        if dtype is not None:
+            x = x.astype(dtype)
+        if kwargs.get("out") is not None:
+            raise TypeError(f"{name}: out= is not supported (Tessera arrays are immutable)")
+        return Array(x._n.statistic(name, _axes_arg(axis), bool(keepdims), operator.index(ddof)))
+
+    f.__name__ = name
+    f.__doc__ = doc
+    return f
+
+
+nansum = _statistic("nansum", "Sum ignoring NaNs (0 where all are NaN).")
+nanprod = _statistic("nanprod", "Product ignoring NaNs (1 where all are NaN).")
+nanmean = _statistic("nanmean", "Mean ignoring NaNs (NaN where all are NaN).")
+nanvar = _statistic("nanvar", "Variance ignoring NaNs, with ddof (NaN where count <= ddof).")
+nanstd = _statistic("nanstd", "Standard deviation ignoring NaNs, with ddof.")
+nanmin = _statistic("nanmin", "Minimum ignoring NaNs (NaN where all are NaN).")
+nanmax = _statistic("nanmax", "Maximum ignoring NaNs (NaN where all are NaN).")
+
+
+def count_nonzero(a: Any, axis: Any = None, *, keepdims: bool = False) -> Array:
+    """How many elements are non-zero (int64)."""
+    return Array(_arr(a)._n.statistic("count_nonzero", _axes_arg(axis), bool(keepdims)))
+
+
+def ptp(a: Any, axis: Any = None, keepdims: bool = False) -> Array:
+    """Peak to peak: max - min."""
+    return Array(_arr(a)._n.statistic("ptp", _axes_arg(axis), bool(keepdims)))
+
+
+def moment(a: Any, order: int, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0) -> Array:
+    """The order-th central moment, mean((a - mean(a)) ** order), as dask's."""
+    if ddof:
+        raise ValueError("moment: ddof other than 0 is not supported")
+    x = _arr(a) if dtype is None else _arr(a).astype(dtype)
+    return Array(x._n.statistic("moment", _axes_arg(axis), bool(keepdims), operator.index(order)))
+
+
+def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: bool = False) -> Any:
+    """The weighted mean sum(w * a) / sum(w), as ``numpy.average``."""
+    x = _arr(a)
+    w = None if weights is None else _arr(weights)
+    if w is not None and w.shape != x.shape:
+        if w.ndim != 1 or axis is None or isinstance(axis, (tuple, list)) or w.shape[0] != x.shape[axis]:
+            raise ValueError(f"average: weights of shape {w.shape} need the shape {x.shape} or, 1-d, the length of axis {axis}")
+        w = w.reshape([-1 if d == axis % x.ndim else 1 for d in range(x.ndim)])
+    out = Array(x._n.average(None if w is None else w._n, _axes_arg(axis), bool(keepdims)))
+    if returned:
+        from ._creation import full_like
+
+        if w is not None:
+            scl = broadcast_to(w, x.shape).astype(out.dtype).sum(axis=axis, keepdims=keepdims)
+        else:
+            scl = full_like(out, x.size // builtins_max(out.size, 1))
+        return out, scl
+    return out
+
+
+def _scan(kind: str, doc: str):
+    def f(x: Any, axis: Any = None, dtype: Any = None, out: Any = None, *, method: str = "sequential") -> Array:
+        if out is not None:
+            raise TypeError(f"{kind}: out= is not supported (Tessera arrays are immutable)")
+        a = _arr(x) if dtype is None else _arr(x).astype(dtype)
+        return Array(a._n.scan(kind, None if axis is None else operator.index(axis)))
+
+    f.__name__ = kind
+    f.__doc__ = doc
+    return f
+
+
+cumsum = _scan("cumsum", "Running sum along axis (flattened when None); NumPy's bits for any chunking.")
+cumprod = _scan("cumprod", "Running product along axis (flattened when None).")
+nancumsum = _scan("nancumsum", "Running sum treating NaN as 0.")
+nancumprod = _scan("nancumprod", "Running product treating NaN as 1.")
+
+
+def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Array:
+    """The n-th discrete difference along axis, as ``numpy.diff``."""
+    if operator.index(n) < 0:
+        raise ValueError(f"diff: order must be non-negative but got {n}")
+
+    def edge(v: Any) -> Any:
+        if v is None:
+            return None
+        o = _operand(v)
+        if o is NotImplemented:
+            raise TypeError(f"diff: unsupported prepend/append {type(v).__name__}")
+        return o
+
+    return Array(_arr(a)._n.diff(operator.index(n), operator.index(axis), edge(prepend), edge(append)))
+
+
 def concatenate(seq: Any, axis: int = 0, allow_unknown_chunksizes: bool = False) -> Array:
     arrs = [_arr(a) for a in seq]
     if not arrs:
@@ -211,13 +342,175 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Array:
 
 
 def moveaxis(a: Any, source: Any, destination: Any) -> Array:
-    a = _arr(a)
-    src = [s % a.ndim for s in ([source] if isinstance(source, int) else source)]
-    dst = [d % a.ndim for d in ([destination] if isinstance(destination, int) else destination)]
-    order = [n for n in range(a.ndim) if n not in src]
-    for d, s in sorted(zip(dst, src)):
-        order.insert(d, s)
-    return a.transpose(order)
+    """Moves axes to new positions, the others keeping their order."""
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    return Array(_arr(a)._n.moveaxis([operator.index(v) for v in src], [operator.index(v) for v in dst]))
+
+
+def flip(m: Any, axis: Any = None) -> Array:
+    """Reverses the order along axis (all axes when None); a view, fused into consumers."""
+    return Array(_arr(m)._n.flip(_axes_arg(axis)))
+
+
+def flipud(m: Any) -> Array:
+    return flip(m, 0)
+
+
+def fliplr(m: Any) -> Array:
+    return flip(m, 1)
+
+
+def roll(array: Any, shift: Any, axis: Any = None) -> Array:
+    """Shifts values along axis, wrapping around (the flattened array when axis is None)."""
+    x = _arr(array)
+    if isinstance(shift, (tuple, list)) or isinstance(axis, (tuple, list)):
+        shifts = list(shift) if isinstance(shift, (tuple, list)) else [shift] * len(axis)
+        axes = list(axis) if isinstance(axis, (tuple, list)) else [axis] * len(shifts)
+        if len(shifts) != len(axes):
+            raise ValueError("roll: shift and axis must have the same length")
+        for sh, ax in zip(shifts, axes):
+            x = Array(x._n.roll(operator.index(sh), operator.index(ax)))
+        return x
+    return Array(x._n.roll(operator.index(shift), None if axis is None else operator.index(axis)))
+
+
+def repeat(a: Any, repeats: int, axis: Any = None) -> Array:
+    """Each element repeated ``repeats`` times along axis (flattened when None)."""
+    if not isinstance(repeats, (int, np.integer)):
+        raise NotImplementedError("repeat: only one count for every element (an int) is supported, as in dask")
+    return Array(_arr(a)._n.repeat(operator.index(repeats), None if axis is None else operator.index(axis)))
+
+
+def tile(A: Any, reps: Any) -> Array:
+    """The array repeated along each axis."""
+    r = [reps] if isinstance(reps, (int, np.integer)) else list(reps)
+    if builtins.any(operator.index(v) < 0 for v in r):
+        raise ValueError(f"tile: negative repetitions {reps}")
+    return Array(_arr(A)._n.tile([operator.index(v) for v in r]))
+
+
+def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Array:
+    """Pads with ``mode`` constant (``constant_values``), edge, reflect, symmetric or wrap."""
+    x = _arr(array)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)) if x.ndim else np.zeros((0, 2), np.int64)
+    if (widths < 0).any():
+        raise ValueError(f"pad: negative pad width {pad_width}")
+    value = kwargs.get("constant_values", 0)
+    if np.ndim(value) != 0:
+        values = np.broadcast_to(np.asarray(value), (x.ndim, 2))
+        if not (values == values.flat[0]).all():
+            raise NotImplementedError("pad: one constant for every side is supported")
+        value = values.flat[0]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if kwargs.get("reflect_type", "even") != "even":
+        raise NotImplementedError("pad: reflect_type='odd' is not supported")
+    return Array(x._n.pad([(int(b), int(e)) for b, e in widths], mode, value))
+
+
+def tril(m: Any, k: int = 0) -> Array:
+    """Zeros above the k-th diagonal of the last two axes."""
+    return Array(_arr(m)._n.tril(operator.index(k)))
+
+
+def triu(m: Any, k: int = 0) -> Array:
+    """Zeros below the k-th diagonal of the last two axes."""
+    return Array(_arr(m)._n.triu(operator.index(k)))
+
+
+def atleast_1d(*arys: Any) -> Any:
+    out = [_arr(a) if _arr(a).ndim >= 1 else _arr(a).reshape(1) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_2d(*arys: Any) -> Any:
+    out = []
+    for a in arys:
+        x = _arr(a)
+        out.append(x.reshape(1, 1) if x.ndim == 0 else x[None] if x.ndim == 1 else x)
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_3d(*arys: Any) -> Any:
+    out = []
+    for a in arys:
+        x = _arr(a)
+        out.append(
+            x.reshape(1, 1, 1) if x.ndim == 0 else x[None, :, None] if x.ndim == 1 else x[:, :, None] if x.ndim == 2 else x
+        )
+    return out[0] if len(out) == 1 else out
+
+
+def hstack(tup: Any) -> Array:
+    arrs = [atleast_1d(a) for a in tup]
+    return concatenate(arrs, axis=0 if arrs and arrs[0].ndim == 1 else 1)
+
+
+def vstack(tup: Any) -> Array:
+    return concatenate([atleast_2d(a) for a in tup], axis=0)
+
+
+def dstack(tup: Any) -> Array:
+    return concatenate([atleast_3d(a) for a in tup], axis=2)
+
+
+def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Array]:
+    """Splits into sections (of lengths differing by at most one) or at indices."""
+    x = _arr(ary)
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = operator.index(indices_or_sections)
+        if k <= 0:
+            raise ValueError("array_split: number of sections must be larger than 0")
+        q, r = builtins.divmod(n, k)
+        bounds = np.cumsum([0] + [q + 1] * r + [q] * (k - r))
+    else:
+        bounds = [0, *[builtins.min(builtins.max(operator.index(i), 0), n) for i in indices_or_sections], n]
+    key = [slice(None)] * x.ndim
+    out = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        key[axis] = slice(int(lo), int(builtins.max(lo, hi)))
+        out.append(x[tuple(key)])
+    return out
+
+
+def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Array]:
+    """Splits into equal sections (an error when they cannot be equal) or at indices."""
+    x = _arr(ary)
+    if isinstance(indices_or_sections, (int, np.integer)) and x.shape[axis] % operator.index(indices_or_sections):
+        raise ValueError("array split does not result in an equal division")
+    return array_split(x, indices_or_sections, axis)
+
+
+def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False) -> list[Array]:
+    """Coordinate arrays from 1-d coordinate vectors, as ``numpy.meshgrid``."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError("meshgrid: indexing must be 'xy' or 'ij'")
+    arrs = [_arr(x).ravel() for x in xi]
+    n = len(arrs)
+    shapes = []
+    for i, a in enumerate(arrs):
+        s = [1] * n
+        s[i] = a.shape[0]
+        shapes.append(s)
+    if indexing == "xy" and n >= 2:
+        for s in shapes:
+            s[0], s[1] = s[1], s[0]
+    out = [a.reshape(s) for a, s in zip(arrs, shapes)]
+    if sparse:
+        return out
+    full_shape = tuple(builtins.max(s[k] for s in shapes) for k in range(n))
+    return [broadcast_to(o, full_shape) for o in out]
+
+
+def indices(dimensions: Any, dtype: Any = int, chunks: Any = "auto") -> Array:
+    """The index grid: ``out[k]`` holds each element's index along axis k."""
+    from ._creation import arange
+
+    dims = tuple(operator.index(d) for d in dimensions)
+    grids = meshgrid(*[arange(d, chunks=chunks, dtype=dtype) for d in dims], indexing="ij")
+    return stack(grids) if grids else _arr(np.zeros((0,), dtype=dtype))
 
 
 def squeeze(a: Any, axis: Any = None) -> Array:

@@ -46,6 +46,28 @@ pub fn full(shape: &[usize], value: impl Into<Scalar>, chunks: impl Into<Chunks>
     ))
 }
 
+impl Array {
+    /// An array of `value` with this one's shape and chunks, in `dtype` (this one's when
+    /// `None`), like `numpy.full_like`.
+    ///
+    /// ```
+    /// let x = tessera::arange(0.0, 5.0, 1.0, 2).unwrap();
+    /// let f = x.full_like(7, None);
+    /// assert_eq!((f.dtype(), f.chunks()), (x.dtype(), x.chunks()));
+    /// ```
+    pub fn full_like(&self, value: impl Into<Scalar>, dtype: Option<DType>) -> Array {
+        let value: Scalar = value.into();
+        self.then(|n| {
+            let d = dtype.unwrap_or(n.dtype);
+            full(
+                &n.shape,
+                value.cast(d),
+                Chunks::Explicit(n.grid.all().to_vec()),
+            )
+        })
+    }
+}
+
 /// An f64 array of zeros (use `.astype(..)` or [`full`] for other dtypes).
 ///
 /// ```

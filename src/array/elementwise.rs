@@ -144,11 +144,28 @@ impl Array {
 
     /// Applies a unary op (math functions promote integers to f64).
     pub fn unary(&self, op: UnaryOp) -> Array {
-        let name = match op {
-            UnaryOp::Not => "logical_not",
-            _ => "unary",
-        };
         self.then(|n| {
+            let refuse = |what: &'static str, hint: &str| {
+                Err(Error::UnsupportedDType {
+                    op: what,
+                    dtype: n.dtype,
+                    device: "any device".into(),
+                    hint: hint.into(),
+                })
+            };
+            match op {
+                UnaryOp::BitNot if n.dtype == DType::Bool => return Ok(self.not()),
+                UnaryOp::BitNot if !n.dtype.is_int() => {
+                    return refuse(
+                        "bitwise_invert",
+                        "bitwise functions take integers or booleans; use .astype(..) to an integer dtype first",
+                    )
+                }
+                UnaryOp::Sign if n.dtype == DType::Bool => {
+                    return refuse("sign", "use .astype(..) to a number first")
+                }
+                _ => {}
+            }
             // Integers are already whole: floor and ceil keep them, dtype and all, as
             // NumPy 2 and the array API standard do.
             if matches!(
@@ -170,6 +187,7 @@ impl Array {
                     };
                     (inp, DType::Bool)
                 }
+                UnaryOp::BitNot | UnaryOp::Sign => (n.dtype, n.dtype),
                 UnaryOp::Neg | UnaryOp::Abs => {
                     if n.dtype == DType::Bool {
                         return Err(Error::UnsupportedDType {
@@ -187,7 +205,6 @@ impl Array {
                 }
                 _ => (n.dtype.to_float(), n.dtype.to_float()),
             };
-            let _ = name;
             let x = self.astype(inp);
             x.check()?;
             Ok(Array::new(
@@ -242,13 +259,32 @@ fn build_binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
     let (na, nb) = (a.node()?, b.node()?);
     let shape = broadcast_shapes(op.name(), &na.shape, &nb.shape)?;
     let common = na.dtype.promote(nb.dtype);
+    let refuse = |hint: &str| {
+        Err(Error::UnsupportedDType {
+            op: op.name(),
+            dtype: common,
+            device: "any device".into(),
+            hint: hint.into(),
+        })
+    };
+    use BinaryOp::*;
     let (inp, out) = match op {
-        BinaryOp::Div | BinaryOp::Atan2 | BinaryOp::Hypot | BinaryOp::Copysign => {
-            (common.to_float(), common.to_float())
+        Div | Atan2 | Hypot | Copysign | LogAddExp => (common.to_float(), common.to_float()),
+        NextAfter if matches!(common, DType::F16 | DType::BF16) => {
+            return refuse("nextafter steps in the dtype's own bits; Tessera does it for float32 and float64: .astype(DType::F32) first")
         }
-        BinaryOp::And | BinaryOp::Or => (DType::Bool, DType::Bool),
+        NextAfter => (common.to_float(), common.to_float()),
+        BitAnd | BitOr | BitXor if common == DType::Bool || common.is_int() => (common, common),
+        Shl | Shr if common.is_int() => (common, common),
+        BitAnd | BitOr | BitXor | Shl | Shr => {
+            return refuse("bitwise functions take integers (and booleans, but for shifts); use .astype(..) to an integer dtype first")
+        }
+        FloorDiv | Rem | Fmod if common == DType::Bool => {
+            return refuse("division of booleans is ambiguous; use .astype(DType::I64) first")
+        }
+        And | Or => (DType::Bool, DType::Bool),
         o if o.is_comparison() => (common, DType::Bool),
-        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Pow if common == DType::Bool => {
+        Add | Sub | Mul | Pow if common == DType::Bool => {
             return Err(Error::UnsupportedDType {
                 op: op.name(),
                 dtype: DType::Bool,
@@ -320,6 +356,18 @@ binary_methods!(
     atan2 => Atan2, "Elementwise `atan2(self, rhs)`, like `numpy.arctan2` (float result).";
     hypot => Hypot, "Elementwise `sqrt(self² + rhs²)` without undue overflow, like `numpy.hypot`.";
     copysign => Copysign, "The magnitude of `self` with the sign of `rhs`, like `numpy.copysign`.";
+    floor_divide => FloorDiv, "Elementwise `floor(self / rhs)` as `numpy.floor_divide` (Python's `//`; integers give 0 for a zero divisor).";
+    remainder => Rem, "Elementwise remainder with the divisor's sign, as `numpy.remainder` (Python's `%`).";
+    fmod => Fmod, "Elementwise remainder with the dividend's sign, as `numpy.fmod` (C's `fmod`).";
+    bitwise_and => BitAnd, "Elementwise bitwise and of integers (logical and of booleans).";
+    bitwise_or => BitOr, "Elementwise bitwise or of integers (logical or of booleans).";
+    bitwise_xor => BitXor, "Elementwise bitwise exclusive or of integers (of booleans too).";
+    shl => Shl, "Elementwise `self << rhs` (0 once the count reaches the width), like `numpy.left_shift`.";
+    shr => Shr, "Elementwise `self >> rhs`, arithmetic for signed integers, like `numpy.right_shift`.";
+    logaddexp => LogAddExp, "Elementwise `log(e^self + e^rhs)` without overflow, like `numpy.logaddexp`.";
+    nextafter => NextAfter, "The next float after `self` toward `rhs`, like `numpy.nextafter` (float32 and float64).";
+    fmax => Fmax, "Elementwise maximum ignoring a NaN, like `numpy.fmax`.";
+    fmin => Fmin, "Elementwise minimum ignoring a NaN, like `numpy.fmin`.";
     and => And, "Elementwise logical and (non-zero is true).";
     or => Or, "Elementwise logical or (non-zero is true)."
 );
@@ -360,6 +408,11 @@ unary_methods!(
     isinf => IsInf, "Whether each element is infinite, like `numpy.isinf` (bool result).";
     isfinite => IsFinite, "Whether each element is finite, like `numpy.isfinite` (bool result).";
     ceil => Ceil, "Elementwise ceiling (integers are returned as they are, as in NumPy 2).";
+    signbit => SignBit, "Whether each element's sign bit is set (true for -0.0), like `numpy.signbit`.";
+    bitwise_invert => BitNot, "Elementwise bitwise not of integers (logical not of booleans), like `numpy.invert`.";
+    sign => Sign, "-1, 0 or 1 by each element's sign (NaN stays NaN), like `numpy.sign`.";
+    cbrt => Cbrt, "Elementwise real cube root, like `numpy.cbrt`.";
+    exp2 => Exp2, "Elementwise `2^x`, like `numpy.exp2`.";
     not => Not, "Elementwise logical not (non-zero is true)."
 );
 
@@ -378,7 +431,7 @@ macro_rules! std_ops {
         impl std::ops::$tr<Array> for $t { type Output = Array; fn $m(self, r: Array) -> Array { binary_op(BinaryOp::$op, Operand::from(self), Operand::from(r)) } }
     )*};
 }
-std_ops!(Add, add => Add; Sub, sub => Sub; Mul, mul => Mul; Div, div => Div);
+std_ops!(Add, add => Add; Sub, sub => Sub; Mul, mul => Mul; Div, div => Div; BitAnd, bitand => BitAnd; BitOr, bitor => BitOr; BitXor, bitxor => BitXor; Shl, shl => Shl; Shr, shr => Shr);
 
 impl std::ops::Neg for &Array {
     type Output = Array;

@@ -12,9 +12,16 @@ pub mod linalg;
 mod manipulation;
 pub use manipulation::{concatenate, stack};
 pub(crate) mod indexing;
+mod nanreduce;
 pub mod random;
 mod reduction;
+pub use nanreduce::{nan_reduction, NanReduction};
+mod rearrange;
+pub use rearrange::PadMode;
+mod scan;
+mod ufuncs;
 pub use reduction::SPLIT_EVERY;
+pub use ufuncs::{binary_fn, unary_fn};
 
 pub use creation::{
     arange, eye, from_host, from_ndarray, from_npy, from_zarr, from_zarr_with, full, linspace,

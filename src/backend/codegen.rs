@@ -250,6 +250,11 @@ pub enum MathFn {
     Atan2,
     Hypot,
     Copysign,
+    /// C's `fmod` (exact).
+    Fmod,
+    Cbrt,
+    Exp2,
+    NextAfter,
 }
 
 impl MathFn {
@@ -264,6 +269,7 @@ impl MathFn {
                 | MathFn::Min
                 | MathFn::Trunc
                 | MathFn::Round
+                | MathFn::Fmod
         )
     }
 }
@@ -296,8 +302,31 @@ pub trait Lang {
     fn convert(&self, v: &str, from: DType, to: DType) -> Result<String, Decline>;
     /// The value of leaf `l` of `expr` at the current coordinates, in dtype `d`.
     fn leaf(&self, expr: &FusedExpr, l: usize, ndim: usize) -> Result<String, Decline>;
-    /// A statement binding register `r{i}` of type `ty` to `e`.
-    fn bind(&self, i: usize, ty: &str, e: &str) -> String;
+    /// `a << b` or `a >> b` (arithmetic for signed `d`) on integers of dtype `d`, for a
+    /// count `b` (of dtype `d`) already known to lie in `0..bits`.
+    fn shift(&self, left: bool, a: &str, b: &str, d: DType) -> String;
+    /// A statement binding the register `name` of type `ty` to `e`.
+    fn bind(&self, name: &str, ty: &str, e: &str) -> String;
+}
+
+/// Registers an instruction needs before its value (`r5_0`, `r5_1`, ...), so a step
+/// used several times is computed once.
+struct Temps<'a, L: Lang> {
+    lang: &'a L,
+    prefix: String,
+    stmts: String,
+    n: usize,
+}
+
+impl<L: Lang> Temps<'_, L> {
+    /// Binds `e`, a `d` value, to a new register and returns its name.
+    fn bind(&mut self, e: &str, d: DType) -> Result<String, Decline> {
+        let name = format!("{}_{}", self.prefix, self.n);
+        self.n += 1;
+        self.stmts
+            .push_str(&self.lang.bind(&name, self.lang.reg_type(d)?, e));
+        Ok(name)
+    }
 }
 
 fn narrow_float(d: DType) -> bool {
@@ -316,27 +345,35 @@ pub fn body(expr: &FusedExpr, ndim: usize, lang: &impl Lang) -> Result<String, D
     let mut s = String::new();
     for (i, (ins, d)) in expr.instrs.iter().enumerate() {
         let d = *d;
-        let e = instr(expr, ins, d, ndim, lang)?;
-        s.push_str(&lang.bind(i, lang.reg_type(d)?, &e));
+        let mut t = Temps {
+            lang,
+            prefix: format!("r{i}"),
+            stmts: String::new(),
+            n: 0,
+        };
+        let e = instr(expr, ins, d, ndim, &mut t)?;
+        s.push_str(&t.stmts);
+        s.push_str(&lang.bind(&format!("r{i}"), lang.reg_type(d)?, &e));
     }
     Ok(s)
 }
 
-fn instr(
+fn instr<L: Lang>(
     expr: &FusedExpr,
     ins: &Instr,
     d: DType,
     ndim: usize,
-    lang: &impl Lang,
+    t: &mut Temps<'_, L>,
 ) -> Result<String, Decline> {
+    let lang = t.lang;
     let reg = |a: &usize| format!("r{a}");
     let dtype_of = |a: &usize| expr.instrs[*a].1;
     Ok(match ins {
         Instr::Leaf(l) => lang.leaf(expr, *l, ndim)?,
         Instr::Const(v) => lang.literal(*v, d)?,
         Instr::Unary(op, a) if op.is_predicate() => predicate(*op, &reg(a), dtype_of(a), lang)?,
-        Instr::Unary(op, a) => unary(*op, &reg(a), d, lang)?,
-        Instr::Binary(op, a, b) => binary(*op, &reg(a), &reg(b), dtype_of(a), d, lang)?,
+        Instr::Unary(op, a) => unary(*op, &reg(a), d, t)?,
+        Instr::Binary(op, a, b) => binary(*op, &reg(a), &reg(b), dtype_of(a), d, t)?,
         Instr::Where(c, a, b) => lang.select(&reg(c), &reg(a), &reg(b)),
         Instr::Cast(a) => cast(&reg(a), dtype_of(a), d, lang)?,
     })
@@ -369,14 +406,45 @@ fn predicate(op: UnaryOp, a: &str, operand: DType, lang: &impl Lang) -> Result<S
     Ok(match op {
         UnaryOp::IsNan => lang.is_nan(&v, d),
         UnaryOp::IsInf => lang.is_inf(&v, d),
+        // Through copysign, which reads the sign bit (-0.0 and NaN signs included).
+        UnaryOp::SignBit => {
+            let one = lang.literal(Scalar::F64(1.0), d)?;
+            let zero = lang.literal(Scalar::F64(0.0), d)?;
+            format!(
+                "({} < {zero})",
+                lang.math(MathFn::Copysign, &[&one, &v], d)?
+            )
+        }
         _ => format!("(!({} || {}))", lang.is_nan(&v, d), lang.is_inf(&v, d)),
     })
 }
 
-fn unary(op: UnaryOp, a: &str, d: DType, lang: &impl Lang) -> Result<String, Decline> {
+fn unary<L: Lang>(op: UnaryOp, a: &str, d: DType, t: &mut Temps<'_, L>) -> Result<String, Decline> {
+    let lang = t.lang;
     let zero = || lang.literal(Scalar::I64(0), d);
+    let lit = |v: i64| lang.literal(Scalar::I64(v), d);
     Ok(match op {
         UnaryOp::Not => format!("(!{a})"),
+        UnaryOp::BitNot if d == DType::Bool => format!("(!{a})"),
+        UnaryOp::BitNot if d.is_int() => format!("(~{a})"),
+        // ±0 gives +0 and NaN itself, as numpy.sign; integers -1, 0, 1.
+        UnaryOp::Sign if d.is_float() => lang.select(
+            &format!("({a} > {})", zero()?),
+            &lit(1)?,
+            &lang.select(
+                &format!("({a} < {})", zero()?),
+                &lit(-1)?,
+                &lang.select(&format!("({a} == {})", zero()?), &zero()?, a),
+            ),
+        ),
+        UnaryOp::Sign if d == DType::U32 => {
+            lang.select(&format!("({a} > {})", zero()?), &lit(1)?, &zero()?)
+        }
+        UnaryOp::Sign if d.is_int() => lang.select(
+            &format!("({a} > {})", zero()?),
+            &lit(1)?,
+            &lang.select(&format!("({a} < {})", zero()?), &lit(-1)?, &zero()?),
+        ),
         UnaryOp::Neg if d.is_float() => format!("(-{a})"),
         UnaryOp::Neg => lang.wrapping("-", &zero()?, a, d),
         UnaryOp::Abs if d == DType::U32 => a.to_string(),
@@ -411,21 +479,28 @@ fn unary(op: UnaryOp, a: &str, d: DType, lang: &impl Lang) -> Result<String, Dec
         UnaryOp::Log10 => float_math(MathFn::Log10, &[a], d, lang)?,
         UnaryOp::Trunc => float_math(MathFn::Trunc, &[a], d, lang)?,
         UnaryOp::Round => float_math(MathFn::Round, &[a], d, lang)?,
-        UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite => {
+        UnaryOp::Cbrt => float_math(MathFn::Cbrt, &[a], d, lang)?,
+        UnaryOp::Exp2 => float_math(MathFn::Exp2, &[a], d, lang)?,
+        UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite | UnaryOp::SignBit => {
             return Err("a predicate reached the arithmetic path".into())
+        }
+        UnaryOp::BitNot | UnaryOp::Sign => {
+            return Err(format!("{op:?} is not defined on {d}").into())
         }
     })
 }
 
-fn binary(
+fn binary<L: Lang>(
     op: BinaryOp,
     a: &str,
     b: &str,
     operand: DType,
     d: DType,
-    lang: &impl Lang,
+    t: &mut Temps<'_, L>,
 ) -> Result<String, Decline> {
+    let lang = t.lang;
     let float = operand.is_float();
+    let int = operand.is_int();
     let arith = |sym: &str| -> Result<String, Decline> {
         Ok(if narrow_float(d) {
             // Exact in f32 for + - * /, which holds more than twice f16's precision.
@@ -448,6 +523,33 @@ fn binary(
         BinaryOp::Atan2 if float => float_math(MathFn::Atan2, &[a, b], d, lang)?,
         BinaryOp::Hypot if float => float_math(MathFn::Hypot, &[a, b], d, lang)?,
         BinaryOp::Copysign if float => float_math(MathFn::Copysign, &[a, b], d, lang)?,
+        BinaryOp::Fmod if float => float_math(MathFn::Fmod, &[a, b], d, lang)?,
+        BinaryOp::FloorDiv | BinaryOp::Rem if float => narrowed(a, b, d, t, |a, b, w, t| {
+            float_divmod(op == BinaryOp::Rem, a, b, w, t)
+        })?,
+        BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::Fmod if int => int_division(op, a, b, d, t)?,
+        BinaryOp::LogAddExp if float => narrowed(a, b, d, t, logaddexp)?,
+        BinaryOp::NextAfter if float && !narrow_float(d) => {
+            lang.math(MathFn::NextAfter, &[a, b], d)?
+        }
+        BinaryOp::BitAnd if operand == DType::Bool => format!("({a} && {b})"),
+        BinaryOp::BitOr if operand == DType::Bool => format!("({a} || {b})"),
+        BinaryOp::BitXor if operand == DType::Bool => format!("({a} != {b})"),
+        BinaryOp::BitAnd if int => format!("({a} & {b})"),
+        BinaryOp::BitOr if int => format!("({a} | {b})"),
+        BinaryOp::BitXor if int => format!("({a} ^ {b})"),
+        BinaryOp::Shl | BinaryOp::Shr if int => shift(op == BinaryOp::Shl, a, b, d, t)?,
+        // A NaN is ignored unless both are NaN, as numpy.fmax / fmin.
+        BinaryOp::Fmax if float => {
+            lang.select(&format!("({a} > {b} || {})", lang.is_nan(b, operand)), a, b)
+        }
+        BinaryOp::Fmin if float => {
+            lang.select(&format!("({a} < {b} || {})", lang.is_nan(b, operand)), a, b)
+        }
+        BinaryOp::Fmax if operand == DType::Bool => format!("({a} || {b})"),
+        BinaryOp::Fmin if operand == DType::Bool => format!("({a} && {b})"),
+        BinaryOp::Fmax => lang.math(MathFn::Max, &[a, b], d)?,
+        BinaryOp::Fmin => lang.math(MathFn::Min, &[a, b], d)?,
         BinaryOp::Maximum | BinaryOp::Or if operand == DType::Bool => format!("({a} || {b})"),
         BinaryOp::Minimum | BinaryOp::And if operand == DType::Bool => format!("({a} && {b})"),
         // NaN propagates, as numpy.maximum / minimum.
@@ -472,6 +574,180 @@ fn binary(
         BinaryOp::Ge => format!("({a} >= {b})"),
         _ => return Err(undefined()),
     })
+}
+
+/// `f(a, b)` computed in the float type `w`: narrow dtypes widen to f32 and round once
+/// after, as NumPy's half loops do.
+fn narrowed<L: Lang>(
+    a: &str,
+    b: &str,
+    d: DType,
+    t: &mut Temps<'_, L>,
+    f: impl FnOnce(&str, &str, DType, &mut Temps<'_, L>) -> Result<String, Decline>,
+) -> Result<String, Decline> {
+    if narrow_float(d) {
+        let lang = t.lang;
+        let wa = t.bind(&lang.widen(a, d), DType::F32)?;
+        let wb = t.bind(&lang.widen(b, d), DType::F32)?;
+        let v = f(&wa, &wb, DType::F32, t)?;
+        lang.narrow(&v, d)
+    } else {
+        f(a, b, d, t)
+    }
+}
+
+/// NumPy's `npy_divmod`: the floor quotient (or, with `rem`, the remainder with the
+/// divisor's sign) of floats of dtype `d`, snapped to an integer as NumPy snaps it.
+fn float_divmod<L: Lang>(
+    rem: bool,
+    a: &str,
+    b: &str,
+    d: DType,
+    t: &mut Temps<'_, L>,
+) -> Result<String, Decline> {
+    let lang = t.lang;
+    let lit = |v: f64| lang.literal(Scalar::F64(v), d);
+    let (zero, one) = (lit(0.0)?, lit(1.0)?);
+    let m0 = t.bind(&lang.math(MathFn::Fmod, &[a, b], d)?, d)?;
+    // Not `!=` (an ordered compare): a NaN remainder counts as non-zero, as in C.
+    let adjust = t.bind(
+        &format!("(!({m0} == {zero}) && (({b} < {zero}) != ({m0} < {zero})))"),
+        DType::Bool,
+    )?;
+    let signed_zero = |s: &str| lang.math(MathFn::Copysign, &[&zero, s], d);
+    if rem {
+        let m = lang.select(
+            &adjust,
+            &format!("({m0} + {b})"),
+            &lang.select(&format!("({m0} == {zero})"), &signed_zero(b)?, &m0),
+        );
+        // fmod(a, 0) is NaN, NumPy's answer for a zero divisor.
+        return Ok(lang.select(&format!("({b} == {zero})"), &m0, &m));
+    }
+    let div0 = t.bind(&format!("(({a} - {m0}) / {b})"), d)?;
+    let div = t.bind(
+        &lang.select(&adjust, &format!("({div0} - {one})"), &div0),
+        d,
+    )?;
+    let fl = t.bind(&lang.math(MathFn::Floor, &[&div], d)?, d)?;
+    let snapped = lang.select(
+        &format!("(({div} - {fl}) > {})", lit(0.5)?),
+        &format!("({fl} + {one})"),
+        &fl,
+    );
+    let q = t.bind(&format!("({a} / {b})"), d)?;
+    let floordiv = lang.select(
+        &format!("(!({div} == {zero}))"),
+        &snapped,
+        &signed_zero(&q)?,
+    );
+    Ok(lang.select(&format!("({b} == {zero})"), &q, &floordiv))
+}
+
+/// Integer `floor_divide`, `remainder` or `fmod` of dtype `d`: a zero divisor gives 0
+/// and `MIN // -1` wraps, as NumPy; the language only ever divides by a safe divisor.
+fn int_division<L: Lang>(
+    op: BinaryOp,
+    a: &str,
+    b: &str,
+    d: DType,
+    t: &mut Temps<'_, L>,
+) -> Result<String, Decline> {
+    let lang = t.lang;
+    let lit = |v: i64| lang.literal(Scalar::I64(v), d);
+    let (zero, one) = (lit(0)?, lit(1)?);
+    let signed = d != DType::U32;
+    let unsafe_div = if signed {
+        format!("({b} == {zero} || {b} == {})", lit(-1)?)
+    } else {
+        format!("({b} == {zero})")
+    };
+    let nb = t.bind(&lang.select(&unsafe_div, &one, b), d)?;
+    let q = t.bind(&format!("({a} / {nb})"), d)?;
+    let r = t.bind(&format!("({a} % {nb})"), d)?;
+    let by_zero = format!("({b} == {zero})");
+    let v = match op {
+        BinaryOp::Fmod => r,
+        _ if !signed => {
+            if op == BinaryOp::Rem {
+                r
+            } else {
+                q
+            }
+        }
+        BinaryOp::Rem => lang.select(
+            &format!("(!({r} == {zero}) && (({r} < {zero}) != ({b} < {zero})))"),
+            &lang.wrapping("+", &r, b, d),
+            &r,
+        ),
+        _ => {
+            // a / -1 is -a, wrapping for MIN.
+            let q = lang.select(
+                &format!("({b} == {})", lit(-1)?),
+                &lang.wrapping("-", &zero, a, d),
+                &q,
+            );
+            lang.select(
+                &format!("(!({r} == {zero}) && (({a} < {zero}) != ({b} < {zero})))"),
+                &lang.wrapping("-", &q, &one, d),
+                &q,
+            )
+        }
+    };
+    Ok(lang.select(&by_zero, &zero, &v))
+}
+
+/// `a << b` or `a >> b` with NumPy's answer for a count outside `0..bits`: 0, or for
+/// a right shift of a negative signed value, -1.
+fn shift<L: Lang>(
+    left: bool,
+    a: &str,
+    b: &str,
+    d: DType,
+    t: &mut Temps<'_, L>,
+) -> Result<String, Decline> {
+    let lang = t.lang;
+    let lit = |v: i64| lang.literal(Scalar::I64(v), d);
+    let zero = lit(0)?;
+    let bits = lit(8 * d.size() as i64)?;
+    let out = if d == DType::U32 {
+        format!("({b} >= {bits})")
+    } else {
+        format!("({b} < {zero} || {b} >= {bits})")
+    };
+    let out = t.bind(&out, DType::Bool)?;
+    let count = t.bind(&lang.select(&out, &zero, b), d)?;
+    let shifted = lang.shift(left, a, &count, d);
+    let beyond = if left || d == DType::U32 {
+        zero.clone()
+    } else {
+        lang.select(&format!("({a} < {zero})"), &lit(-1)?, &zero)
+    };
+    Ok(lang.select(&out, &beyond, &shifted))
+}
+
+/// NumPy's `logaddexp` on floats of dtype `d`: equal arguments (infinities included)
+/// give `a + ln 2`; otherwise the larger plus `log1p(exp(-|a - b|))`.
+fn logaddexp<L: Lang>(a: &str, b: &str, d: DType, t: &mut Temps<'_, L>) -> Result<String, Decline> {
+    let lang = t.lang;
+    let zero = lang.literal(Scalar::F64(0.0), d)?;
+    let ln2 = lang.literal(Scalar::F64(std::f64::consts::LN_2), d)?;
+    let diff = t.bind(&format!("({a} - {b})"), d)?;
+    let tail = |e: &str| -> Result<String, Decline> {
+        let ex = lang.math(MathFn::Exp, &[e], d)?;
+        lang.math(MathFn::Log1p, &[&ex], d)
+    };
+    let pos = format!("({a} + {})", tail(&format!("(-{diff})"))?);
+    let neg = format!("({b} + {})", tail(&diff)?);
+    Ok(lang.select(
+        &format!("({a} == {b})"),
+        &format!("({a} + {ln2})"),
+        &lang.select(
+            &format!("({diff} > {zero})"),
+            &pos,
+            &lang.select(&format!("({diff} <= {zero})"), &neg, &diff),
+        ),
+    ))
 }
 
 /// `a` of dtype `from` as dtype `to`, as the CPU converts.
@@ -545,8 +821,11 @@ mod tests {
         fn leaf(&self, _e: &FusedExpr, l: usize, _ndim: usize) -> Result<String, Decline> {
             Ok(format!("in{l}"))
         }
-        fn bind(&self, i: usize, ty: &str, e: &str) -> String {
-            format!("{ty} r{i} = {e};\n")
+        fn shift(&self, left: bool, a: &str, b: &str, _d: DType) -> String {
+            format!("({a} {} {b})", if left { "<<" } else { ">>" })
+        }
+        fn bind(&self, name: &str, ty: &str, e: &str) -> String {
+            format!("{ty} {name} = {e};\n")
         }
     }
 
@@ -634,6 +913,69 @@ mod tests {
                 (Instr::Leaf(0), DType::I32),
                 (Instr::Leaf(1), DType::I32),
                 (Instr::Binary(Div, 0, 1), DType::I32),
+            ],
+        };
+        assert!(body(&e, 1, &Names).is_err());
+    }
+
+    /// All statements of `op(in0, in1)` (temporaries included).
+    fn all(op: Instr, d: DType, out: DType) -> String {
+        let leaf = |slot| Leaf {
+            source: LeafSource::Input(slot),
+            dtype: d,
+            offset: 0,
+            strides: vec![1],
+        };
+        let e = FusedExpr {
+            leaves: vec![leaf(0), leaf(1)],
+            instrs: vec![(Instr::Leaf(0), d), (Instr::Leaf(1), d), (op, out)],
+        };
+        body(&e, 1, &Names).unwrap()
+    }
+
+    #[test]
+    fn division_and_shifts_never_reach_the_language_with_an_unsafe_operand() {
+        use BinaryOp::*;
+        // Integer division divides by a divisor made safe first (0 and -1 replaced).
+        let s = all(Instr::Binary(FloorDiv, 0, 1), DType::I64, DType::I64);
+        assert!(
+            s.contains("int64 r2_0 = sel((r1 == 0 || r1 == -1), 1, r1);"),
+            "{s}"
+        );
+        assert!(s.contains("(r0 / r2_0)") && !s.contains("(r0 / r1)"), "{s}");
+        // A shift count outside 0..64 is replaced, and the answer chosen by the select.
+        let s = all(Instr::Binary(Shr, 0, 1), DType::I64, DType::I64);
+        assert!(s.contains("bool r2_0 = (r1 < 0 || r1 >= 64);"), "{s}");
+        assert!(
+            s.contains("sel(r2_0, sel((r0 < 0), -1, 0), (r0 >> r2_1))"),
+            "{s}"
+        );
+        // float16 floor division widens once, computes NumPy's divmod in f32, rounds once.
+        let s = all(Instr::Binary(FloorDiv, 0, 1), DType::F16, DType::F16);
+        assert!(
+            s.contains("float32 r2_0 = wide(r0);") && s.contains("Fmod.float32(r2_0, r2_1)"),
+            "{s}"
+        );
+        assert!(
+            s.lines()
+                .last()
+                .unwrap()
+                .starts_with("float16 r2 = round.float16("),
+            "{s}"
+        );
+        // nextafter steps in the dtype's own bits: declined for float16.
+        let leaf = |slot| Leaf {
+            source: LeafSource::Input(slot),
+            dtype: DType::F16,
+            offset: 0,
+            strides: vec![1],
+        };
+        let e = FusedExpr {
+            leaves: vec![leaf(0), leaf(1)],
+            instrs: vec![
+                (Instr::Leaf(0), DType::F16),
+                (Instr::Leaf(1), DType::F16),
+                (Instr::Binary(NextAfter, 0, 1), DType::F16),
             ],
         };
         assert!(body(&e, 1, &Names).is_err());

@@ -10,7 +10,7 @@ use super::{Task, TaskGraph};
 use crate::chunks::{c_strides, multi_indices};
 use crate::error::{Error, Result};
 use crate::expr::{Array, Node, Op};
-use crate::kernel::{ArgIndex, ChunkOp, Finalize, Generator, Piece, Reduction};
+use crate::kernel::{ArgIndex, ChunkOp, Finalize, Generator, Piece, Reduction, ScanKind, ScanOp};
 use crate::kernel::{
     AssembleOp, CombineOp, LinalgTask, MapOp, ReduceOp, SourceOp, StoredOp, TakeOp,
 };
@@ -114,7 +114,8 @@ impl Lower {
             | ChunkOp::Assemble(AssembleOp { shape, .. })
             | ChunkOp::Source(SourceOp { shape, .. })
             | ChunkOp::Stored(StoredOp { shape, .. })
-            | ChunkOp::Linalg(LinalgTask { shape, .. }) => shape.clone(),
+            | ChunkOp::Linalg(LinalgTask { shape, .. })
+            | ChunkOp::Scan(ScanOp { shape, .. }) => shape.clone(),
             ChunkOp::Reduce(ReduceOp {
                 finalize: Some(f), ..
             })
@@ -534,6 +535,7 @@ impl Lower {
             Op::Take { axis, indices } => self.plan_take(n, *axis, indices)?,
             Op::Contract { .. } => self.plan_contract(n)?,
             Op::Decomp(d) => self.plan_decomp(n, *d)?,
+            Op::Scan { kind, axis } => self.plan_scan(n, *kind, *axis)?,
             _ => {
                 let mut ids = Vec::with_capacity(n.grid.num_blocks());
                 for b in n.grid.block_indices() {
@@ -569,6 +571,36 @@ impl Lower {
         let (expr, inputs) = e.flatten();
         let bytes = shape.iter().product::<usize>() * n.dtype.size();
         self.add(ChunkOp::Map(MapOp { expr, shape }), inputs, bytes, n, block)
+    }
+
+    /// A running sum or product, dask's "sequential" method: block `j` along the axis
+    /// scans its own values starting from the last slice of block `j - 1`'s result, so
+    /// every chunking gives NumPy's bits, blocks elsewhere run in parallel, and memory
+    /// holds one block and its neighbour's result at a time.
+    fn plan_scan(&mut self, n: &Node, kind: ScanKind, axis: usize) -> Result<Vec<usize>> {
+        let x = &n.inputs[0];
+        let blocks = n.grid.block_indices();
+        let mut ids: Vec<usize> = Vec::with_capacity(blocks.len());
+        for b in blocks {
+            let start = n.grid.block_start(&b);
+            let shape = n.grid.block_shape(&b);
+            let mut inputs = vec![self.dense(x, &start, &shape)?];
+            if b[axis] > 0 {
+                // C order puts the previous block along `axis` earlier in `ids`.
+                let mut prev = b.clone();
+                prev[axis] -= 1;
+                inputs.push(ids[n.grid.linear(&prev)]);
+            }
+            let bytes = shape.iter().product::<usize>() * n.dtype.size();
+            let op = ChunkOp::Scan(ScanOp {
+                kind,
+                axis,
+                dtype: n.dtype,
+                shape: shape.clone(),
+            });
+            ids.push(self.add(op, inputs, bytes, n, b));
+        }
+        Ok(ids)
     }
 
     fn plan_take(&mut self, n: &Node, axis: usize, indices: &[usize]) -> Result<Vec<usize>> {

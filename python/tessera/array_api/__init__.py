@@ -264,12 +264,22 @@ logical_not = routines.logical_not
 logical_or = routines.logical_or
 
 
-def logical_xor(x1: Any, x2: Any, /) -> Array:
-    a = asarray(x1) if not isinstance(x1, Array) else x1
-    b = asarray(x2) if not isinstance(x2, Array) else x2
-    return routines.not_equal(a.astype("bool"), b.astype("bool"))
-
-
+logical_xor = routines.logical_xor
+bitwise_and = routines.bitwise_and
+bitwise_or = routines.bitwise_or
+bitwise_xor = routines.bitwise_xor
+bitwise_invert = routines.invert
+bitwise_left_shift = routines.left_shift
+bitwise_right_shift = routines.right_shift
+floor_divide = routines.floor_divide
+remainder = routines.remainder
+logaddexp = routines.logaddexp
+nextafter = routines.nextafter
+sign = routines.sign
+signbit = routines.signbit
+real = routines.real
+imag = routines.imag
+conj = routines.conj
 maximum = routines.maximum
 minimum = routines.minimum
 multiply = routines.multiply
@@ -320,13 +330,31 @@ def unstack(x: Array, /, *, axis: int = 0) -> tuple[Array, ...]:
 
 
 def flip(x: Array, /, *, axis: Any = None) -> Array:
-    axes = range(x.ndim) if axis is None else ([axis] if isinstance(axis, int) else axis)
-    key = [slice(None)] * x.ndim
-    for a in axes:
-        if not -x.ndim <= a < x.ndim:
-            raise IndexError(f"flip: axis {a} is out of range for {x.ndim} dimensions")
-        key[a % x.ndim] = slice(None, None, -1)
-    return x[tuple(key)]
+    return routines.flip(x, axis)
+
+
+def roll(x: Array, /, shift: Any, *, axis: Any = None) -> Array:
+    return routines.roll(x, shift, axis)
+
+
+def repeat(x: Array, repeats: Any, /, *, axis: Any = None) -> Array:
+    return routines.repeat(x, repeats, axis)
+
+
+def tile(x: Array, repetitions: Any, /) -> Array:
+    return routines.tile(x, repetitions)
+
+
+def meshgrid(*arrays: Array, indexing: str = "xy") -> list[Array]:
+    return routines.meshgrid(*arrays, indexing=indexing)
+
+
+def tril(x: Array, /, *, k: int = 0) -> Array:
+    return routines.tril(x, k)
+
+
+def triu(x: Array, /, *, k: int = 0) -> Array:
+    return routines.triu(x, k)
 
 
 def broadcast_to(x: Array, /, shape: Any) -> Array:
@@ -338,7 +366,29 @@ def concat(arrays: Any, /, *, axis: Any = 0) -> Array:
 
 
 def count_nonzero(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Array:
-    return routines.not_equal(x, 0).astype("int64").sum(axis=axis, keepdims=keepdims)
+    return routines.count_nonzero(x, axis, keepdims=keepdims)
+
+
+def _cumulative(kind: str, x: Array, axis: Any, dtype: Any, include_initial: builtins.bool) -> Array:
+    if axis is None and x.ndim > 1:
+        raise ValueError(f"cumulative_{kind}: axis is required for a {x.ndim}-d array")
+    if dtype is not None:
+        x = x.astype(dtype)
+    out = Array(x._n.scan("cum" + kind, 0 if axis is None else axis, include_initial))
+    want = _dt(dtype) if dtype is not None else None
+    return out if want is None or out.dtype == np.dtype(want) else out.astype(want)
+
+
+def cumulative_sum(x: Array, /, *, axis: Any = None, dtype: Any = None, include_initial: builtins.bool = False) -> Array:
+    return _cumulative("sum", x, axis, dtype, include_initial)
+
+
+def cumulative_prod(x: Array, /, *, axis: Any = None, dtype: Any = None, include_initial: builtins.bool = False) -> Array:
+    return _cumulative("prod", x, axis, dtype, include_initial)
+
+
+def diff(x: Array, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: Any = None) -> Array:
+    return routines.diff(x, n, axis, prepend, append)
 
 
 def expand_dims(x: Array, /, axis: Any = 0) -> Array:

@@ -2,14 +2,14 @@
 
 mod ops;
 
-use ops::{copy, linalg, map, reduce, regs};
+use ops::{copy, linalg, map, reduce, regs, scan};
 
 use super::{Backend, Buffer, Decline, Device, Plan};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::kernel::{
-    AssembleOp, CombineOp, LinalgTask, MapOp, ReduceManyOp, ReduceOp, SelectOp, SourceOp, StoredOp,
-    TakeOp,
+    AssembleOp, CombineOp, LinalgTask, MapOp, ReduceManyOp, ReduceOp, ScanOp, SelectOp, SourceOp,
+    StoredOp, TakeOp,
 };
 use crate::kernel::{Chunk, ChunkOp, FusedExpr};
 use half::{bf16, f16};
@@ -175,6 +175,15 @@ impl Backend for CpuBackend {
             }) => Chunk::dense(
                 copy::assemble(&arrays, *dtype, shape, pieces).map_err(|e| Self::fail(op, e))?,
             ),
+            ChunkOp::Scan(ScanOp { kind, axis, .. }) => {
+                let x = arrays
+                    .first()
+                    .ok_or_else(|| Self::fail(op, "a scan without input".into()))?;
+                Chunk::dense(
+                    scan::run(*kind, x, arrays.get(1).copied(), *axis)
+                        .map_err(|e| Self::fail(op, e))?,
+                )
+            }
             ChunkOp::Source(SourceOp { data, start, shape }) => {
                 Chunk::dense(data.read(start, shape)?)
             }

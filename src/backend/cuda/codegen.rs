@@ -154,6 +154,10 @@ impl Lang for Cuda {
             MathFn::Atan2 => "atan2",
             MathFn::Hypot => "hypot",
             MathFn::Copysign => "copysign",
+            MathFn::Fmod => "fmod",
+            MathFn::Cbrt => "cbrt",
+            MathFn::Exp2 => "exp2",
+            MathFn::NextAfter => "nextafter",
         };
         // f32 (and narrow registers, which are f32) take the `f`-suffixed functions.
         let suffix = if d == DType::F64 { "" } else { "f" };
@@ -197,8 +201,23 @@ impl Lang for Cuda {
         leaf_value(expr, l, ndim)
     }
 
-    fn bind(&self, i: usize, ty: &str, e: &str) -> String {
-        format!("    const {ty} r{i} = {e};\n")
+    fn shift(&self, left: bool, a: &str, b: &str, d: DType) -> String {
+        if left {
+            // Through the unsigned type: shifting a negative value left is undefined in C++17.
+            let (u, s) = match d {
+                DType::I64 => ("unsigned long long", "long long"),
+                DType::I32 => ("unsigned int", "int"),
+                _ => ("unsigned int", "unsigned int"),
+            };
+            format!("(({s})(({u})({a}) << {b}))")
+        } else {
+            // Arithmetic for signed types in CUDA, as in Rust.
+            format!("({a} >> {b})")
+        }
+    }
+
+    fn bind(&self, name: &str, ty: &str, e: &str) -> String {
+        format!("    const {ty} {name} = {e};\n")
     }
 }
 

@@ -133,6 +133,10 @@ fn maps() -> (Vec<(String, String)>, Vec<String>) {
             UnaryOp::Log10,
             UnaryOp::Trunc,
             UnaryOp::Round,
+            UnaryOp::Cbrt,
+            UnaryOp::Exp2,
+            UnaryOp::Sign,
+            UnaryOp::BitNot,
             UnaryOp::Not,
         ] {
             if (op == UnaryOp::Not) != (d == DType::Bool) {
@@ -141,7 +145,12 @@ fn maps() -> (Vec<(String, String)>, Vec<String>) {
             out.push((format!("{op:?}_{d}"), program(d, Instr::Unary(op, 0), d, 1)));
         }
         if d.is_float() {
-            for op in [UnaryOp::IsNan, UnaryOp::IsInf, UnaryOp::IsFinite] {
+            for op in [
+                UnaryOp::IsNan,
+                UnaryOp::IsInf,
+                UnaryOp::IsFinite,
+                UnaryOp::SignBit,
+            ] {
                 let p = program(d, Instr::Unary(op, 0), DType::Bool, 1);
                 out.push((format!("{op:?}_{d}"), p));
             }
@@ -165,6 +174,18 @@ fn maps() -> (Vec<(String, String)>, Vec<String>) {
             BinaryOp::Atan2,
             BinaryOp::Hypot,
             BinaryOp::Copysign,
+            BinaryOp::FloorDiv,
+            BinaryOp::Rem,
+            BinaryOp::Fmod,
+            BinaryOp::BitAnd,
+            BinaryOp::BitOr,
+            BinaryOp::BitXor,
+            BinaryOp::Shl,
+            BinaryOp::Shr,
+            BinaryOp::LogAddExp,
+            BinaryOp::NextAfter,
+            BinaryOp::Fmax,
+            BinaryOp::Fmin,
         ] {
             let res = if op.is_comparison() { DType::Bool } else { d };
             out.push((

@@ -326,6 +326,16 @@ impl Lang for Wgsl<'_> {
                 )
                 .into())
             }
+            // lavapipe's f64 trunc and round were measured wrong (trunc(-0.5) lost its
+            // sign, round(1.5) gave 1); they are built from floor and ceil, which hold.
+            MathFn::Trunc if d == DType::F64 => {
+                let a = args[0];
+                return Ok(format!(
+                    "select(floor({a}), ceil({a}), {a} < {})",
+                    literal(Scalar::F64(0.0), d)?
+                ));
+            }
+            MathFn::Round if d == DType::F64 => return round_f64(args[0]),
             MathFn::Trunc => "trunc",
             // WGSL's round is half to even, as NumPy's.
             MathFn::Round => "round",
@@ -348,7 +358,9 @@ impl Lang for Wgsl<'_> {
             | MathFn::Acosh
             | MathFn::Atanh
             | MathFn::Log2
-            | MathFn::Atan2 => {
+            | MathFn::Atan2
+            | MathFn::Cbrt
+            | MathFn::Exp2 => {
                 return Err(Decline::feature(
                     "accurate math",
                     format!("{f:?} runs on the CPU (no WGSL form of known accuracy)"),
@@ -360,6 +372,20 @@ impl Lang for Wgsl<'_> {
                     "bitcast<f32>((bitcast<u32>({}) & 0x7fffffffu) | (bitcast<u32>({}) & 0x80000000u))",
                     args[0], args[1]
                 ));
+            }
+            // WGSL's `%` on floats is `x - y * trunc(x / y)`, rounded; C's fmod is exact.
+            MathFn::Fmod => {
+                return Err(Decline::feature(
+                    "accurate math",
+                    format!("fmod on {d} runs on the CPU (WGSL has no exact fmod)"),
+                ))
+            }
+            // Stepping to a subnormal needs them kept, which WGSL does not promise.
+            MathFn::NextAfter => {
+                return Err(Decline::feature(
+                    "subnormals",
+                    format!("nextafter on {d} runs on the CPU (WGSL may flush subnormals)"),
+                ))
             }
             MathFn::Copysign => {
                 return Err(Decline::feature(
@@ -414,9 +440,36 @@ impl Lang for Wgsl<'_> {
         leaf_value(expr, l, ndim, self.caps, self.tiled)
     }
 
-    fn bind(&self, i: usize, ty: &str, e: &str) -> String {
-        format!("    let r{i}: {ty} = {e};\n")
+    fn shift(&self, left: bool, a: &str, b: &str, _d: DType) -> String {
+        // WGSL shifts take a u32 count (arithmetic for signed left operands).
+        format!("({a} {} u32({b}))", if left { "<<" } else { ">>" })
     }
+
+    fn bind(&self, name: &str, ty: &str, e: &str) -> String {
+        format!("    let {name}: {ty} = {e};\n")
+    }
+}
+
+/// Round half to even of the f64 register `a` from `floor`: the fraction `a - floor(a)`
+/// is exact, a tie goes to the even neighbour, a zero result keeps `a`'s sign, and
+/// values from 2^52 up (integers already, or infinite) are returned as they are.
+fn round_f64(a: &str) -> Result<String, Decline> {
+    let l = |v: f64| literal(Scalar::F64(v), DType::F64);
+    let (half, one, zero) = (l(0.5)?, l(1.0)?, l(0.0)?);
+    let r = format!("floor({a})");
+    let frac = format!("({a} - {r})");
+    let odd = format!("({r} - {} * floor({r} * {half}))", l(2.0)?);
+    let v =
+        format!("select(select({r}, {r} + {one}, {frac} > {half}), {r} + {odd}, {frac} == {half})");
+    // Not `a * 0.0`: lavapipe drops the sign of that product.
+    let signed = format!(
+        "select({v}, select({zero}, {}, {a} < {zero}), {v} == {zero})",
+        l(-0.0)?
+    );
+    Ok(format!(
+        "select({signed}, {a}, abs({a}) >= {})",
+        l(4503599627370496.0)?
+    ))
 }
 
 /// The WGSL value of leaf `l` at coordinates `c`.

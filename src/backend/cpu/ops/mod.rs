@@ -1,5 +1,5 @@
 //! The CPU kernels by op family, as in every backend folder: fused maps (`map.rs`, on the
-//! typed tile registers of `regs.rs`), reductions, copies and dense linear algebra;
+//! typed tile registers of `regs.rs`, with the multi-step definitions in `scalar.rs`), reductions, copies and dense linear algebra;
 //! `CpuBackend::run` in `mod.rs` picks among them.
 
 pub(super) mod copy;
@@ -7,3 +7,5 @@ pub(super) mod linalg;
 pub(super) mod map;
 pub(super) mod reduce;
 pub(super) mod regs;
+pub(super) mod scalar;
+pub(super) mod scan;

@@ -5,6 +5,7 @@
 //! and each loop vectorises. f16/bf16 values live in f32 registers and are rounded after
 //! every instruction, which is what NumPy's float16 arithmetic does.
 
+use super::scalar::{FloatDefs, IntDefs};
 use crate::dtype::{DType, Scalar};
 use crate::kernel::{BinaryOp, UnaryOp};
 use crate::multiversion::multiversion;
@@ -99,8 +100,11 @@ macro_rules! float_unary {
             UnaryOp::Log10 => map1($a, $o, |x| x.log10()),
             UnaryOp::Trunc => map1($a, $o, |x| x.trunc()),
             UnaryOp::Round => map1($a, $o, |x| x.round_ties_even()),
-            UnaryOp::Not => return Err("not on floats"),
-            UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite => {
+            UnaryOp::Sign => map1($a, $o, |x| x.sign()),
+            UnaryOp::Cbrt => map1($a, $o, |x| x.cbrt()),
+            UnaryOp::Exp2 => map1($a, $o, |x| x.exp2()),
+            UnaryOp::Not | UnaryOp::BitNot => return Err("not on floats"),
+            UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite | UnaryOp::SignBit => {
                 return Err("a predicate into a float register")
             }
         }
@@ -112,6 +116,8 @@ macro_rules! int_unary {
         match $op {
             UnaryOp::Neg => map1($a, $o, |x| x.wrapping_neg()),
             UnaryOp::Abs => map1($a, $o, |x| x.wrapping_abs()),
+            UnaryOp::BitNot => map1($a, $o, |x| !x),
+            UnaryOp::Sign => map1($a, $o, |x| IntDefs::sign(x)),
             _ => return Err("float function on integers"),
         }
     }};
@@ -128,22 +134,26 @@ pub fn unary(op: UnaryOp, a: &Reg, o: &mut Reg, n: usize) -> Result<(), &'static
         (Reg::U32(a), Reg::U32(o)) => match op {
             UnaryOp::Abs => o[..n].copy_from_slice(&a[..n]),
             UnaryOp::Neg => map1(&a[..n], &mut o[..n], |x: u32| x.wrapping_neg()),
+            UnaryOp::BitNot => map1(&a[..n], &mut o[..n], |x: u32| !x),
+            UnaryOp::Sign => map1(&a[..n], &mut o[..n], |x: u32| IntDefs::sign(x)),
             _ => return Err("float function on integers"),
         },
         (Reg::F64(a), Reg::Bool(o)) => match op {
             UnaryOp::IsNan => map1(&a[..n], &mut o[..n], f64::is_nan),
             UnaryOp::IsInf => map1(&a[..n], &mut o[..n], f64::is_infinite),
             UnaryOp::IsFinite => map1(&a[..n], &mut o[..n], f64::is_finite),
+            UnaryOp::SignBit => map1(&a[..n], &mut o[..n], f64::is_sign_negative),
             _ => return Err("register type mismatch"),
         },
         (Reg::F32(a), Reg::Bool(o)) => match op {
             UnaryOp::IsNan => map1(&a[..n], &mut o[..n], f32::is_nan),
             UnaryOp::IsInf => map1(&a[..n], &mut o[..n], f32::is_infinite),
             UnaryOp::IsFinite => map1(&a[..n], &mut o[..n], f32::is_finite),
+            UnaryOp::SignBit => map1(&a[..n], &mut o[..n], f32::is_sign_negative),
             _ => return Err("register type mismatch"),
         },
         (Reg::Bool(a), Reg::Bool(o)) => match op {
-            UnaryOp::Not => map1(&a[..n], &mut o[..n], |x: bool| !x),
+            UnaryOp::Not | UnaryOp::BitNot => map1(&a[..n], &mut o[..n], |x: bool| !x),
             _ => return Err("arithmetic on bool"),
         },
         _ => return Err("register type mismatch"),
@@ -180,6 +190,13 @@ macro_rules! float_binary {
             BinaryOp::Atan2 => map2($a, $b, $o, |x, y| x.atan2(y)),
             BinaryOp::Hypot => map2($a, $b, $o, |x, y| x.hypot(y)),
             BinaryOp::Copysign => map2($a, $b, $o, |x, y| x.copysign(y)),
+            BinaryOp::FloorDiv => map2($a, $b, $o, |x, y| x.floor_div(y)),
+            BinaryOp::Rem => map2($a, $b, $o, |x, y| x.py_rem(y)),
+            BinaryOp::Fmod => map2($a, $b, $o, |x, y| x % y),
+            BinaryOp::LogAddExp => map2($a, $b, $o, |x, y| x.logaddexp(y)),
+            BinaryOp::NextAfter => map2($a, $b, $o, |x, y| x.next_after(y)),
+            BinaryOp::Fmax => map2($a, $b, $o, |x, y| FloatDefs::fmax(x, y)),
+            BinaryOp::Fmin => map2($a, $b, $o, |x, y| FloatDefs::fmin(x, y)),
             _ => return Err("logical op on floats"),
         }
     };
@@ -198,8 +215,16 @@ macro_rules! int_binary {
                     x.wrapping_pow(y as u32)
                 }
             }),
-            BinaryOp::Maximum => map2($a, $b, $o, |x, y| x.max(y)),
-            BinaryOp::Minimum => map2($a, $b, $o, |x, y| x.min(y)),
+            BinaryOp::Maximum | BinaryOp::Fmax => map2($a, $b, $o, |x, y| x.max(y)),
+            BinaryOp::Minimum | BinaryOp::Fmin => map2($a, $b, $o, |x, y| x.min(y)),
+            BinaryOp::FloorDiv => map2($a, $b, $o, |x, y| IntDefs::floor_div(x, y)),
+            BinaryOp::Rem => map2($a, $b, $o, |x, y| IntDefs::py_rem(x, y)),
+            BinaryOp::Fmod => map2($a, $b, $o, |x, y| IntDefs::fmod(x, y)),
+            BinaryOp::BitAnd => map2($a, $b, $o, |x, y| x & y),
+            BinaryOp::BitOr => map2($a, $b, $o, |x, y| x | y),
+            BinaryOp::BitXor => map2($a, $b, $o, |x, y| x ^ y),
+            BinaryOp::Shl => map2($a, $b, $o, |x, y| IntDefs::shl(x, y)),
+            BinaryOp::Shr => map2($a, $b, $o, |x, y| IntDefs::shr(x, y)),
             _ => return Err("op not defined on integers"),
         }
     };
@@ -231,8 +256,9 @@ pub fn binary(op: BinaryOp, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(
         (Reg::I32(a), Reg::I32(b), Reg::I32(o)) => int_binary!(&a[..n], &b[..n], &mut o[..n], op),
         (Reg::U32(a), Reg::U32(b), Reg::U32(o)) => int_binary!(&a[..n], &b[..n], &mut o[..n], op),
         (Reg::Bool(a), Reg::Bool(b), Reg::Bool(o)) => match op {
-            BinaryOp::And | BinaryOp::Minimum => map2(&a[..n], &b[..n], &mut o[..n], |x, y| x & y),
-            BinaryOp::Or | BinaryOp::Maximum => map2(&a[..n], &b[..n], &mut o[..n], |x, y| x | y),
+            BinaryOp::And | BinaryOp::Minimum | BinaryOp::BitAnd | BinaryOp::Fmin => map2(&a[..n], &b[..n], &mut o[..n], |x, y| x & y),
+            BinaryOp::Or | BinaryOp::Maximum | BinaryOp::BitOr | BinaryOp::Fmax => map2(&a[..n], &b[..n], &mut o[..n], |x, y| x | y),
+            BinaryOp::BitXor => map2(&a[..n], &b[..n], &mut o[..n], |x, y| x ^ y),
             _ => return Err("arithmetic on bool"),
         },
         _ => return Err("register type mismatch"),

@@ -1,0 +1,79 @@
+"""Manipulation routines against NumPy over uneven chunks, including generated input
+(a flip or roll of random data generates the moved region)."""
+
+import numpy as np
+import pytest
+
+import tessera as da
+
+A = np.arange(7 * 9 * 4, dtype=np.float64).reshape(7, 9, 4) * 0.5 - 20
+
+
+def x_(a=A, chunks=(3, 4, 3)):
+    return da.from_array(a, chunks=chunks)
+
+
+def test_flip_roll_moveaxis():
+    for axis in (None, 0, 1, -1, (0, 2)):
+        np.testing.assert_array_equal(da.flip(x_(), axis).compute(), np.flip(A, axis))
+    np.testing.assert_array_equal(da.flipud(x_()).compute(), np.flipud(A))
+    np.testing.assert_array_equal(da.fliplr(x_()).compute(), np.fliplr(A))
+    for shift in (0, 1, -3, 9, 100):
+        for axis in (None, 0, 1, 2):
+            np.testing.assert_array_equal(
+                da.roll(x_(), shift, axis).compute(), np.roll(A, shift, axis), err_msg=f"{shift} {axis}"
+            )
+    np.testing.assert_array_equal(da.roll(x_(), (2, -1), (0, 2)).compute(), np.roll(A, (2, -1), (0, 2)))
+    for src, dst in ((0, -1), (-1, 0), ([0, 1], [2, 0])):
+        np.testing.assert_array_equal(da.moveaxis(x_(), src, dst).compute(), np.moveaxis(A, src, dst))
+    r = da.random.default_rng(1).random((50, 40), chunks=(7, 9))
+    np.testing.assert_array_equal(da.roll(da.flip(r, 0), 5, 1).compute(), np.roll(np.flip(r.compute(), 0), 5, 1))
+
+
+def test_repeat_tile_stack_split():
+    for axis in (None, 0, 2):
+        np.testing.assert_array_equal(da.repeat(x_(), 3, axis).compute(), np.repeat(A, 3, axis))
+    for reps in (2, (1, 2), (2, 1, 3), (2, 1, 1, 2), (1, 0, 1)):
+        np.testing.assert_array_equal(da.tile(x_(), reps).compute(), np.tile(A, reps), err_msg=str(reps))
+    v = np.arange(5.0)
+    for f in ("hstack", "vstack", "dstack"):
+        np.testing.assert_array_equal(getattr(da, f)([x_(), x_()]).compute(), getattr(np, f)([A, A]), err_msg=f)
+        np.testing.assert_array_equal(getattr(da, f)([v, v]).compute(), getattr(np, f)([v, v]), err_msg=f)
+    for f in ("atleast_1d", "atleast_2d", "atleast_3d"):
+        for a in (np.float64(3.0), v, A[0]):
+            np.testing.assert_array_equal(getattr(da, f)(da.asarray(a)).compute(), getattr(np, f)(a), err_msg=f)
+    for sec in (3, [2, 5], [0, 9, 12]):
+        got = da.array_split(x_(), sec, axis=1)
+        want = np.array_split(A, sec, axis=1)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g.compute(), w)
+    with pytest.raises(ValueError, match="equal division"):
+        da.split(x_(), 2, axis=1)
+    xs, ys = da.meshgrid(np.arange(3.0), np.arange(4.0))
+    wx, wy = np.meshgrid(np.arange(3.0), np.arange(4.0))
+    np.testing.assert_array_equal(xs.compute(), wx)
+    np.testing.assert_array_equal(ys.compute(), wy)
+    np.testing.assert_array_equal(da.indices((3, 4)).compute(), np.indices((3, 4)))
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric", "wrap"])
+def test_pad(mode):
+    for width in (1, (2, 3), ((1, 0), (3, 2), (0, 4)), ((0, 6), (8, 1), (3, 3))):
+        limit = np.array(A.shape) - (mode == "reflect")
+        if (np.broadcast_to(np.asarray(width), (3, 2)).max(axis=1) > limit).any():
+            continue
+        want = np.pad(A, width, mode=mode)
+        got = da.pad(x_(), width, mode=mode).compute()
+        np.testing.assert_array_equal(got, want, err_msg=f"{mode} {width}")
+    np.testing.assert_array_equal(da.pad(x_(), 2, constant_values=-1.5).compute(), np.pad(A, 2, constant_values=-1.5))
+    with pytest.raises(ValueError, match="several steps"):
+        da.pad(x_(), 20, mode="wrap" if mode != "constant" else "reflect")
+
+
+def test_triangles():
+    m = A[:, :, 0]
+    for k in (-3, -1, 0, 2, 10):
+        np.testing.assert_array_equal(da.tril(x_(m, (3, 4)), k).compute(), np.tril(m, k))
+        np.testing.assert_array_equal(da.triu(x_(m, (3, 4)), k).compute(), np.triu(m, k))
+    np.testing.assert_array_equal(da.triu(x_()).compute(), np.triu(A))
