@@ -483,7 +483,7 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Array]:
     return array_split(x, indices_or_sections, axis)
 
 
-def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False) -> list[Array]:
+def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False) -> tuple[Array, ...]:
     """Coordinate arrays from 1-d coordinate vectors, as ``numpy.meshgrid``."""
     if indexing not in ("xy", "ij"):
         raise ValueError("meshgrid: indexing must be 'xy' or 'ij'")
@@ -499,9 +499,10 @@ def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False) -> list[Array
             s[0], s[1] = s[1], s[0]
     out = [a.reshape(s) for a, s in zip(arrs, shapes)]
     if sparse:
-        return out
+        return tuple(out)
     full_shape = tuple(builtins.max(s[k] for s in shapes) for k in range(n))
-    return [broadcast_to(o, full_shape) for o in out]
+    # A tuple, as NumPy 2 and the standard return.
+    return tuple(broadcast_to(o, full_shape) for o in out)
 
 
 def indices(dimensions: Any, dtype: Any = int, chunks: Any = "auto") -> Array:

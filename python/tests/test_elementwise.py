@@ -47,6 +47,10 @@ def test_division_and_nan_ignoring_extremes_match_numpy_bit_for_bit(name, dtype)
     a, b = _pairs(dtype)
     with np.errstate(all="ignore"):
         want = getattr(np, name)(a, b)
+        if name == "floor_divide" and a.dtype.kind == "f":
+            # With an infinite operand, the standard's floor(a / b) (NumPy: NaN for
+            # ±inf // x, -1 for x // ∓inf); NumPy's answer everywhere else.
+            want = np.where(np.isinf(a) | np.isinf(b), np.floor(a / b), want)
     got = getattr(da, name)(da.from_array(a, chunks=17), da.from_array(b, chunks=29)).compute()
     # NumPy's float16 fmax/fmin keep the first of two equal zeros, its float32/64 ones
     # (C's fmax) the second; Tessera computes float16 in float32 registers, the second.

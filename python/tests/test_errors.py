@@ -65,7 +65,7 @@ def test_linalg_error():
         (lambda: da.ones(4, chunks=2) + "a", TypeError),
         (lambda: da.ones(4, chunks=2) + None, TypeError),
         (lambda: da.ones(4, chunks=2) + [1, 2, 3], ValueError),
-        (lambda: da.ones(4, chunks=2) // 2, TypeError),
+        (lambda: da.ones(4, chunks=2) << 2, TypeError),
         (lambda: da.ones(4, chunks=2).astype("no-such-dtype"), TypeError),
         (lambda: da.ones(4, chunks=2).sum(axis=1.5), TypeError),
         (lambda: da.ones(4, chunks=2).compute(device="tpu:0"), ValueError),

@@ -115,7 +115,7 @@ impl Array {
             let (x, y) = (self.astype(d), b.astype(d));
             let finite = x.isfinite().and(y.isfinite());
             let close = (&x - &y).abs().le(&(y.abs() * rtol + atol));
-            let out = where_(&finite, &close, &x.eq(&y));
+            let out = where_(&finite, &close, x.eq(&y));
             Ok(if equal_nan {
                 out.or(x.isnan().and(y.isnan()))
             } else {

@@ -597,7 +597,8 @@ fn narrowed<L: Lang>(
 }
 
 /// NumPy's `npy_divmod`: the floor quotient (or, with `rem`, the remainder with the
-/// divisor's sign) of floats of dtype `d`, snapped to an integer as NumPy snaps it.
+/// divisor's sign) of floats of dtype `d`, snapped to an integer as NumPy snaps it; with
+/// an infinite operand the quotient is the standard's `floor(a / b)`.
 fn float_divmod<L: Lang>(
     rem: bool,
     a: &str,
@@ -641,6 +642,10 @@ fn float_divmod<L: Lang>(
         &snapped,
         &signed_zero(&q)?,
     );
+    // An infinite operand: the standard's floor(a / b) (NumPy gives NaN for ±inf // x and
+    // -1 for x // ∓inf).
+    let infinite = format!("({} || {})", lang.is_inf(a, d), lang.is_inf(b, d));
+    let floordiv = lang.select(&infinite, &lang.math(MathFn::Floor, &[&q], d)?, &floordiv);
     Ok(lang.select(&format!("({b} == {zero})"), &q, &floordiv))
 }
 

@@ -345,7 +345,7 @@ def tile(x: Array, repetitions: Any, /) -> Array:
     return routines.tile(x, repetitions)
 
 
-def meshgrid(*arrays: Array, indexing: str = "xy") -> list[Array]:
+def meshgrid(*arrays: Array, indexing: str = "xy") -> tuple[Array, ...]:
     return routines.meshgrid(*arrays, indexing=indexing)
 
 

@@ -8,7 +8,7 @@
 pub trait FloatDefs: Copy {
     /// `(floor(a / b), a mod b)` as NumPy's `npy_divmod`, for `b != 0`.
     fn divmod(self, b: Self) -> (Self, Self);
-    /// NumPy's `floor_divide`.
+    /// NumPy's `floor_divide`, but for infinite operands the standard's `floor(a / b)`.
     fn floor_div(self, b: Self) -> Self;
     /// NumPy's `remainder` (the sign of the divisor).
     fn py_rem(self, b: Self) -> Self;
@@ -56,6 +56,10 @@ macro_rules! float_defs {
             fn floor_div(self, b: $t) -> $t {
                 if b == 0.0 {
                     self / b
+                } else if self.is_infinite() || b.is_infinite() {
+                    // The standard's answers: ±inf // finite is ±inf, finite // ±inf a
+                    // signed zero (NumPy: NaN, and -1 for opposite signs).
+                    (self / b).floor()
                 } else {
                     self.divmod(b).0
                 }
@@ -256,8 +260,14 @@ mod tests {
             ),
             (i64::MIN, 0, 0)
         );
-        // Signed zeros: 0 // -1 is -0.0; -1 % inf keeps NumPy's answer (inf).
+        // Signed zeros: 0 // -1 is -0.0; -1 % inf keeps NumPy's answer (inf); with an
+        // infinite operand the standard's floor(a / b).
         assert!(0.0f64.floor_div(-1.0).is_sign_negative());
+        assert!(
+            (-1.0f64).floor_div(f64::INFINITY) == 0.0
+                && (-1.0f64).floor_div(f64::INFINITY).is_sign_negative()
+        );
+        assert_eq!(f64::INFINITY.floor_div(-2.0), f64::NEG_INFINITY);
         assert_eq!((-1.0f64).py_rem(f64::INFINITY), f64::INFINITY);
         assert!(1.0f64.floor_div(0.0).is_infinite() && 1.0f64.py_rem(0.0).is_nan());
     }
