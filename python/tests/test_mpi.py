@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent(
         # One file per rank: mpirun may interleave the ranks' stdout mid-line.
         digest = hashlib.sha256(b"".join(o.tobytes() for o in outs)).hexdigest()
         with open(f"{sys.argv[2]}/rank{w.rank}.txt", "w") as f:
-            f.write(f"RESULT {w.rank} {w.size} {digest}\n")
+            f.write(f"RESULT {w.rank} {w.size} {digest}\\n")
     """
 )
 
