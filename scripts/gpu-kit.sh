@@ -26,8 +26,10 @@ fi
 # checks.
 tests=(devices conformance linalg memory multidevice wgpu wgpu_pool storage)
 features=wgpu,zarr,cuda-13
-export CARGO_TARGET_DIR=target/gpu-kit
-export CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=symbols
+# CI points this at target/mpi: the release profile as it is (the binaries are stripped
+# below, not by profile overrides), so the dependencies built here are the ones the MPI
+# and Python builds of the test command reuse instead of building again.
+export CARGO_TARGET_DIR="${GPU_KIT_TARGET_DIR:-target/gpu-kit}"
 args=(--release --no-default-features --features "$features")
 
 stage=$(mktemp -d)
@@ -37,6 +39,7 @@ mkdir -p "$stage/tests"
 cargo test "${args[@]}" --no-run --lib $(printf -- '--test %s ' "${tests[@]}") \
   --message-format=json > "$stage/build.json"
 cp "$CARGO_TARGET_DIR/release/tessera" "$stage/tessera"
+strip --strip-all "$stage/tessera"
 # Each test target's executable, named after its target (the lib's tests as "lib").
 python3 - "$stage/tests" "$stage/build.json" <<'PY'
 import json, shutil, sys
@@ -50,6 +53,7 @@ for line in open(sys.argv[2]):
         shutil.copy(m["executable"], f"{sys.argv[1]}/{name}")
 PY
 rm "$stage/build.json"
+strip --strip-all "$stage"/tests/*
 for t in lib "${tests[@]}"; do
   [ -x "$stage/tests/$t" ] || { echo "gpu-kit: test binary $t was not built" >&2; exit 1; }
 done
