@@ -74,6 +74,9 @@ __device__ __forceinline__ i64 tsr_wrap_mul(i64 a, i64 b) { return (i64)((u64)a 
 __device__ __forceinline__ u32 tsr_wrap_add(u32 a, u32 b) { return a + b; }
 __device__ __forceinline__ u32 tsr_wrap_sub(u32 a, u32 b) { return a - b; }
 __device__ __forceinline__ u32 tsr_wrap_mul(u32 a, u32 b) { return a * b; }
+__device__ __forceinline__ u64 tsr_wrap_add(u64 a, u64 b) { return a + b; }
+__device__ __forceinline__ u64 tsr_wrap_sub(u64 a, u64 b) { return a - b; }
+__device__ __forceinline__ u64 tsr_wrap_mul(u64 a, u64 b) { return a * b; }
 
 // Integer power as the CPU's `wrapping_pow`; a negative exponent gives 0.
 template <typename T>
@@ -104,6 +107,20 @@ __device__ __forceinline__ u32 tsr_to_u32(i64 v) { return (u32)(u64)v; }
 __device__ __forceinline__ u32 tsr_to_u32(int v) { return (u32)v; }
 __device__ __forceinline__ i64 tsr_to_i64(int v) { return (i64)v; }
 __device__ __forceinline__ i64 tsr_to_i64(u32 v) { return (i64)(u64)v; }
+__device__ __forceinline__ u64 tsr_to_u64(float v) { return __float2ull_rz(v); }
+__device__ __forceinline__ u64 tsr_to_u64(double v) { return __double2ull_rz(v); }
+__device__ __forceinline__ u64 tsr_to_u64(int v) { return (u64)(i64)v; }
+__device__ __forceinline__ u64 tsr_to_u64(u32 v) { return (u64)v; }
+__device__ __forceinline__ u64 tsr_to_u64(i64 v) { return (u64)v; }
+__device__ __forceinline__ int tsr_to_i32(u64 v) { return (int)(u32)v; }
+__device__ __forceinline__ u32 tsr_to_u32(u64 v) { return (u32)v; }
+__device__ __forceinline__ i64 tsr_to_i64(u64 v) { return (i64)v; }
+// Integers narrower than 32 bits live in int registers, wrapped to their width after
+// every instruction (well defined on int, unlike a conversion to a narrow type).
+__device__ __forceinline__ int tsr_wrap_i8(int v) { return ((v & 0xff) ^ 0x80) - 0x80; }
+__device__ __forceinline__ int tsr_wrap_u8(int v) { return v & 0xff; }
+__device__ __forceinline__ int tsr_wrap_i16(int v) { return ((v & 0xffff) ^ 0x8000) - 0x8000; }
+__device__ __forceinline__ int tsr_wrap_u16(int v) { return v & 0xffff; }
 
 // Narrow storage to and from the f32 registers.
 __device__ __forceinline__ float tsr_load(const tsr_f16* p, i64 i) { return tsr_f16_value(p[i].bits); }
@@ -113,6 +130,16 @@ __device__ __forceinline__ void tsr_store(tsr_bf16* p, i64 i, float v) { p[i].bi
 // Bools are one byte (0 or 1), as on the host.
 __device__ __forceinline__ bool tsr_load(const unsigned char* p, i64 i) { return p[i] != 0; }
 __device__ __forceinline__ void tsr_store(unsigned char* p, i64 i, bool v) { p[i] = v ? 1 : 0; }
+// u8 has a type of its own: unsigned char is the bool storage above.
+struct tsr_u8 { unsigned char v; };
+__device__ __forceinline__ int tsr_load(const tsr_u8* p, i64 i) { return p[i].v; }
+__device__ __forceinline__ void tsr_store(tsr_u8* p, i64 i, int v) { p[i].v = (unsigned char)(v & 0xff); }
+__device__ __forceinline__ int tsr_load(const signed char* p, i64 i) { return p[i]; }
+__device__ __forceinline__ void tsr_store(signed char* p, i64 i, int v) { p[i] = (signed char)tsr_wrap_i8(v); }
+__device__ __forceinline__ int tsr_load(const short* p, i64 i) { return p[i]; }
+__device__ __forceinline__ void tsr_store(short* p, i64 i, int v) { p[i] = (short)tsr_wrap_i16(v); }
+__device__ __forceinline__ int tsr_load(const unsigned short* p, i64 i) { return p[i]; }
+__device__ __forceinline__ void tsr_store(unsigned short* p, i64 i, int v) { p[i] = (unsigned short)(v & 0xffff); }
 template <typename T>
 __device__ __forceinline__ T tsr_load(const T* p, i64 i) { return p[i]; }
 template <typename T>

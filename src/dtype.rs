@@ -1,17 +1,16 @@
 //! Data types, NumPy-style promotion, scalars and dtype-erased host arrays.
 //!
-//! Promotion table (result of a binary op between two arrays):
+//! Promotion (result of a binary op between two arrays) is NumPy 2's table, which
+//! contains the array API standard's:
 //!
-//! | left \ right | bool | u32 | i32 | i64 | f16 | bf16 | f32 | f64 |
-//! |---|---|---|---|---|---|---|---|---|
-//! | bool | bool | u32 | i32 | i64 | f16 | bf16 | f32 | f64 |
-//! | u32  |  | u32 | i64 | i64 | f64 | f64 | f64 | f64 |
-//! | i32  |  |  | i32 | i64 | f64 | f64 | f64 | f64 |
-//! | i64  |  |  |  | i64 | f64 | f64 | f64 | f64 |
-//! | f16  |  |  |  |  | f16 | f32 | f32 | f64 |
-//! | bf16 |  |  |  |  |  | bf16 | f32 | f64 |
-//! | f32  |  |  |  |  |  |  | f32 | f64 |
-//! | f64  |  |  |  |  |  |  |  | f64 |
+//! - bool with anything gives the other dtype;
+//! - two signed or two unsigned integers give the wider; a signed and an unsigned one
+//!   give the signed one when it is wider, else the signed dtype twice the unsigned
+//!   one's width (`i8 + u8 -> i16`, `i32 + u32 -> i64`), and `i* + u64 -> f64`;
+//! - an integer with a float gives the float when it holds every value of the integer
+//!   (`i8 + f16 -> f16`, `i16 + f32 -> f32`), else the next float that does
+//!   (`i16 + f16 -> f32`, `i32 + f32 -> f64`);
+//! - two floats give the wider (`f16 + bf16 -> f32`).
 //!
 //! As in NumPy 2 (NEP 50), a Rust scalar is "weak": `x_f32 * 2.0` stays f32 and
 //! `x_i32 + 1` stays i32, but a float scalar with an integer array gives f64.
@@ -32,12 +31,22 @@ use std::fmt;
 pub enum DType {
     /// `bool`.
     Bool,
-    /// `u32`.
-    U32,
+    /// `i8`.
+    I8,
+    /// `u8`.
+    U8,
+    /// `i16`.
+    I16,
+    /// `u16`.
+    U16,
     /// `i32`.
     I32,
+    /// `u32`.
+    U32,
     /// `i64`.
     I64,
+    /// `u64`.
+    U64,
     /// `f16`.
     F16,
     /// `bf16`.
@@ -50,11 +59,16 @@ pub enum DType {
 
 impl DType {
     /// All dtypes, in promotion order.
-    pub const ALL: [DType; 8] = [
+    pub const ALL: [DType; 13] = [
         DType::Bool,
-        DType::U32,
+        DType::I8,
+        DType::U8,
+        DType::I16,
+        DType::U16,
         DType::I32,
+        DType::U32,
         DType::I64,
+        DType::U64,
         DType::F16,
         DType::BF16,
         DType::F32,
@@ -64,10 +78,10 @@ impl DType {
     /// Bytes per element.
     pub fn size(self) -> usize {
         match self {
-            DType::Bool => 1,
-            DType::F16 | DType::BF16 => 2,
+            DType::Bool | DType::I8 | DType::U8 => 1,
+            DType::I16 | DType::U16 | DType::F16 | DType::BF16 => 2,
             DType::U32 | DType::I32 | DType::F32 => 4,
-            DType::I64 | DType::F64 => 8,
+            DType::I64 | DType::U64 | DType::F64 => 8,
         }
     }
 
@@ -76,9 +90,36 @@ impl DType {
         matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
     }
 
-    /// True for u32, i32 and i64.
+    /// True for the integer dtypes (signed and unsigned; not bool).
     pub fn is_int(self) -> bool {
-        matches!(self, DType::U32 | DType::I32 | DType::I64)
+        self.is_signed_int() || self.is_unsigned_int()
+    }
+
+    /// True for i8, i16, i32 and i64.
+    pub fn is_signed_int(self) -> bool {
+        matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64)
+    }
+
+    /// True for u8, u16, u32 and u64.
+    pub fn is_unsigned_int(self) -> bool {
+        matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64)
+    }
+
+    /// Integers narrower than 32 bits: the CPU computes them in i32 registers and
+    /// wraps every result back to the width, as NumPy's own loops do.
+    pub fn is_small_int(self) -> bool {
+        matches!(self, DType::I8 | DType::U8 | DType::I16 | DType::U16)
+    }
+
+    /// The signed integer dtype of `bytes` bytes (1, 2, 4 or 8).
+    fn signed_of(bytes: usize) -> Option<DType> {
+        match bytes {
+            1 => Some(DType::I8),
+            2 => Some(DType::I16),
+            4 => Some(DType::I32),
+            8 => Some(DType::I64),
+            _ => None,
+        }
     }
 
     /// The dtype of a binary op between arrays of `self` and `other`.
@@ -87,22 +128,47 @@ impl DType {
         if self == other {
             return self;
         }
-        let (a, b) = if self <= other {
-            (self, other)
-        } else {
-            (other, self)
-        };
+        let (a, b) = (self, other);
         match (a, b) {
-            (Bool, x) => x,
-            (U32, I32) | (U32, I64) | (I32, I64) => I64,
-            (x, _) if x.is_int() => F64,
-            (F16, BF16) | (F16, F32) | (BF16, F32) => F32,
-            (_, F64) => F64,
-            (_, y) => y,
+            (Bool, x) | (x, Bool) => x,
+            _ if a.is_int() && b.is_int() => {
+                if a.is_signed_int() == b.is_signed_int() {
+                    if a.size() >= b.size() {
+                        a
+                    } else {
+                        b
+                    }
+                } else {
+                    let (s, u) = if a.is_signed_int() { (a, b) } else { (b, a) };
+                    if s.size() > u.size() {
+                        s
+                    } else {
+                        DType::signed_of(2 * u.size()).unwrap_or(F64)
+                    }
+                }
+            }
+            // An integer with a float: the float when it holds all the integer's
+            // values, else the next one that does.
+            (i, f) | (f, i) if i.is_int() && f.is_float() => match (f, i.size()) {
+                (F64, _) => F64,
+                (F32, 1 | 2) => F32,
+                (F16 | BF16, 1) => f,
+                (F16 | BF16, 2) => F32,
+                _ => F64,
+            },
+            (F16, BF16) | (BF16, F16) => F32,
+            _ => {
+                if a.size() >= b.size() {
+                    a
+                } else {
+                    b
+                }
+            }
         }
     }
 
-    /// The float dtype that math functions (exp, sqrt, mean, ...) return for `self`.
+    /// The float dtype that `mean`, `var`, true division and a float Rust scalar give
+    /// for `self`: itself for floats, f64 for integers and bool (NumPy's rule).
     pub fn to_float(self) -> DType {
         if self.is_float() {
             self
@@ -111,10 +177,35 @@ impl DType {
         }
     }
 
-    /// The register type CPU kernels compute in (f16/bf16 compute in f32 and round).
+    /// The float dtype that math functions (`sqrt`, `exp`, `atan2`, ...) return for
+    /// `self`: NumPy's smallest float holding every value (bool, i8, u8 -> f16;
+    /// i16, u16 -> f32; wider integers -> f64).
+    pub fn math_float(self) -> DType {
+        match self {
+            d if d.is_float() => d,
+            DType::Bool | DType::I8 | DType::U8 => DType::F16,
+            DType::I16 | DType::U16 => DType::F32,
+            _ => DType::F64,
+        }
+    }
+
+    /// The dtype `sum`, `prod` and the cumulative ones accumulate integers in by
+    /// default: i64 for bool and signed integers, u64 for unsigned ones (NumPy's and
+    /// the standard's rule).
+    pub fn sum_dtype(self) -> DType {
+        match self {
+            d if d.is_float() => d,
+            d if d.is_unsigned_int() => DType::U64,
+            _ => DType::I64,
+        }
+    }
+
+    /// The register type CPU kernels compute in (f16/bf16 compute in f32 and round;
+    /// integers narrower than 32 bits compute in i32 and wrap back to their width).
     pub(crate) fn compute(self) -> DType {
         match self {
             DType::F16 | DType::BF16 => DType::F32,
+            d if d.is_small_int() => DType::I32,
             d => d,
         }
     }
@@ -123,6 +214,11 @@ impl DType {
     pub fn name(self) -> &'static str {
         match self {
             DType::Bool => "bool",
+            DType::I8 => "int8",
+            DType::U8 => "uint8",
+            DType::I16 => "int16",
+            DType::U16 => "uint16",
+            DType::U64 => "uint64",
             DType::U32 => "uint32",
             DType::I32 => "int32",
             DType::I64 => "int64",
@@ -151,6 +247,16 @@ impl fmt::Display for DType {
 pub enum Scalar {
     /// A `bool` value.
     Bool(bool),
+    /// An `i8` value.
+    I8(i8),
+    /// A `u8` value.
+    U8(u8),
+    /// An `i16` value.
+    I16(i16),
+    /// A `u16` value.
+    U16(u16),
+    /// A `u64` value.
+    U64(u64),
     /// A `u32` value.
     U32(u32),
     /// A `i32` value.
@@ -176,6 +282,11 @@ impl Scalar {
     pub fn dtype(self) -> DType {
         match self {
             Scalar::Bool(_) => DType::Bool,
+            Scalar::I8(_) => DType::I8,
+            Scalar::U8(_) => DType::U8,
+            Scalar::I16(_) => DType::I16,
+            Scalar::U16(_) => DType::U16,
+            Scalar::U64(_) => DType::U64,
             Scalar::U32(_) => DType::U32,
             Scalar::I32(_) => DType::I32,
             Scalar::I64(_) | Scalar::WeakInt(_) => DType::I64,
@@ -205,6 +316,11 @@ impl Scalar {
     pub fn as_f64(self) -> f64 {
         match self {
             Scalar::Bool(b) => b as u8 as f64,
+            Scalar::I8(v) => v as f64,
+            Scalar::U8(v) => v as f64,
+            Scalar::I16(v) => v as f64,
+            Scalar::U16(v) => v as f64,
+            Scalar::U64(v) => v as f64,
             Scalar::U32(v) => v as f64,
             Scalar::I32(v) => v as f64,
             Scalar::I64(v) | Scalar::WeakInt(v) => v as f64,
@@ -215,10 +331,16 @@ impl Scalar {
         }
     }
 
-    /// The value as i64 (floats truncate toward zero, as `astype` does).
+    /// The value as i64 (floats truncate toward zero, as `astype` does; a u64 past
+    /// `i64::MAX` wraps, keeping its bits).
     pub fn as_i64(self) -> i64 {
         match self {
             Scalar::Bool(b) => b as i64,
+            Scalar::I8(v) => v as i64,
+            Scalar::U8(v) => v as i64,
+            Scalar::I16(v) => v as i64,
+            Scalar::U16(v) => v as i64,
+            Scalar::U64(v) => v as i64,
             Scalar::U32(v) => v as i64,
             Scalar::I32(v) => v as i64,
             Scalar::I64(v) | Scalar::WeakInt(v) => v,
@@ -234,6 +356,13 @@ impl Scalar {
             } else {
                 self.as_i64() != 0
             }),
+            DType::I8 => Scalar::I8(self.as_i64() as i8),
+            DType::U8 => Scalar::U8(self.as_i64() as u8),
+            DType::I16 => Scalar::I16(self.as_i64() as i16),
+            DType::U16 => Scalar::U16(self.as_i64() as u16),
+            // Floats saturate into u64's own range, not i64's.
+            DType::U64 if self.dtype().is_float() => Scalar::U64(self.as_f64() as u64),
+            DType::U64 => Scalar::U64(self.as_i64() as u64),
             DType::U32 => Scalar::U32(self.as_i64() as u32),
             DType::I32 => Scalar::I32(self.as_i64() as i32),
             DType::I64 => Scalar::I64(self.as_i64()),
@@ -249,6 +378,7 @@ impl fmt::Display for Scalar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::U64(v) => write!(f, "{v}"),
             s if s.dtype().is_float() => write!(f, "{}", s.as_f64()),
             s => write!(f, "{}", s.as_i64()),
         }
@@ -260,7 +390,7 @@ macro_rules! scalar_from {
         impl From<$t> for Scalar { fn from(x: $t) -> Self { Scalar::$v(x.into()) } }
     )*};
 }
-scalar_from!(f64 => WeakFloat, i64 => WeakInt, i32 => WeakInt, bool => Bool, u32 => U32, f32 => F32, f16 => F16, bf16 => BF16);
+scalar_from!(f64 => WeakFloat, i64 => WeakInt, i32 => WeakInt, bool => Bool, u32 => U32, f32 => F32, f16 => F16, bf16 => BF16, i8 => I8, u8 => U8, i16 => I16, u16 => U16, u64 => U64);
 
 /// A Rust element type that an array can hold.
 ///
@@ -291,6 +421,16 @@ pub trait Element: Copy + Send + Sync + fmt::Debug + PartialEq + 'static {
 pub enum HostArray {
     /// `bool` elements.
     Bool(ArrayD<bool>),
+    /// `i8` elements.
+    I8(ArrayD<i8>),
+    /// `u8` elements.
+    U8(ArrayD<u8>),
+    /// `i16` elements.
+    I16(ArrayD<i16>),
+    /// `u16` elements.
+    U16(ArrayD<u16>),
+    /// `u64` elements.
+    U64(ArrayD<u64>),
     /// `u32` elements.
     U32(ArrayD<u32>),
     /// `i32` elements.
@@ -314,6 +454,11 @@ macro_rules! with_host {
     ($h:expr, $a:ident => $body:expr) => {
         match $h {
             $crate::HostArray::Bool($a) => $body,
+            $crate::HostArray::I8($a) => $body,
+            $crate::HostArray::U8($a) => $body,
+            $crate::HostArray::I16($a) => $body,
+            $crate::HostArray::U16($a) => $body,
+            $crate::HostArray::U64($a) => $body,
             $crate::HostArray::U32($a) => $body,
             $crate::HostArray::I32($a) => $body,
             $crate::HostArray::I64($a) => $body,
@@ -340,6 +485,11 @@ macro_rules! element {
 }
 element!(
     bool => Bool, |x| x as u8 as f64;
+    i8 => I8, |x| x as f64;
+    u8 => U8, |x| x as f64;
+    i16 => I16, |x| x as f64;
+    u16 => U16, |x| x as f64;
+    u64 => U64, |x| x as f64;
     u32 => U32, |x| x as f64;
     i32 => I32, |x| x as f64;
     i64 => I64, |x| x as f64;
@@ -372,6 +522,11 @@ impl HostArray {
         }
         match self {
             HostArray::Bool(x) => Cow::Owned(x.iter().map(|&b| b as u8).collect()),
+            HostArray::I8(x) => pod!(x),
+            HostArray::U8(x) => pod!(x),
+            HostArray::I16(x) => pod!(x),
+            HostArray::U16(x) => pod!(x),
+            HostArray::U64(x) => pod!(x),
             HostArray::U32(x) => pod!(x),
             HostArray::I32(x) => pod!(x),
             HostArray::I64(x) => pod!(x),
@@ -410,6 +565,11 @@ impl HostArray {
         let b = &bytes[..need];
         Ok(match dtype {
             DType::Bool => HostArray::Bool(arr::<u8>(b, shape).mapv(|v| v != 0)),
+            DType::I8 => HostArray::I8(arr(b, shape)),
+            DType::U8 => HostArray::U8(arr(b, shape)),
+            DType::I16 => HostArray::I16(arr(b, shape)),
+            DType::U16 => HostArray::U16(arr(b, shape)),
+            DType::U64 => HostArray::U64(arr(b, shape)),
             DType::U32 => HostArray::U32(arr(b, shape)),
             DType::I32 => HostArray::I32(arr(b, shape)),
             DType::I64 => HostArray::I64(arr(b, shape)),
@@ -449,6 +609,11 @@ impl HostArray {
         }
         Ok(match dtype {
             DType::Bool => HostArray::Bool(arr::<u8, E>(shape, fill)?.mapv(|v| v != 0)),
+            DType::I8 => HostArray::I8(arr(shape, fill)?),
+            DType::U8 => HostArray::U8(arr(shape, fill)?),
+            DType::I16 => HostArray::I16(arr(shape, fill)?),
+            DType::U16 => HostArray::U16(arr(shape, fill)?),
+            DType::U64 => HostArray::U64(arr(shape, fill)?),
             DType::U32 => HostArray::U32(arr(shape, fill)?),
             DType::I32 => HostArray::I32(arr(shape, fill)?),
             DType::I64 => HostArray::I64(arr(shape, fill)?),
@@ -463,6 +628,11 @@ impl HostArray {
     pub fn dtype(&self) -> DType {
         match self {
             HostArray::Bool(_) => DType::Bool,
+            HostArray::I8(_) => DType::I8,
+            HostArray::U8(_) => DType::U8,
+            HostArray::I16(_) => DType::I16,
+            HostArray::U16(_) => DType::U16,
+            HostArray::U64(_) => DType::U64,
             HostArray::U32(_) => DType::U32,
             HostArray::I32(_) => DType::I32,
             HostArray::I64(_) => DType::I64,
@@ -497,6 +667,11 @@ impl HostArray {
     pub fn zeros(dtype: DType, shape: &[usize]) -> HostArray {
         match dtype {
             DType::Bool => HostArray::Bool(ArrayD::from_elem(shape, false)),
+            DType::I8 => HostArray::I8(ArrayD::zeros(shape)),
+            DType::U8 => HostArray::U8(ArrayD::zeros(shape)),
+            DType::I16 => HostArray::I16(ArrayD::zeros(shape)),
+            DType::U16 => HostArray::U16(ArrayD::zeros(shape)),
+            DType::U64 => HostArray::U64(ArrayD::zeros(shape)),
             DType::U32 => HostArray::U32(ArrayD::zeros(shape)),
             DType::I32 => HostArray::I32(ArrayD::zeros(shape)),
             DType::I64 => HostArray::I64(ArrayD::zeros(shape)),

@@ -486,18 +486,23 @@ impl Reduction {
     /// Result dtype for input dtype `d`, or `None` when unsupported.
     pub fn out_dtype(self, d: DType) -> Option<DType> {
         Some(match self {
-            Reduction::Sum | Reduction::Prod => {
-                if d.is_float() {
-                    d
-                } else {
-                    DType::I64
-                }
-            }
+            Reduction::Sum | Reduction::Prod => d.sum_dtype(),
             Reduction::Min | Reduction::Max => d,
             Reduction::ArgMin | Reduction::ArgMax => DType::I64,
             Reduction::Any | Reduction::All => DType::Bool,
             Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. } => d.to_float(),
         })
+    }
+
+    /// Whether partials of `self` over `d` values hold [`u64_key`]s: u64 extrema and
+    /// arg-reductions travel in i64 partials with the top bit flipped, which keeps
+    /// their order; finalizing flips it back.
+    pub fn u64_keyed(self, d: DType) -> bool {
+        d == DType::U64
+            && matches!(
+                self,
+                Reduction::Min | Reduction::Max | Reduction::ArgMin | Reduction::ArgMax
+            )
     }
 
     /// Whether partials of dtype `d` accumulate in f64 (else in i64).
@@ -508,6 +513,17 @@ impl Reduction {
                 Reduction::Mean | Reduction::Var { .. } | Reduction::Std { .. }
             )
     }
+}
+
+/// The i64 whose signed order is the unsigned order of `x` (see
+/// [`Reduction::u64_keyed`]).
+///
+/// ```
+/// use tessera::kernel::u64_key;
+/// assert!(u64_key(u64::MAX) > u64_key(1 << 63) && u64_key(1 << 63) > u64_key(0));
+/// ```
+pub fn u64_key(x: u64) -> i64 {
+    (x ^ (1 << 63)) as i64
 }
 
 /// Where the global flat index of an arg-reduction comes from: for a chunk element at

@@ -9,60 +9,105 @@ mod common;
 use common::*;
 use ndarray::{arr1, ArrayD};
 use tessera::kernel::ScanKind;
-use tessera::{Array, DType, HostArray};
+use tessera::{Array, DType, Device, HostArray};
+
+const INT_DTYPES: [DType; 8] = [
+    DType::I8,
+    DType::U8,
+    DType::I16,
+    DType::U16,
+    DType::I32,
+    DType::U32,
+    DType::I64,
+    DType::U64,
+];
+
+/// The range of integer dtype `dtype`.
+fn range(dtype: DType) -> (i128, i128) {
+    let bits = 8 * dtype.size() as u32;
+    if dtype.is_signed_int() {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    }
+}
 
 fn ints(dtype: DType) -> Vec<i128> {
-    let (lo, hi): (i128, i128) = match dtype {
-        DType::I32 => (i32::MIN as i128, i32::MAX as i128),
-        DType::U32 => (0, u32::MAX as i128),
-        _ => (i64::MIN as i128, i64::MAX as i128),
-    };
-    let mut v: Vec<i128> = vec![0, 1, 2, 3, 7, 31, 32, 33, 63, 64, 100, hi, hi - 1];
+    let (lo, hi) = range(dtype);
+    let mut v: Vec<i128> = vec![
+        0,
+        1,
+        2,
+        3,
+        7,
+        31,
+        32,
+        33,
+        63,
+        64,
+        100,
+        hi,
+        hi - 1,
+        hi / 2 + 1,
+    ];
     if lo < 0 {
         v.extend([-1, -2, -7, -64, lo, lo + 1]);
     }
+    v.retain(|&x| x <= hi);
     v
 }
 
 fn as_array(v: &[i128], dtype: DType, chunks: usize) -> Array {
+    macro_rules! arr {
+        ($t:ty) => {
+            tessera::from_ndarray(
+                arr1(&v.iter().map(|&x| x as $t).collect::<Vec<_>>()).into_dyn(),
+                chunks,
+            )
+        };
+    }
     match dtype {
-        DType::I32 => tessera::from_ndarray(
-            arr1(&v.iter().map(|&x| x as i32).collect::<Vec<_>>()).into_dyn(),
-            chunks,
-        ),
-        DType::U32 => tessera::from_ndarray(
-            arr1(&v.iter().map(|&x| x as u32).collect::<Vec<_>>()).into_dyn(),
-            chunks,
-        ),
-        _ => tessera::from_ndarray(
-            arr1(&v.iter().map(|&x| x as i64).collect::<Vec<_>>()).into_dyn(),
-            chunks,
-        ),
+        DType::I8 => arr!(i8),
+        DType::U8 => arr!(u8),
+        DType::I16 => arr!(i16),
+        DType::U16 => arr!(u16),
+        DType::I32 => arr!(i32),
+        DType::U32 => arr!(u32),
+        DType::U64 => arr!(u64),
+        _ => arr!(i64),
     }
     .unwrap()
 }
 
 fn host_ints(h: HostArray) -> Vec<i128> {
     match h {
+        HostArray::I8(a) => a.iter().map(|&x| x as i128).collect(),
+        HostArray::U8(a) => a.iter().map(|&x| x as i128).collect(),
+        HostArray::I16(a) => a.iter().map(|&x| x as i128).collect(),
+        HostArray::U16(a) => a.iter().map(|&x| x as i128).collect(),
         HostArray::I32(a) => a.iter().map(|&x| x as i128).collect(),
         HostArray::U32(a) => a.iter().map(|&x| x as i128).collect(),
         HostArray::I64(a) => a.iter().map(|&x| x as i128).collect(),
+        HostArray::U64(a) => a.iter().map(|&x| x as i128).collect(),
+        HostArray::Bool(a) => a.iter().map(|&x| x as i128).collect(),
         other => panic!("not an integer result: {:?}", other.dtype()),
     }
 }
 
 /// `v` wrapped into `dtype`'s range, as two's complement hardware does.
 fn wrap(v: i128, dtype: DType) -> i128 {
-    match dtype {
-        DType::I32 => v as i32 as i128,
-        DType::U32 => v as u32 as i128,
-        _ => v as i64 as i128,
+    let bits = 8 * dtype.size() as u32;
+    let m = v.rem_euclid(1i128 << bits);
+    if dtype.is_signed_int() && m >= 1i128 << (bits - 1) {
+        m - (1i128 << bits)
+    } else {
+        m
     }
 }
 
 #[test]
 fn integer_division_bitwise_and_shifts_on_every_device() {
-    for dtype in [DType::I32, DType::I64, DType::U32] {
+    for dtype in INT_DTYPES {
         let vals = ints(dtype);
         let pairs: Vec<(i128, i128)> = vals
             .iter()
@@ -75,6 +120,26 @@ fn integer_division_bitwise_and_shifts_on_every_device() {
         let floor_div = |a: i128, b: i128| if b == 0 { 0 } else { (a - py_rem(a, b)) / b };
         type R = Box<dyn Fn(i128, i128) -> i128>;
         let cases: Vec<(&str, Array, R)> = vec![
+            ("add", &x + &y, Box::new(|a, b| a + b)),
+            ("subtract", &x - &y, Box::new(|a, b| a - b)),
+            (
+                "multiply",
+                &x * &y,
+                Box::new(|a: i128, b| a.wrapping_mul(b)),
+            ),
+            ("maximum", x.maximum(&y), Box::new(|a: i128, b| a.max(b))),
+            ("minimum", x.minimum(&y), Box::new(|a: i128, b| a.min(b))),
+            // Chained, so a result not wrapped between instructions would show.
+            (
+                "(a + b) // 3 < a",
+                (&x + &y).floor_divide(3).lt(&x).astype(dtype),
+                Box::new(move |a, b| {
+                    let s = wrap(a + b, dtype);
+                    (s.div_euclid(3) < a) as i128
+                }),
+            ),
+            ("negative", -&x, Box::new(|a, _| -a)),
+            ("abs", x.abs(), Box::new(|a: i128, _| a.abs())),
             ("floor_divide", x.floor_divide(&y), Box::new(floor_div)),
             ("remainder", x.remainder(&y), Box::new(py_rem)),
             (
@@ -115,6 +180,17 @@ fn integer_division_bitwise_and_shifts_on_every_device() {
         for (name, z, want) in cases {
             assert_eq!(z.dtype(), dtype, "{name} keeps {dtype}");
             for d in devices() {
+                // Where the device has the dtype, the arithmetic runs there (narrow
+                // integers and, without SHADER_INT64, 64-bit ones run on the CPU).
+                let held = match d {
+                    Device::Cpu => false,
+                    Device::Wgpu(_) => !dtype.is_small_int() && (dtype.size() < 8 || caps(d).i64),
+                    _ => true,
+                };
+                if held && name == "add" {
+                    let (on, _) = device_share(&z, d);
+                    assert!(on > 0, "{name} of {dtype} ran nothing on {d}");
+                }
                 let got = host_ints(
                     z.compute_host_with(&opts(d))
                         .unwrap_or_else(|e| panic!("{name} on {d}: {e}")),
@@ -272,4 +348,45 @@ fn scans_give_the_same_bits_for_every_chunking_on_every_device() {
             .dtype(),
         DType::I64
     );
+}
+
+#[test]
+fn reductions_and_scans_of_every_integer_width_on_every_device() {
+    for dtype in INT_DTYPES {
+        let vals = ints(dtype);
+        let v: Vec<i128> = (0..5).flat_map(|_| vals.iter().copied()).collect();
+        let x = as_array(&v, dtype, 7);
+        let acc = if dtype.is_unsigned_int() {
+            DType::U64
+        } else {
+            DType::I64
+        };
+        let max_at = (0..v.len()).fold(0, |m, i| if v[i] > v[m] { i } else { m });
+        let min_at = (0..v.len()).fold(0, |m, i| if v[i] < v[m] { i } else { m });
+        let cums: Vec<i128> = v
+            .iter()
+            .scan(0i128, |s, &a| {
+                *s = wrap(*s + a, acc);
+                Some(*s)
+            })
+            .collect();
+        let cases: Vec<(&str, Array, DType, Vec<i128>)> = vec![
+            ("sum", x.sum(), acc, vec![wrap(v.iter().sum(), acc)]),
+            ("max", x.max(), dtype, vec![v[max_at]]),
+            ("min", x.min(), dtype, vec![v[min_at]]),
+            ("argmax", x.argmax(), DType::I64, vec![max_at as i128]),
+            ("argmin", x.argmin(), DType::I64, vec![min_at as i128]),
+            ("cumsum", x.cumsum(None), acc, cums),
+        ];
+        for (name, z, out, want) in cases {
+            assert_eq!(z.dtype(), out, "{name} of {dtype}");
+            for d in devices() {
+                let got = host_ints(
+                    z.compute_host_with(&opts(d))
+                        .unwrap_or_else(|e| panic!("{name} of {dtype} on {d}: {e}")),
+                );
+                assert_eq!(got, want, "{name} of {dtype} on {d}");
+            }
+        }
+    }
 }

@@ -29,7 +29,10 @@ pub fn host_from_numpy(a: &Bound<'_, PyUntypedArray>, bfloat16_bits: bool) -> Py
             }
         )*};
     }
-    try_as!(f64 => F64, f32 => F32, f16 => F16, i64 => I64, i32 => I32, u32 => U32, bool => Bool);
+    try_as!(
+        f64 => F64, f32 => F32, f16 => F16, i64 => I64, i32 => I32, u32 => U32, bool => Bool,
+        i8 => I8, u8 => U8, i16 => I16, u16 => U16, u64 => U64
+    );
     let name = a.dtype().to_string();
     Err(PyTypeError::new_err(format!(
         "from_array: NumPy dtype {name} is not one Tessera has; {}",
@@ -40,8 +43,6 @@ pub fn host_from_numpy(a: &Bound<'_, PyUntypedArray>, bfloat16_bits: bool) -> Py
 /// Which dtype to convert to instead, for a NumPy dtype the engine lacks.
 pub fn nearest(name: &str) -> String {
     let to = match name {
-        "int8" | "int16" | "uint8" | "uint16" => "int32",
-        "uint64" => "int64 (values past 2**63 do not fit) or float64",
         "float128" | "longdouble" => "float64",
         "complex64" | "complex128" => "two float arrays (real and imaginary parts)",
         n if n.starts_with("<U") || n.starts_with("|S") || n == "object" => {
@@ -59,6 +60,11 @@ pub fn host_to_numpy<'py>(py: Python<'py>, h: HostArray) -> Bound<'py, PyAny> {
     match h.into_standard() {
         HostArray::Bool(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
         HostArray::U32(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
+        HostArray::I8(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
+        HostArray::U8(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
+        HostArray::I16(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
+        HostArray::U16(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
+        HostArray::U64(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
         HostArray::I32(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
         HostArray::I64(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
         HostArray::F16(a) => PyArrayDyn::<f16>::from_owned_array(py, a).into_any(),
@@ -75,7 +81,7 @@ pub fn dtype_from_name(name: &str) -> PyResult<DType> {
         .find(|d| d.name() == name)
         .ok_or_else(|| {
             PyTypeError::new_err(format!(
-                "dtype {name} is not one Tessera has (it has bool, uint32, int32, int64, float16, bfloat16, float32, float64); {}",
+                "dtype {name} is not one Tessera has (it has bool, int8/16/32/64, uint8/16/32/64, float16, bfloat16, float32, float64); {}",
                 nearest(name)
             ))
         })

@@ -215,7 +215,7 @@ class Array:
         return self._scalar(complex)
 
     def __index__(self) -> int:
-        if self._n.dtype not in ("int32", "int64", "uint32", "bool"):
+        if not (self._n.dtype == "bool" or "int" in self._n.dtype):
             raise TypeError(f"only integer arrays can be indices; this one has dtype {self._n.dtype}")
         return self._scalar(int)
 

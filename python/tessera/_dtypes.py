@@ -8,14 +8,23 @@ from typing import Any
 import numpy as np
 
 #: The engine's dtypes, by NumPy name.
-NAMES = ("bool", "uint32", "int32", "int64", "float16", "bfloat16", "float32", "float64")
+NAMES = (
+    "bool",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+)
 
 _NEAREST = {
-    "int8": "int32",
-    "int16": "int32",
-    "uint8": "int32",
-    "uint16": "int32",
-    "uint64": "int64 (or float64 for values past 2**63)",
     "longdouble": "float64",
     "float128": "float64",
     "complex64": "float32 (real and imaginary parts as two arrays)",

@@ -203,7 +203,8 @@ impl Array {
                     }
                     (n.dtype, n.dtype)
                 }
-                _ => (n.dtype.to_float(), n.dtype.to_float()),
+                // NumPy's loops: the smallest float holding the integer's values.
+                _ => (n.dtype.math_float(), n.dtype.math_float()),
             };
             let x = self.astype(inp);
             x.check()?;
@@ -228,6 +229,13 @@ impl Array {
 /// assert_eq!(y.compute::<f64>().unwrap().as_slice().unwrap(), &[10.0, 9.0, 8.0]);
 /// ```
 pub fn binary_op(op: BinaryOp, a: Operand, b: Operand) -> Array {
+    for (s, x) in [(&a, &b), (&b, &a)] {
+        if let (Operand::Scalar(Scalar::WeakInt(v)), Operand::Array(x)) = (s, x) {
+            if let Err(e) = weak_int_fits(op, *v, x.dtype()) {
+                return Array::err(e);
+            }
+        }
+    }
     let (a, b) = match (a, b) {
         (Operand::Array(a), Operand::Array(b)) => (a, b),
         (Operand::Array(a), Operand::Scalar(s)) => {
@@ -255,6 +263,30 @@ pub fn binary_op(op: BinaryOp, a: Operand, b: Operand) -> Array {
     }
 }
 
+/// NumPy 2 (NEP 50) refuses a Python integer the integer array's dtype cannot hold
+/// (`uint8_array + 300`) rather than wrapping it silently; so does Tessera (NumPy
+/// raises OverflowError; this is an invalid-argument error).
+fn weak_int_fits(op: BinaryOp, v: i64, d: DType) -> Result<()> {
+    if !d.is_int() {
+        return Ok(());
+    }
+    let bits = 8 * d.size() as u32;
+    let (lo, hi): (i128, i128) = if d.is_signed_int() {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    };
+    if (lo..=hi).contains(&(v as i128)) {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument {
+        op: op.name(),
+        reason: format!(
+            "the integer {v} is out of bounds for {d} ({lo} to {hi}); NumPy 2 refuses it too: use a wider dtype (.astype(..)) or an array of the value's own dtype"
+        ),
+    })
+}
+
 fn build_binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
     let (na, nb) = (a.node()?, b.node()?);
     let shape = broadcast_shapes(op.name(), &na.shape, &nb.shape)?;
@@ -269,7 +301,10 @@ fn build_binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
     };
     use BinaryOp::*;
     let (inp, out) = match op {
-        Div | Atan2 | Hypot | Copysign | LogAddExp => (common.to_float(), common.to_float()),
+        // True division of integers is f64 in NumPy; the math functions take the
+        // smallest float holding the integers' values (int8 -> float16).
+        Div => (common.to_float(), common.to_float()),
+        Atan2 | Hypot | Copysign | LogAddExp => (common.math_float(), common.math_float()),
         NextAfter if matches!(common, DType::F16 | DType::BF16) => {
             return refuse("nextafter steps in the dtype's own bits; Tessera does it for float32 and float64: .astype(DType::F32) first")
         }

@@ -27,11 +27,7 @@ impl Array {
             };
             let n = x.node()?;
             let axis = norm_axis(kind.name(), axis.unwrap_or(0), &n.shape)?;
-            let d = if n.dtype.is_float() {
-                n.dtype
-            } else {
-                DType::I64
-            };
+            let d = n.dtype.sum_dtype();
             let x = x.astype(d);
             let out = Array::new(
                 Op::Scan { kind, axis },

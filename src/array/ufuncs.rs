@@ -57,7 +57,7 @@ impl Array {
     }
 
     fn astype_float(&self) -> Array {
-        self.then(|n| Ok(self.astype(n.dtype.to_float())))
+        self.then(|n| Ok(self.astype(n.dtype.math_float())))
     }
 
     /// Elementwise exclusive or of truth values, like `numpy.logical_xor`.

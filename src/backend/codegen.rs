@@ -307,6 +307,10 @@ pub trait Lang {
     fn shift(&self, left: bool, a: &str, b: &str, d: DType) -> String;
     /// A statement binding the register `name` of type `ty` to `e`.
     fn bind(&self, name: &str, ty: &str, e: &str) -> String;
+    /// `v`, a 32-bit signed integer, wrapped to the width of narrow integer dtype `d`
+    /// (i8, u8, i16, u16) and extended back: narrow integers compute in 32-bit
+    /// registers, as NumPy's loops and the CPU do, and wrap after every instruction.
+    fn wrap_small(&self, v: &str, d: DType) -> String;
 }
 
 /// Registers an instruction needs before its value (`r5_0`, `r5_1`, ...), so a step
@@ -351,7 +355,10 @@ pub fn body(expr: &FusedExpr, ndim: usize, lang: &impl Lang) -> Result<String, D
             stmts: String::new(),
             n: 0,
         };
-        let e = instr(expr, ins, d, ndim, &mut t)?;
+        let mut e = instr(expr, ins, d, ndim, &mut t)?;
+        if d.is_small_int() && matches!(ins, Instr::Unary(..) | Instr::Binary(..)) {
+            e = lang.wrap_small(&e, d);
+        }
         s.push_str(&t.stmts);
         s.push_str(&lang.bind(&format!("r{i}"), lang.reg_type(d)?, &e));
     }
@@ -437,7 +444,7 @@ fn unary<L: Lang>(op: UnaryOp, a: &str, d: DType, t: &mut Temps<'_, L>) -> Resul
                 &lang.select(&format!("({a} == {})", zero()?), &zero()?, a),
             ),
         ),
-        UnaryOp::Sign if d == DType::U32 => {
+        UnaryOp::Sign if d.is_unsigned_int() => {
             lang.select(&format!("({a} > {})", zero()?), &lit(1)?, &zero()?)
         }
         UnaryOp::Sign if d.is_int() => lang.select(
@@ -447,7 +454,7 @@ fn unary<L: Lang>(op: UnaryOp, a: &str, d: DType, t: &mut Temps<'_, L>) -> Resul
         ),
         UnaryOp::Neg if d.is_float() => format!("(-{a})"),
         UnaryOp::Neg => lang.wrapping("-", &zero()?, a, d),
-        UnaryOp::Abs if d == DType::U32 => a.to_string(),
+        UnaryOp::Abs if d.is_unsigned_int() => a.to_string(),
         // Wrapping, as the CPU: |i64::MIN| is i64::MIN.
         UnaryOp::Abs if !d.is_float() => lang.select(
             &format!("({a} < {})", zero()?),
@@ -661,7 +668,7 @@ fn int_division<L: Lang>(
     let lang = t.lang;
     let lit = |v: i64| lang.literal(Scalar::I64(v), d);
     let (zero, one) = (lit(0)?, lit(1)?);
-    let signed = d != DType::U32;
+    let signed = !d.is_unsigned_int();
     let unsafe_div = if signed {
         format!("({b} == {zero} || {b} == {})", lit(-1)?)
     } else {
@@ -715,7 +722,7 @@ fn shift<L: Lang>(
     let lit = |v: i64| lang.literal(Scalar::I64(v), d);
     let zero = lit(0)?;
     let bits = lit(8 * d.size() as i64)?;
-    let out = if d == DType::U32 {
+    let out = if d.is_unsigned_int() {
         format!("({b} >= {bits})")
     } else {
         format!("({b} < {zero} || {b} >= {bits})")
@@ -723,7 +730,7 @@ fn shift<L: Lang>(
     let out = t.bind(&out, DType::Bool)?;
     let count = t.bind(&lang.select(&out, &zero, b), d)?;
     let shifted = lang.shift(left, a, &count, d);
-    let beyond = if left || d == DType::U32 {
+    let beyond = if left || d.is_unsigned_int() {
         zero.clone()
     } else {
         lang.select(&format!("({a} < {zero})"), &lit(-1)?, &zero)
@@ -831,6 +838,9 @@ mod tests {
         }
         fn bind(&self, name: &str, ty: &str, e: &str) -> String {
             format!("{ty} {name} = {e};\n")
+        }
+        fn wrap_small(&self, v: &str, d: DType) -> String {
+            format!("wrap.{}({v})", d.name())
         }
     }
 

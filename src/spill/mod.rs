@@ -361,6 +361,11 @@ fn read_chunk(path: &Path, expect: u64) -> std::io::Result<(Chunk, u32)> {
                 )
             }
             DType::U32 => pod!(u32, U32),
+            DType::U64 => pod!(u64, U64),
+            DType::I16 => pod!(i16, I16),
+            DType::U16 => pod!(u16, U16),
+            DType::I8 => pod!(i8, I8),
+            DType::U8 => pod!(u8, U8),
             DType::I32 => pod!(i32, I32),
             DType::I64 => pod!(i64, I64),
             DType::F16 => pod!(half::f16, F16),

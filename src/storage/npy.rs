@@ -55,10 +55,15 @@ fn parse_descr(descr: &str) -> std::result::Result<(DType, bool), String> {
         "i8" => DType::I64,
         "i4" => DType::I32,
         "u4" => DType::U32,
+        "u8" => DType::U64,
+        "i2" => DType::I16,
+        "u2" => DType::U16,
+        "i1" => DType::I8,
+        "u1" => DType::U8,
         "b1" => DType::Bool,
         other => {
             return Err(format!(
-                "dtype {other:?} ({descr}) has no Tessera dtype (float64/32/16, int64/32, uint32, bool); convert it with numpy's astype before saving"
+                "dtype {other:?} ({descr}) has no Tessera dtype (float64/32/16, int64/32/16/8, uint64/32/16/8, bool); convert it with numpy's astype before saving"
             ))
         }
     };
@@ -73,6 +78,11 @@ fn descr(d: DType) -> Option<&'static str> {
         DType::I64 => "<i8",
         DType::I32 => "<i4",
         DType::U32 => "<u4",
+        DType::U64 => "<u8",
+        DType::I16 => "<i2",
+        DType::U16 => "<u2",
+        DType::I8 => "|i1",
+        DType::U8 => "|u1",
         DType::Bool => "|b1",
         DType::BF16 => return None,
     })

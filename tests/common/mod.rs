@@ -279,7 +279,8 @@ pub fn slice_positions(
     out
 }
 
-/// Distinct values of every dtype: i*7 - 40 (floats halved; bools whether odd; u32 as is).
+/// Distinct values of every dtype: i*7 - 40 (floats halved; bools whether odd; unsigned
+/// ones shifted by 40; narrow integers wrapped to their width).
 pub fn values(d: tessera::DType, shape: &[usize]) -> tessera::HostArray {
     let n: usize = shape.iter().product();
     let f: Vec<f64> = (0..n).map(|i| i as f64 * 7.0 - 40.0).collect();
@@ -294,6 +295,13 @@ pub fn values(d: tessera::DType, shape: &[usize]) -> tessera::HostArray {
         tessera::DType::I64 => tessera::HostArray::I64(a(f).mapv(|v| v as i64 * 1_000_003)),
         tessera::DType::I32 => tessera::HostArray::I32(a(f).mapv(|v| v as i32)),
         tessera::DType::U32 => tessera::HostArray::U32(a(f).mapv(|v| (v + 40.0) as u32)),
+        tessera::DType::U64 => {
+            tessera::HostArray::U64(a(f).mapv(|v| (v + 40.0) as u64 * 0x1_0000_0001))
+        }
+        tessera::DType::I8 => tessera::HostArray::I8(a(f).mapv(|v| v as i64 as i8)),
+        tessera::DType::U8 => tessera::HostArray::U8(a(f).mapv(|v| (v + 40.0) as i64 as u8)),
+        tessera::DType::I16 => tessera::HostArray::I16(a(f).mapv(|v| v as i64 as i16)),
+        tessera::DType::U16 => tessera::HostArray::U16(a(f).mapv(|v| (v + 40.0) as i64 as u16)),
         tessera::DType::Bool => tessera::HostArray::Bool(a(f).mapv(|v| (v as i64) % 2 != 0)),
     }
 }
@@ -350,6 +358,10 @@ arrs = {
   'float64': f / 2, 'float32': (f / 2).astype(np.float32), 'float16': (f / 2).astype(np.float16),
   'int64': f.astype(np.int64) * 1000003, 'int32': f.astype(np.int32),
   'uint32': (f + 40).astype(np.uint32), 'bool': (f.astype(np.int64) % 2 != 0),
+  'int8': f.astype(np.int64).astype(np.int8), 'uint8': (f + 40).astype(np.int64).astype(np.uint8),
+  'int16': f.astype(np.int64).astype(np.int16),
+  'uint16': (f + 40).astype(np.int64).astype(np.uint16),
+  'uint64': (f + 40).astype(np.uint64) * np.uint64(0x100000001),
 }
 "#;
 

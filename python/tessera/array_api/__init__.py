@@ -28,21 +28,40 @@ pi = math.pi
 newaxis = None
 
 bool = np.dtype("bool")  # noqa: A001
+int8 = np.dtype("int8")
+int16 = np.dtype("int16")
 int32 = np.dtype("int32")
 int64 = np.dtype("int64")
+uint8 = np.dtype("uint8")
+uint16 = np.dtype("uint16")
 uint32 = np.dtype("uint32")
+uint64 = np.dtype("uint64")
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
 
-_ALL = {"bool": bool, "int32": int32, "int64": int64, "uint32": uint32, "float32": float32, "float64": float64}
+_SIGNED = ("int8", "int16", "int32", "int64")
+_UNSIGNED = ("uint8", "uint16", "uint32", "uint64")
+_ALL = {
+    "bool": bool,
+    "int8": int8,
+    "int16": int16,
+    "int32": int32,
+    "int64": int64,
+    "uint8": uint8,
+    "uint16": uint16,
+    "uint32": uint32,
+    "uint64": uint64,
+    "float32": float32,
+    "float64": float64,
+}
 _KINDS = {
     "bool": ("bool",),
-    "signed integer": ("int32", "int64"),
-    "unsigned integer": ("uint32",),
-    "integral": ("int32", "int64", "uint32"),
+    "signed integer": _SIGNED,
+    "unsigned integer": _UNSIGNED,
+    "integral": _SIGNED + _UNSIGNED,
     "real floating": ("float32", "float64"),
     "complex floating": (),
-    "numeric": ("int32", "int64", "uint32", "float32", "float64"),
+    "numeric": _SIGNED + _UNSIGNED + ("float32", "float64"),
 }
 
 

@@ -72,6 +72,12 @@ pub fn map_chunk(
         DType::I64 => store!(i64, 0, I64, |x: i64| x),
         DType::I32 => store!(i32, 0, I32, |x: i32| x),
         DType::U32 => store!(u32, 0, U32, |x: u32| x),
+        DType::U64 => store!(u64, 0, U64, |x: u64| x),
+        // Narrow integers live in i32 registers already wrapped to their width.
+        DType::I8 => store!(i8, 0, I32, |x: i32| x as i8),
+        DType::U8 => store!(u8, 0, I32, |x: i32| x as u8),
+        DType::I16 => store!(i16, 0, I32, |x: i32| x as i16),
+        DType::U16 => store!(u16, 0, I32, |x: i32| x as u16),
         DType::Bool => store!(bool, false, Bool, |x: bool| x),
     })
 }

@@ -47,8 +47,10 @@ fn reg_type(d: DType) -> &'static str {
     match d {
         DType::Bool => "bool",
         DType::U32 => "u32",
-        DType::I32 => "int",
+        // Narrow integers compute in int, wrapped after every instruction.
+        DType::I32 | DType::I8 | DType::U8 | DType::I16 | DType::U16 => "int",
         DType::I64 => "i64",
+        DType::U64 => "u64",
         DType::F16 | DType::BF16 | DType::F32 => "float",
         DType::F64 => "double",
     }
@@ -58,6 +60,10 @@ fn reg_type(d: DType) -> &'static str {
 pub fn storage_type(d: DType) -> &'static str {
     match d {
         DType::Bool => "unsigned char",
+        DType::I8 => "signed char",
+        DType::U8 => "tsr_u8",
+        DType::I16 => "short",
+        DType::U16 => "unsigned short",
         DType::F16 => "tsr_f16",
         DType::BF16 => "tsr_bf16",
         other => reg_type(other),
@@ -88,6 +94,10 @@ impl Lang for Cuda {
             DType::I32 => format!("((int){:#x}u)", v.as_i64() as i32 as u32),
             DType::I64 => format!("((i64){:#x}ull)", v.as_i64() as u64),
             DType::U32 => format!("{:#x}u", v.as_i64() as u32),
+            DType::U64 => format!("{:#x}ull", v.as_i64() as u64),
+            DType::I8 | DType::U8 | DType::I16 | DType::U16 => {
+                format!("((int){})", v.cast(d).as_i64())
+            }
             DType::Bool => (v.as_f64() != 0.0).to_string(),
         })
     }
@@ -185,8 +195,18 @@ impl Lang for Cuda {
     }
 
     fn convert(&self, v: &str, from: DType, to: DType) -> Result<String, Decline> {
+        // A narrow integer's register is an int.
+        let from = if from.is_small_int() {
+            DType::I32
+        } else {
+            from
+        };
         Ok(match to {
             _ if from == to => v.to_string(),
+            DType::I8 | DType::U8 | DType::I16 | DType::U16 => {
+                self.wrap_small(&self.convert(v, from, DType::I32)?, to)
+            }
+            DType::U64 => format!("tsr_to_u64({v})"),
             // Round to nearest, as Rust's `as` (cvt.rn).
             DType::F32 | DType::F16 | DType::BF16 => format!("((float)({v}))"),
             DType::F64 => format!("((double)({v}))"),
@@ -206,8 +226,9 @@ impl Lang for Cuda {
             // Through the unsigned type: shifting a negative value left is undefined in C++17.
             let (u, s) = match d {
                 DType::I64 => ("unsigned long long", "long long"),
-                DType::I32 => ("unsigned int", "int"),
-                _ => ("unsigned int", "unsigned int"),
+                DType::U64 => ("unsigned long long", "unsigned long long"),
+                DType::U32 => ("unsigned int", "unsigned int"),
+                _ => ("unsigned int", "int"),
             };
             format!("(({s})(({u})({a}) << {b}))")
         } else {
@@ -218,6 +239,16 @@ impl Lang for Cuda {
 
     fn bind(&self, name: &str, ty: &str, e: &str) -> String {
         format!("    const {ty} {name} = {e};\n")
+    }
+
+    fn wrap_small(&self, v: &str, d: DType) -> String {
+        let f = match d {
+            DType::I8 => "tsr_wrap_i8",
+            DType::U8 => "tsr_wrap_u8",
+            DType::I16 => "tsr_wrap_i16",
+            _ => "tsr_wrap_u16",
+        };
+        format!("{f}({v})")
     }
 }
 
@@ -365,6 +396,21 @@ pub fn acc_dtype(red: Reduction, d: DType) -> DType {
     }
 }
 
+/// u64 extrema need order-keyed partials ([`Reduction::u64_keyed`]), which only the
+/// CPU writes so far.
+fn keyed_decline(red: Reduction, d: DType) -> Result<(), Decline> {
+    if red.u64_keyed(d) {
+        return Err(Decline::DType {
+            dtype: d,
+            reason: format!(
+                "{} of uint64 runs on the CPU (its partials are order-keyed)",
+                red.name()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The accumulator functor of `red` over accumulation type `t` (see `kernels/reduce.cu`),
 /// and the partial layout kind (0 one part, 1 moments, 2 value and index).
 fn kind(red: Reduction, t: &str) -> (String, u8) {
@@ -422,6 +468,7 @@ pub fn reduce_source(
     serial: bool,
 ) -> Result<String, Decline> {
     let d = expr.dtype();
+    keyed_decline(red, d)?;
     let acc = acc_dtype(red, d);
     let t = reg_type(acc);
     let (k, _) = kind(red, t);
@@ -451,6 +498,7 @@ pub fn reduce_source(
 /// The CUDA source merging device partials of a reduction over `d` values (finalizing to
 /// `fin` when given): kernel `tsr_combine(inputs, ninputs, nout, out)`.
 pub fn combine_source(red: Reduction, d: DType, fin: Option<DType>) -> Result<String, Decline> {
+    keyed_decline(red, d)?;
     let acc = acc_dtype(red, d);
     let t = reg_type(acc);
     let (k, layout) = kind(red, t);

@@ -46,6 +46,7 @@ fn wgsl_type(d: DType, caps: Caps) -> Result<&'static str, Decline> {
         DType::F64 if caps.f64 => "f64",
         DType::F16 if caps.f16 => "f16",
         DType::I64 if caps.i64 => "i64",
+        DType::U64 if caps.i64 => "u64",
         DType::I32 => "i32",
         DType::U32 => "u32",
         DType::Bool => "bool",
@@ -93,6 +94,7 @@ fn literal(s: Scalar, d: DType) -> Result<String, Decline> {
         // i64::MIN has no literal form (its negation overflows).
         DType::I64 if s.as_i64() == i64::MIN => "(-9223372036854775807li - 1li)".into(),
         DType::I64 => format!("{}li", s.as_i64()),
+        DType::U64 => format!("{}lu", s.as_i64() as u64),
         DType::U32 => format!("{}u", s.as_i64() as u32),
         DType::Bool => (s.as_f64() != 0.0).to_string(),
         other => {
@@ -126,6 +128,7 @@ fn zero(d: DType) -> &'static str {
         DType::F16 => "f16(0.0)",
         DType::I32 => "0i",
         DType::I64 => "0li",
+        DType::U64 => "0lu",
         DType::U32 => "0u",
         _ => "false",
     }
@@ -431,6 +434,9 @@ impl Lang for Wgsl<'_> {
             // Through u64: a direct i64(u32) sign-extends values above 2³¹ here
             // (measured on lavapipe), where the CPU zero-extends.
             format!("i64(u64({v}))")
+        } else if (from, to) == (DType::I32, DType::U64) {
+            // Through i64: the CPU sign-extends, as Rust's `as` (and NumPy) do.
+            format!("u64(i64({v}))")
         } else {
             format!("{}({v})", wgsl_type(to, self.caps)?)
         })
@@ -447,6 +453,16 @@ impl Lang for Wgsl<'_> {
 
     fn bind(&self, name: &str, ty: &str, e: &str) -> String {
         format!("    let {name}: {ty} = {e};\n")
+    }
+
+    // Unreached: narrow integers have no WGSL register (`wgsl_type` declines them).
+    fn wrap_small(&self, v: &str, d: DType) -> String {
+        let bits = 32 - 8 * d.size();
+        if d.is_signed_int() {
+            format!("(({v} << {bits}u) >> {bits}u)")
+        } else {
+            format!("({v} & {}i)", (1u32 << (8 * d.size())) - 1)
+        }
     }
 }
 
@@ -582,6 +598,15 @@ fn leaf_value(
 /// arg indices.
 pub fn acc_dtype(red: Reduction, d: DType, caps: Caps) -> Result<DType, Decline> {
     wgsl_type(d, caps)?;
+    if red.u64_keyed(d) {
+        return Err(Decline::DType {
+            dtype: d,
+            reason: format!(
+                "{} of uint64 runs on the CPU (its partials are order-keyed)",
+                red.name()
+            ),
+        });
+    }
     let acc = match d {
         DType::F32 | DType::F16 => DType::F32,
         DType::F64 => DType::F64,

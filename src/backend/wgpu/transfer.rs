@@ -100,6 +100,7 @@ pub(in crate::backend::wgpu) fn host_bytes(a: &HostArray) -> std::result::Result
         HostArray::F16(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::I32(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::I64(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
+        HostArray::U64(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::U32(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::Bool(x) => {
             bytemuck::cast_slice(&x.iter().map(|&b| b as u32).collect::<Vec<u32>>()).to_vec()
@@ -134,6 +135,7 @@ pub(in crate::backend::wgpu) fn from_bytes(
         DType::F16 => HostArray::F16(arr::<half::f16>(bytes, n, shape)?),
         DType::I32 => HostArray::I32(arr(bytes, n, shape)?),
         DType::I64 => HostArray::I64(arr(bytes, n, shape)?),
+        DType::U64 => HostArray::U64(arr(bytes, n, shape)?),
         DType::U32 => HostArray::U32(arr(bytes, n, shape)?),
         DType::Bool => HostArray::Bool(arr::<u32>(bytes, n, shape)?.mapv(|v| v != 0)),
         other => return Err(format!("dtype {other} is not stored on wgpu devices yet")),

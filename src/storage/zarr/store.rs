@@ -46,6 +46,16 @@ fn dtype_of(a: &ZArray<FilesystemStore>) -> std::result::Result<DType, String> {
         DType::I32
     } else if d.is::<dt::UInt32DataType>() {
         DType::U32
+    } else if d.is::<dt::UInt64DataType>() {
+        DType::U64
+    } else if d.is::<dt::Int16DataType>() {
+        DType::I16
+    } else if d.is::<dt::UInt16DataType>() {
+        DType::U16
+    } else if d.is::<dt::Int8DataType>() {
+        DType::I8
+    } else if d.is::<dt::UInt8DataType>() {
+        DType::U8
     } else if d.is::<dt::BoolDataType>() {
         DType::Bool
     } else {
@@ -252,7 +262,7 @@ impl ZarrArray {
                 path,
                 format!(
                     "holds {name} elements; Tessera reads float64, float32, float16, \
-                     bfloat16, int64, int32, uint32 and bool (convert the store, e.g. \
+                     bfloat16, int64/32/16/8, uint64/32/16/8 and bool (convert the store, e.g. \
                      with zarr-python's astype)"
                 ),
             )
@@ -324,6 +334,11 @@ impl ChunkSource for ZarrArray {
             DType::I64 => typed!(i64, I64),
             DType::I32 => typed!(i32, I32),
             DType::U32 => typed!(u32, U32),
+            DType::U64 => typed!(u64, U64),
+            DType::I16 => typed!(i16, I16),
+            DType::U16 => typed!(u16, U16),
+            DType::I8 => typed!(i8, I8),
+            DType::U8 => typed!(u8, U8),
             DType::Bool => typed!(bool, Bool),
         })
     }
@@ -341,6 +356,11 @@ fn v2_dtype(d: DType) -> Option<&'static str> {
         DType::I64 => "<i8",
         DType::I32 => "<i4",
         DType::U32 => "<u4",
+        DType::U64 => "<u8",
+        DType::I16 => "<i2",
+        DType::U16 => "<u2",
+        DType::I8 => "|i1",
+        DType::U8 => "|u1",
         DType::Bool => "|b1",
         DType::BF16 => return None,
     })

@@ -163,11 +163,7 @@ pub fn for_each_tile(
                         }
                         Instr::Cast(a) => regs::cast(&before[*a], out, n),
                     }
-                    if matches!(dtype, DType::F16 | DType::BF16) {
-                        if let Reg::F32(v) = out {
-                            regs::round_half(&mut v[..n], dtype);
-                        }
-                    }
+                    regs::settle(out, dtype, n);
                 }
                 let tile = Tile {
                     outer,
@@ -256,6 +252,21 @@ fn gather_leaf(
                 }
                 (HostArray::U32(a), Reg::U32(o)) => {
                     gather(slice_of(a), base, sr, sc, tr, tc, o, |x| x)
+                }
+                (HostArray::U64(a), Reg::U64(o)) => {
+                    gather(slice_of(a), base, sr, sc, tr, tc, o, |x| x)
+                }
+                (HostArray::I8(a), Reg::I32(o)) => {
+                    gather(slice_of(a), base, sr, sc, tr, tc, o, |x| x as i32)
+                }
+                (HostArray::U8(a), Reg::I32(o)) => {
+                    gather(slice_of(a), base, sr, sc, tr, tc, o, |x| x as i32)
+                }
+                (HostArray::I16(a), Reg::I32(o)) => {
+                    gather(slice_of(a), base, sr, sc, tr, tc, o, |x| x as i32)
+                }
+                (HostArray::U16(a), Reg::I32(o)) => {
+                    gather(slice_of(a), base, sr, sc, tr, tc, o, |x| x as i32)
                 }
                 (HostArray::Bool(a), Reg::Bool(o)) => {
                     gather(slice_of(a), base, sr, sc, tr, tc, o, |x| x)
@@ -361,6 +372,7 @@ fn gen_tile(
         Reg::I64(o) => (0..n).for_each(|i| o[i] = tmp64[i] as i64),
         Reg::I32(o) => (0..n).for_each(|i| o[i] = tmp64[i] as i32),
         Reg::U32(o) => (0..n).for_each(|i| o[i] = tmp64[i] as u32),
+        Reg::U64(o) => (0..n).for_each(|i| o[i] = tmp64[i] as u64),
         Reg::Bool(o) => (0..n).for_each(|i| o[i] = tmp64[i] != 0.0),
     }
     s.f64s = tmp64;

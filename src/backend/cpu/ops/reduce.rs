@@ -194,6 +194,9 @@ struct Folder {
     acc: Acc,
     f64buf: Vec<f64>,
     i64buf: Vec<i64>,
+    /// u64 values ordered by min/max/argmin/argmax travel in i64 partials with the
+    /// top bit flipped, which keeps their order ([`crate::kernel::u64_key`]).
+    u64_order: bool,
 }
 
 impl Folder {
@@ -241,6 +244,7 @@ impl Folder {
             acc,
             f64buf: vec![0.0f64; cap],
             i64buf: vec![0i64; cap],
+            u64_order: red.u64_keyed(dtype),
         }
     }
 
@@ -289,7 +293,7 @@ impl Folder {
                 fold_rows(red, max, vals, t, a_c, g_c, &row_acc, &row_arg, v, idx);
             }
             Acc::I { v, idx } => {
-                let vals = vals.i64(n, &mut self.i64buf);
+                let vals = vals.i64(n, &mut self.i64buf, self.u64_order);
                 fold_rows(red, max, vals, t, a_c, g_c, &row_acc, &row_arg, v, idx);
             }
         }
@@ -507,8 +511,12 @@ impl<'a> Vals<'a> {
             Vals::Reg(r) => as_f64(r, n, buf),
         }
     }
-    fn i64(self, n: usize, buf: &'a mut [i64]) -> &'a [i64] {
+    fn i64(self, n: usize, buf: &'a mut [i64], u64_order: bool) -> &'a [i64] {
         match self {
+            Vals::Reg(Reg::U64(v)) if u64_order => {
+                (0..n).for_each(|i| buf[i] = crate::kernel::u64_key(v[i]));
+                &buf[..n]
+            }
             Vals::Reg(r) => as_i64(r, n, buf),
             Vals::F64(s) => {
                 for (b, &x) in buf.iter_mut().zip(s) {
@@ -550,6 +558,7 @@ fn as_f64<'a>(reg: &'a Reg, n: usize, buf: &'a mut [f64]) -> &'a [f64] {
         Reg::I64(v) => (0..n).for_each(|i| buf[i] = v[i] as f64),
         Reg::I32(v) => (0..n).for_each(|i| buf[i] = v[i] as f64),
         Reg::U32(v) => (0..n).for_each(|i| buf[i] = v[i] as f64),
+        Reg::U64(v) => (0..n).for_each(|i| buf[i] = v[i] as f64),
         Reg::Bool(v) => (0..n).for_each(|i| buf[i] = v[i] as u8 as f64),
     }
     &buf[..n]
@@ -560,6 +569,7 @@ fn as_i64<'a>(reg: &'a Reg, n: usize, buf: &'a mut [i64]) -> &'a [i64] {
         Reg::I64(v) => return &v[..n],
         Reg::I32(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
         Reg::U32(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
+        Reg::U64(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
         Reg::Bool(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
         Reg::F64(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
         Reg::F32(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
@@ -681,8 +691,29 @@ pub fn finalize(red: Reduction, p: &Chunk, fin: &Finalize) -> Result<HostArray, 
             _ => HostArray::F64(ArrayD::from_shape_vec(dims.clone(), v).unwrap()),
         }
     };
+    let keyed = red.u64_keyed(fin.dtype);
     let from_i64 = |v: Vec<i64>| -> HostArray {
+        macro_rules! to {
+            ($v:ident, $t:ty) => {
+                HostArray::$v(
+                    ArrayD::from_shape_vec(dims.clone(), v.iter().map(|&x| x as $t).collect())
+                        .unwrap(),
+                )
+            };
+        }
         match fin.dtype {
+            DType::I8 => to!(I8, i8),
+            DType::U8 => to!(U8, u8),
+            DType::I16 => to!(I16, i16),
+            DType::U16 => to!(U16, u16),
+            DType::U64 if keyed => HostArray::U64(
+                ArrayD::from_shape_vec(
+                    dims.clone(),
+                    v.iter().map(|&x| x as u64 ^ (1 << 63)).collect(),
+                )
+                .unwrap(),
+            ),
+            DType::U64 => to!(U64, u64),
             DType::I32 => HostArray::I32(
                 ArrayD::from_shape_vec(dims.clone(), v.iter().map(|&x| x as i32).collect())
                     .unwrap(),

@@ -22,6 +22,7 @@ pub enum Reg {
     I64(Vec<i64>),
     I32(Vec<i32>),
     U32(Vec<u32>),
+    U64(Vec<u64>),
     Bool(Vec<bool>),
 }
 
@@ -34,6 +35,7 @@ impl Reg {
             DType::I64 => Reg::I64(vec![0; cap]),
             DType::I32 => Reg::I32(vec![0; cap]),
             DType::U32 => Reg::U32(vec![0; cap]),
+            DType::U64 => Reg::U64(vec![0; cap]),
             _ => Reg::Bool(vec![false; cap]),
         }
     }
@@ -48,6 +50,29 @@ pub fn round_half(v: &mut [f32], dtype: DType) {
     }
 }
 
+/// Wraps i32 register values to the width of narrow integer dtype `dtype` (sign- or
+/// zero-extended back), so every instruction's result is what NumPy's i8/u8/i16/u16
+/// loops store.
+pub fn wrap_small(v: &mut [i32], dtype: DType) {
+    match dtype {
+        DType::I8 => v.iter_mut().for_each(|x| *x = *x as i8 as i32),
+        DType::U8 => v.iter_mut().for_each(|x| *x = *x as u8 as i32),
+        DType::I16 => v.iter_mut().for_each(|x| *x = *x as i16 as i32),
+        DType::U16 => v.iter_mut().for_each(|x| *x = *x as u16 as i32),
+        _ => {}
+    }
+}
+
+/// Brings the first `n` values of `r`, the result of an instruction of `dtype`, to
+/// what that dtype holds: f16/bf16 rounded, narrow integers wrapped.
+pub fn settle(r: &mut Reg, dtype: DType, n: usize) {
+    match r {
+        Reg::F32(v) if matches!(dtype, DType::F16 | DType::BF16) => round_half(&mut v[..n], dtype),
+        Reg::I32(v) if dtype.is_small_int() => wrap_small(&mut v[..n], dtype),
+        _ => {}
+    }
+}
+
 /// Fills the first `n` values of `r` with the scalar `s` (already of the register's dtype).
 pub fn fill(r: &mut Reg, s: Scalar, n: usize) {
     match r {
@@ -56,6 +81,7 @@ pub fn fill(r: &mut Reg, s: Scalar, n: usize) {
         Reg::I64(v) => v[..n].fill(s.as_i64()),
         Reg::I32(v) => v[..n].fill(s.as_i64() as i32),
         Reg::U32(v) => v[..n].fill(s.as_i64() as u32),
+        Reg::U64(v) => v[..n].fill(s.as_i64() as u64),
         Reg::Bool(v) => v[..n].fill(s.as_f64() != 0.0),
     }
 }
@@ -136,6 +162,13 @@ pub fn unary(op: UnaryOp, a: &Reg, o: &mut Reg, n: usize) -> Result<(), &'static
             UnaryOp::Neg => map1(&a[..n], &mut o[..n], |x: u32| x.wrapping_neg()),
             UnaryOp::BitNot => map1(&a[..n], &mut o[..n], |x: u32| !x),
             UnaryOp::Sign => map1(&a[..n], &mut o[..n], |x: u32| IntDefs::sign(x)),
+            _ => return Err("float function on integers"),
+        },
+        (Reg::U64(a), Reg::U64(o)) => match op {
+            UnaryOp::Abs => o[..n].copy_from_slice(&a[..n]),
+            UnaryOp::Neg => map1(&a[..n], &mut o[..n], |x: u64| x.wrapping_neg()),
+            UnaryOp::BitNot => map1(&a[..n], &mut o[..n], |x: u64| !x),
+            UnaryOp::Sign => map1(&a[..n], &mut o[..n], |x: u64| IntDefs::sign(x)),
             _ => return Err("float function on integers"),
         },
         (Reg::F64(a), Reg::Bool(o)) => match op {
@@ -244,6 +277,7 @@ pub fn binary(op: BinaryOp, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(
             (Reg::I64(a), Reg::I64(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
             (Reg::I32(a), Reg::I32(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
             (Reg::U32(a), Reg::U32(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
+            (Reg::U64(a), Reg::U64(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
             (Reg::Bool(a), Reg::Bool(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
             _ => return Err("register type mismatch"),
         }
@@ -255,6 +289,7 @@ pub fn binary(op: BinaryOp, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(
         (Reg::I64(a), Reg::I64(b), Reg::I64(o)) => int_binary!(&a[..n], &b[..n], &mut o[..n], op),
         (Reg::I32(a), Reg::I32(b), Reg::I32(o)) => int_binary!(&a[..n], &b[..n], &mut o[..n], op),
         (Reg::U32(a), Reg::U32(b), Reg::U32(o)) => int_binary!(&a[..n], &b[..n], &mut o[..n], op),
+        (Reg::U64(a), Reg::U64(b), Reg::U64(o)) => int_binary!(&a[..n], &b[..n], &mut o[..n], op),
         (Reg::Bool(a), Reg::Bool(b), Reg::Bool(o)) => match op {
             BinaryOp::And | BinaryOp::Minimum | BinaryOp::BitAnd | BinaryOp::Fmin => map2(&a[..n], &b[..n], &mut o[..n], |x, y| x & y),
             BinaryOp::Or | BinaryOp::Maximum | BinaryOp::BitOr | BinaryOp::Fmax => map2(&a[..n], &b[..n], &mut o[..n], |x, y| x | y),
@@ -284,6 +319,7 @@ pub fn select(c: &Reg, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(), &'
         (Reg::I64(a), Reg::I64(b), Reg::I64(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
         (Reg::I32(a), Reg::I32(b), Reg::I32(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
         (Reg::U32(a), Reg::U32(b), Reg::U32(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
+        (Reg::U64(a), Reg::U64(b), Reg::U64(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
         (Reg::Bool(a), Reg::Bool(b), Reg::Bool(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
         _ => return Err("register type mismatch"),
     }
@@ -306,7 +342,7 @@ macro_rules! truth {
         }
     )*};
 }
-truth!(f64, f32, i64, i32, u32);
+truth!(f64, f32, i64, i32, u32, u64);
 
 macro_rules! cast_from {
     ($a:expr, $o:expr, $n:expr) => {
@@ -316,6 +352,7 @@ macro_rules! cast_from {
             Reg::I64(o) => map1(&$a[..$n], &mut o[..$n], |x| x as i64),
             Reg::I32(o) => map1(&$a[..$n], &mut o[..$n], |x| x as i32),
             Reg::U32(o) => map1(&$a[..$n], &mut o[..$n], |x| x as u32),
+            Reg::U64(o) => map1(&$a[..$n], &mut o[..$n], |x| x as u64),
             Reg::Bool(o) => map1(&$a[..$n], &mut o[..$n], |x| x.nonzero()),
         }
     };
@@ -329,12 +366,14 @@ pub fn cast(a: &Reg, o: &mut Reg, n: usize) {
         Reg::I64(a) => cast_from!(a, o, n),
         Reg::I32(a) => cast_from!(a, o, n),
         Reg::U32(a) => cast_from!(a, o, n),
+        Reg::U64(a) => cast_from!(a, o, n),
         Reg::Bool(a) => match o {
             Reg::F64(o) => map1(&a[..n], &mut o[..n], |x| x as u8 as f64),
             Reg::F32(o) => map1(&a[..n], &mut o[..n], |x| x as u8 as f32),
             Reg::I64(o) => map1(&a[..n], &mut o[..n], |x| x as i64),
             Reg::I32(o) => map1(&a[..n], &mut o[..n], |x| x as i32),
             Reg::U32(o) => map1(&a[..n], &mut o[..n], |x| x as u32),
+            Reg::U64(o) => map1(&a[..n], &mut o[..n], |x| x as u64),
             Reg::Bool(o) => o[..n].copy_from_slice(&a[..n]),
         },
     }

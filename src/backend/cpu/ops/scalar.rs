@@ -230,7 +230,7 @@ macro_rules! int_defs {
         }
     )*};
 }
-int_defs!(i64, i32, u32);
+int_defs!(i64, i32, u32, u64);
 
 #[cfg(test)]
 mod tests {

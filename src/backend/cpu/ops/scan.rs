@@ -65,6 +65,16 @@ pub fn run(
             .wrapping_mul(b)),
         HostArray::U32(_) => go!(U32, |a: u32, b| a.wrapping_add(b), |a: u32, b| a
             .wrapping_mul(b)),
+        HostArray::U64(_) => go!(U64, |a: u64, b| a.wrapping_add(b), |a: u64, b| a
+            .wrapping_mul(b)),
+        HostArray::I16(_) => go!(I16, |a: i16, b| a.wrapping_add(b), |a: i16, b| a
+            .wrapping_mul(b)),
+        HostArray::U16(_) => go!(U16, |a: u16, b| a.wrapping_add(b), |a: u16, b| a
+            .wrapping_mul(b)),
+        HostArray::I8(_) => go!(I8, |a: i8, b| a.wrapping_add(b), |a: i8, b| a
+            .wrapping_mul(b)),
+        HostArray::U8(_) => go!(U8, |a: u8, b| a.wrapping_add(b), |a: u8, b| a
+            .wrapping_mul(b)),
         HostArray::F16(_) => go!(
             F16,
             |a: f16, b: f16| f16::from_f32(a.to_f32() + b.to_f32()),
