@@ -18,7 +18,9 @@
 
 use crate::backend::Decline;
 use crate::dtype::{DType, Scalar};
-use crate::kernel::{BinaryOp, Dist, FusedExpr, Generator, Instr, LeafSource, ReduceOp, UnaryOp};
+use crate::kernel::{
+    BinaryOp, Dist, FusedExpr, Generator, Instr, LeafSource, ReduceOp, Reduction, UnaryOp,
+};
 
 /// Most dimensions a generated kernel handles (its coordinate array).
 pub const MAX_NDIM: usize = 8;
@@ -272,6 +274,21 @@ impl MathFn {
                 | MathFn::Fmod
         )
     }
+}
+
+/// Declines a device reduction whose partials are order-keyed u64s
+/// ([`Reduction::u64_keyed`]): only the CPU writes those so far.
+pub fn keyed_u64(red: Reduction, d: DType) -> Result<(), Decline> {
+    if red.u64_keyed(d) {
+        return Err(Decline::DType {
+            dtype: d,
+            reason: format!(
+                "{} of uint64 runs on the CPU (its partials are order-keyed)",
+                red.name()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// How one generated language spells what [`body`] asks for. Arguments are expressions

@@ -396,21 +396,6 @@ pub fn acc_dtype(red: Reduction, d: DType) -> DType {
     }
 }
 
-/// u64 extrema need order-keyed partials ([`Reduction::u64_keyed`]), which only the
-/// CPU writes so far.
-fn keyed_decline(red: Reduction, d: DType) -> Result<(), Decline> {
-    if red.u64_keyed(d) {
-        return Err(Decline::DType {
-            dtype: d,
-            reason: format!(
-                "{} of uint64 runs on the CPU (its partials are order-keyed)",
-                red.name()
-            ),
-        });
-    }
-    Ok(())
-}
-
 /// The accumulator functor of `red` over accumulation type `t` (see `kernels/reduce.cu`),
 /// and the partial layout kind (0 one part, 1 moments, 2 value and index).
 fn kind(red: Reduction, t: &str) -> (String, u8) {
@@ -468,7 +453,7 @@ pub fn reduce_source(
     serial: bool,
 ) -> Result<String, Decline> {
     let d = expr.dtype();
-    keyed_decline(red, d)?;
+    crate::backend::codegen::keyed_u64(red, d)?;
     let acc = acc_dtype(red, d);
     let t = reg_type(acc);
     let (k, _) = kind(red, t);
@@ -498,7 +483,7 @@ pub fn reduce_source(
 /// The CUDA source merging device partials of a reduction over `d` values (finalizing to
 /// `fin` when given): kernel `tsr_combine(inputs, ninputs, nout, out)`.
 pub fn combine_source(red: Reduction, d: DType, fin: Option<DType>) -> Result<String, Decline> {
-    keyed_decline(red, d)?;
+    crate::backend::codegen::keyed_u64(red, d)?;
     let acc = acc_dtype(red, d);
     let t = reg_type(acc);
     let (k, layout) = kind(red, t);

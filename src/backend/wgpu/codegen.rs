@@ -598,15 +598,7 @@ fn leaf_value(
 /// arg indices.
 pub fn acc_dtype(red: Reduction, d: DType, caps: Caps) -> Result<DType, Decline> {
     wgsl_type(d, caps)?;
-    if red.u64_keyed(d) {
-        return Err(Decline::DType {
-            dtype: d,
-            reason: format!(
-                "{} of uint64 runs on the CPU (its partials are order-keyed)",
-                red.name()
-            ),
-        });
-    }
+    crate::backend::codegen::keyed_u64(red, d)?;
     let acc = match d {
         DType::F32 | DType::F16 => DType::F32,
         DType::F64 => DType::F64,
