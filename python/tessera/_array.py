@@ -385,7 +385,12 @@ class Array:
         x = self if dtype is None else self.astype(dtype)
         if isinstance(split_every, dict):
             split_every = max(split_every.values()) if split_every else None
-        return Array(x._n.reduce(op, _axes(axis, self.ndim), bool(keepdims), int(ddof), split_every))
+        r = Array(x._n.reduce(op, _axes(axis, self.ndim), bool(keepdims), int(ddof), split_every))
+        if dtype is not None and op in ("sum", "prod") and r.dtype != x.dtype:
+            # NumPy and the standard accumulate in the dtype asked for; the engine's
+            # 64-bit accumulator wraps to the same bits.
+            r = r.astype(x.dtype)
+        return r
 
     def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None, *, method: str = "sequential") -> Array:
         """Running sum along axis (flattened when None), NumPy's bits for any chunking."""

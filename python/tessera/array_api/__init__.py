@@ -331,7 +331,19 @@ def tensordot(x1: Array, x2: Array, /, *, axes: Any = 2) -> Array:
 
 
 def vecdot(x1: Array, x2: Array, /, *, axis: int = -1) -> Array:
-    return routines.multiply(x1, x2).sum(axis=axis)
+    nd = builtins.max(x1.ndim, x2.ndim)
+    s1 = (1,) * (nd - x1.ndim) + tuple(x1.shape)
+    s2 = (1,) * (nd - x2.ndim) + tuple(x2.shape)
+    if axis >= 0:
+        axis -= nd
+    if not -builtins.min(x1.ndim, x2.ndim) <= axis < 0 or s1[axis] != s2[axis]:
+        # The standard contracts equal axes only (no broadcasting along the one summed).
+        raise ValueError(
+            f"vecdot: shapes {x1.shape} and {x2.shape} differ along axis {axis}; the contracted axis must match exactly"
+        )
+    p = routines.multiply(x1, x2)
+    # The standard keeps the operands' dtype (no widening accumulator, unlike sum).
+    return p.sum(axis=axis, dtype=p.dtype)
 
 
 # --- manipulation -------------------------------------------------------------------
@@ -437,10 +449,19 @@ def stack(arrays: Any, /, *, axis: int = 0) -> Array:
 
 
 # --- statistics, searching, utility -------------------------------------------------
-def _correction(c: Any) -> int:
-    if isinstance(c, float) and not c.is_integer():
-        raise ValueError(f"correction={c}: Tessera takes whole-number corrections")
-    return int(c)
+def _whole(c: Any) -> builtins.bool:
+    return not (isinstance(c, float) and not c.is_integer())
+
+
+def _fractional_var(x: Array, axis: Any, correction: float, keepdims: builtins.bool) -> Array:
+    """The variance with a fractional correction: the engine's (correction 0) rescaled by
+    n / max(n - c, 0), which is the standard's divisor (inf, or NaN for zero spread, past
+    the count, as NumPy)."""
+    axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+    n = math.prod(x.shape[a] for a in axes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = float(np.float64(n) / np.float64(builtins.max(n - correction, 0.0)))
+    return x.var(axis=axis, keepdims=keepdims, ddof=0) * scale
 
 
 def sum(x: Array, /, *, axis: Any = None, dtype: Any = None, keepdims: builtins.bool = False) -> Array:  # noqa: A001
@@ -456,11 +477,15 @@ def mean(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> A
 
 
 def std(x: Array, /, *, axis: Any = None, correction: Any = 0.0, keepdims: builtins.bool = False) -> Array:
-    return x.std(axis=axis, keepdims=keepdims, ddof=_correction(correction))
+    if not _whole(correction):
+        return routines.sqrt(_fractional_var(x, axis, correction, keepdims))
+    return x.std(axis=axis, keepdims=keepdims, ddof=int(correction))
 
 
 def var(x: Array, /, *, axis: Any = None, correction: Any = 0.0, keepdims: builtins.bool = False) -> Array:
-    return x.var(axis=axis, keepdims=keepdims, ddof=_correction(correction))
+    if not _whole(correction):
+        return _fractional_var(x, axis, correction, keepdims)
+    return x.var(axis=axis, keepdims=keepdims, ddof=int(correction))
 
 
 def max(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Array:  # noqa: A001
