@@ -84,6 +84,13 @@ pub(crate) enum Op {
         kind: ScanKind,
         axis: usize,
     },
+    /// Input 0 unchanged, or the error `op: reason` where any element of input 1 (a
+    /// bool array of the same shape and chunks) is true: a data-dependent error raised
+    /// when the data is there (NumPy's `nanargmin` of an all-NaN slice).
+    Check {
+        op: &'static str,
+        reason: &'static str,
+    },
 }
 
 /// Outputs of the blocked decompositions.
@@ -137,6 +144,7 @@ impl Op {
             Op::Reshape { .. } => "reshape".into(),
             Op::Contract { .. } => "matmul".into(),
             Op::Scan { kind, .. } => kind.name().into(),
+            Op::Check { op, .. } => format!("check-{op}"),
             Op::Decomp(d) => match d {
                 Decomp::TsqrQ => "qr-q".into(),
                 Decomp::TsqrR => "qr-r".into(),

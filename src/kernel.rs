@@ -644,6 +644,23 @@ pub enum ChunkOp {
     /// A running sum or product along an axis of input 0, continuing from the last
     /// slice of input 1 (the previous block's result) when there is one.
     Scan(ScanOp),
+    /// Input 0 unchanged, or an error where input 1 (bool, same shape) has a true.
+    Check(CheckOp),
+}
+
+/// A data-dependent check of one chunk: input 0 passes through, unless any element of
+/// input 1 (a bool chunk of the same shape) is true, which fails the task with the
+/// invalid-argument error `op: reason`.
+#[derive(Debug, Clone)]
+pub struct CheckOp {
+    /// The user-facing operation the check belongs to.
+    pub op: &'static str,
+    /// What the data got wrong, and the fix.
+    pub reason: &'static str,
+    /// The dtype of input 0 and the result.
+    pub dtype: DType,
+    /// The chunk's shape.
+    pub shape: Vec<usize>,
 }
 
 /// A running sum or product of one chunk along `axis`.
@@ -816,7 +833,9 @@ impl ChunkOp {
             | ChunkOp::Stored(StoredOp { dtype, .. })
             | ChunkOp::Linalg(LinalgTask { dtype, .. }) => Some(*dtype),
             ChunkOp::Source(SourceOp { data, .. }) => Some(data.dtype()),
-            ChunkOp::Scan(ScanOp { dtype, .. }) => Some(*dtype),
+            ChunkOp::Scan(ScanOp { dtype, .. }) | ChunkOp::Check(CheckOp { dtype, .. }) => {
+                Some(*dtype)
+            }
         }
     }
 
@@ -852,6 +871,7 @@ impl ChunkOp {
             ChunkOp::Source(SourceOp { data, .. }) => data.label().into(),
             ChunkOp::Stored(StoredOp { .. }) => "persisted".into(),
             ChunkOp::Scan(ScanOp { kind, .. }) => kind.name().into(),
+            ChunkOp::Check(CheckOp { op, .. }) => format!("check-{op}"),
             ChunkOp::Linalg(LinalgTask { op, .. }) => match op {
                 LinalgOp::MatMul { .. } => "matmul".into(),
                 LinalgOp::Qr { .. } => "qr".into(),

@@ -205,7 +205,8 @@ impl Native {
         wrap(self.0.reduce(r, axes.as_deref(), keepdims, every))
     }
 
-    /// A NaN-skipping reduction (`"nansum"`, ..., `"nanstd"`) or a statistic
+    /// A NaN-skipping reduction (`"nansum"`, ..., `"nanstd"`, `"nanargmin"`,
+    /// `"nanargmax"`) or a statistic
     /// (`"count_nonzero"`, `"ptp"`, `"moment"` of order `ddof`).
     #[pyo3(signature = (op, axes=None, keepdims=false, ddof=0))]
     fn statistic(
@@ -220,6 +221,22 @@ impl Native {
             "count_nonzero" => self.0.count_nonzero(axes, keepdims),
             "ptp" => self.0.ptp(axes, keepdims),
             "moment" => self.0.moment(ddof, axes, keepdims),
+            "nanargmin" | "nanargmax" => {
+                let axis = match axes {
+                    None => None,
+                    Some([a]) => Some(*a),
+                    Some(_) => {
+                        return Err(PyValueError::new_err(format!(
+                            "{op} takes one axis or None"
+                        )))
+                    }
+                };
+                if op == "nanargmin" {
+                    self.0.nanargmin(axis, keepdims)
+                } else {
+                    self.0.nanargmax(axis, keepdims)
+                }
+            }
             _ => self.0.nan_reduce(
                 tessera::array::nan_reduction(op, ddof).py()?,
                 axes,
@@ -279,7 +296,8 @@ impl Native {
         wrap(self.0.tile(&reps))
     }
 
-    /// `numpy.pad` with `mode` one of constant, edge, reflect, symmetric, wrap.
+    /// `numpy.pad` with `mode` one of constant, edge, reflect, symmetric, wrap,
+    /// linear_ramp (`value` is the constant or the ramp's end value).
     fn pad(
         &self,
         widths: Vec<(usize, usize)>,
@@ -293,13 +311,23 @@ impl Native {
             "reflect" => PadMode::Reflect,
             "symmetric" => PadMode::Symmetric,
             "wrap" => PadMode::Wrap,
+            "linear_ramp" => PadMode::LinearRamp(scalar(value)?),
             other => {
                 return Err(PyValueError::new_err(format!(
-                    "pad: mode={other:?} is not supported; Tessera pads with 'constant', 'edge', 'reflect', 'symmetric' or 'wrap'"
+                    "pad: mode={other:?} is not supported; Tessera pads with 'constant', 'edge', 'reflect', 'symmetric', 'wrap' or 'linear_ramp'"
                 )))
             }
         };
         wrap(self.0.pad(&widths, mode))
+    }
+
+    #[pyo3(signature = (offset=0, axis1=0, axis2=1))]
+    fn diagonal(&self, offset: i64, axis1: isize, axis2: isize) -> PyResult<Native> {
+        wrap(self.0.diagonal(offset, axis1, axis2))
+    }
+
+    fn expand_dims_axes(&self, axes: Vec<isize>) -> PyResult<Native> {
+        wrap(self.0.expand_dims_axes(&axes))
     }
 
     fn tril(&self, k: i64) -> PyResult<Native> {

@@ -36,7 +36,7 @@ from ._creation import (  # noqa: E402
     zeros_like,
 )
 from ._io import store, to_npy, to_zarr  # noqa: E402
-from .routines import (  # noqa: E402  # noqa: E402
+from .routines import (  # noqa: E402
     abs,
     absolute,
     add,
@@ -65,6 +65,7 @@ from .routines import (  # noqa: E402  # noqa: E402
     bitwise_not,
     bitwise_or,
     bitwise_xor,
+    block,
     broadcast_arrays,
     broadcast_to,
     cbrt,
@@ -81,6 +82,7 @@ from .routines import (  # noqa: E402  # noqa: E402
     cumsum,
     deg2rad,
     degrees,
+    diagonal,
     diff,
     divide,
     divmod,
@@ -138,6 +140,8 @@ from .routines import (  # noqa: E402  # noqa: E402
     moveaxis,
     multiply,
     nan_to_num,
+    nanargmax,
+    nanargmin,
     nancumprod,
     nancumsum,
     nanmax,

@@ -162,6 +162,8 @@ _FUNCTIONS: dict[Any, Any] = {
     np.repeat: lambda a, repeats, axis=None: routines.repeat(a, repeats, axis),
     np.tile: routines.tile,
     np.pad: routines.pad,
+    np.diagonal: lambda a, offset=0, axis1=0, axis2=1: routines.diagonal(a, offset, axis1, axis2),
+    np.block: routines.block,
     np.tril: lambda m, k=0: routines.tril(m, k),
     np.triu: lambda m, k=0: routines.triu(m, k),
     np.hstack: lambda tup, **kw: routines.hstack(tup),
@@ -195,6 +197,8 @@ _FUNCTIONS: dict[Any, Any] = {
     ),
     np.nanmin: lambda a, axis=None, out=None, keepdims=False, **kw: routines.nanmin(a, axis, None, keepdims, out=out),
     np.nanmax: lambda a, axis=None, out=None, keepdims=False, **kw: routines.nanmax(a, axis, None, keepdims, out=out),
+    np.nanargmin: lambda a, axis=None, out=None, *, keepdims=False: routines.nanargmin(a, axis, out, keepdims=keepdims),
+    np.nanargmax: lambda a, axis=None, out=None, *, keepdims=False: routines.nanargmax(a, axis, out, keepdims=keepdims),
     np.count_nonzero: lambda a, axis=None, *, keepdims=False: routines.count_nonzero(a, axis, keepdims=keepdims),
     np.ptp: lambda a, axis=None, out=None, keepdims=False: routines.ptp(a, axis, keepdims),
     np.average: lambda a, axis=None, weights=None, returned=False, *, keepdims=False: routines.average(

@@ -245,6 +245,20 @@ nanmin = _statistic("nanmin", "Minimum ignoring NaNs (NaN where all are NaN).")
 nanmax = _statistic("nanmax", "Maximum ignoring NaNs (NaN where all are NaN).")
 
 
+def nanargmin(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Array:
+    """Index of the minimum ignoring NaNs; an all-NaN slice raises ValueError at compute."""
+    if out is not None:
+        raise TypeError("nanargmin: out= is not supported (Tessera arrays are immutable)")
+    return Array(_arr(a)._n.statistic("nanargmin", _axes_arg(axis), bool(keepdims)))
+
+
+def nanargmax(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Array:
+    """Index of the maximum ignoring NaNs; an all-NaN slice raises ValueError at compute."""
+    if out is not None:
+        raise TypeError("nanargmax: out= is not supported (Tessera arrays are immutable)")
+    return Array(_arr(a)._n.statistic("nanargmax", _axes_arg(axis), bool(keepdims)))
+
+
 def count_nonzero(a: Any, axis: Any = None, *, keepdims: bool = False) -> Array:
     """How many elements are non-zero (int64)."""
     return Array(_arr(a)._n.statistic("count_nonzero", _axes_arg(axis), bool(keepdims)))
@@ -391,22 +405,62 @@ def tile(A: Any, reps: Any) -> Array:
 
 
 def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Array:
-    """Pads with ``mode`` constant (``constant_values``), edge, reflect, symmetric or wrap."""
+    """Pads with ``mode`` constant (``constant_values``), edge, reflect, symmetric, wrap or
+    linear_ramp (``end_values``)."""
     x = _arr(array)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)) if x.ndim else np.zeros((0, 2), np.int64)
     if (widths < 0).any():
         raise ValueError(f"pad: negative pad width {pad_width}")
-    value = kwargs.get("constant_values", 0)
+    key = "end_values" if mode == "linear_ramp" else "constant_values"
+    value = kwargs.get(key, 0)
     if np.ndim(value) != 0:
         values = np.broadcast_to(np.asarray(value), (x.ndim, 2))
         if not (values == values.flat[0]).all():
-            raise NotImplementedError("pad: one constant for every side is supported")
+            raise NotImplementedError(f"pad: one {key} for every side is supported")
         value = values.flat[0]
     if isinstance(value, np.generic):
         value = value.item()
     if kwargs.get("reflect_type", "even") != "even":
         raise NotImplementedError("pad: reflect_type='odd' is not supported")
     return Array(x._n.pad([(int(b), int(e)) for b, e in widths], mode, value))
+
+
+def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Array:
+    """The offset-th diagonal of axes axis1 and axis2, as the result's last axis."""
+    return Array(_arr(a)._n.diagonal(operator.index(offset), operator.index(axis1), operator.index(axis2)))
+
+
+def block(arrays: Any) -> Array:
+    """An array assembled from nested lists of blocks (``numpy.block``): the innermost
+    lists join along the last axis, each level out along the one before."""
+
+    def depth(x: Any) -> int:
+        if isinstance(x, tuple):
+            raise TypeError("block: arrays is a tuple; numpy.block takes nested lists only")
+        if isinstance(x, list):
+            if not x:
+                raise ValueError("block: an empty list of blocks")
+            ds = {depth(e) for e in x}
+            if len(ds) != 1:
+                raise ValueError("block: list depths are mismatched; nest every block equally deep")
+            return 1 + ds.pop()
+        return 0
+
+    d = depth(arrays)
+
+    def leaves(x: Any) -> list[Array]:
+        return [e for sub in x for e in leaves(sub)] if isinstance(x, list) else [_arr(x)]
+
+    ndim = builtins.max(d, builtins.max(a.ndim for a in leaves(arrays)))
+
+    def go(x: Any, level: int) -> Array:
+        if not isinstance(x, list):
+            a = _arr(x)
+            return a.reshape((1,) * (ndim - a.ndim) + a.shape) if a.ndim < ndim else a
+        parts = [go(e, level + 1) for e in x]
+        return parts[0] if len(parts) == 1 else concatenate(parts, axis=ndim - d + level)
+
+    return go(arrays, 0)
 
 
 def tril(m: Any, k: int = 0) -> Array:
@@ -528,10 +582,7 @@ def expand_dims(a: Any, axis: Any) -> Array:
     norm = sorted(x % out_ndim for x in axes)
     if len(set(norm)) != len(norm):
         raise ValueError(f"expand_dims: repeated axis in {tuple(axes)}")
-    n = a._n
-    for ax in norm:
-        n = n.expand_dims(ax)
-    return Array(n)
+    return Array(a._n.expand_dims_axes(norm))
 
 
 def broadcast_to(x: Any, shape: Any, chunks: Any = None) -> Array:

@@ -101,3 +101,27 @@ def test_nan_scans_and_diff():
         np.asarray(xp.cumulative_sum(v, include_initial=True)), np.cumulative_sum(np.arange(1, 8), include_initial=True)
     )
     np.testing.assert_array_equal(np.asarray(xp.cumulative_prod(v)), np.cumprod(np.arange(1, 8)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "uint8"])
+def test_nanargmin_nanargmax_match_numpy_and_raise_on_an_all_nan_slice(dtype):
+    if dtype.startswith("float"):
+        a = (RNG.standard_normal((9, 6)) * 5).astype(dtype)
+        a[RNG.random((9, 6)) < 0.4] = np.nan
+        a[:, 0] = a[0, :] = 1.0  # no slice all NaN along either axis
+    else:
+        a = RNG.integers(0, 50, (9, 6)).astype(dtype)
+    x = da.from_array(a, chunks=(4, 4))
+    for name in ("nanargmin", "nanargmax"):
+        f = getattr(da, name)
+        for axis in (None, 0, 1):
+            np.testing.assert_array_equal(f(x, axis=axis).compute(), getattr(np, name)(a, axis=axis), err_msg=f"{name} {axis}")
+        np.testing.assert_array_equal(f(x, axis=1, keepdims=True).compute(), getattr(np, name)(a, axis=1, keepdims=True))
+        assert isinstance(getattr(np, name)(x, axis=0), da.Array)
+        if dtype.startswith("float"):
+            b = a.copy()
+            b[:, 3] = np.nan
+            y = da.from_array(b, chunks=(4, 4))
+            np.testing.assert_array_equal(f(y, axis=1).compute(), getattr(np, name)(b, axis=1))
+            with pytest.raises(ValueError, match="All-NaN slice"):
+                f(y, axis=0).compute()

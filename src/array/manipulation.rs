@@ -42,6 +42,35 @@ impl Array {
         })
     }
 
+    /// Inserts length-1 axes at each of `axes`, positions in the result (negative ones
+    /// count from its end), like `numpy.expand_dims` with a tuple.
+    ///
+    /// ```
+    /// let x = tessera::zeros(&[3, 4], 2).unwrap();
+    /// assert_eq!(x.expand_dims_axes(&[0, -1]).shape(), &[1, 3, 4, 1]);
+    /// assert!(x.expand_dims_axes(&[1, 1]).check().is_err());
+    /// ```
+    pub fn expand_dims_axes(&self, axes: &[isize]) -> Array {
+        self.then(|n| {
+            let d = n.shape.len() + axes.len();
+            let mut norm = axes
+                .iter()
+                .map(|&a| norm_axis("expand_dims", a, &vec![1; d]))
+                .collect::<Result<Vec<usize>>>()?;
+            norm.sort_unstable();
+            if norm.windows(2).any(|w| w[0] == w[1]) {
+                return Err(Error::arg(
+                    "expand_dims",
+                    format!("repeated axis in {axes:?}; name each new axis once"),
+                ));
+            }
+            // Ascending: each insertion leaves the positions before it in place.
+            Ok(norm
+                .into_iter()
+                .fold(self.clone(), |x, a| x.expand_dims(a as isize)))
+        })
+    }
+
     /// Drops length-1 axes: the given ones, or all when `axes` is `None`.
     ///
     /// ```
@@ -219,8 +248,11 @@ impl Array {
                 return Ok(self.clone());
             }
             if total == 0 {
+                // Nothing to move: an empty array of the new shape (lowering a reshape of
+                // no elements indexed blocks that do not exist).
                 let grid = ChunkGrid::regular(&out, &out);
-                return Ok(Array::new(Op::Reshape { groups: vec![] }, vec![self.clone()], out, n.dtype, grid));
+                let zero = crate::dtype::Scalar::I64(0).cast(n.dtype);
+                return Ok(Array::new(Op::Const(zero), vec![], out, n.dtype, grid));
             }
             let groups = reshape_groups(&n.shape, &out);
             let mut chunks: Vec<Vec<usize>> = vec![vec![]; out.len()];

@@ -5,6 +5,7 @@
 //! array (like a NaN) and comes out of `check()` or `compute()` as a value. Creation
 //! functions return `Result` directly.
 
+mod check;
 mod creation;
 mod elementwise;
 pub use elementwise::{binary_op, Operand};

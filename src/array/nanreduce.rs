@@ -10,6 +10,8 @@ use crate::kernel::Reduction;
 
 use super::SPLIT_EVERY;
 
+const NANARG_ALL_NAN: &str = "All-NaN slice encountered (NumPy raises here too); fill the NaNs first (nan_to_num or where) or use argmin, which returns the first NaN";
+
 /// A NaN-skipping reduction.
 ///
 /// ```
@@ -111,6 +113,57 @@ impl Array {
                 num / den.red(Reduction::Sum, axes, keepdims)
             }
         }
+    }
+
+    /// Index of the minimum ignoring NaNs along `axis` (flat when `None`), like
+    /// `numpy.nanargmin`; a slice of NaNs only is an error when computed, as in NumPy
+    /// (integer and boolean arrays have no NaN: the plain `argmin`).
+    ///
+    /// ```
+    /// let x = tessera::from_ndarray(ndarray::arr1(&[f64::NAN, 3.0, 1.0]).into_dyn(), 2).unwrap();
+    /// assert_eq!(x.nanargmin(None, false).compute_scalar::<i64>().unwrap(), 2);
+    /// ```
+    pub fn nanargmin(&self, axis: Option<isize>, keepdims: bool) -> Array {
+        self.nanarg(false, axis, keepdims)
+    }
+
+    /// Index of the maximum ignoring NaNs, like `numpy.nanargmax` (see
+    /// [`Array::nanargmin`]).
+    pub fn nanargmax(&self, axis: Option<isize>, keepdims: bool) -> Array {
+        self.nanarg(true, axis, keepdims)
+    }
+
+    fn nanarg(&self, max: bool, axis: Option<isize>, keepdims: bool) -> Array {
+        self.then(|n| {
+            let axes = axis.map(|a| [a]);
+            let axes = axes.as_ref().map(|a| &a[..]);
+            let red = if max {
+                Reduction::ArgMax
+            } else {
+                Reduction::ArgMin
+            };
+            if !n.dtype.is_float() {
+                return Ok(self.red(red, axes, keepdims));
+            }
+            // A NaN becomes the value that never wins; an all-NaN slice would then
+            // answer its first index, where NumPy raises: the check raises too.
+            let never = if max {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            };
+            let nan = self.isnan();
+            let filled = where_(&nan, Scalar::F64(never), self).astype(n.dtype);
+            let all_nan = nan.red(Reduction::All, axes, keepdims);
+            let (op, reason) = if max {
+                ("nanargmax", NANARG_ALL_NAN)
+            } else {
+                ("nanargmin", NANARG_ALL_NAN)
+            };
+            Ok(filled
+                .red(red, axes, keepdims)
+                .checked(&all_nan, op, reason))
+        })
     }
 
     /// A NaN-skipping reduction over `axes` (all when `None`), like NumPy's `nan*`

@@ -1,5 +1,5 @@
 //! Rearranging values without computing new ones: `flip`, `roll`, `moveaxis`, `repeat`,
-//! `tile`, `pad` and the triangles `tril`/`triu`. Each is a view (slices with negative
+//! `tile`, `pad`, the triangles `tril`/`triu` and `diagonal`. Each is a view (slices with negative
 //! steps, concatenations, broadcasts, a gather) that fuses into its consumer, so a flip
 //! or roll of generated data generates the moved region instead of copying it.
 
@@ -8,6 +8,16 @@ use super::{concatenate, where_, Array, Index};
 use crate::chunks::Chunks;
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
+
+/// The smallest value of `d` (-inf for floats), which never wins a maximum.
+fn lowest(d: DType) -> Scalar {
+    match d {
+        DType::Bool => Scalar::Bool(false),
+        d if d.is_float() => Scalar::F64(f64::NEG_INFINITY).cast(d),
+        d if d.is_unsigned_int() => Scalar::I64(0).cast(d),
+        d => Scalar::I64(i64::MIN >> (64 - 8 * d.size())).cast(d),
+    }
+}
 
 /// How `pad` fills the new border (NumPy's `mode=`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,6 +32,9 @@ pub enum PadMode {
     Symmetric,
     /// The other end's values (`[2 3 | 1 2 3 | 1 2]`).
     Wrap,
+    /// A straight line from the value (at the outer end) to the edge value, NumPy's
+    /// `linear_ramp` with `end_values` (`[0 0.5 | 1 2 3 | 1.5 0]` for 0).
+    LinearRamp(Scalar),
 }
 
 impl Array {
@@ -185,6 +198,90 @@ impl Array {
         self.triangle(k, false)
     }
 
+    /// The `offset`-th diagonal of axes `axis1` and `axis2`, as the last axis of the
+    /// result, like `numpy.diagonal` (a new array; NumPy's is a read-only view).
+    ///
+    /// Each row block of the band is sliced once: its diagonal is the maximum of each
+    /// row with everything off the diagonal replaced by the dtype's lowest value, so the
+    /// diagonal's own bits (NaN, -0.0) come out unchanged.
+    ///
+    /// ```
+    /// let x = tessera::from_ndarray(ndarray::arr2(&[[1.0, 2.0], [3.0, 4.0]]).into_dyn(), 1).unwrap();
+    /// assert_eq!(x.diagonal(0, 0, 1).compute::<f64>().unwrap().as_slice().unwrap(), &[1.0, 4.0]);
+    /// assert_eq!(x.diagonal(1, 0, 1).compute::<f64>().unwrap().as_slice().unwrap(), &[2.0]);
+    /// ```
+    pub fn diagonal(&self, offset: i64, axis1: isize, axis2: isize) -> Array {
+        self.then(|n| {
+            let nd = n.shape.len();
+            if nd < 2 {
+                return Err(Error::arg(
+                    "diagonal",
+                    format!("needs at least 2 dimensions, got shape {:?}", n.shape),
+                ));
+            }
+            let a1 = norm_axis("diagonal", axis1, &n.shape)?;
+            let a2 = norm_axis("diagonal", axis2, &n.shape)?;
+            if a1 == a2 {
+                return Err(Error::arg(
+                    "diagonal",
+                    format!("axis1 and axis2 are both {a1}; name two different axes"),
+                ));
+            }
+            let x = self.moveaxis(&[a1 as isize, a2 as isize], &[-2, -1]);
+            let (r, c) = (n.shape[a1], n.shape[a2]);
+            let (rs, cs) = if offset >= 0 {
+                (0, offset as usize)
+            } else {
+                (offset.unsigned_abs() as usize, 0)
+            };
+            let len = r.saturating_sub(rs).min(c.saturating_sub(cs));
+            let mut lead: Vec<isize> = n
+                .shape
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| k != a1 && k != a2)
+                .map(|(_, &s)| s as isize)
+                .collect();
+            if len == 0 {
+                lead.push(0);
+                let mut sel = vec![Index::all(); nd - 2];
+                sel.extend([Index::from(0..0), Index::from(0..0)]);
+                return Ok(x.slice(&sel).reshape(&lead));
+            }
+            // Segments of the diagonal that start at the row blocks' boundaries.
+            let mut cuts: Vec<usize> = n
+                .grid
+                .boundaries(a1)
+                .iter()
+                .filter(|&&b| b > rs && b < rs + len)
+                .map(|&b| b - rs)
+                .collect();
+            cuts.insert(0, 0);
+            cuts.push(len);
+            let never = lowest(n.dtype);
+            let mut parts = vec![];
+            for w in cuts.windows(2) {
+                let (k0, k1) = (w[0] as isize, w[1] as isize);
+                let mut sel = vec![Index::all(); nd - 2];
+                sel.push(Index::from(rs as isize + k0..rs as isize + k1));
+                sel.push(Index::from(cs as isize + k0..cs as isize + k1));
+                let band = x.slice(&sel);
+                let h = (k1 - k0) as usize;
+                let on = super::eye(h, None, 0, Chunks::Explicit(vec![vec![h], vec![h]]))?
+                    .astype(DType::Bool);
+                let kept = where_(&on, &band, never).astype(n.dtype);
+                parts.push(kept.reduce(
+                    crate::kernel::Reduction::Max,
+                    Some(&[-1]),
+                    false,
+                    super::SPLIT_EVERY,
+                ));
+            }
+            let parts: Vec<&Array> = parts.iter().collect();
+            Ok(concatenate(&parts, -1))
+        })
+    }
+
     fn triangle(&self, k: i64, lower: bool) -> Array {
         self.then(|n| {
             let nd = n.shape.len();
@@ -225,7 +322,7 @@ fn pad_axis(x: &Array, ax: usize, before: usize, after: usize, mode: PadMode) ->
     let down_to = |v: isize| (v >= 0).then_some(v);
     let limit = match mode {
         PadMode::Reflect => len.saturating_sub(1),
-        PadMode::Constant(_) => usize::MAX,
+        PadMode::Constant(_) | PadMode::LinearRamp(_) => usize::MAX,
         _ => len,
     };
     if before.max(after) > limit {
@@ -253,6 +350,34 @@ fn pad_axis(x: &Array, ax: usize, before: usize, after: usize, mode: PadMode) ->
             PadMode::Symmetric => x.along(ax, l - 1, down_to(l - 1 - w as isize), -1),
             PadMode::Wrap if first => x.along(ax, l - w as isize, None, 1),
             PadMode::Wrap => x.along(ax, 0, Some(w as isize), 1),
+            PadMode::LinearRamp(end) => {
+                // NumPy's linspace(end, edge, w, endpoint=False): i * step + end with
+                // step = (edge - end) / w, in f64, then the array's dtype (integers
+                // floored first, as NumPy 2's linspace does); the after side runs
+                // outwards. NumPy switches to (i / w) * (edge - end) + end when any step
+                // of the whole side is 0, a data-dependent choice not copied here: the
+                // values then differ from NumPy's in the last bit or so.
+                let at = if first { 0 } else { l - 1 };
+                let edge = x.along(ax, at, Some(at + 1), 1).astype(DType::F64);
+                let mut rshape = vec![1isize; shape.len()];
+                rshape[ax] = w as isize;
+                let (from, step) = if first {
+                    (0.0, 1.0)
+                } else {
+                    (w as f64 - 1.0, -1.0)
+                };
+                let i = super::arange(from, from + step * w as f64, step, w.max(1))?
+                    .astype(DType::F64)
+                    .reshape(&rshape);
+                let end = end.as_f64();
+                let step = (edge - end) / w as f64;
+                let v = ((i * &step) + end).broadcast_to(&shape);
+                if node.dtype.is_float() {
+                    v.astype(node.dtype)
+                } else {
+                    v.floor().astype(node.dtype)
+                }
+            }
         })
     };
     let mut parts = vec![];

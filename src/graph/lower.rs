@@ -10,7 +10,9 @@ use super::{Task, TaskGraph};
 use crate::chunks::{c_strides, multi_indices};
 use crate::error::{Error, Result};
 use crate::expr::{Array, Node, Op};
-use crate::kernel::{ArgIndex, ChunkOp, Finalize, Generator, Piece, Reduction, ScanKind, ScanOp};
+use crate::kernel::{
+    ArgIndex, CheckOp, ChunkOp, Finalize, Generator, Piece, Reduction, ScanKind, ScanOp,
+};
 use crate::kernel::{
     AssembleOp, CombineOp, LinalgTask, MapOp, ReduceOp, SourceOp, StoredOp, TakeOp,
 };
@@ -115,7 +117,8 @@ impl Lower {
             | ChunkOp::Source(SourceOp { shape, .. })
             | ChunkOp::Stored(StoredOp { shape, .. })
             | ChunkOp::Linalg(LinalgTask { shape, .. })
-            | ChunkOp::Scan(ScanOp { shape, .. }) => shape.clone(),
+            | ChunkOp::Scan(ScanOp { shape, .. })
+            | ChunkOp::Check(CheckOp { shape, .. }) => shape.clone(),
             ChunkOp::Reduce(ReduceOp {
                 finalize: Some(f), ..
             })
@@ -536,6 +539,7 @@ impl Lower {
             Op::Contract { .. } => self.plan_contract(n)?,
             Op::Decomp(d) => self.plan_decomp(n, *d)?,
             Op::Scan { kind, axis } => self.plan_scan(n, *kind, *axis)?,
+            Op::Check { op, reason } => self.plan_check(n, op, reason)?,
             _ => {
                 let mut ids = Vec::with_capacity(n.grid.num_blocks());
                 for b in n.grid.block_indices() {
@@ -599,6 +603,33 @@ impl Lower {
                 shape: shape.clone(),
             });
             ids.push(self.add(op, inputs, bytes, n, b));
+        }
+        Ok(ids)
+    }
+
+    /// One check per block: the value's block and the flags' block of the same region.
+    fn plan_check(
+        &mut self,
+        n: &Node,
+        op: &'static str,
+        reason: &'static str,
+    ) -> Result<Vec<usize>> {
+        let mut ids = vec![];
+        for b in n.grid.block_indices() {
+            let start = n.grid.block_start(&b);
+            let shape = n.grid.block_shape(&b);
+            let inputs = vec![
+                self.dense(&n.inputs[0], &start, &shape)?,
+                self.dense(&n.inputs[1], &start, &shape)?,
+            ];
+            let bytes = shape.iter().product::<usize>() * n.dtype.size();
+            let c = ChunkOp::Check(CheckOp {
+                op,
+                reason,
+                dtype: n.dtype,
+                shape: shape.clone(),
+            });
+            ids.push(self.add(c, inputs, bytes, n, b));
         }
         Ok(ids)
     }

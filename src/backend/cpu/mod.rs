@@ -8,8 +8,8 @@ use super::{Backend, Buffer, Decline, Device, Plan};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::kernel::{
-    AssembleOp, CombineOp, LinalgTask, MapOp, ReduceManyOp, ReduceOp, ScanOp, SelectOp, SourceOp,
-    StoredOp, TakeOp,
+    AssembleOp, CheckOp, CombineOp, LinalgTask, MapOp, ReduceManyOp, ReduceOp, ScanOp, SelectOp,
+    SourceOp, StoredOp, TakeOp,
 };
 use crate::kernel::{Chunk, ChunkOp, FusedExpr};
 use half::{bf16, f16};
@@ -189,6 +189,24 @@ impl Backend for CpuBackend {
                     scan::run(*kind, x, arrays.get(1).copied(), *axis)
                         .map_err(|e| Self::fail(op, e))?,
                 )
+            }
+            ChunkOp::Check(CheckOp {
+                op: name, reason, ..
+            }) => {
+                let (Some(x), Some(HostArray::Bool(flags))) = (chunks.first(), arrays.get(1))
+                else {
+                    return Err(Self::fail(
+                        op,
+                        "a check needs a value and bool flags".into(),
+                    ));
+                };
+                if flags.iter().any(|&f| f) {
+                    return Err(Error::InvalidArgument {
+                        op: name,
+                        reason: reason.to_string(),
+                    });
+                }
+                (*x).clone()
             }
             ChunkOp::Source(SourceOp { data, start, shape }) => {
                 Chunk::dense(data.read(start, shape)?)
