@@ -119,7 +119,7 @@ macro_rules! float_unary {
             UnaryOp::Atan => map1($a, $o, |x| x.atan()),
             UnaryOp::Asinh => map1($a, $o, |x| x.asinh()),
             UnaryOp::Acosh => map1($a, $o, |x| x.acosh()),
-            UnaryOp::Atanh => map1($a, $o, |x| x.atanh()),
+            UnaryOp::Atanh => map1($a, $o, |x| x.atanh_close()),
             UnaryOp::Expm1 => map1($a, $o, |x| x.exp_m1()),
             UnaryOp::Log1p => map1($a, $o, |x| x.ln_1p()),
             UnaryOp::Log2 => map1($a, $o, |x| x.log2()),
