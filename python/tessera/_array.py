@@ -44,10 +44,18 @@ def _auto_chunks(shape: tuple[int, ...], dtype: str) -> list[list[int]]:
     return _native.full(list(shape), 0, "auto", dtype).chunks
 
 
-def _operand(v: Any) -> Any:
-    """The engine operand for a binary op's other side, or NotImplemented."""
+def _operand(v: Any, like: Any = None) -> Any:
+    """The engine operand for a binary op's other side (whose array has dtype ``like``),
+    or NotImplemented."""
     if isinstance(v, Array):
         return v._n
+    if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+        # Past int64: only a uint64 array holds it (NEP 50 keeps the array's dtype).
+        if like is not None and np.dtype(like) == np.uint64 and 0 <= v < 2**64:
+            return from_numpy(np.uint64(v), chunks=-1)._n
+        raise ValueError(
+            f"the integer {v} is out of bounds for {np.dtype(like) if like is not None else 'int64'}; NumPy 2 refuses it too: use a wider dtype or a NumPy scalar of the value's own dtype"
+        )
     if isinstance(v, (np.generic, np.ndarray)):
         # NumPy scalars and arrays keep their dtype (NEP 50: they are not weak; note
         # np.float64 is a Python float too, so this test comes first).
@@ -65,7 +73,7 @@ def _operand(v: Any) -> Any:
 
 def _binop(name: str, reflected: bool = False):
     def op(self: Array, other: Any) -> Any:
-        o = _operand(other)
+        o = _operand(other, self.dtype)
         if o is NotImplemented:
             return NotImplemented
         return Array(self._n.binary(name, o, reflected))

@@ -33,12 +33,12 @@ def _unary(name: str, doc: str):
 def _binary(name: str, doc: str):
     def f(x1: Any, x2: Any, /) -> Array:
         if isinstance(x1, Array):
-            o = _operand(x2)
+            o = _operand(x2, x1.dtype)
             if o is NotImplemented:
                 raise TypeError(f"{name}: unsupported operand {type(x2).__name__}")
             return Array(x1._n.binary(name, o))
         if isinstance(x2, Array):
-            o = _operand(x1)
+            o = _operand(x1, x2.dtype)
             if o is NotImplemented:
                 raise TypeError(f"{name}: unsupported operand {type(x1).__name__}")
             return Array(x2._n.binary(name, o, True))

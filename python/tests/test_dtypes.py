@@ -135,3 +135,19 @@ def test_a_python_integer_out_of_the_dtypes_range_is_refused_as_numpy_2_does():
     with pytest.raises(ValueError, match="out of bounds for uint8"):
         (x * -1).compute()
     np.testing.assert_array_equal((x + 255).compute(), np.arange(4, dtype=np.uint8) + 255)
+
+
+@pytest.mark.cpu_only
+def test_python_integers_past_int64_meet_uint64_arrays():
+    a = np.array([0, 1, 2**63], dtype=np.uint64)
+    x = da.from_array(a)
+    big = 2**64 - 2
+    for got, want in [
+        (x + 2**63, a + np.uint64(2**63)),
+        (big - x, np.uint64(big) - a),
+        (da.maximum(x, big), np.maximum(a, np.uint64(big))),
+    ]:
+        assert got.dtype == np.uint64
+        np.testing.assert_array_equal(got.compute(), want)
+    with pytest.raises(ValueError, match="out of bounds for int64"):
+        da.from_array(np.arange(3)) + 2**63
