@@ -111,6 +111,24 @@ impl DType {
         matches!(self, DType::I8 | DType::U8 | DType::I16 | DType::U16)
     }
 
+    /// The smallest and largest value of an integer dtype (`None` for bool and floats).
+    ///
+    /// ```
+    /// use tessera::DType;
+    /// assert_eq!(DType::I8.int_bounds(), Some((-128, 127)));
+    /// assert_eq!(DType::U64.int_bounds(), Some((0, u64::MAX as i128)));
+    /// ```
+    pub fn int_bounds(self) -> Option<(i128, i128)> {
+        let bits = 8 * self.size() as u32;
+        if self.is_signed_int() {
+            Some((-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1))
+        } else if self.is_unsigned_int() {
+            Some((0, (1i128 << bits) - 1))
+        } else {
+            None
+        }
+    }
+
     /// The signed integer dtype of `bytes` bytes (1, 2, 4 or 8).
     fn signed_of(bytes: usize) -> Option<DType> {
         match bytes {

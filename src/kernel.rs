@@ -526,6 +526,16 @@ pub fn u64_key(x: u64) -> i64 {
     (x ^ (1 << 63)) as i64
 }
 
+/// The u64 whose [`u64_key`] is `k`.
+///
+/// ```
+/// use tessera::kernel::{u64_from_key, u64_key};
+/// assert_eq!(u64_from_key(u64_key(u64::MAX - 3)), u64::MAX - 3);
+/// ```
+pub fn u64_from_key(k: i64) -> u64 {
+    k as u64 ^ (1 << 63)
+}
+
 /// Where the global flat index of an arg-reduction comes from: for a chunk element at
 /// local coordinate `c`, `index = base + Σ c[k]·strides[k]` over the reduced axes.
 #[derive(Debug, Clone, PartialEq, Default)]

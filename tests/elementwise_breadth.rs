@@ -11,16 +11,9 @@ use ndarray::{arr1, ArrayD};
 use tessera::kernel::ScanKind;
 use tessera::{Array, DType, Device, HostArray};
 
-const INT_DTYPES: [DType; 8] = [
-    DType::I8,
-    DType::U8,
-    DType::I16,
-    DType::U16,
-    DType::I32,
-    DType::U32,
-    DType::I64,
-    DType::U64,
-];
+fn int_dtypes() -> impl Iterator<Item = DType> {
+    DType::ALL.into_iter().filter(|d| d.is_int())
+}
 
 /// The range of integer dtype `dtype`.
 fn range(dtype: DType) -> (i128, i128) {
@@ -107,7 +100,7 @@ fn wrap(v: i128, dtype: DType) -> i128 {
 
 #[test]
 fn integer_division_bitwise_and_shifts_on_every_device() {
-    for dtype in INT_DTYPES {
+    for dtype in int_dtypes() {
         let vals = ints(dtype);
         let pairs: Vec<(i128, i128)> = vals
             .iter()
@@ -352,7 +345,7 @@ fn scans_give_the_same_bits_for_every_chunking_on_every_device() {
 
 #[test]
 fn reductions_and_scans_of_every_integer_width_on_every_device() {
-    for dtype in INT_DTYPES {
+    for dtype in int_dtypes() {
         let vals = ints(dtype);
         let v: Vec<i128> = (0..5).flat_map(|_| vals.iter().copied()).collect();
         let x = as_array(&v, dtype, 7);

@@ -267,14 +267,8 @@ pub fn binary_op(op: BinaryOp, a: Operand, b: Operand) -> Array {
 /// (`uint8_array + 300`) rather than wrapping it silently; so does Tessera (NumPy
 /// raises OverflowError; this is an invalid-argument error).
 fn weak_int_fits(op: BinaryOp, v: i64, d: DType) -> Result<()> {
-    if !d.is_int() {
+    let Some((lo, hi)) = d.int_bounds() else {
         return Ok(());
-    }
-    let bits = 8 * d.size() as u32;
-    let (lo, hi): (i128, i128) = if d.is_signed_int() {
-        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
-    } else {
-        (0, (1i128 << bits) - 1)
     };
     if (lo..=hi).contains(&(v as i128)) {
         return Ok(());

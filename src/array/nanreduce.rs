@@ -155,14 +155,10 @@ impl Array {
             let nan = self.isnan();
             let filled = where_(&nan, Scalar::F64(never), self).astype(n.dtype);
             let all_nan = nan.red(Reduction::All, axes, keepdims);
-            let (op, reason) = if max {
-                ("nanargmax", NANARG_ALL_NAN)
-            } else {
-                ("nanargmin", NANARG_ALL_NAN)
-            };
+            let op = if max { "nanargmax" } else { "nanargmin" };
             Ok(filled
                 .red(red, axes, keepdims)
-                .checked(&all_nan, op, reason))
+                .checked(&all_nan, op, NANARG_ALL_NAN))
         })
     }
 

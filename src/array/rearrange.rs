@@ -13,9 +13,11 @@ use crate::error::{Error, Result};
 fn lowest(d: DType) -> Scalar {
     match d {
         DType::Bool => Scalar::Bool(false),
-        d if d.is_float() => Scalar::F64(f64::NEG_INFINITY).cast(d),
-        d if d.is_unsigned_int() => Scalar::I64(0).cast(d),
-        d => Scalar::I64(i64::MIN >> (64 - 8 * d.size())).cast(d),
+        d => match d.int_bounds() {
+            // i64 holds every integer dtype's minimum (u64's is 0).
+            Some((lo, _)) => Scalar::I64(lo as i64).cast(d),
+            None => Scalar::F64(f64::NEG_INFINITY).cast(d),
+        },
     }
 }
 

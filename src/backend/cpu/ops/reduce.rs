@@ -709,19 +709,13 @@ pub fn finalize(red: Reduction, p: &Chunk, fin: &Finalize) -> Result<HostArray, 
             DType::U64 if keyed => HostArray::U64(
                 ArrayD::from_shape_vec(
                     dims.clone(),
-                    v.iter().map(|&x| x as u64 ^ (1 << 63)).collect(),
+                    v.iter().map(|&x| crate::kernel::u64_from_key(x)).collect(),
                 )
                 .unwrap(),
             ),
             DType::U64 => to!(U64, u64),
-            DType::I32 => HostArray::I32(
-                ArrayD::from_shape_vec(dims.clone(), v.iter().map(|&x| x as i32).collect())
-                    .unwrap(),
-            ),
-            DType::U32 => HostArray::U32(
-                ArrayD::from_shape_vec(dims.clone(), v.iter().map(|&x| x as u32).collect())
-                    .unwrap(),
-            ),
+            DType::I32 => to!(I32, i32),
+            DType::U32 => to!(U32, u32),
             DType::Bool => HostArray::Bool(
                 ArrayD::from_shape_vec(dims.clone(), v.iter().map(|&x| x != 0).collect()).unwrap(),
             ),
