@@ -109,10 +109,35 @@ WORKLOADS = {
         dask_or_tessera.compute(q.sum(axis=0), r)
         """,
     ),
+    "laplacian": (
+        "map_overlap: 5-point Laplacian (depth 1, periodic), then .sum(), N², chunks C²",
+        """
+        x = da.random.random((N, N), chunks=(C, C))
+        def lap(b):
+            return np.roll(b, 1, 0) + np.roll(b, -1, 0) + np.roll(b, 1, 1) + np.roll(b, -1, 1) - 4 * b
+        t = time.perf_counter()
+        x.map_overlap(lap, depth=1, boundary="periodic", dtype=x.dtype).sum().compute()
+        """,
+    ),
+    "movavg": (
+        "map_overlap: 31-sample moving average along axis 0 (depth 15, nearest), then .sum(), N², chunks C²",
+        """
+        x = da.random.random((N, N), chunks=(C, C))
+        def avg(b):
+            c = np.cumsum(b, axis=0)
+            out = np.zeros_like(b)
+            out[16:-15] = (c[31:] - c[:-31]) / 31
+            out[15] = c[30] / 31
+            return out
+        t = time.perf_counter()
+        x.map_overlap(avg, depth={0: 15, 1: 0}, boundary="nearest", dtype=x.dtype).sum().compute()
+        """,
+    ),
 }
 
 CHILD = """
 import json, resource, sys, time
+import numpy as np
 lib = sys.argv[1]
 if lib == "dask":
     import dask

@@ -133,6 +133,22 @@ pub enum Error {
         /// Who cancelled, and why.
         reason: String,
     },
+    /// The user's own function (`map_blocks`, `map_overlap`) failed on a block or
+    /// returned a block of the wrong shape or dtype.
+    #[error("{op} `{name}`: block {block:?}: {reason}")]
+    UserFunction {
+        /// The operation (`map_blocks`, `map_overlap`).
+        op: &'static str,
+        /// The function's name.
+        name: String,
+        /// The output block it was computing.
+        block: Vec<usize>,
+        /// What failed, and the fix.
+        reason: String,
+        /// What the function raised, for a caller that re-raises it (Python keeps its
+        /// exception here).
+        payload: Option<UserPayload>,
+    },
     /// A backend failed while running a task (a bug or a device fault, never user input).
     #[error("backend {device} failed on {op}: {reason}")]
     Backend {
@@ -154,6 +170,23 @@ fn axis_range(ndim: usize, shape: &[usize]) -> String {
         format!("for the result's {ndim} dimensions (the input has shape {shape:?}); use an axis in {lo}..{ndim}")
     } else {
         format!("for an array of {ndim} dimensions (shape {shape:?}); use an axis in {lo}..{ndim}")
+    }
+}
+
+/// What a user function raised, carried unchanged through the engine to the caller that
+/// can re-raise it. Equal only to itself.
+#[derive(Clone)]
+pub struct UserPayload(pub std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for UserPayload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UserPayload(..)")
+    }
+}
+
+impl PartialEq for UserPayload {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
     }
 }
 

@@ -91,6 +91,38 @@ pub(crate) enum Op {
         op: &'static str,
         reason: &'static str,
     },
+    /// The user's function on each block of the inputs (`map_blocks`, `map_overlap`).
+    MapBlocks(Arc<BlockMap>),
+}
+
+/// How a user function's blocks are made: which blocks of which inputs, with what halo.
+#[derive(Debug)]
+pub(crate) struct BlockMap {
+    /// The user-facing operation (`map_blocks`, `map_overlap`).
+    pub op: &'static str,
+    /// The function.
+    pub f: crate::userfn::BlockFn,
+    /// The grid looped over, in the inputs' broadcast shape (inputs align from the
+    /// right, NumPy's rule); a dropped axis is one block (the function sees it whole).
+    pub loop_grid: ChunkGrid,
+    /// Loop axes the output does not have.
+    pub drop_axis: Vec<usize>,
+    /// Output axes the loop does not have (one block each).
+    pub new_axis: Vec<usize>,
+    /// `map_overlap`'s neighbours' values around each block.
+    pub halo: Option<Halo>,
+}
+
+/// The halo of a `map_overlap`: `depth[k]` values on both sides along loop axis `k`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Halo {
+    /// Values added on each side, per loop axis.
+    pub depth: Vec<usize>,
+    /// Whether the inputs are already padded by `depth` on every side (a boundary
+    /// mode); without, a block at the array's edge gets no values past it (`none`).
+    pub padded: bool,
+    /// Whether the halo is cut off the function's result.
+    pub trim: bool,
 }
 
 /// Outputs of the blocked decompositions.
@@ -145,6 +177,7 @@ impl Op {
             Op::Contract { .. } => "matmul".into(),
             Op::Scan { kind, .. } => kind.name().into(),
             Op::Check { op, .. } => format!("check-{op}"),
+            Op::MapBlocks(m) => format!("{} {}", m.op, m.f.name()),
             Op::Decomp(d) => match d {
                 Decomp::TsqrQ => "qr-q".into(),
                 Decomp::TsqrR => "qr-r".into(),

@@ -656,6 +656,27 @@ pub enum ChunkOp {
     Scan(ScanOp),
     /// Input 0 unchanged, or an error where input 1 (bool, same shape) has a true.
     Check(CheckOp),
+    /// The user's function on its input blocks (host code: the CPU runs it).
+    User(UserOp),
+}
+
+/// One block of a user function: the inputs are the regions `info` describes, the
+/// result is checked against `shape` and `dtype` (after cutting `trim` off).
+#[derive(Debug, Clone)]
+pub struct UserOp {
+    /// The user-facing operation (`map_blocks`, `map_overlap`).
+    pub op: &'static str,
+    /// The function.
+    pub f: crate::userfn::BlockFn,
+    /// What the function is told.
+    pub info: std::sync::Arc<crate::userfn::BlockInfo>,
+    /// Values cut off the function's result before and after, per axis (a
+    /// `map_overlap`'s halo); empty for none.
+    pub trim: Vec<(usize, usize)>,
+    /// The block's dtype.
+    pub dtype: DType,
+    /// The block's shape (after the trim).
+    pub shape: Vec<usize>,
 }
 
 /// A data-dependent check of one chunk: input 0 passes through, unless any element of
@@ -843,9 +864,9 @@ impl ChunkOp {
             | ChunkOp::Stored(StoredOp { dtype, .. })
             | ChunkOp::Linalg(LinalgTask { dtype, .. }) => Some(*dtype),
             ChunkOp::Source(SourceOp { data, .. }) => Some(data.dtype()),
-            ChunkOp::Scan(ScanOp { dtype, .. }) | ChunkOp::Check(CheckOp { dtype, .. }) => {
-                Some(*dtype)
-            }
+            ChunkOp::Scan(ScanOp { dtype, .. })
+            | ChunkOp::Check(CheckOp { dtype, .. })
+            | ChunkOp::User(UserOp { dtype, .. }) => Some(*dtype),
         }
     }
 
@@ -882,6 +903,7 @@ impl ChunkOp {
             ChunkOp::Stored(StoredOp { .. }) => "persisted".into(),
             ChunkOp::Scan(ScanOp { kind, .. }) => kind.name().into(),
             ChunkOp::Check(CheckOp { op, .. }) => format!("check-{op}"),
+            ChunkOp::User(UserOp { op, f, .. }) => format!("{op} {}", f.name()),
             ChunkOp::Linalg(LinalgTask { op, .. }) => match op {
                 LinalgOp::MatMul { .. } => "matmul".into(),
                 LinalgOp::Qr { .. } => "qr".into(),

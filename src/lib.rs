@@ -33,12 +33,14 @@ pub mod philox;
 pub mod scheduler;
 mod spill;
 pub mod storage;
+pub mod userfn;
 
 pub use array::linalg;
 pub use array::Operand;
 pub use array::{
     arange, compute_all, compute_all_with, concatenate, eye, from_ndarray, from_npy, from_zarr,
-    from_zarr_with, full, linspace, ones, random, stack, where_, zeros, Array, Index,
+    from_zarr_with, full, linspace, map_blocks, map_overlap, ones, random, stack, where_, zeros,
+    Array, Index,
 };
 pub use backend::Device;
 pub use chunks::{ChunkGrid, Chunks};

@@ -17,6 +17,7 @@ const LAYERS: &[&str] = &[
     "philox",
     "chunks",
     "storage",
+    "userfn",
     "kernel",
     "backend",
     "spill",

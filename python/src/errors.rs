@@ -37,6 +37,13 @@ pyo3::create_exception!(
 pub fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
     match e {
+        Error::UserFunction {
+            op,
+            name,
+            block,
+            payload,
+            ..
+        } => user_error(op, &name, &block, payload, msg),
         Error::ShapeMismatch { .. }
         | Error::InvalidChunks { .. }
         | Error::InvalidArgument { .. } => PyValueError::new_err(msg),
@@ -48,6 +55,34 @@ pub fn to_py(e: Error) -> PyErr {
         Error::Io { .. } => PyOSError::new_err(msg),
         Error::Cancelled { .. } => CancelledError::new_err(msg),
         Error::Backend { .. } => BackendError::new_err(msg),
+    }
+}
+
+/// What a user function raised, re-raised as itself with a note naming the block; an
+/// engine-side failure of it (wrong shape or dtype, a panic) as a ValueError.
+fn user_error(
+    op: &str,
+    name: &str,
+    block: &[usize],
+    payload: Option<tessera::error::UserPayload>,
+    msg: String,
+) -> PyErr {
+    let raised = payload.and_then(|p| {
+        p.0.downcast_ref::<PyErr>()
+            .map(|e| Python::attach(|py| e.clone_ref(py)))
+    });
+    match raised {
+        Some(e) => Python::attach(|py| {
+            let index: Vec<String> = block.iter().map(|b| b.to_string()).collect();
+            let note = format!(
+                "raised by tessera.{op} `{name}` on block ({})",
+                index.join(", ")
+            );
+            // add_note is Python 3.11's; on older Pythons the exception goes as it is.
+            let _ = e.value(py).call_method1("add_note", (note,));
+            e
+        }),
+        None => PyValueError::new_err(msg),
     }
 }
 

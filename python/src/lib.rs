@@ -7,6 +7,7 @@ mod array;
 mod compute;
 mod convert;
 mod creation;
+mod custom;
 mod distributed;
 mod errors;
 mod info;
@@ -41,6 +42,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(creation::from_npy, m)?,
         wrap_pyfunction!(creation::from_zarr, m)?,
         wrap_pyfunction!(creation::random, m)?,
+        wrap_pyfunction!(custom::map_blocks, m)?,
+        wrap_pyfunction!(custom::map_overlap, m)?,
+        wrap_pyfunction!(custom::reduction, m)?,
+        wrap_pyfunction!(custom::cumreduction, m)?,
+        wrap_pyfunction!(custom::apply_gufunc, m)?,
         wrap_pyfunction!(linalg::qr, m)?,
         wrap_pyfunction!(linalg::svd, m)?,
         wrap_pyfunction!(linalg::svd_compressed, m)?,

@@ -349,6 +349,18 @@ class Array:
     def astype(self, dtype: Any, casting: str = "unsafe", copy: bool = True) -> Array:
         return Array(self._n.astype(_dtypes.name_of(dtype)))
 
+    def map_blocks(self, func: Any, *args: Any, **kwargs: Any) -> Array:
+        """``tessera.map_blocks(func, self, *args, **kwargs)``."""
+        from ._custom import map_blocks
+
+        return map_blocks(func, self, *args, **kwargs)
+
+    def map_overlap(self, func: Any, depth: Any, boundary: Any = None, trim: bool = True, **kwargs: Any) -> Array:
+        """``tessera.map_overlap(func, self, depth=depth, boundary=boundary, trim=trim, **kwargs)``."""
+        from ._custom import map_overlap
+
+        return map_overlap(func, self, depth=depth, boundary=boundary, trim=trim, **kwargs)
+
     def rechunk(self, chunks: Any = "auto", threshold: Any = None, block_size_limit: Any = None, balance: bool = False) -> Array:
         c = normalize(chunks, self.shape, auto=lambda: _auto_chunks(self.shape, self._n.dtype), current=self.chunks)
         return Array(self._n.rechunk(c))

@@ -89,6 +89,53 @@ def from_numpy(array: np.ndarray, chunks: Any, bfloat16_bits: bool = False) -> N
 def from_npy(path: str, chunks: Any) -> Native: ...
 def from_zarr(path: str, chunks: Any = None) -> Native: ...
 def random(dist: str, shape: Sequence[int], chunks: Any, seed: int, a: float, b: float, dtype: str) -> Native: ...
+def map_blocks(
+    func: Callable[[list[np.ndarray], dict[str, Any]], np.ndarray],
+    arrays: Sequence[Native],
+    dtype: str,
+    chunks: Optional[Sequence[Any]],
+    drop_axis: Sequence[int],
+    new_axis: Sequence[int],
+    name: str,
+) -> Native: ...
+def map_overlap(
+    func: Callable[[list[np.ndarray], dict[str, Any]], np.ndarray],
+    arrays: Sequence[Native],
+    depth: Sequence[int],
+    boundary: str,
+    value: Any,
+    trim: bool,
+    dtype: str,
+    name: str,
+) -> Native: ...
+def reduction(
+    chunk: Callable[[list[np.ndarray], dict[str, Any]], np.ndarray],
+    combine: Callable[[list[np.ndarray], dict[str, Any]], np.ndarray],
+    aggregate: Callable[[list[np.ndarray], dict[str, Any]], np.ndarray],
+    x: Native,
+    axes: Sequence[int],
+    keepdims: bool,
+    dtype: str,
+    partial_dtype: str,
+    split_every: int,
+    name: str,
+) -> Native: ...
+def cumreduction(
+    func: Callable[[list[np.ndarray], dict[str, Any]], np.ndarray],
+    binop: Callable[[list[np.ndarray], dict[str, Any]], np.ndarray],
+    x: Native,
+    axis: int,
+    dtype: str,
+    name: str,
+) -> Native: ...
+def apply_gufunc(
+    func: Callable[[list[np.ndarray], dict[str, Any]], np.ndarray],
+    arrays: Sequence[Native],
+    signature: str,
+    dtype: str,
+    output_sizes: Sequence[tuple[str, int]],
+    name: str,
+) -> Native: ...
 def qr(a: Native) -> tuple[Native, Native]: ...
 def svd(a: Native) -> tuple[Native, Native, Native]: ...
 def svd_compressed(

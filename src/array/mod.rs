@@ -7,6 +7,14 @@
 
 mod check;
 mod creation;
+mod custom;
+mod gufunc;
+pub use gufunc::{apply_gufunc, apply_gufunc_fn, GufuncSpec};
+mod user_reduce;
+pub use custom::{
+    map_blocks, map_blocks_fn, map_overlap, map_overlap_fn, AxisChunks, Boundary, OutSpec, Overlap,
+};
+pub use user_reduce::{cumreduction, cumreduction_fn, reduction, reduction_fn, ReductionSpec};
 mod elementwise;
 pub use elementwise::{binary_op, Operand};
 pub mod linalg;

@@ -118,7 +118,8 @@ impl Lower {
             | ChunkOp::Stored(StoredOp { shape, .. })
             | ChunkOp::Linalg(LinalgTask { shape, .. })
             | ChunkOp::Scan(ScanOp { shape, .. })
-            | ChunkOp::Check(CheckOp { shape, .. }) => shape.clone(),
+            | ChunkOp::Check(CheckOp { shape, .. })
+            | ChunkOp::User(crate::kernel::UserOp { shape, .. }) => shape.clone(),
             ChunkOp::Reduce(ReduceOp {
                 finalize: Some(f), ..
             })
@@ -184,11 +185,85 @@ impl Lower {
         if let Some(ids) = self.blocks.get(&n.id).map(Rc::clone) {
             return self.region_of_blocks(n, &ids, start, shape);
         }
-        if self.inline(n) && !concat_spans(n, start, shape) {
+        if self.inline(n) {
+            if let (Op::Concat(ax), true) = (&n.op, concat_spans(n, start, shape)) {
+                return self.concat_region(n, *ax, start, shape);
+            }
             return self.expand(n, start, shape);
         }
         let ids = self.materialize(a)?;
         self.region_of_blocks(n, &ids, start, shape)
+    }
+
+    /// A region of a concatenation that spans several of its inputs: one copy
+    /// assembled from each input's part of the region (so a `map_overlap` halo past
+    /// the edge of a padded array reads the pad and its neighbours' values, and never
+    /// makes the padded array).
+    fn concat_region(
+        &mut self,
+        n: &Node,
+        ax: usize,
+        start: &[usize],
+        shape: &[usize],
+    ) -> Result<VExpr> {
+        self.assembled_leaf(n, start, shape, |me| {
+            let d = shape.len();
+            let (mut inputs, mut pieces, mut off) = (vec![], vec![], 0);
+            for inp in &n.inputs {
+                let len = inp.node()?.shape[ax];
+                let (lo, hi) = (start[ax].max(off), (start[ax] + shape[ax]).min(off + len));
+                if lo < hi {
+                    let mut s = start.to_vec();
+                    s[ax] = lo - off;
+                    let mut l = shape.to_vec();
+                    l[ax] = hi - lo;
+                    inputs.push(me.dense(inp, &s, &l)?);
+                    let mut dst = vec![0; d];
+                    dst[ax] = lo - start[ax];
+                    pieces.push(Piece {
+                        slot: inputs.len() - 1,
+                        src_start: vec![0; d],
+                        dst_start: dst,
+                        shape: l,
+                    });
+                }
+                off += len;
+            }
+            Ok((inputs, pieces))
+        })
+    }
+
+    /// A leaf reading one copy of the region `start..start+shape` of `n` assembled from
+    /// the `(inputs, pieces)` that `parts` gives (made once per region).
+    fn assembled_leaf(
+        &mut self,
+        n: &Node,
+        start: &[usize],
+        shape: &[usize],
+        parts: impl FnOnce(&mut Self) -> Result<(Vec<usize>, Vec<Piece>)>,
+    ) -> Result<VExpr> {
+        let key = (n.id, start.to_vec(), shape.to_vec());
+        let t = match self.assembled.get(&key) {
+            Some(&t) => t,
+            None => {
+                let (inputs, pieces) = parts(self)?;
+                let nbytes = shape.iter().product::<usize>() * n.dtype.size();
+                let op = ChunkOp::Assemble(AssembleOp {
+                    dtype: n.dtype,
+                    shape: shape.to_vec(),
+                    pieces,
+                });
+                let t = self.add(op, inputs, nbytes, n, start.to_vec());
+                self.assembled.insert(key, t);
+                t
+            }
+        };
+        Ok(VExpr::Leaf {
+            src: VSrc::Task(t),
+            dtype: n.dtype,
+            offset: 0,
+            strides: c_strides(shape),
+        })
     }
 
     /// The expression of a region of an inline node, built from its inputs' regions.
@@ -445,49 +520,31 @@ impl Lower {
                 strides: cs,
             });
         }
-        let key = (n.id, start.to_vec(), shape.to_vec());
-        let t = match self.assembled.get(&key) {
-            Some(&t) => t,
-            None => {
-                let mut pieces = vec![];
-                let mut inputs = vec![];
-                let lo: Vec<usize> = (0..d).map(|k| n.grid.block_of(k, start[k])).collect();
-                let hi: Vec<usize> = (0..d)
-                    .map(|k| n.grid.block_of(k, start[k] + shape[k] - 1))
+        self.assembled_leaf(n, start, shape, |_| {
+            let mut pieces = vec![];
+            let mut inputs = vec![];
+            let lo: Vec<usize> = (0..d).map(|k| n.grid.block_of(k, start[k])).collect();
+            let hi: Vec<usize> = (0..d)
+                .map(|k| n.grid.block_of(k, start[k] + shape[k] - 1))
+                .collect();
+            let span: Vec<usize> = (0..d).map(|k| hi[k] - lo[k] + 1).collect();
+            for rel in multi_indices(&span) {
+                let b: Vec<usize> = (0..d).map(|k| lo[k] + rel[k]).collect();
+                let bs = n.grid.block_start(&b);
+                let bl = n.grid.block_shape(&b);
+                let from: Vec<usize> = (0..d).map(|k| start[k].max(bs[k])).collect();
+                let to: Vec<usize> = (0..d)
+                    .map(|k| (start[k] + shape[k]).min(bs[k] + bl[k]))
                     .collect();
-                let span: Vec<usize> = (0..d).map(|k| hi[k] - lo[k] + 1).collect();
-                for rel in multi_indices(&span) {
-                    let b: Vec<usize> = (0..d).map(|k| lo[k] + rel[k]).collect();
-                    let bs = n.grid.block_start(&b);
-                    let bl = n.grid.block_shape(&b);
-                    let from: Vec<usize> = (0..d).map(|k| start[k].max(bs[k])).collect();
-                    let to: Vec<usize> = (0..d)
-                        .map(|k| (start[k] + shape[k]).min(bs[k] + bl[k]))
-                        .collect();
-                    inputs.push(ids[n.grid.linear(&b)]);
-                    pieces.push(Piece {
-                        slot: inputs.len() - 1,
-                        src_start: (0..d).map(|k| from[k] - bs[k]).collect(),
-                        dst_start: (0..d).map(|k| from[k] - start[k]).collect(),
-                        shape: (0..d).map(|k| to[k] - from[k]).collect(),
-                    });
-                }
-                let nbytes = shape.iter().product::<usize>() * n.dtype.size();
-                let op = ChunkOp::Assemble(AssembleOp {
-                    dtype: n.dtype,
-                    shape: shape.to_vec(),
-                    pieces,
+                inputs.push(ids[n.grid.linear(&b)]);
+                pieces.push(Piece {
+                    slot: inputs.len() - 1,
+                    src_start: (0..d).map(|k| from[k] - bs[k]).collect(),
+                    dst_start: (0..d).map(|k| from[k] - start[k]).collect(),
+                    shape: (0..d).map(|k| to[k] - from[k]).collect(),
                 });
-                let t = self.add(op, inputs, nbytes, n, start.to_vec());
-                self.assembled.insert(key, t);
-                t
             }
-        };
-        Ok(VExpr::Leaf {
-            src: VSrc::Task(t),
-            dtype: n.dtype,
-            offset: 0,
-            strides: c_strides(shape),
+            Ok((inputs, pieces))
         })
     }
 
@@ -540,6 +597,7 @@ impl Lower {
             Op::Decomp(d) => self.plan_decomp(n, *d)?,
             Op::Scan { kind, axis } => self.plan_scan(n, *kind, *axis)?,
             Op::Check { op, reason } => self.plan_check(n, op, reason)?,
+            Op::MapBlocks(m) => self.plan_map_blocks(n, m)?,
             _ => {
                 let mut ids = Vec::with_capacity(n.grid.num_blocks());
                 for b in n.grid.block_indices() {

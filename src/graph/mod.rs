@@ -1,5 +1,6 @@
 //! Task graphs: lowering from arrays, ordering, and Graphviz output.
 
+mod custom;
 mod fuse;
 mod linalg;
 mod lower;

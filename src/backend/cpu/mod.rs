@@ -2,7 +2,7 @@
 
 mod ops;
 
-use ops::{copy, linalg, map, reduce, regs, scan};
+use ops::{copy, linalg, map, reduce, regs, scan, user};
 
 use super::{Backend, Buffer, Decline, Device, Plan};
 use crate::dtype::{DType, HostArray};
@@ -208,6 +208,7 @@ impl Backend for CpuBackend {
                 }
                 (*x).clone()
             }
+            ChunkOp::User(u) => Chunk::dense(user::run(u, &arrays)?),
             ChunkOp::Source(SourceOp { data, start, shape }) => {
                 Chunk::dense(data.read(start, shape)?)
             }

@@ -9,3 +9,4 @@ pub(super) mod reduce;
 pub(super) mod regs;
 pub(super) mod scalar;
 pub(super) mod scan;
+pub(super) mod user;

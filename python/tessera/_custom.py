@@ -1,0 +1,308 @@
+"""Your own functions per block: dask's ``map_blocks`` and ``map_overlap`` signatures over
+the engine's (``_native.map_blocks``, ``_native.map_overlap``). This module parses
+arguments and adapts the callable (``block_info=``, ``block_id=``, extra arguments, the
+declared dtype); the engine plans the blocks, reads each one's region (halo included)
+and runs the callable on its workers, taking the GIL only around the call."""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import operator
+from typing import Any, Callable
+
+import numpy as np
+
+from . import _dtypes, _native
+from ._array import Array, _result
+from ._creation import asarray
+
+
+def _accepts(func: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params
+
+
+def _axes(v: Any, ndim: int, what: str) -> list[int]:
+    if v is None:
+        return []
+    axes = [operator.index(a) for a in (v if isinstance(v, (list, tuple)) else [v])]
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"map_blocks: {what}={v!r} has an axis out of range for {ndim} dimensions")
+        out.append(a % ndim)
+    return out
+
+
+def _block_info(info: dict[str, Any], positions: list[int]) -> dict[Any, dict[str, Any]]:
+    """dask's ``block_info``: one entry per array argument (keyed by its position among
+    the arguments) and ``None`` for the output."""
+    out: dict[Any, dict[str, Any]] = {}
+    for pos, i in zip(positions, info["inputs"]):
+        out[pos] = {
+            "shape": i["shape"],
+            "num-chunks": i["num_blocks"],
+            "chunk-location": i["block"],
+            "array-location": [tuple(r) for r in i["location"]],
+        }
+    out[None] = {
+        "shape": info["shape"],
+        "num-chunks": info["num_blocks"],
+        "chunk-location": info["block"],
+        "array-location": [tuple(r) for r in info["location"]],
+        "chunk-shape": tuple(e - s for s, e in info["location"]),
+        "dtype": _dtypes.to_numpy(info["dtype"]),
+    }
+    return out
+
+
+def _adapt(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], dtype: str
+) -> tuple[Callable[..., Any], list[Array]]:
+    """The engine's ``(blocks, info) -> ndarray`` from the user's ``func(*args, **kwargs)``
+    where the Tessera arrays among ``args`` become their blocks."""
+    positions = [k for k, a in enumerate(args) if isinstance(a, Array)]
+    arrays = [args[k] for k in positions]
+    wants_info = _accepts(func, "block_info")
+    wants_id = _accepts(func, "block_id")
+
+    def call(blocks: list[np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        full = list(args)
+        for k, b, a in zip(positions, blocks, arrays):
+            full[k] = _result(b, a._n.dtype)
+        kw = dict(kwargs)
+        if wants_info:
+            kw["block_info"] = _block_info(info, positions)
+        if wants_id:
+            kw["block_id"] = tuple(info["block"])
+        return _declared(func(*full, **kw), dtype)
+
+    return call, arrays
+
+
+def _declared(r: Any, dtype: str) -> np.ndarray:
+    """A block returned by a user function, in the engine's form of the declared dtype."""
+    r = np.asarray(r)
+    out_dtype = _dtypes.to_numpy(dtype)
+    if r.dtype != out_dtype:
+        # The declared dtype holds: a same-kind cast (float64 to a declared float32),
+        # never a silent float-to-int truncation (that raises TypeError here).
+        r = r.astype(out_dtype, casting="same_kind")
+    if dtype == "bfloat16":
+        r = r.view(np.uint16)
+    return r
+
+
+def _infer_dtype(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], op: str) -> str:
+    """dask's rule: run ``func`` on one-element arrays of the inputs' dtypes."""
+    probe = [np.ones((1,) * a.ndim, dtype=a.dtype) if isinstance(a, Array) else a for a in args]
+    try:
+        r = np.asarray(func(*probe, **kwargs))
+    except Exception as e:
+        raise ValueError(
+            f"{op}: could not infer the output dtype by calling {getattr(func, '__name__', func)!r} on one-element arrays ({type(e).__name__}: {e}); pass dtype= (or meta=)"
+        ) from e
+    return _dtypes.name_of(r.dtype)
+
+
+def _name(func: Callable[..., Any], name: Any) -> str:
+    if name is not None:
+        return str(name)
+    return getattr(func, "__name__", type(func).__name__)
+
+
+def map_blocks(
+    func: Callable[..., Any],
+    *args: Any,
+    name: str | None = None,
+    token: str | None = None,
+    dtype: Any = None,
+    chunks: Any = None,
+    drop_axis: Any = None,
+    new_axis: Any = None,
+    enforce_ndim: bool = False,
+    meta: Any = None,
+    **kwargs: Any,
+) -> Array:
+    """``func`` on each block of the Tessera arrays among ``args`` (dask's
+    ``map_blocks``): other arguments and ``kwargs`` go to every call unchanged; a
+    ``block_info`` or ``block_id`` parameter of ``func`` receives dask's values.
+
+    Arrays broadcast together (aligned from the last axis); ``chunks`` gives the output's
+    blocks (an int per axis for every block, or the sizes), ``drop_axis`` axes are seen
+    whole, ``new_axis`` axes are added with one block. Without ``dtype`` (or ``meta``)
+    the output dtype is found by calling ``func`` on one-element arrays, as dask does.
+    Each block must come back in the declared shape; its dtype is cast to the declared
+    one by NumPy's ``same_kind`` rule (dask leaves a mismatch inconsistent instead).
+
+    >>> import numpy as np, tessera as ts
+    >>> x = ts.arange(6, chunks=3)
+    >>> ts.map_blocks(lambda b: b * 10, x).compute()
+    array([ 0, 10, 20, 30, 40, 50])
+    """
+    arrays = [a for a in args if isinstance(a, Array)]
+    if not arrays:
+        raise ValueError(
+            "map_blocks: no Tessera array among the arguments; pass at least one (tessera.asarray(x) for a NumPy one)"
+        )
+    if meta is not None and dtype is None:
+        dtype = np.asarray(meta).dtype
+    dt = _dtypes.name_of(dtype) if dtype is not None else _infer_dtype(func, args, kwargs, "map_blocks")
+    ndim = max(a.ndim for a in arrays)
+    drop = _axes(drop_axis, ndim, "drop_axis")
+    out_ndim = ndim - len(drop) + (len(new_axis) if isinstance(new_axis, (list, tuple)) else int(new_axis is not None))
+    new = _axes(new_axis, out_ndim, "new_axis")
+    spec = None
+    if chunks is not None:
+        spec = [c if isinstance(c, numbers.Integral) else [operator.index(n) for n in c] for c in chunks]
+        if len(spec) != out_ndim:
+            raise ValueError(
+                f"map_blocks: chunks={chunks!r} has {len(spec)} axes but the output has {out_ndim}; give one per output axis"
+            )
+    call, arrays = _adapt(func, args, kwargs, dt)
+    return Array(_native.map_blocks(call, [a._n for a in arrays], dt, spec, drop, new, _name(func, name)))
+
+
+def _depth(depth: Any, ndim: int) -> list[int]:
+    if isinstance(depth, dict):
+        d = [0] * ndim
+        for k, v in depth.items():
+            d[operator.index(k) % ndim] = operator.index(v)
+    elif isinstance(depth, (list, tuple)):
+        if len(depth) != ndim:
+            raise ValueError(f"map_overlap: depth={depth!r} has {len(depth)} entries for {ndim} dimensions")
+        d = []
+        for v in depth:
+            if isinstance(v, tuple):
+                raise NotImplementedError(
+                    "map_overlap: a different depth before and after is not supported; give one depth per axis"
+                )
+            d.append(operator.index(v))
+    else:
+        d = [operator.index(depth)] * ndim
+    if any(v < 0 for v in d):
+        raise ValueError(f"map_overlap: depth={depth!r} must not be negative")
+    return d
+
+
+def _boundary(boundary: Any, ndim: int) -> tuple[str, Any]:
+    if isinstance(boundary, dict):
+        kinds = {repr(boundary.get(k, "none")) for k in range(ndim)}
+        if len(kinds) > 1:
+            raise NotImplementedError("map_overlap: one boundary for every axis; a different one per axis is not supported yet")
+        boundary = boundary.get(0, "none")
+    if boundary is None:
+        return "none", None
+    if isinstance(boundary, str):
+        if boundary not in ("none", "periodic", "reflect", "nearest"):
+            raise ValueError(f"map_overlap: boundary={boundary!r} is not 'none', 'periodic', 'reflect', 'nearest' or a number")
+        return boundary, None
+    if isinstance(boundary, (numbers.Number, np.generic)):
+        return "constant", boundary.item() if isinstance(boundary, np.generic) else boundary
+    raise ValueError(f"map_overlap: boundary={boundary!r} is not 'none', 'periodic', 'reflect', 'nearest' or a number")
+
+
+def map_overlap(
+    func: Callable[..., Any],
+    *args: Any,
+    depth: Any = None,
+    boundary: Any = None,
+    trim: bool = True,
+    align_arrays: bool = True,
+    allow_rechunk: bool = True,
+    name: str | None = None,
+    dtype: Any = None,
+    meta: Any = None,
+    **kwargs: Any,
+) -> Array:
+    """``func`` on each block with ``depth`` of its neighbours' values on each side
+    (dask's ``map_overlap``): stencils, filters, rolling windows.
+
+    The halo is read from the neighbouring blocks' regions (never a padded copy of the
+    array; a depth deeper than a chunk spans several chunks, with no rechunk).
+    ``boundary`` is what lies past the array's edges: ``"none"`` (dask's default: edge
+    blocks get no halo there), ``"periodic"``, ``"reflect"`` (the edge value mirrored
+    too), ``"nearest"`` or a constant. With ``trim`` the halo is cut off ``func``'s
+    result, which must keep its input's shape.
+
+    >>> import numpy as np, tessera as ts
+    >>> x = ts.arange(8.0, chunks=3)
+    >>> ts.map_overlap(lambda b: np.roll(b, 1) + b + np.roll(b, -1), x, depth=1, boundary="periodic").compute()
+    array([ 8.,  3.,  6.,  9., 12., 15., 18., 13.])
+    """
+    arrays = [a for a in args if isinstance(a, Array)]
+    if not arrays:
+        raise ValueError("map_overlap: no Tessera array among the arguments; pass at least one")
+    ndim = arrays[0].ndim
+    d = _depth(0 if depth is None else depth, ndim)
+    kind, value = _boundary(boundary, ndim)
+    if meta is not None and dtype is None:
+        dtype = np.asarray(meta).dtype
+    dt = _dtypes.name_of(dtype) if dtype is not None else _infer_dtype(func, args, kwargs, "map_overlap")
+    call, arrays = _adapt(func, args, kwargs, dt)
+    return Array(_native.map_overlap(call, [a._n for a in arrays], d, kind, value, trim, dt, _name(func, name)))
+
+
+def apply_gufunc(
+    func: Callable[..., Any],
+    signature: str,
+    *args: Any,
+    axes: Any = None,
+    axis: Any = None,
+    keepdims: bool = False,
+    output_dtypes: Any = None,
+    output_sizes: dict[str, int] | None = None,
+    vectorize: bool | None = None,
+    allow_rechunk: bool = False,
+    meta: Any = None,
+    **kwargs: Any,
+) -> Array:
+    """``func`` over the core dimensions of ``signature`` (``"(i),(i)->()"``), looped over
+    the others, which broadcast together (dask's ``apply_gufunc``, one output).
+
+    Core dimensions are made one chunk each (dask requires ``allow_rechunk=True`` for
+    that; here it is always done, as a rechunk, never a silent wrong answer).
+    ``vectorize=True`` wraps ``func`` in ``np.vectorize``; ``axis=`` moves the one core
+    dimension of each input of a ``"(i)->()"``-like signature from there.
+
+    >>> import numpy as np, tessera as ts
+    >>> x = ts.ones((4, 3), chunks=2)
+    >>> ts.apply_gufunc(lambda b: b.sum(-1), "(i)->()", x, output_dtypes="f8").compute()
+    array([3., 3., 3., 3.])
+    """
+    if axes is not None or keepdims:
+        raise NotImplementedError("apply_gufunc: axes= and keepdims= are not supported; moveaxis the core dimensions last first")
+    if signature.partition("->")[2].count("(") > 1:
+        raise NotImplementedError("apply_gufunc: one output only; call it once per output")
+    arrays = [a if isinstance(a, Array) else asarray(a) for a in args]
+    if axis is not None:
+        from .routines import moveaxis
+
+        arrays = [moveaxis(a, axis, -1) for a in arrays]
+    if vectorize:
+        otypes = (
+            None
+            if output_dtypes is None
+            else [np.dtype(output_dtypes if not isinstance(output_dtypes, (list, tuple)) else output_dtypes[0])]
+        )
+        func = np.vectorize(func, signature=signature, otypes=otypes)
+    if isinstance(output_dtypes, (list, tuple)):
+        if len(output_dtypes) != 1:
+            raise NotImplementedError("apply_gufunc: one output only; call it once per output")
+        output_dtypes = output_dtypes[0]
+    if meta is not None and output_dtypes is None:
+        output_dtypes = np.asarray(meta).dtype
+    dt = (
+        _dtypes.name_of(output_dtypes) if output_dtypes is not None else _infer_dtype(func, tuple(arrays), kwargs, "apply_gufunc")
+    )
+    src = [a._n.dtype for a in arrays]
+
+    def call(blocks: list[np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        return _declared(func(*[_result(b, d) for b, d in zip(blocks, src)], **kwargs), dt)
+
+    sizes = list((output_sizes or {}).items())
+    return Array(_native.apply_gufunc(call, [a._n for a in arrays], signature, dt, sizes, _name(func, None)))

@@ -1,0 +1,127 @@
+//! The user's own code per block: a named function of host blocks, and what it is told
+//! about the block it computes.
+//!
+//! Why its own room, at the bottom: the expression holds a [`BlockFn`], the graph puts
+//! it in a task and the CPU backend calls it; none of them knows what it computes, only
+//! its name (which identifies it across MPI ranks), its inputs' regions and its output's
+//! size, so memory projection and spilling hold as for the built-in ops.
+
+use crate::dtype::{DType, HostArray};
+use crate::error::{Error, Result, UserPayload};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// The body of a user function: the input blocks (each a C-contiguous host array of the
+/// region [`BlockInfo::inputs`] describes) to the output block.
+pub type BlockFnBody = dyn Fn(&[&HostArray], &BlockInfo) -> Result<HostArray> + Send + Sync;
+
+/// A user function and the name it goes by in task names, errors and the MPI graph
+/// fingerprint.
+///
+/// ```
+/// use tessera::userfn::BlockFn;
+/// let f = BlockFn::new("double", |x, _| Ok(x[0].clone()));
+/// assert_eq!(f.name(), "double");
+/// ```
+#[derive(Clone)]
+pub struct BlockFn {
+    name: Arc<str>,
+    body: Arc<BlockFnBody>,
+}
+
+impl std::fmt::Debug for BlockFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BlockFn({})", self.name)
+    }
+}
+
+impl BlockFn {
+    /// `body` under `name`.
+    pub fn new<F>(name: impl Into<String>, body: F) -> BlockFn
+    where
+        F: Fn(&[&HostArray], &BlockInfo) -> Result<HostArray> + Send + Sync + 'static,
+    {
+        BlockFn {
+            name: name.into().into(),
+            body: Arc::new(body),
+        }
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs the function on one block: its error comes back naming `op`, the function
+    /// and the block; a panic inside it is caught and reported the same way.
+    pub fn call(
+        &self,
+        op: &'static str,
+        inputs: &[&HostArray],
+        info: &BlockInfo,
+    ) -> Result<HostArray> {
+        let fail = |reason: String, payload: Option<UserPayload>| Error::UserFunction {
+            op,
+            name: self.name.to_string(),
+            block: info.block.clone(),
+            reason,
+            payload,
+        };
+        let run =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.body)(inputs, info)));
+        match run {
+            Ok(Ok(out)) => Ok(out),
+            // Already ours (a nested compute's error, say): keep its kind.
+            Ok(Err(Error::UserFunction {
+                reason, payload, ..
+            })) => Err(fail(reason, payload)),
+            Ok(Err(e)) => Err(fail(e.to_string(), None)),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".into());
+                Err(fail(format!("panicked: {what}"), None))
+            }
+        }
+    }
+}
+
+/// Where one input's block comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputInfo {
+    /// The input array's shape.
+    pub shape: Vec<usize>,
+    /// The block's index along the input's axes in the loop over blocks (0 where the
+    /// input broadcasts).
+    pub block: Vec<usize>,
+    /// Blocks per input axis in that loop.
+    pub num_blocks: Vec<usize>,
+    /// The region of the input the block holds, per axis (halo included).
+    pub location: Vec<Range<usize>>,
+}
+
+/// What a user function is told about the block it computes (dask's `block_info`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockInfo {
+    /// The output block's index in the output's block grid.
+    pub block: Vec<usize>,
+    /// Blocks of the output per axis.
+    pub num_blocks: Vec<usize>,
+    /// The region of the output the block is, per axis.
+    pub location: Vec<Range<usize>>,
+    /// The output array's shape.
+    pub shape: Vec<usize>,
+    /// The output's dtype.
+    pub dtype: DType,
+    /// Each input's block, in argument order.
+    pub inputs: Vec<InputInfo>,
+}
+
+impl BlockInfo {
+    /// The output block's shape.
+    pub fn chunk_shape(&self) -> Vec<usize> {
+        self.location.iter().map(|r| r.len()).collect()
+    }
+}
