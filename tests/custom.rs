@@ -642,3 +642,104 @@ fn apply_gufunc_loops_over_broadcast_dimensions() {
     .check()
     .is_err());
 }
+
+#[test]
+fn blockwise_contracts_loops_and_adds_indices() {
+    use tessera::array::{blockwise, indices, AxisChunks, BlockwiseSpec};
+    let a = data(&[5, 7], 41);
+    let b = data(&[7, 4], 42);
+    let x = stored(&a, &[vec![2, 3], vec![3, 3, 1]]);
+    let y = stored(&b, &[vec![2, 5], vec![3, 1]]);
+    let mm = |bl: &[&HostArray], _: &tessera::userfn::BlockInfo| {
+        let (p, q) = (f64s(bl[0]), f64s(bl[1]));
+        let p = p.into_dimensionality::<ndarray::Ix2>().unwrap();
+        let q = q.into_dimensionality::<ndarray::Ix2>().unwrap();
+        Ok(HostArray::F64(p.dot(&q).into_dyn()))
+    };
+    let p = blockwise(
+        &indices("ik"),
+        &[(&x, indices("ij")), (&y, indices("jk"))],
+        mm,
+        BlockwiseSpec::new(DType::F64),
+    );
+    assert_eq!(p.shape(), &[5, 4]);
+    let want = a
+        .view()
+        .into_dimensionality::<ndarray::Ix2>()
+        .unwrap()
+        .dot(&b.view().into_dimensionality::<ndarray::Ix2>().unwrap());
+    let got = p.compute::<f64>().unwrap();
+    for (g, w) in got.iter().zip(want.iter()) {
+        assert!((g - w).abs() < 1e-12);
+    }
+    // The output's order differs from the arguments': "ki" is the transposed product,
+    // the function returning its block in (k, i) order.
+    let mmt = move |bl: &[&HostArray], info: &tessera::userfn::BlockInfo| {
+        let HostArray::F64(r) = mm(bl, info)? else {
+            unreachable!()
+        };
+        Ok(HostArray::F64(
+            r.reversed_axes().as_standard_layout().into_owned(),
+        ))
+    };
+    let pt = blockwise(
+        &indices("ki"),
+        &[(&x, indices("ij")), (&y, indices("jk"))],
+        mmt,
+        BlockwiseSpec::new(DType::F64),
+    );
+    let got = pt.compute::<f64>().unwrap();
+    for i in 0..5 {
+        for k in 0..4 {
+            assert!((got[[k, i]] - want[[i, k]]).abs() < 1e-12);
+        }
+    }
+    // A new index, and resized blocks: each row block's mean and max along j.
+    let stats = blockwise(
+        &indices("is"),
+        &[(&x, indices("ij"))],
+        |bl, _| {
+            let v = f64s(bl[0]);
+            let mean = v.mean_axis(ndarray::Axis(1)).unwrap();
+            let max = v.map_axis(ndarray::Axis(1), |r| r.fold(f64::MIN, |m, &t| m.max(t)));
+            Ok(HostArray::F64(
+                ndarray::stack(ndarray::Axis(1), &[mean.view(), max.view()]).unwrap(),
+            ))
+        },
+        BlockwiseSpec::new(DType::F64).new_axis("s", 2),
+    );
+    assert_eq!(stats.shape(), &[5, 2]);
+    let got = stats.compute::<f64>().unwrap();
+    for i in 0..5 {
+        let row = a.index_axis(ndarray::Axis(0), i);
+        assert!((got[[i, 0]] - row.mean().unwrap()).abs() < 1e-12);
+        assert_eq!(got[[i, 1]], row.fold(f64::MIN, |m, &t| m.max(t)));
+    }
+    let halves = blockwise(
+        &indices("ij"),
+        &[(&x, indices("ij"))],
+        |bl, _| {
+            let v = f64s(bl[0]);
+            Ok(HostArray::F64(
+                v.slice(ndarray::s![..1, ..]).to_owned().into_dyn(),
+            ))
+        },
+        BlockwiseSpec::new(DType::F64).adjust("i", AxisChunks::Each(1)),
+    );
+    assert_eq!(halves.shape(), &[2, 7]);
+    let got = halves.compute::<f64>().unwrap();
+    assert_eq!(
+        got.index_axis(ndarray::Axis(0), 1),
+        a.index_axis(ndarray::Axis(0), 2)
+    );
+    // Lengths of one index must agree.
+    let z = stored(&data(&[6, 4], 43), &[vec![6], vec![4]]);
+    assert!(blockwise(
+        &indices("ik"),
+        &[(&x, indices("ij")), (&z, indices("jk"))],
+        |b, _| Ok(b[0].clone()),
+        BlockwiseSpec::new(DType::F64)
+    )
+    .check()
+    .is_err());
+}

@@ -226,3 +226,37 @@ pub fn apply_gufunc(
         spec,
     ))
 }
+
+/// `blockwise(func, out, arrays, indices, dtype, new_axes, adjust_chunks, name)`: each
+/// adjusted chunk is an int (every block) or the sizes.
+#[pyfunction]
+#[pyo3(signature = (func, out, arrays, indices, dtype, new_axes, adjust_chunks, name))]
+#[allow(clippy::too_many_arguments)]
+pub fn blockwise(
+    func: Py<PyAny>,
+    out: Vec<String>,
+    arrays: Vec<PyRef<'_, Native>>,
+    indices: Vec<Vec<String>>,
+    dtype: &str,
+    new_axes: Vec<(String, usize)>,
+    adjust_chunks: Vec<(String, Bound<'_, PyAny>)>,
+    name: String,
+) -> PyResult<Native> {
+    let dtype = dtype_from_name(dtype)?;
+    let mut spec = tessera::array::BlockwiseSpec::new(dtype);
+    spec.new_axes = new_axes;
+    for (index, c) in adjust_chunks {
+        let c = match c.extract::<usize>() {
+            Ok(n) => AxisChunks::Each(n),
+            Err(_) => AxisChunks::Sizes(c.extract()?),
+        };
+        spec.adjust_chunks.push((index, c));
+    }
+    let args: Vec<(&Array, Vec<String>)> = arrays.iter().map(|a| &a.0).zip(indices).collect();
+    wrap(tessera::array::blockwise_fn(
+        &out,
+        &args,
+        block_fn(func, name, dtype),
+        spec,
+    ))
+}

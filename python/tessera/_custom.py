@@ -306,3 +306,79 @@ def apply_gufunc(
 
     sizes = list((output_sizes or {}).items())
     return Array(_native.apply_gufunc(call, [a._n for a in arrays], signature, dt, sizes, _name(func, None)))
+
+
+def blockwise(
+    func: Callable[..., Any],
+    out_ind: Any,
+    *args: Any,
+    name: str | None = None,
+    token: str | None = None,
+    dtype: Any = None,
+    adjust_chunks: dict[Any, Any] | None = None,
+    new_axes: dict[Any, int] | None = None,
+    align_arrays: bool = True,
+    concatenate: bool | None = None,
+    meta: Any = None,
+    **kwargs: Any,
+) -> Array:
+    """``func`` on blocks matched by index (dask's ``blockwise``): ``args`` alternate an
+    argument and its index (``x, "ij", y, "jk"``; ``None`` passes the argument as it is);
+    output indices loop over blocks, indices only the arguments have are contracted
+    (``func`` sees them whole: ``concatenate=True``, required when there are any; dask's
+    lists of blocks are not built), ``new_axes`` adds indices of the given lengths, and
+    ``adjust_chunks`` resizes an output index's blocks (an int, the sizes, or a function
+    of each block's length).
+
+    >>> import numpy as np, tessera as ts
+    >>> x, y = ts.ones((4, 6), chunks=2), ts.ones((6, 3), chunks=3)
+    >>> ts.blockwise(np.dot, "ik", x, "ij", y, "jk", dtype="f8", concatenate=True).compute()[0]
+    array([6., 6., 6.])
+    """
+    if len(args) % 2:
+        raise ValueError("blockwise: arguments come in pairs (array, index); give None as the index of a constant")
+    pairs = [(args[k], args[k + 1]) for k in range(0, len(args), 2)]
+    labels: dict[Any, str] = {}
+
+    def label(i: Any) -> str:
+        return labels.setdefault(i, f"i{len(labels)}")
+
+    out = [label(i) for i in out_ind]
+    arrays, indices, slots = [], [], []
+    for k, (a, ind) in enumerate(pairs):
+        if ind is None:
+            continue
+        a = a if isinstance(a, Array) else asarray(a)
+        arrays.append(a)
+        indices.append([label(i) for i in ind])
+        slots.append(k)
+    if not arrays:
+        raise ValueError("blockwise: no array argument with an index")
+    contracted = {i for ind in indices for i in ind} - set(out)
+    if contracted and concatenate is not True:
+        raise NotImplementedError(
+            "blockwise: contracted indices need concatenate=True here (the function sees them whole); dask's lists of blocks are not supported"
+        )
+    probe_args = tuple(
+        a if ind is None else np.ones((1,) * np.ndim(a), dtype=np.asarray(a).dtype if not isinstance(a, Array) else a.dtype)
+        for a, ind in pairs
+    )
+    if meta is not None and dtype is None:
+        dtype = np.asarray(meta).dtype
+    dt = _dtypes.name_of(dtype) if dtype is not None else _infer_dtype(func, probe_args, kwargs, "blockwise")
+    adjust = []
+    for i, c in (adjust_chunks or {}).items():
+        if callable(c):
+            a, ind = next((a, ind) for a, ind in zip(arrays, indices) if label(i) in ind)
+            c = [int(c(n)) for n in a.chunks[ind.index(label(i))]]
+        adjust.append((label(i), c if isinstance(c, int) else [operator.index(n) for n in c]))
+    sizes = [(label(i), operator.index(n)) for i, n in (new_axes or {}).items()]
+    src = [a._n.dtype for a in arrays]
+
+    def call(blocks: list[np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        full = [a for a, _ in pairs]
+        for k, b, d in zip(slots, blocks, src):
+            full[k] = _result(b, d)
+        return _declared(func(*full, **kwargs), dt)
+
+    return Array(_native.blockwise(call, out, [a._n for a in arrays], indices, dt, sizes, adjust, _name(func, name)))

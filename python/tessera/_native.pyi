@@ -136,6 +136,16 @@ def apply_gufunc(
     output_sizes: Sequence[tuple[str, int]],
     name: str,
 ) -> Native: ...
+def blockwise(
+    func: Callable[[list[np.ndarray], dict[str, Any]], np.ndarray],
+    out: Sequence[str],
+    arrays: Sequence[Native],
+    indices: Sequence[Sequence[str]],
+    dtype: str,
+    new_axes: Sequence[tuple[str, int]],
+    adjust_chunks: Sequence[tuple[str, Any]],
+    name: str,
+) -> Native: ...
 def qr(a: Native) -> tuple[Native, Native]: ...
 def svd(a: Native) -> tuple[Native, Native, Native]: ...
 def svd_compressed(

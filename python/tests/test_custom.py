@@ -247,3 +247,24 @@ def test_apply_gufunc_matches_numpy():
         ts.apply_gufunc(lambda v: v, "(i)->(j)", x, output_dtypes="f8")
     with pytest.raises(NotImplementedError, match="one output"):
         ts.apply_gufunc(np.divmod, "(),()->(),()", x, x)
+
+
+def test_blockwise_matches_numpy():
+    a, b = rng((5, 7), 12), rng((7, 4), 13)
+    x, y = ts.from_array(a, chunks=(2, 3)), ts.from_array(b, chunks=(5, 3))
+    p = ts.blockwise(np.dot, "ik", x, "ij", y, "jk", dtype="f8", concatenate=True)
+    np.testing.assert_allclose(p.compute(), a @ b, rtol=1e-12)
+    # Transposed output order, a constant argument, kwargs, dtype inference.
+    t = ts.blockwise(lambda u, c, scale: (u * c * scale).T, "ji", x, "ij", 2.0, None, scale=3.0)
+    np.testing.assert_array_equal(t.compute(), (a * 6.0).T)
+    # Outer product: indices of different arguments meet.
+    u, v = rng((6,), 14), rng((3,), 15)
+    o = ts.blockwise(np.multiply.outer, "ij", ts.from_array(u, chunks=4), "i", ts.from_array(v, chunks=2), "j", dtype="f8")
+    np.testing.assert_array_equal(o.compute(), np.multiply.outer(u, v))
+    # new_axes and adjust_chunks (a function of each block's length).
+    s = ts.blockwise(lambda w: np.stack([w.min(1), w.max(1)], 1), "ik", x, "ij", new_axes={"k": 2}, dtype="f8", concatenate=True)
+    np.testing.assert_array_equal(s.compute(), np.stack([a.min(1), a.max(1)], 1))
+    h = ts.blockwise(lambda w: w[:1], "ij", x, "ij", adjust_chunks={"i": lambda n: 1}, dtype="f8")
+    np.testing.assert_array_equal(h.compute(), a[::2])
+    with pytest.raises(NotImplementedError, match="concatenate=True"):
+        ts.blockwise(np.dot, "ik", x, "ij", y, "jk", dtype="f8")

@@ -5,8 +5,10 @@
 //! array (like a NaN) and comes out of `check()` or `compute()` as a value. Creation
 //! functions return `Result` directly.
 
+mod blockwise;
 mod check;
 mod creation;
+pub use blockwise::{blockwise, blockwise_fn, indices, BlockwiseSpec};
 mod custom;
 mod gufunc;
 pub use gufunc::{apply_gufunc, apply_gufunc_fn, GufuncSpec};
