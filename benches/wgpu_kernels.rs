@@ -83,6 +83,43 @@ fn wgpu_kernels(c: &mut Criterion) {
     let prod = y.matmul(&y);
     g.throughput(Throughput::Elements((2 * m * m * m) as u64));
     g.bench_function("matmul_f32_512_random", |b| b.iter(|| run(&prod)));
+
+    // A user kernel: the 5-point periodic Laplacian in WGSL (tests/kernels) on the adapter,
+    // against its CPU form (plain Rust loops) on the CPU, the same graph, then summed.
+    use tessera::array::{map_overlap_kernel, Boundary, OutSpec, Overlap};
+    use tessera::userfn::{BlockFn, UserKernel};
+    let cpu = BlockFn::new("laplacian-cpu", |b, _| {
+        let tessera::HostArray::F32(v) = b[0] else {
+            return Err(tessera::Error::arg("laplacian", "f32 only"));
+        };
+        let (r, c) = (v.shape()[0], v.shape()[1]);
+        let mut o = v.clone();
+        for i in 1..r - 1 {
+            for j in 1..c - 1 {
+                o[[i, j]] =
+                    v[[i - 1, j]] + v[[i + 1, j]] + v[[i, j - 1]] + v[[i, j + 1]] - 4.0 * v[[i, j]];
+            }
+        }
+        Ok(tessera::HostArray::F32(o))
+    });
+    let lap = map_overlap_kernel(
+        &[&random],
+        UserKernel::wgsl(include_str!("../tests/kernels/laplacian.wgsl"), "laplacian"),
+        Some(cpu),
+        Overlap::new(&[1, 1], Boundary::Periodic),
+        OutSpec::new(DType::F32).name("laplacian"),
+    )
+    .sum();
+    g.throughput(Throughput::Bytes((n * n * 4) as u64));
+    g.bench_function("user_wgsl_laplacian_2048", |b| b.iter(|| run(&lap)));
+    let cpu_opts = ComputeOptions {
+        device: Device::Cpu,
+        scheduler: Scheduler::Threads(0),
+        ..Default::default()
+    };
+    g.bench_function("user_cpu_form_laplacian_2048", |b| {
+        b.iter(|| black_box(lap.compute_host_with(&cpu_opts).unwrap()))
+    });
     g.finish();
 }
 

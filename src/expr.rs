@@ -111,6 +111,8 @@ pub(crate) struct BlockMap {
     pub new_axis: Vec<usize>,
     /// `map_overlap`'s neighbours' values around each block.
     pub halo: Option<Halo>,
+    /// GPU source the devices may run instead of `f` (`f` is the CPU form).
+    pub kernel: Option<Arc<crate::userfn::UserKernel>>,
 }
 
 /// The halo of a `map_overlap`: `depth[k]` values on both sides along loop axis `k`.

@@ -677,6 +677,9 @@ pub struct UserOp {
     pub dtype: DType,
     /// The block's shape (after the trim).
     pub shape: Vec<usize>,
+    /// GPU source a device may run instead of `f`; a kernel writes the trimmed block
+    /// itself (it is told the halo).
+    pub kernel: Option<std::sync::Arc<crate::userfn::UserKernel>>,
 }
 
 /// A data-dependent check of one chunk: input 0 passes through, unless any element of

@@ -125,3 +125,37 @@ impl BlockInfo {
         self.location.iter().map(|r| r.len()).collect()
     }
 }
+
+/// GPU source for a user function (`map_blocks_kernel`): run on a device whose
+/// language it is written in, compiled and cached like the built-in kernels.
+///
+/// The WGSL contract: group 0 holds `@binding(0) var<storage, read> dims: array<i32>`
+/// (`[total, ndim, out_shape…, halo_before…, in0_shape…, in1_shape…]`, shapes left-padded
+/// with 1s to the output's rank), `@binding(1) var<storage, read_write> out:
+/// array<T>` (the output block, C order) and `@binding(2 + k) var<storage, read> ink:
+/// array<T>` (input `k`'s block, its halo included); the entry point runs with
+/// `@workgroup_size(256)` over `ceil(total / 256)` workgroups (a 2-d grid past the
+/// device's limit: element `gid.x + gid.y * 256 * nwg.x`). Element types are the
+/// blocks' dtypes (`f32`, `i32`, `u32`; `f64` where the adapter has it).
+///
+/// ```
+/// let k = tessera::userfn::UserKernel::wgsl("/* … */", "main");
+/// assert_eq!(k.entry, "main");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserKernel {
+    /// WGSL source, run by wgpu devices.
+    pub wgsl: Option<String>,
+    /// The entry point.
+    pub entry: String,
+}
+
+impl UserKernel {
+    /// A WGSL kernel.
+    pub fn wgsl(source: &str, entry: &str) -> UserKernel {
+        UserKernel {
+            wgsl: Some(source.into()),
+            entry: entry.into(),
+        }
+    }
+}

@@ -228,3 +228,85 @@ fn adapters_can_be_named() {
         .to_string();
     assert!(e.contains("no-such-gpu") && e.contains(&name), "{e}");
 }
+
+/// The 5-point Laplacian by [`tessera::array::map_overlap_kernel`]: the user's WGSL on the
+/// adapter, its CPU form on the CPU, both against np.roll-style periodic arithmetic.
+#[test]
+fn a_user_wgsl_stencil_kernel_runs_on_the_adapter_and_matches_its_cpu_form() {
+    use tessera::array::{map_overlap_kernel, Boundary, OutSpec, Overlap};
+    use tessera::userfn::{BlockFn, UserKernel};
+    use tessera::HostArray;
+    let Some(dev) = wgpu() else { return };
+    let (n, m) = (70usize, 45usize);
+    let x =
+        tessera::random::uniform_range(&[n, m], &[32, 20][..], 5, -1.0, 1.0, DType::F32).unwrap();
+    let a = x.compute::<f32>().unwrap();
+    let cpu = BlockFn::new("laplacian-cpu", |b, _| {
+        let HostArray::F32(v) = b[0] else {
+            unreachable!()
+        };
+        let mut o = v.clone();
+        let (r, c) = (v.shape()[0], v.shape()[1]);
+        for i in 1..r - 1 {
+            for j in 1..c - 1 {
+                o[[i, j]] =
+                    v[[i - 1, j]] + v[[i + 1, j]] + v[[i, j - 1]] + v[[i, j + 1]] - 4.0 * v[[i, j]];
+            }
+        }
+        Ok(HostArray::F32(o))
+    });
+    let kernel = UserKernel::wgsl(include_str!("kernels/laplacian.wgsl"), "laplacian");
+    let lap = map_overlap_kernel(
+        &[&x],
+        kernel,
+        Some(cpu),
+        Overlap::new(&[1, 1], Boundary::Periodic),
+        OutSpec::new(DType::F32).name("laplacian"),
+    );
+    let g = tessera::graph::TaskGraph::build(&[&lap]).unwrap();
+    let on_gpu = tessera::scheduler::execute(&g, &common::opts(dev)).unwrap();
+    assert!(
+        on_gpu.stats.device_tasks >= 12,
+        "the user kernels ran on the adapter: {} tasks there",
+        on_gpu.stats.device_tasks
+    );
+    let on_cpu = lap.compute_with::<f32>(&common::opts(Device::Cpu)).unwrap();
+    let gpu = lap.compute_with::<f32>(&common::opts(dev)).unwrap();
+    for i in 0..n {
+        for j in 0..m {
+            let want = a[[(i + n - 1) % n, j]]
+                + a[[(i + 1) % n, j]]
+                + a[[i, (j + m - 1) % m]]
+                + a[[i, (j + 1) % m]]
+                - 4.0 * a[[i, j]];
+            assert_eq!(on_cpu[[i, j]], want, "CPU form at ({i}, {j})");
+            // The shader may fuse the last multiply-add: within an ulp of the sum's size.
+            assert!(
+                (gpu[[i, j]] - want).abs() <= 4.0 * f32::EPSILON * 8.0,
+                "kernel at ({i}, {j}): {} vs {want}",
+                gpu[[i, j]]
+            );
+        }
+    }
+    // Without a CPU form, the CPU says how to run it.
+    let bare = map_overlap_kernel(
+        &[&x],
+        UserKernel::wgsl(include_str!("kernels/laplacian.wgsl"), "laplacian"),
+        None,
+        Overlap::new(&[1, 1], Boundary::Periodic),
+        OutSpec::new(DType::F32),
+    );
+    let e = bare
+        .compute_with::<f32>(&common::opts(Device::Cpu))
+        .unwrap_err();
+    assert!(e.to_string().contains("no CPU form"), "{e}");
+    assert_eq!(bare.compute_with::<f32>(&common::opts(dev)).unwrap(), gpu);
+    // A WGSL error is an error of the compute, not a panic.
+    let broken = tessera::array::map_blocks_kernel(
+        &[&x],
+        UserKernel::wgsl("this is not WGSL", "main"),
+        None,
+        OutSpec::new(DType::F32),
+    );
+    assert!(broken.compute_with::<f32>(&common::opts(dev)).is_err());
+}

@@ -72,6 +72,22 @@ fn block_fn(func: Py<PyAny>, name: String, out: DType) -> BlockFn {
     })
 }
 
+/// A boundary by dask's name (`constant` with its value).
+fn boundary_of(boundary: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Boundary> {
+    Ok(match (boundary, value) {
+        ("none", _) => Boundary::None,
+        ("periodic", _) => Boundary::Periodic,
+        ("reflect", _) => Boundary::Reflect,
+        ("nearest", _) => Boundary::Nearest,
+        ("constant", Some(v)) => Boundary::Constant(scalar(v)?),
+        (other, _) => {
+            return Err(PyValueError::new_err(format!(
+                "map_overlap: boundary {other:?} is not one of 'none', 'periodic', 'reflect', 'nearest' or a number"
+            )))
+        }
+    })
+}
+
 fn axis_chunks(v: &Bound<'_, PyAny>) -> PyResult<Vec<AxisChunks>> {
     let mut out = vec![];
     for c in v.try_iter()? {
@@ -125,18 +141,7 @@ pub fn map_overlap(
     name: String,
 ) -> PyResult<Native> {
     let dtype = dtype_from_name(dtype)?;
-    let boundary = match (boundary, value) {
-        ("none", _) => Boundary::None,
-        ("periodic", _) => Boundary::Periodic,
-        ("reflect", _) => Boundary::Reflect,
-        ("nearest", _) => Boundary::Nearest,
-        ("constant", Some(v)) => Boundary::Constant(scalar(v)?),
-        (other, _) => {
-            return Err(PyValueError::new_err(format!(
-                "map_overlap: boundary {other:?} is not one of 'none', 'periodic', 'reflect', 'nearest' or a number"
-            )))
-        }
-    };
+    let boundary = boundary_of(boundary, value)?;
     let refs: Vec<&Array> = arrays.iter().map(|a| &a.0).collect();
     let ov = Overlap {
         depth,
@@ -259,4 +264,40 @@ pub fn blockwise(
         block_fn(func, name, dtype),
         spec,
     ))
+}
+
+/// `map_blocks_kernel(wgsl, entry, cpu, arrays, dtype, depth, boundary, value, trim,
+/// name)`: the user's WGSL on wgpu devices, `cpu(blocks, info)` (or an error saying there
+/// is none) elsewhere; with `depth`, a halo as in `map_overlap`.
+#[pyfunction]
+#[pyo3(signature = (wgsl, entry, cpu, arrays, dtype, depth, boundary, value, trim, name))]
+#[allow(clippy::too_many_arguments)]
+pub fn map_blocks_kernel(
+    wgsl: String,
+    entry: String,
+    cpu: Option<Py<PyAny>>,
+    arrays: Vec<PyRef<'_, Native>>,
+    dtype: &str,
+    depth: Option<Vec<usize>>,
+    boundary: &str,
+    value: Option<&Bound<'_, PyAny>>,
+    trim: bool,
+    name: String,
+) -> PyResult<Native> {
+    let dtype = dtype_from_name(dtype)?;
+    let kernel = tessera::userfn::UserKernel::wgsl(&wgsl, &entry);
+    let cpu = cpu.map(|f| block_fn(f, name.clone(), dtype));
+    let refs: Vec<&Array> = arrays.iter().map(|a| &a.0).collect();
+    let spec = OutSpec::new(dtype).name(&name);
+    wrap(match depth {
+        None => tessera::array::map_blocks_kernel(&refs, kernel, cpu, spec),
+        Some(depth) => {
+            let ov = Overlap {
+                depth,
+                boundary: boundary_of(boundary, value)?,
+                trim,
+            };
+            tessera::array::map_overlap_kernel(&refs, kernel, cpu, ov, spec)
+        }
+    })
 }

@@ -48,6 +48,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(custom::cumreduction, m)?,
         wrap_pyfunction!(custom::apply_gufunc, m)?,
         wrap_pyfunction!(custom::blockwise, m)?,
+        wrap_pyfunction!(custom::map_blocks_kernel, m)?,
         wrap_pyfunction!(linalg::qr, m)?,
         wrap_pyfunction!(linalg::svd, m)?,
         wrap_pyfunction!(linalg::svd_compressed, m)?,

@@ -382,3 +382,38 @@ def blockwise(
         return _declared(func(*full, **kwargs), dt)
 
     return Array(_native.blockwise(call, out, [a._n for a in arrays], indices, dt, sizes, adjust, _name(func, name)))
+
+
+def map_blocks_kernel(
+    source: str,
+    *args: Any,
+    entry: str = "main",
+    dtype: Any = None,
+    cpu: Callable[..., Any] | None = None,
+    depth: Any = None,
+    boundary: Any = None,
+    trim: bool = True,
+    name: str | None = None,
+) -> Array:
+    """Your own WGSL kernel on each block, run on a wgpu device (compiled once, cached);
+    ``cpu`` (a ``map_blocks``/``map_overlap``-style function) runs where no device takes
+    it, and without one that is an error saying so. With ``depth`` each input block
+    arrives with its halo (``boundary`` as in ``map_overlap``) and the kernel writes the
+    trimmed block itself. The bindings (group 0): ``dims: array<i32>`` at 0
+    (``[total, ndim, out_shape..., halo_before..., in0_shape..., ...]``), the output at 1,
+    the inputs at 2, 3, ...; ``@workgroup_size(256)``, element ``gid.x + gid.y * 256 *
+    nwg.x``.
+    """
+    arrays = [a if isinstance(a, Array) else asarray(a) for a in args]
+    if not arrays:
+        raise ValueError("map_blocks_kernel: no array argument")
+    dt = _dtypes.name_of(dtype) if dtype is not None else arrays[0]._n.dtype
+    nm = name or entry
+    fn = None
+    if cpu is not None:
+        fn, _ = _adapt(cpu, tuple(arrays), {}, dt)
+    d, kind, value = None, "none", None
+    if depth is not None:
+        d = _depth(depth, arrays[0].ndim)
+        kind, value = _boundary(boundary, arrays[0].ndim)
+    return Array(_native.map_blocks_kernel(source, entry, fn, [a._n for a in arrays], dt, d, kind, value, trim, nm))

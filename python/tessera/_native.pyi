@@ -146,6 +146,18 @@ def blockwise(
     adjust_chunks: Sequence[tuple[str, Any]],
     name: str,
 ) -> Native: ...
+def map_blocks_kernel(
+    wgsl: str,
+    entry: str,
+    cpu: Optional[Callable[[list[np.ndarray], dict[str, Any]], np.ndarray]],
+    arrays: Sequence[Native],
+    dtype: str,
+    depth: Optional[Sequence[int]],
+    boundary: str,
+    value: Any,
+    trim: bool,
+    name: str,
+) -> Native: ...
 def qr(a: Native) -> tuple[Native, Native]: ...
 def svd(a: Native) -> tuple[Native, Native, Native]: ...
 def svd_compressed(

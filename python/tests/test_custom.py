@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -268,3 +269,27 @@ def test_blockwise_matches_numpy():
     np.testing.assert_array_equal(h.compute(), a[::2])
     with pytest.raises(NotImplementedError, match="concatenate=True"):
         ts.blockwise(np.dot, "ik", x, "ij", y, "jk", dtype="f8")
+
+
+LAPLACIAN_WGSL = (Path(__file__).resolve().parents[2] / "tests" / "kernels" / "laplacian.wgsl").read_text()
+
+
+def test_a_user_wgsl_kernel_and_its_cpu_form(device):
+    a = np.random.default_rng(3).uniform(-1, 1, (40, 30)).astype(np.float32)
+    x = ts.from_array(a, chunks=(16, 12))
+    lap = ts.map_blocks_kernel(
+        LAPLACIAN_WGSL,
+        x,
+        entry="laplacian",
+        depth=1,
+        boundary="periodic",
+        cpu=lambda b: np.roll(b, 1, 0) + np.roll(b, -1, 0) + np.roll(b, 1, 1) + np.roll(b, -1, 1) - 4 * b,
+    )
+    want = laplacian_periodic(a)
+    np.testing.assert_allclose(lap.compute(), want, rtol=0, atol=4e-6)
+    bare = ts.map_blocks_kernel(LAPLACIAN_WGSL, x, entry="laplacian", depth=1, boundary="periodic")
+    if device == "cpu":
+        with pytest.raises(ValueError, match="no CPU form"):
+            bare.compute()
+    else:
+        np.testing.assert_allclose(bare.compute(), want, rtol=0, atol=4e-6)

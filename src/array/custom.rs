@@ -8,7 +8,7 @@ use crate::chunks::ChunkGrid;
 use crate::dtype::{DType, HostArray, Scalar};
 use crate::error::{Error, Result};
 use crate::expr::{BlockMap, Halo, Op};
-use crate::userfn::{BlockFn, BlockInfo};
+use crate::userfn::{BlockFn, BlockInfo, UserKernel};
 use std::sync::Arc;
 
 /// One output axis's chunking for [`OutSpec::chunks`].
@@ -235,6 +235,72 @@ where
 
 /// [`map_blocks`] with a function already named (the Python layer's door).
 pub fn map_blocks_fn(inputs: &[&Array], f: BlockFn, out: OutSpec) -> Array {
+    map_blocks_with(inputs, f, out, None)
+}
+
+/// The CPU form of a kernel-only function: an error that says how to run it.
+fn no_cpu_form(name: &str) -> BlockFn {
+    BlockFn::new(name, |_, _| {
+        Err(Error::arg(
+            "map_blocks_kernel",
+            "this kernel has no CPU form and ran where no device takes it (the CPU, or a device without its language); compute on a wgpu device or give a CPU form",
+        ))
+    })
+}
+
+/// A user GPU kernel on each block, dask's `map_blocks` with device code: `kernel` runs
+/// on a wgpu device (see [`UserKernel`] for its bindings), `cpu` wherever no device
+/// takes it (the CPU form; without one that is an error saying so). One output block
+/// per loop block, no dropped or new axes.
+///
+/// ```
+/// use tessera::array::{map_blocks_kernel, OutSpec};
+/// use tessera::userfn::{BlockFn, UserKernel};
+/// let k = UserKernel::wgsl("/* WGSL */", "main");
+/// let cpu = BlockFn::new("double", |b, _| Ok(b[0].clone()));
+/// let x = tessera::ones(&[4], 2).unwrap().astype(tessera::DType::F32);
+/// let y = map_blocks_kernel(&[&x], k, Some(cpu), OutSpec::new(tessera::DType::F32));
+/// assert_eq!(y.compute::<f32>().unwrap().sum(), 4.0); // the CPU form, on the CPU
+/// ```
+pub fn map_blocks_kernel(
+    inputs: &[&Array],
+    kernel: UserKernel,
+    cpu: Option<BlockFn>,
+    out: OutSpec,
+) -> Array {
+    if !out.drop_axis.is_empty() || !out.new_axis.is_empty() {
+        return Array::err(Error::arg(
+            "map_blocks_kernel",
+            "drop_axis= and new_axis= are not for kernels (a kernel's output block has the loop's axes); reshape after",
+        ));
+    }
+    let name = out.name.clone().unwrap_or_else(|| kernel.entry.clone());
+    let f = cpu.unwrap_or_else(|| no_cpu_form(&name));
+    map_blocks_with(inputs, f, out, Some(Arc::new(kernel)))
+}
+
+/// A user GPU kernel on each block with a halo, dask's `map_overlap` with device code:
+/// the kernel reads each input's extended block and writes the trimmed one itself
+/// (`dims` tells it the halo before the block on each axis); the CPU form `cpu`, where
+/// it runs, returns the extended block like a [`map_overlap`] function.
+pub fn map_overlap_kernel(
+    inputs: &[&Array],
+    kernel: UserKernel,
+    cpu: Option<BlockFn>,
+    ov: Overlap,
+    out: OutSpec,
+) -> Array {
+    let name = out.name.clone().unwrap_or_else(|| kernel.entry.clone());
+    let f = cpu.unwrap_or_else(|| no_cpu_form(&name));
+    map_overlap_with(inputs, f, ov, out, Some(Arc::new(kernel)))
+}
+
+fn map_blocks_with(
+    inputs: &[&Array],
+    f: BlockFn,
+    out: OutSpec,
+    kernel: Option<Arc<UserKernel>>,
+) -> Array {
     const OP: &str = "map_blocks";
     let go = || -> Result<Array> {
         let lg = loop_grid_of(OP, inputs)?;
@@ -256,6 +322,7 @@ pub fn map_blocks_fn(inputs: &[&Array], f: BlockFn, out: OutSpec) -> Array {
                 drop_axis: out.drop_axis.clone(),
                 new_axis: out.new_axis.clone(),
                 halo: None,
+                kernel,
             })),
             inputs.iter().map(|&a| a.clone()).collect(),
             shape,
@@ -324,6 +391,16 @@ where
 
 /// [`map_overlap`] with a function already named (the Python layer's door).
 pub fn map_overlap_fn(inputs: &[&Array], f: BlockFn, ov: Overlap, out: OutSpec) -> Array {
+    map_overlap_with(inputs, f, ov, out, None)
+}
+
+fn map_overlap_with(
+    inputs: &[&Array],
+    f: BlockFn,
+    ov: Overlap,
+    out: OutSpec,
+    kernel: Option<Arc<UserKernel>>,
+) -> Array {
     const OP: &str = "map_overlap";
     let go = || -> Result<Array> {
         let nodes = inputs
@@ -412,6 +489,7 @@ pub fn map_overlap_fn(inputs: &[&Array], f: BlockFn, ov: Overlap, out: OutSpec) 
                     padded: mode.is_some(),
                     trim: ov.trim,
                 }),
+                kernel,
             })),
             args,
             shape,

@@ -101,6 +101,7 @@ impl Lower {
                 trim,
                 dtype: n.dtype,
                 shape: out_shape,
+                kernel: m.kernel.clone(),
             });
             ids.push(self.add(op, inputs, bytes, n, b));
         }

@@ -12,16 +12,35 @@ impl WgpuBackend {
         &self,
         source: &str,
     ) -> Result<Arc<wgpu::ComputePipeline>> {
+        self.pipeline_at(source, "main")
+    }
+
+    /// The pipeline of `source` entered at `entry` (user kernels name theirs), compiled
+    /// once per source and entry.
+    pub(in crate::backend::wgpu) fn pipeline_at(
+        &self,
+        source: &str,
+        entry: &str,
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
+        let key = if entry == "main" {
+            source.to_string()
+        } else {
+            format!("{source}\n// entry {entry}")
+        };
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = cache.get(source) {
+        if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
-        let p = self.scoped("compile", || Ok(self.compile(source)))?;
-        cache.insert(source.to_string(), p.clone());
+        let p = self.scoped("compile", || Ok(self.compile(source, entry)))?;
+        cache.insert(key, p.clone());
         Ok(p)
     }
 
-    pub(in crate::backend::wgpu) fn compile(&self, source: &str) -> Arc<wgpu::ComputePipeline> {
+    pub(in crate::backend::wgpu) fn compile(
+        &self,
+        source: &str,
+        entry: &str,
+    ) -> Arc<wgpu::ComputePipeline> {
         let module = self
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -34,7 +53,7 @@ impl WgpuBackend {
                     label: Some("tessera-map"),
                     layout: None,
                     module: &module,
-                    entry_point: Some("main"),
+                    entry_point: Some(entry),
                     compilation_options: Default::default(),
                     cache: None,
                 }),

@@ -110,6 +110,13 @@ impl Backend for WgpuBackend {
     }
 
     fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, Decline> {
+        if let ChunkOp::User(u) = op {
+            let (source, entry) = self.plan_user(u)?;
+            return Ok(Plan::new(Prepared {
+                pipeline: self.pipeline_at(&source, &entry),
+                tiling: None,
+            }));
+        }
         let source = match op {
             ChunkOp::Map(MapOp { expr, shape }) => {
                 return self.plan_map(expr, shape).map(Plan::new)
@@ -160,6 +167,9 @@ impl Backend for WgpuBackend {
         let pipeline = pipeline.as_ref();
         if let ChunkOp::Reduce(r) = op {
             return self.reduce(pipeline, r, inputs);
+        }
+        if let ChunkOp::User(u) = op {
+            return self.user(pipeline, u, inputs);
         }
         if let ChunkOp::Linalg(LinalgTask {
             op: LinalgOp::MatMul { batch, m, k, n },

@@ -5,3 +5,4 @@ mod copy;
 mod map;
 mod matmul;
 mod reduce;
+mod user;

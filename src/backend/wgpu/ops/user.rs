@@ -1,0 +1,76 @@
+//! User kernels (`map_blocks_kernel`): the user's WGSL, compiled and cached by source
+//! like the generated kernels, bound and dispatched by the contract `UserKernel`
+//! documents.
+
+use super::super::{codegen, WgpuBackend};
+use crate::backend::{Buffer, Decline};
+use crate::error::Result;
+use crate::kernel::UserOp;
+
+impl WgpuBackend {
+    /// The user's WGSL for this block, or why it does not run here.
+    pub(in crate::backend::wgpu) fn plan_user(
+        &self,
+        u: &UserOp,
+    ) -> std::result::Result<(String, String), Decline> {
+        let Some((src, entry)) = u
+            .kernel
+            .as_ref()
+            .and_then(|k| k.wgsl.as_ref().map(|s| (s.clone(), k.entry.clone())))
+        else {
+            return Err(format!(
+                "{} is host code (a function, not a WGSL kernel): it runs on the CPU",
+                u.f.name()
+            )
+            .into());
+        };
+        codegen::storage_type(u.dtype, self.caps)?;
+        let total: usize = u.shape.iter().product();
+        if total * u.dtype.size().max(4) > self.limits.max_storage_buffer_binding_size as usize {
+            return Err(Decline::size(
+                "the output block exceeds the storage binding",
+            ));
+        }
+        Ok((src, entry))
+    }
+
+    /// Runs the user's kernel on one block.
+    pub(in crate::backend::wgpu) fn user(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        u: &UserOp,
+        inputs: &[&Buffer],
+    ) -> Result<Buffer> {
+        let total: usize = u.shape.iter().product();
+        let out = self.alloc(total * u.dtype.size().max(4));
+        if total == 0 {
+            return Ok(self.wrap(out, u.dtype, u.shape.clone()));
+        }
+        let d = u.shape.len();
+        let padded = |s: &[usize]| -> Vec<i32> {
+            let mut v = vec![1i32; d.saturating_sub(s.len())];
+            v.extend(s.iter().map(|&n| n as i32));
+            v
+        };
+        let mut meta = vec![total as i32, d as i32];
+        meta.extend(padded(&u.shape));
+        meta.extend((0..d).map(|k| u.trim.get(k).map_or(0, |t| t.0 as i32)));
+        for i in &u.info.inputs {
+            let block: Vec<usize> = i.location.iter().map(|r| r.len()).collect();
+            meta.extend(padded(&block));
+        }
+        let max = self.limits.max_compute_workgroups_per_dimension as usize;
+        let groups = total.div_ceil(256);
+        let gx = groups.min(max);
+        self.scoped("user kernel", || {
+            self.launch(
+                pipeline,
+                &meta,
+                (gx as u32, groups.div_ceil(gx) as u32),
+                inputs,
+                &out,
+            )
+        })?;
+        Ok(self.wrap(out, u.dtype, u.shape.clone()))
+    }
+}
