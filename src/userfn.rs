@@ -138,6 +138,12 @@ impl BlockInfo {
 /// device's limit: element `gid.x + gid.y * 256 * nwg.x`). Element types are the
 /// blocks' dtypes (`f32`, `i32`, `u32`; `f64` where the adapter has it).
 ///
+/// The CUDA C contract: `extern "C" __global__ void ENTRY(const int* dims, T* out,
+/// const T* in0, const T* in1, …)` with the same `dims`, launched with 256 threads per
+/// block on a 1-d grid of at most 524,280 blocks: loop grid-stride (`for (long i =
+/// blockIdx.x * 256L + threadIdx.x; i < dims[0]; i += 256L * gridDim.x)`). NVRTC
+/// compiles it for the device's architecture, once per source and entry point.
+///
 /// ```
 /// let k = tessera::userfn::UserKernel::wgsl("/* … */", "main");
 /// assert_eq!(k.entry, "main");
@@ -146,6 +152,8 @@ impl BlockInfo {
 pub struct UserKernel {
     /// WGSL source, run by wgpu devices.
     pub wgsl: Option<String>,
+    /// CUDA C source, run by CUDA devices.
+    pub cuda: Option<String>,
     /// The entry point.
     pub entry: String,
 }
@@ -155,7 +163,24 @@ impl UserKernel {
     pub fn wgsl(source: &str, entry: &str) -> UserKernel {
         UserKernel {
             wgsl: Some(source.into()),
+            cuda: None,
             entry: entry.into(),
         }
+    }
+
+    /// A CUDA C kernel.
+    pub fn cuda(source: &str, entry: &str) -> UserKernel {
+        UserKernel {
+            wgsl: None,
+            cuda: Some(source.into()),
+            entry: entry.into(),
+        }
+    }
+
+    /// This kernel with a CUDA C form too (both spell the same computation; one entry
+    /// point name).
+    pub fn with_cuda(mut self, source: &str) -> UserKernel {
+        self.cuda = Some(source.into());
+        self
     }
 }

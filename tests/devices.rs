@@ -828,3 +828,50 @@ mod run {
         );
     }
 }
+
+/// A user kernel given in both device languages (`tests/kernels/laplacian.{wgsl,cu}`)
+/// runs on every accelerator — WGSL on wgpu, CUDA C on CUDA — and matches its CPU form.
+#[test]
+fn a_user_kernel_runs_on_every_accelerator_like_its_cpu_form() {
+    use tessera::array::{map_overlap_kernel, Boundary, OutSpec, Overlap};
+    use tessera::userfn::{BlockFn, UserKernel};
+    use tessera::HostArray;
+    let x =
+        tessera::random::uniform_range(&[50, 37], &[16, 16][..], 9, -1.0, 1.0, DType::F32).unwrap();
+    let cpu = BlockFn::new("laplacian-cpu", |b, _| {
+        let HostArray::F32(v) = b[0] else {
+            return Err(tessera::Error::arg("laplacian", "f32 only"));
+        };
+        let mut o = v.clone();
+        for i in 1..v.shape()[0] - 1 {
+            for j in 1..v.shape()[1] - 1 {
+                o[[i, j]] =
+                    v[[i - 1, j]] + v[[i + 1, j]] + v[[i, j - 1]] + v[[i, j + 1]] - 4.0 * v[[i, j]];
+            }
+        }
+        Ok(HostArray::F32(o))
+    });
+    let kernel = UserKernel::wgsl(include_str!("kernels/laplacian.wgsl"), "laplacian")
+        .with_cuda(include_str!("kernels/laplacian.cu"));
+    let lap = map_overlap_kernel(
+        &[&x],
+        kernel,
+        Some(cpu),
+        Overlap::new(&[1, 1], Boundary::Periodic),
+        OutSpec::new(DType::F32),
+    );
+    let want = lap.compute_with::<f32>(&common::opts(Device::Cpu)).unwrap();
+    for d in common::accelerators() {
+        let g = tessera::graph::TaskGraph::build(&[&lap]).unwrap();
+        let r = tessera::scheduler::execute(&g, &common::opts(d)).unwrap();
+        assert!(
+            r.stats.device_tasks >= 12,
+            "{d:?}: the kernels ran on the device ({} tasks there)",
+            r.stats.device_tasks
+        );
+        let got = lap.compute_with::<f32>(&common::opts(d)).unwrap();
+        for (a, b) in got.iter().zip(want.iter()) {
+            assert!((a - b).abs() <= 4e-6, "{d:?}: {a} vs the CPU form's {b}");
+        }
+    }
+}

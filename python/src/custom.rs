@@ -266,14 +266,16 @@ pub fn blockwise(
     ))
 }
 
-/// `map_blocks_kernel(wgsl, entry, cpu, arrays, dtype, depth, boundary, value, trim,
-/// name)`: the user's WGSL on wgpu devices, `cpu(blocks, info)` (or an error saying there
-/// is none) elsewhere; with `depth`, a halo as in `map_overlap`.
+/// `map_blocks_kernel(wgsl, cuda, entry, cpu, arrays, dtype, depth, boundary, value,
+/// trim, name)`: the user's WGSL on wgpu devices, CUDA C on CUDA devices, `cpu(blocks,
+/// info)` (or an error saying there is none) elsewhere; with `depth`, a halo as in
+/// `map_overlap`.
 #[pyfunction]
-#[pyo3(signature = (wgsl, entry, cpu, arrays, dtype, depth, boundary, value, trim, name))]
+#[pyo3(signature = (wgsl, cuda, entry, cpu, arrays, dtype, depth, boundary, value, trim, name))]
 #[allow(clippy::too_many_arguments)]
 pub fn map_blocks_kernel(
-    wgsl: String,
+    wgsl: Option<String>,
+    cuda: Option<String>,
     entry: String,
     cpu: Option<Py<PyAny>>,
     arrays: Vec<PyRef<'_, Native>>,
@@ -285,7 +287,7 @@ pub fn map_blocks_kernel(
     name: String,
 ) -> PyResult<Native> {
     let dtype = dtype_from_name(dtype)?;
-    let kernel = tessera::userfn::UserKernel::wgsl(&wgsl, &entry);
+    let kernel = tessera::userfn::UserKernel { wgsl, cuda, entry };
     let cpu = cpu.map(|f| block_fn(f, name.clone(), dtype));
     let refs: Vec<&Array> = arrays.iter().map(|a| &a.0).collect();
     let spec = OutSpec::new(dtype).name(&name);

@@ -385,8 +385,9 @@ def blockwise(
 
 
 def map_blocks_kernel(
-    source: str,
+    source: str | None,
     *args: Any,
+    cuda: str | None = None,
     entry: str = "main",
     dtype: Any = None,
     cpu: Callable[..., Any] | None = None,
@@ -395,9 +396,11 @@ def map_blocks_kernel(
     trim: bool = True,
     name: str | None = None,
 ) -> Array:
-    """Your own WGSL kernel on each block, run on a wgpu device (compiled once, cached);
-    ``cpu`` (a ``map_blocks``/``map_overlap``-style function) runs where no device takes
-    it, and without one that is an error saying so. With ``depth`` each input block
+    """Your own WGSL kernel (``source``) on each block, run on a wgpu device (compiled
+    once, cached), and its CUDA C form (``cuda=``, ``extern "C" __global__ void
+    ENTRY(const int* dims, T* out, const T* in0, ...)``, grid-stride over ``dims[0]``) on
+    a CUDA device; ``cpu`` (a ``map_blocks``/``map_overlap``-style function) runs where
+    no device takes it, and without one that is an error saying so. With ``depth`` each input block
     arrives with its halo (``boundary`` as in ``map_overlap``) and the kernel writes the
     trimmed block itself. The bindings (group 0): ``dims: array<i32>`` at 0
     (``[total, ndim, out_shape..., halo_before..., in0_shape..., ...]``), the output at 1,
@@ -416,4 +419,4 @@ def map_blocks_kernel(
     if depth is not None:
         d = _depth(depth, arrays[0].ndim)
         kind, value = _boundary(boundary, arrays[0].ndim)
-    return Array(_native.map_blocks_kernel(source, entry, fn, [a._n for a in arrays], dt, d, kind, value, trim, nm))
+    return Array(_native.map_blocks_kernel(source, cuda, entry, fn, [a._n for a in arrays], dt, d, kind, value, trim, nm))

@@ -147,7 +147,8 @@ def blockwise(
     name: str,
 ) -> Native: ...
 def map_blocks_kernel(
-    wgsl: str,
+    wgsl: Optional[str],
+    cuda: Optional[str],
     entry: str,
     cpu: Optional[Callable[[list[np.ndarray], dict[str, Any]], np.ndarray]],
     arrays: Sequence[Native],

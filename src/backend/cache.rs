@@ -44,6 +44,13 @@ pub enum KernelKey {
         /// As for maps.
         exact: bool,
     },
+    /// A user's kernel, by its source and entry point.
+    User {
+        /// The source.
+        source: String,
+        /// The entry point.
+        entry: String,
+    },
     /// A combine of `take` partials.
     Combine {
         /// What is combined.

@@ -808,6 +808,27 @@ pub fn cast(a: &str, from: DType, to: DType, lang: &impl Lang) -> Result<String,
     })
 }
 
+/// The `dims` words a user kernel is given (`userfn::UserKernel`): `[total, ndim,
+/// out_shape…, halo_before…, in0_shape…, …]`, every shape left-padded with 1s to the
+/// output's rank, in every device language alike (`tests/kernels/laplacian.*` read it).
+pub fn user_dims(u: &crate::kernel::UserOp) -> Vec<i32> {
+    let d = u.shape.len();
+    let padded = |s: &[usize]| -> Vec<i32> {
+        let mut v = vec![1i32; d.saturating_sub(s.len())];
+        v.extend(s.iter().map(|&n| n as i32));
+        v
+    };
+    let total: usize = u.shape.iter().product();
+    let mut dims = vec![total as i32, d as i32];
+    dims.extend(padded(&u.shape));
+    dims.extend((0..d).map(|k| u.trim.get(k).map_or(0, |t| t.0 as i32)));
+    for i in &u.info.inputs {
+        let block: Vec<usize> = i.location.iter().map(|r| r.len()).collect();
+        dims.extend(padded(&block));
+    }
+    dims
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,26 @@ impl Inner {
                 mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, 101);
             }
         }));
+        // A host that never drops its World (Python keeps one alive past its own
+        // teardown when a user function's globals refer back to the arrays) must still
+        // finalise, or mpirun reports an abnormal exit: finalise at process exit unless
+        // the World's drop did it first.
+        extern "C" fn finalize_at_exit() {
+            let mut done = 0;
+            // SAFETY: MPI_Finalized may be called at any time; MPI_Finalize once, after
+            // init, from the exiting thread with no MPI call in flight (every compute's
+            // sends complete before it returns).
+            unsafe {
+                mpi::ffi::MPI_Finalized(&mut done);
+                if done == 0 {
+                    mpi::ffi::MPI_Finalize();
+                }
+            }
+        }
+        // SAFETY: registers a plain extern "C" function once per process (init runs once).
+        unsafe {
+            libc::atexit(finalize_at_exit);
+        }
         let w = universe.world();
         Ok(Inner {
             rank: w.rank() as usize,

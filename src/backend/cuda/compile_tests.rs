@@ -335,6 +335,11 @@ fn every_kernel_and_generated_kernel_compiles_for_sm80_and_sm90() {
             reductions += 1;
         }
     }
+    // A user's kernel, as map_blocks_kernel compiles it (its own source, no prelude).
+    jobs.push((
+        "user kernel tests/kernels/laplacian.cu".into(),
+        include_str!("../../../tests/kernels/laplacian.cu").into(),
+    ));
     let failures: Vec<String> = jobs
         .par_iter()
         .filter_map(|(what, src)| build(what, src, &ptxas, &dir).err())

@@ -278,6 +278,7 @@ impl Backend for CudaBackend {
             ChunkOp::Linalg(LinalgTask { op, dtype, shape }) => {
                 self.plan_linalg(op, *dtype, shape).map(|_| Plan::empty())
             }
+            ChunkOp::User(u) => self.plan_user(u).map(Plan::new),
             other => Err(format!("{} has no CUDA kernel yet", other.name()).into()),
         }
     }
@@ -342,6 +343,7 @@ impl On<'_> {
             }) => self.combine(&kernel()?, *reduction, *input_dtype, finalize, inputs),
             ChunkOp::Assemble(a) => self.assemble(a, inputs),
             ChunkOp::Take(t) => self.take(t, inputs),
+            ChunkOp::User(u) => self.user(&kernel()?, u, inputs),
             ChunkOp::Linalg(LinalgTask {
                 op: LinalgOp::MatMul { batch, m, k, n },
                 dtype,

@@ -5,6 +5,7 @@ mod linalg;
 mod map;
 mod matmul;
 mod reduce;
+mod user;
 
 /// Device pointers of up to 16 inputs, passed by value (`TsrInputs` in
 /// `kernels/common.cu`).

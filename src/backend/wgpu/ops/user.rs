@@ -46,19 +46,7 @@ impl WgpuBackend {
         if total == 0 {
             return Ok(self.wrap(out, u.dtype, u.shape.clone()));
         }
-        let d = u.shape.len();
-        let padded = |s: &[usize]| -> Vec<i32> {
-            let mut v = vec![1i32; d.saturating_sub(s.len())];
-            v.extend(s.iter().map(|&n| n as i32));
-            v
-        };
-        let mut meta = vec![total as i32, d as i32];
-        meta.extend(padded(&u.shape));
-        meta.extend((0..d).map(|k| u.trim.get(k).map_or(0, |t| t.0 as i32)));
-        for i in &u.info.inputs {
-            let block: Vec<usize> = i.location.iter().map(|r| r.len()).collect();
-            meta.extend(padded(&block));
-        }
+        let meta = crate::backend::codegen::user_dims(u);
         let max = self.limits.max_compute_workgroups_per_dimension as usize;
         let groups = total.div_ceil(256);
         let gx = groups.min(max);
