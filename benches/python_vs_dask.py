@@ -115,8 +115,9 @@ WORKLOADS = {
         x = da.random.random((N, N), chunks=(C, C))
         def lap(b):
             return np.roll(b, 1, 0) + np.roll(b, -1, 0) + np.roll(b, 1, 1) + np.roll(b, -1, 1) - 4 * b
+        r = x.map_overlap(lap, depth=1, boundary="periodic", dtype=x.dtype).sum()
         t = time.perf_counter()
-        x.map_overlap(lap, depth=1, boundary="periodic", dtype=x.dtype).sum().compute()
+        r.compute()
         """,
     ),
     "movavg": (
@@ -129,8 +130,9 @@ WORKLOADS = {
             out[16:-15] = (c[31:] - c[:-31]) / 31
             out[15] = c[30] / 31
             return out
+        r = x.map_overlap(avg, depth={0: 15, 1: 0}, boundary="nearest", dtype=x.dtype).sum()
         t = time.perf_counter()
-        x.map_overlap(avg, depth={0: 15, 1: 0}, boundary="nearest", dtype=x.dtype).sum().compute()
+        r.compute()
         """,
     ),
 }
@@ -153,7 +155,30 @@ for _ in range({repeats}):
 {body}
     times.append(time.perf_counter() - t)
 times.sort()
-print(json.dumps({{"seconds": times[len(times) // 2], "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}}))
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# Bytes materialised (workloads that name their result `r`), in one more untimed run:
+# every task output that owns its memory (dask: NumPy results that are not views;
+# Tessera: every task's output chunk, from the compute trace).
+made = None
+if "r" in globals():
+    if lib == "dask":
+        from dask.callbacks import Callback
+        class Count(Callback):
+            total = 0
+            def _posttask(self, key, result, dsk, state, id):
+                if isinstance(result, np.ndarray) and result.base is None:
+                    Count.total += result.nbytes
+        with Count():
+            r.compute()
+        made = Count.total
+    else:
+        import os, tempfile
+        path = os.path.join(tempfile.mkdtemp(), "trace.json")
+        r.compute(trace=path)
+        with open(path) as f:
+            made = sum(e["args"]["bytes"] for e in json.load(f)["traceEvents"] if e.get("cat") == "compute")
+        os.remove(path)
+print(json.dumps({{"seconds": times[len(times) // 2], "rss": rss, "made": made}}))
 """
 
 GRAPH = """
@@ -215,8 +240,8 @@ def main():
     rc = max(100, r // 20)
     sizes = (n, c, m, mc, r, rc)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; median of {args.repeats}\n")
-    print("| workload | dask s | tessera s | dask/tessera | dask peak RSS | tessera peak RSS | Rust bench s | Python/Rust | of its limit |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| workload | dask s | tessera s | dask/tessera | dask peak RSS | tessera peak RSS | Rust bench s | Python/Rust | of its limit | bytes made dask / tessera |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     gen = None
     for key, (title, _) in WORKLOADS.items():
         if args.only and key not in args.only.split(","):
@@ -233,9 +258,10 @@ def main():
             gen = t["seconds"]
         arrays = {"transcendental": 2, "nanmean": 1, "cumsum0": 1, "cumsum1": 1}.get(key)
         limit = f"{arrays * gen / t['seconds']:.0%} of the generator" if gen and arrays else ""
+        made = f"{d['made'] / 2**30:.2f} / {t['made'] / 2**30:.2f} GiB" if d.get("made") is not None and t.get("made") is not None else ""
         print(
             f"| {title} | {d['seconds']:.3f} | {t['seconds']:.3f} | {d['seconds'] / t['seconds']:.1f}x | "
-            f"{d['rss'] / 2**30:.2f} GiB | {t['rss'] / 2**30:.2f} GiB | {rs if rs is None else f'{rs:.3f}'} | {ratio} | {limit} |",
+            f"{d['rss'] / 2**30:.2f} GiB | {t['rss'] / 2**30:.2f} GiB | {rs if rs is None else f'{rs:.3f}'} | {ratio} | {limit} | {made} |",
             flush=True,
         )
     g = {lib: float(subprocess.run([sys.executable, "-c", GRAPH, lib], capture_output=True, text=True).stdout) for lib in ("dask", "tessera")}
