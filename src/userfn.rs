@@ -93,6 +93,8 @@ impl BlockFn {
 pub struct InputInfo {
     /// The input array's shape.
     pub shape: Vec<usize>,
+    /// Its dtype (the block's).
+    pub dtype: DType,
     /// The block's index along the input's axes in the loop over blocks (0 where the
     /// input broadcasts).
     pub block: Vec<usize>,

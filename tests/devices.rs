@@ -834,23 +834,10 @@ mod run {
 #[test]
 fn a_user_kernel_runs_on_every_accelerator_like_its_cpu_form() {
     use tessera::array::{map_overlap_kernel, Boundary, OutSpec, Overlap};
-    use tessera::userfn::{BlockFn, UserKernel};
-    use tessera::HostArray;
+    use tessera::userfn::UserKernel;
     let x =
         tessera::random::uniform_range(&[50, 37], &[16, 16][..], 9, -1.0, 1.0, DType::F32).unwrap();
-    let cpu = BlockFn::new("laplacian-cpu", |b, _| {
-        let HostArray::F32(v) = b[0] else {
-            return Err(tessera::Error::arg("laplacian", "f32 only"));
-        };
-        let mut o = v.clone();
-        for i in 1..v.shape()[0] - 1 {
-            for j in 1..v.shape()[1] - 1 {
-                o[[i, j]] =
-                    v[[i - 1, j]] + v[[i + 1, j]] + v[[i, j - 1]] + v[[i, j + 1]] - 4.0 * v[[i, j]];
-            }
-        }
-        Ok(HostArray::F32(o))
-    });
+    let cpu = common::laplacian_cpu_form();
     let kernel = UserKernel::wgsl(include_str!("kernels/laplacian.wgsl"), "laplacian")
         .with_cuda(include_str!("kernels/laplacian.cu"));
     let lap = map_overlap_kernel(

@@ -234,27 +234,13 @@ fn adapters_can_be_named() {
 #[test]
 fn a_user_wgsl_stencil_kernel_runs_on_the_adapter_and_matches_its_cpu_form() {
     use tessera::array::{map_overlap_kernel, Boundary, OutSpec, Overlap};
-    use tessera::userfn::{BlockFn, UserKernel};
-    use tessera::HostArray;
+    use tessera::userfn::UserKernel;
     let Some(dev) = wgpu() else { return };
     let (n, m) = (70usize, 45usize);
     let x =
         tessera::random::uniform_range(&[n, m], &[32, 20][..], 5, -1.0, 1.0, DType::F32).unwrap();
     let a = x.compute::<f32>().unwrap();
-    let cpu = BlockFn::new("laplacian-cpu", |b, _| {
-        let HostArray::F32(v) = b[0] else {
-            unreachable!()
-        };
-        let mut o = v.clone();
-        let (r, c) = (v.shape()[0], v.shape()[1]);
-        for i in 1..r - 1 {
-            for j in 1..c - 1 {
-                o[[i, j]] =
-                    v[[i - 1, j]] + v[[i + 1, j]] + v[[i, j - 1]] + v[[i, j + 1]] - 4.0 * v[[i, j]];
-            }
-        }
-        Ok(HostArray::F32(o))
-    });
+    let cpu = common::laplacian_cpu_form();
     let kernel = UserKernel::wgsl(include_str!("kernels/laplacian.wgsl"), "laplacian");
     let lap = map_overlap_kernel(
         &[&x],
@@ -301,6 +287,31 @@ fn a_user_wgsl_stencil_kernel_runs_on_the_adapter_and_matches_its_cpu_form() {
         .unwrap_err();
     assert!(e.to_string().contains("no CPU form"), "{e}");
     assert_eq!(bare.compute_with::<f32>(&common::opts(dev)).unwrap(), gpu);
+    // An input the adapter cannot hold (int8: WGSL has no 8-bit storage) makes the
+    // adapter decline the task by dtype, so its CPU form runs; it never reaches an upload.
+    let small = x.astype(DType::I8);
+    let widen = tessera::userfn::BlockFn::new("widen", |b, _| {
+        let tessera::HostArray::I8(v) = b[0] else {
+            return Err(tessera::Error::arg("widen", "int8 blocks only"));
+        };
+        Ok(tessera::HostArray::F32(v.mapv(f32::from)))
+    });
+    let widened = tessera::array::map_blocks_kernel(
+        &[&small],
+        UserKernel::wgsl(include_str!("kernels/laplacian.wgsl"), "laplacian"),
+        Some(widen),
+        OutSpec::new(DType::F32),
+    );
+    let (on_dev, _) = common::device_share(&widened, dev);
+    let want = small.astype(DType::F32).compute::<f32>().unwrap();
+    assert_eq!(
+        widened.compute_with::<f32>(&common::opts(dev)).unwrap(),
+        want
+    );
+    assert!(
+        on_dev < widened.num_tasks().unwrap(),
+        "the int8 task ran on the CPU"
+    );
     // A WGSL error is an error of the compute, not a panic.
     let broken = tessera::array::map_blocks_kernel(
         &[&x],

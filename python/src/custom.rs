@@ -8,7 +8,6 @@
 
 use crate::array::{scalar, wrap, Native};
 use crate::convert::{dtype_from_name, host_from_numpy, host_to_numpy};
-use crate::errors::IntoPy;
 use numpy::PyUntypedArray;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -149,9 +148,12 @@ pub fn map_overlap(
         trim,
     };
     let f = block_fn(func, name, dtype);
-    let r = tessera::array::map_overlap_fn(&refs, f, ov, OutSpec::new(dtype));
-    r.check().py()?;
-    wrap(r)
+    wrap(tessera::array::map_overlap_fn(
+        &refs,
+        f,
+        ov,
+        OutSpec::new(dtype),
+    ))
 }
 
 /// `reduction(chunk, combine, aggregate, x, axes, keepdims, dtype, partial_dtype,

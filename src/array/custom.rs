@@ -238,6 +238,12 @@ pub fn map_blocks_fn(inputs: &[&Array], f: BlockFn, out: OutSpec) -> Array {
     map_blocks_with(inputs, f, out, None)
 }
 
+/// The function a kernel task runs on the CPU: the one given, else one that errors
+/// saying how to run the kernel (named like the output, else after the entry point).
+fn cpu_form(cpu: Option<BlockFn>, out: &OutSpec, kernel: &UserKernel) -> BlockFn {
+    cpu.unwrap_or_else(|| no_cpu_form(out.name.as_deref().unwrap_or(&kernel.entry)))
+}
+
 /// The CPU form of a kernel-only function: an error that says how to run it.
 fn no_cpu_form(name: &str) -> BlockFn {
     BlockFn::new(name, |_, _| {
@@ -274,8 +280,7 @@ pub fn map_blocks_kernel(
             "drop_axis= and new_axis= are not for kernels (a kernel's output block has the loop's axes); reshape after",
         ));
     }
-    let name = out.name.clone().unwrap_or_else(|| kernel.entry.clone());
-    let f = cpu.unwrap_or_else(|| no_cpu_form(&name));
+    let f = cpu_form(cpu, &out, &kernel);
     map_blocks_with(inputs, f, out, Some(Arc::new(kernel)))
 }
 
@@ -290,8 +295,7 @@ pub fn map_overlap_kernel(
     ov: Overlap,
     out: OutSpec,
 ) -> Array {
-    let name = out.name.clone().unwrap_or_else(|| kernel.entry.clone());
-    let f = cpu.unwrap_or_else(|| no_cpu_form(&name));
+    let f = cpu_form(cpu, &out, &kernel);
     map_overlap_with(inputs, f, ov, out, Some(Arc::new(kernel)))
 }
 

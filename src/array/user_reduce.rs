@@ -98,16 +98,17 @@ pub fn reduction_fn(
     let go = || -> Result<Array> {
         let n = x.node()?;
         let d = n.shape.len();
-        let mut axes = spec.axes.clone();
+        let mut axes = spec
+            .axes
+            .iter()
+            .map(|&a| super::indexing::norm_axis(OP, a as isize, &n.shape))
+            .collect::<Result<Vec<_>>>()?;
         axes.sort_unstable();
         axes.dedup();
-        if axes.len() != spec.axes.len() || axes.iter().any(|&a| a >= d) {
+        if axes.len() != spec.axes.len() {
             return Err(Error::arg(
                 OP,
-                format!(
-                    "axes {:?} must be distinct axes of the array of shape {:?}",
-                    spec.axes, n.shape
-                ),
+                format!("axes {:?} repeat an axis; give each once", spec.axes),
             ));
         }
         if spec.split_every < 2 {
@@ -224,15 +225,7 @@ pub fn cumreduction_fn(
     const OP: &str = "cumreduction";
     let go = || -> Result<Array> {
         let n = x.node()?;
-        let d = n.shape.len();
-        if axis >= d {
-            return Err(Error::AxisOutOfRange {
-                op: OP,
-                axis: axis as isize,
-                ndim: d,
-                shape: n.shape.clone(),
-            });
-        }
+        let axis = super::indexing::norm_axis(OP, axis as isize, &n.shape)?;
         let bounds = n.grid.boundaries(axis).to_vec();
         let along = |a: &Array, from: usize, to: usize| -> Array {
             let mut ix = vec![Index::all(); axis];

@@ -76,6 +76,7 @@ impl Lower {
                 inputs.push(self.dense(x, &start, &shape)?);
                 infos.push(InputInfo {
                     shape: xn.shape.clone(),
+                    dtype: xn.dtype,
                     block,
                     num_blocks,
                     location,

@@ -376,3 +376,21 @@ pub fn uneven_chunkings() -> Vec<(Vec<usize>, Vec<usize>)> {
         (vec![0, 4], vec![1, 2]),
     ]
 }
+
+/// The CPU form of `tests/kernels/laplacian.{wgsl,cu}`: a 5-point Laplacian of a 2-d f32
+/// block with a halo of 1 (the block's border is the halo and is trimmed off).
+pub fn laplacian_cpu_form() -> tessera::userfn::BlockFn {
+    tessera::userfn::BlockFn::new("laplacian-cpu", |b, _| {
+        let tessera::HostArray::F32(v) = b[0] else {
+            return Err(tessera::Error::arg("laplacian", "f32 blocks only"));
+        };
+        let mut o = v.clone();
+        for i in 1..v.shape()[0] - 1 {
+            for j in 1..v.shape()[1] - 1 {
+                o[[i, j]] =
+                    v[[i - 1, j]] + v[[i + 1, j]] + v[[i, j - 1]] + v[[i, j + 1]] - 4.0 * v[[i, j]];
+            }
+        }
+        Ok(tessera::HostArray::F32(o))
+    })
+}

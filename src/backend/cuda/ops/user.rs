@@ -21,12 +21,16 @@ impl CudaBackend {
             )
             .into());
         };
-        if matches!(u.dtype, DType::Bool | DType::F16 | DType::BF16) {
-            return Err(Decline::DType {
-                dtype: u.dtype,
-                reason: "user CUDA kernels take numeric blocks of a C type (f32, f64, integers)"
-                    .into(),
-            });
+        // The output and every input block: each is a plain C array the kernel indexes.
+        for d in std::iter::once(u.dtype).chain(u.info.inputs.iter().map(|i| i.dtype)) {
+            if matches!(d, DType::Bool | DType::F16 | DType::BF16) {
+                return Err(Decline::DType {
+                    dtype: d,
+                    reason:
+                        "user CUDA kernels take numeric blocks of a C type (f32, f64, integers)"
+                            .into(),
+                });
+            }
         }
         let source = k.cuda.clone().unwrap_or_default();
         let key = KernelKey::User {

@@ -24,11 +24,21 @@ impl WgpuBackend {
             )
             .into());
         };
-        codegen::storage_type(u.dtype, self.caps)?;
+        // Every block the kernel binds must be one this adapter holds (an input it
+        // cannot hold would fail its upload instead of running the CPU form).
+        for d in std::iter::once(u.dtype).chain(u.info.inputs.iter().map(|i| i.dtype)) {
+            codegen::storage_type(d, self.caps)?;
+        }
         let total: usize = u.shape.iter().product();
         if total * u.dtype.size().max(4) > self.limits.max_storage_buffer_binding_size as usize {
             return Err(Decline::size(
                 "the output block exceeds the storage binding",
+            ));
+        }
+        let max = self.limits.max_compute_workgroups_per_dimension as usize;
+        if total.div_ceil(256) > max * max {
+            return Err(Decline::size(
+                "the output block needs more workgroups than a 2-d grid holds",
             ));
         }
         Ok((src, entry))
