@@ -18,6 +18,7 @@
 
 use half::{bf16, f16};
 use ndarray::ArrayD;
+pub use num_complex::{Complex32, Complex64};
 use std::fmt;
 
 /// Element type of an array.
@@ -55,11 +56,15 @@ pub enum DType {
     F32,
     /// `f64`.
     F64,
+    /// `complex64`: a pair of f32 (real, imaginary), interleaved in memory.
+    C64,
+    /// `complex128`: a pair of f64 (real, imaginary), interleaved in memory.
+    C128,
 }
 
 impl DType {
     /// All dtypes, in promotion order.
-    pub const ALL: [DType; 13] = [
+    pub const ALL: [DType; 15] = [
         DType::Bool,
         DType::I8,
         DType::U8,
@@ -73,6 +78,8 @@ impl DType {
         DType::BF16,
         DType::F32,
         DType::F64,
+        DType::C64,
+        DType::C128,
     ];
 
     /// Bytes per element.
@@ -81,7 +88,53 @@ impl DType {
             DType::Bool | DType::I8 | DType::U8 => 1,
             DType::I16 | DType::U16 | DType::F16 | DType::BF16 => 2,
             DType::U32 | DType::I32 | DType::F32 => 4,
-            DType::I64 | DType::U64 | DType::F64 => 8,
+            DType::I64 | DType::U64 | DType::F64 | DType::C64 => 8,
+            DType::C128 => 16,
+        }
+    }
+
+    /// True for complex64 and complex128.
+    pub fn is_complex(self) -> bool {
+        matches!(self, DType::C64 | DType::C128)
+    }
+
+    /// True for the real floats and the complex dtypes: what the standard calls
+    /// "floating-point" (`isdtype(d, "real floating")` is [`DType::is_float`]).
+    pub fn is_inexact(self) -> bool {
+        self.is_float() || self.is_complex()
+    }
+
+    /// The real dtype of a complex one's parts (itself for the others).
+    ///
+    /// ```
+    /// use tessera::DType;
+    /// assert_eq!(DType::C64.real_part(), DType::F32);
+    /// assert_eq!(DType::I32.real_part(), DType::I32);
+    /// ```
+    pub fn real_part(self) -> DType {
+        match self {
+            DType::C64 => DType::F32,
+            DType::C128 => DType::F64,
+            d => d,
+        }
+    }
+
+    /// The complex dtype whose parts hold every value of `self`: complex64 for bool,
+    /// 8- and 16-bit integers and floats up to f32, complex128 for the rest (NumPy's
+    /// rule for `x + 0j`).
+    ///
+    /// ```
+    /// use tessera::DType;
+    /// assert_eq!(DType::F32.to_complex(), DType::C64);
+    /// assert_eq!(DType::I32.to_complex(), DType::C128);
+    /// ```
+    pub fn to_complex(self) -> DType {
+        match self {
+            DType::C64 | DType::C128 => self,
+            d => match d.math_float() {
+                DType::F64 => DType::C128,
+                _ => DType::C64,
+            },
         }
     }
 
@@ -175,6 +228,15 @@ impl DType {
                 _ => F64,
             },
             (F16, BF16) | (BF16, F16) => F32,
+            // Complex with anything: the complex dtype whose parts hold both
+            // (c64 + f64 -> c128, c64 + i32 -> c128, c64 + i16 -> c64).
+            (c, x) | (x, c) if c.is_complex() => {
+                if c == C128 || x == C128 || x.to_complex() == C128 {
+                    C128
+                } else {
+                    C64
+                }
+            }
             _ => {
                 if a.size() >= b.size() {
                     a
@@ -188,7 +250,7 @@ impl DType {
     /// The float dtype that `mean`, `var`, true division and a float Rust scalar give
     /// for `self`: itself for floats, f64 for integers and bool (NumPy's rule).
     pub fn to_float(self) -> DType {
-        if self.is_float() {
+        if self.is_inexact() {
             self
         } else {
             DType::F64
@@ -200,7 +262,7 @@ impl DType {
     /// i16, u16 -> f32; wider integers -> f64).
     pub fn math_float(self) -> DType {
         match self {
-            d if d.is_float() => d,
+            d if d.is_inexact() => d,
             DType::Bool | DType::I8 | DType::U8 => DType::F16,
             DType::I16 | DType::U16 => DType::F32,
             _ => DType::F64,
@@ -212,7 +274,7 @@ impl DType {
     /// the standard's rule).
     pub fn sum_dtype(self) -> DType {
         match self {
-            d if d.is_float() => d,
+            d if d.is_inexact() => d,
             d if d.is_unsigned_int() => DType::U64,
             _ => DType::I64,
         }
@@ -244,6 +306,8 @@ impl DType {
             DType::BF16 => "bfloat16",
             DType::F32 => "float32",
             DType::F64 => "float64",
+            DType::C64 => "complex64",
+            DType::C128 => "complex128",
         }
     }
 }
@@ -289,8 +353,15 @@ pub enum Scalar {
     F32(f32),
     /// A `f64` value.
     F64(f64),
+    /// A `complex64` value.
+    C64(Complex32),
+    /// A `complex128` value.
+    C128(Complex64),
     /// An untyped float literal: takes the array's float dtype.
     WeakFloat(f64),
+    /// An untyped complex literal (Python's `1j`): takes the complex dtype of the
+    /// array's float dtype (complex128 with integers), as NEP 50 says.
+    WeakComplex(Complex64),
     /// An untyped integer literal: takes the array's dtype.
     WeakInt(i64),
 }
@@ -312,6 +383,8 @@ impl Scalar {
             Scalar::BF16(_) => DType::BF16,
             Scalar::F32(_) => DType::F32,
             Scalar::F64(_) | Scalar::WeakFloat(_) => DType::F64,
+            Scalar::C64(_) => DType::C64,
+            Scalar::C128(_) | Scalar::WeakComplex(_) => DType::C128,
         }
     }
 
@@ -319,6 +392,8 @@ impl Scalar {
     pub fn dtype_with(self, array: DType) -> DType {
         match self {
             Scalar::WeakFloat(_) => array.to_float(),
+            Scalar::WeakComplex(_) if array.is_inexact() => array.to_complex(),
+            Scalar::WeakComplex(_) => DType::C128,
             Scalar::WeakInt(_) => {
                 if array == DType::Bool {
                     DType::I64
@@ -330,7 +405,17 @@ impl Scalar {
         }
     }
 
-    /// The value as f64 (bool → 0/1).
+    /// The value as a complex number (reals with a zero imaginary part).
+    pub fn as_c64(self) -> Complex64 {
+        match self {
+            Scalar::C64(v) => Complex64::new(v.re as f64, v.im as f64),
+            Scalar::C128(v) | Scalar::WeakComplex(v) => v,
+            s => Complex64::new(s.as_f64(), 0.0),
+        }
+    }
+
+    /// The value as f64 (bool → 0/1; a complex number's real part, as NumPy's
+    /// `astype` keeps it).
     pub fn as_f64(self) -> f64 {
         match self {
             Scalar::Bool(b) => b as u8 as f64,
@@ -346,6 +431,8 @@ impl Scalar {
             Scalar::BF16(v) => v.to_f64(),
             Scalar::F32(v) => v as f64,
             Scalar::F64(v) | Scalar::WeakFloat(v) => v,
+            Scalar::C64(v) => v.re as f64,
+            Scalar::C128(v) | Scalar::WeakComplex(v) => v.re,
         }
     }
 
@@ -369,7 +456,9 @@ impl Scalar {
     /// This value converted to `dtype` (with `astype` semantics).
     pub fn cast(self, dtype: DType) -> Scalar {
         match dtype {
-            DType::Bool => Scalar::Bool(if self.dtype().is_float() {
+            DType::Bool => Scalar::Bool(if self.dtype().is_complex() {
+                self.as_c64() != Complex64::new(0.0, 0.0)
+            } else if self.dtype().is_float() {
                 self.as_f64() != 0.0
             } else {
                 self.as_i64() != 0
@@ -388,6 +477,11 @@ impl Scalar {
             DType::BF16 => Scalar::BF16(bf16::from_f64(self.as_f64())),
             DType::F32 => Scalar::F32(self.as_f64() as f32),
             DType::F64 => Scalar::F64(self.as_f64()),
+            DType::C64 => {
+                let v = self.as_c64();
+                Scalar::C64(Complex32::new(v.re as f32, v.im as f32))
+            }
+            DType::C128 => Scalar::C128(self.as_c64()),
         }
     }
 }
@@ -397,6 +491,10 @@ impl fmt::Display for Scalar {
         match self {
             Scalar::Bool(b) => write!(f, "{b}"),
             Scalar::U64(v) => write!(f, "{v}"),
+            s if s.dtype().is_complex() => {
+                let v = s.as_c64();
+                write!(f, "({}{:+}j)", v.re, v.im)
+            }
             s if s.dtype().is_float() => write!(f, "{}", s.as_f64()),
             s => write!(f, "{}", s.as_i64()),
         }
@@ -408,7 +506,7 @@ macro_rules! scalar_from {
         impl From<$t> for Scalar { fn from(x: $t) -> Self { Scalar::$v(x.into()) } }
     )*};
 }
-scalar_from!(f64 => WeakFloat, i64 => WeakInt, i32 => WeakInt, bool => Bool, u32 => U32, f32 => F32, f16 => F16, bf16 => BF16, i8 => I8, u8 => U8, i16 => I16, u16 => U16, u64 => U64);
+scalar_from!(Complex32 => C64, Complex64 => WeakComplex, f64 => WeakFloat, i64 => WeakInt, i32 => WeakInt, bool => Bool, u32 => U32, f32 => F32, f16 => F16, bf16 => BF16, i8 => I8, u8 => U8, i16 => I16, u16 => U16, u64 => U64);
 
 /// A Rust element type that an array can hold.
 ///
@@ -463,6 +561,10 @@ pub enum HostArray {
     F32(ArrayD<f32>),
     /// `f64` elements.
     F64(ArrayD<f64>),
+    /// `complex64` elements.
+    C64(ArrayD<Complex32>),
+    /// `complex128` elements.
+    C128(ArrayD<Complex64>),
 }
 
 /// Applies a generic expression to the ndarray inside a [`HostArray`].
@@ -484,6 +586,8 @@ macro_rules! with_host {
             $crate::HostArray::BF16($a) => $body,
             $crate::HostArray::F32($a) => $body,
             $crate::HostArray::F64($a) => $body,
+            $crate::HostArray::C64($a) => $body,
+            $crate::HostArray::C128($a) => $body,
         }
     };
 }
@@ -514,7 +618,9 @@ element!(
     f16 => F16, |x| x.to_f64();
     bf16 => BF16, |x| x.to_f64();
     f32 => F32, |x| x as f64;
-    f64 => F64, |x| x
+    f64 => F64, |x| x;
+    Complex32 => C64, |x| x.re as f64;
+    Complex64 => C128, |x| x.re
 );
 
 impl HostArray {
@@ -552,6 +658,8 @@ impl HostArray {
             HostArray::BF16(x) => pod!(x),
             HostArray::F32(x) => pod!(x),
             HostArray::F64(x) => pod!(x),
+            HostArray::C64(x) => pod!(x),
+            HostArray::C128(x) => pod!(x),
         }
     }
 
@@ -595,6 +703,8 @@ impl HostArray {
             DType::BF16 => HostArray::BF16(arr(b, shape)),
             DType::F32 => HostArray::F32(arr(b, shape)),
             DType::F64 => HostArray::F64(arr(b, shape)),
+            DType::C64 => HostArray::C64(arr(b, shape)),
+            DType::C128 => HostArray::C128(arr(b, shape)),
         })
     }
 
@@ -639,6 +749,8 @@ impl HostArray {
             DType::BF16 => HostArray::BF16(arr(shape, fill)?),
             DType::F32 => HostArray::F32(arr(shape, fill)?),
             DType::F64 => HostArray::F64(arr(shape, fill)?),
+            DType::C64 => HostArray::C64(arr(shape, fill)?),
+            DType::C128 => HostArray::C128(arr(shape, fill)?),
         })
     }
 
@@ -658,6 +770,8 @@ impl HostArray {
             HostArray::BF16(_) => DType::BF16,
             HostArray::F32(_) => DType::F32,
             HostArray::F64(_) => DType::F64,
+            HostArray::C64(_) => DType::C64,
+            HostArray::C128(_) => DType::C128,
         }
     }
 
@@ -697,10 +811,13 @@ impl HostArray {
             DType::BF16 => HostArray::BF16(ArrayD::from_elem(shape, bf16::ZERO)),
             DType::F32 => HostArray::F32(ArrayD::zeros(shape)),
             DType::F64 => HostArray::F64(ArrayD::zeros(shape)),
+            DType::C64 => HostArray::C64(ArrayD::zeros(shape)),
+            DType::C128 => HostArray::C128(ArrayD::zeros(shape)),
         }
     }
 
-    /// Converts every element to f64 (for tests and reports).
+    /// Converts every element to f64 (for tests and reports; complex numbers give
+    /// their real part).
     pub fn to_f64(&self) -> ArrayD<f64> {
         with_host!(self, a => a.mapv(|v| v.to_f64()))
     }

@@ -79,6 +79,14 @@ pub enum UnaryOp {
     Cbrt,
     /// `2^x`.
     Exp2,
+    /// The real part of a complex number (real result).
+    Real,
+    /// The imaginary part of a complex number (real result).
+    Imag,
+    /// The complex conjugate.
+    Conj,
+    /// The angle of a complex number in `(-π, π]` (real result).
+    Angle,
 }
 
 impl UnaryOp {
@@ -156,6 +164,9 @@ pub enum BinaryOp {
     Fmax,
     /// Smaller of the two, ignoring a NaN (`numpy.fmin`).
     Fmin,
+    /// The complex number `a + b·i` of two reals (infinite parts stay as they are,
+    /// which `a + b * 1j` would turn into NaN).
+    Complex,
 }
 
 impl BinaryOp {
@@ -199,6 +210,7 @@ impl BinaryOp {
             NextAfter => "nextafter",
             Fmax => "fmax",
             Fmin => "fmin",
+            Complex => "complex",
         }
     }
 }
@@ -870,6 +882,33 @@ impl ChunkOp {
             ChunkOp::Scan(ScanOp { dtype, .. })
             | ChunkOp::Check(CheckOp { dtype, .. })
             | ChunkOp::User(UserOp { dtype, .. }) => Some(*dtype),
+        }
+    }
+
+    /// A complex dtype the task reads, computes or writes, if any: devices have no
+    /// complex kernels yet, so they decline such a task by this (the CPU runs it).
+    ///
+    /// ```
+    /// use tessera::kernel::{ChunkOp, StoredOp};
+    /// let op = ChunkOp::Stored(StoredOp { dtype: tessera::DType::C64, shape: vec![2] });
+    /// assert_eq!(op.complex_dtype(), Some(tessera::DType::C64));
+    /// ```
+    pub fn complex_dtype(&self) -> Option<DType> {
+        let of_expr = |e: &FusedExpr| {
+            e.instrs
+                .iter()
+                .map(|(_, d)| *d)
+                .chain(e.leaves.iter().map(|l| l.dtype))
+                .find(|d| d.is_complex())
+        };
+        match self {
+            ChunkOp::Map(MapOp { expr, .. })
+            | ChunkOp::Reduce(ReduceOp { expr, .. })
+            | ChunkOp::ReduceMany(ReduceManyOp { expr, .. }) => of_expr(expr),
+            ChunkOp::User(u) => std::iter::once(u.dtype)
+                .chain(u.info.inputs.iter().map(|i| i.dtype))
+                .find(|d| d.is_complex()),
+            other => other.dtype().filter(|d| d.is_complex()),
         }
     }
 

@@ -44,7 +44,7 @@ pub use array::{
 };
 pub use backend::Device;
 pub use chunks::{ChunkGrid, Chunks};
-pub use dtype::{DType, Element, HostArray, Scalar};
+pub use dtype::{Complex32, Complex64, DType, Element, HostArray, Scalar};
 pub use error::{Error, Result};
 pub use scheduler::{set_default_options, CancelToken, ComputeOptions, Scheduler};
 

@@ -211,8 +211,6 @@ fn array_api_conformance_suite_passes_with_the_skips_file() {
         .current_dir(&work)
         .env("ARRAY_API_TESTS_MODULE", "tessera.array_api")
         .env("ARRAY_API_TESTS_VERSION", "2025.12")
-        // The dtypes Tessera lacks (complex, issue 22), off rather than each test listed.
-        .env("ARRAY_API_TESTS_SKIP_DTYPES", "complex64,complex128")
         .args([
             "-m",
             "pytest",

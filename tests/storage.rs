@@ -98,6 +98,22 @@ fn fortran_order_and_big_endian_files_read_right() {
         tessera::from_npy(&p, 2).unwrap().compute::<f64>().unwrap(),
         want
     );
+    // Big-endian complex: each part swapped on its own, not the 16 bytes as one.
+    let mut c = vec![];
+    for k in 0..3 {
+        c.extend((k as f64).to_be_bytes());
+        c.extend((-0.5 * k as f64).to_be_bytes());
+    }
+    let p = d.join("bec.npy");
+    handmade(&p, ">c16", false, "(3,)", &c);
+    let z = tessera::from_npy(&p, 2)
+        .unwrap()
+        .compute::<tessera::Complex64>()
+        .unwrap();
+    let wantc: Vec<_> = (0..3)
+        .map(|k| tessera::Complex64::new(k as f64, -0.5 * k as f64))
+        .collect();
+    assert_eq!(z.as_slice().unwrap(), &wantc[..]);
     std::fs::remove_dir_all(&d).unwrap();
 }
 
@@ -111,10 +127,10 @@ fn bad_files_and_bad_writes_are_clear_errors_that_leave_nothing() {
     std::fs::write(&p, b"not an npy file at all").unwrap();
     let e = tessera::from_npy(&p, 4).unwrap_err().to_string();
     assert!(e.contains("junk.npy") && e.contains("magic"), "{e}");
-    let p = d.join("complex.npy");
-    handmade(&p, "<c16", false, "(2,)", &[0u8; 32]);
+    let p = d.join("longdouble.npy");
+    handmade(&p, "<f16", false, "(2,)", &[0u8; 32]);
     let e = tessera::from_npy(&p, 4).unwrap_err().to_string();
-    assert!(e.contains("c16") && e.contains("astype"), "{e}");
+    assert!(e.contains("f16") && e.contains("astype"), "{e}");
     let p = d.join("short.npy");
     handmade(&p, "<f8", false, "(100,)", &[0u8; 80]);
     let e = tessera::from_npy(&p, 4).unwrap_err().to_string();

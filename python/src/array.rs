@@ -8,7 +8,7 @@ use crate::convert::{dtype_from_name, host_to_numpy};
 use crate::errors::IntoPy;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PySlice, PyTuple};
+use pyo3::types::{PyBool, PyComplex, PyDict, PyFloat, PyInt, PySlice, PyTuple};
 use tessera::kernel::Reduction;
 use tessera::{Array, Chunks, Index, Operand, Scalar};
 
@@ -23,7 +23,8 @@ pub fn wrap(a: Array) -> PyResult<Native> {
 }
 
 /// A Python scalar as an engine scalar: `bool` stays bool, `int` and `float` are weak
-/// (they take the array's dtype, as NumPy 2 does with Python scalars).
+/// (they take the array's dtype, as NumPy 2 does with Python scalars); `complex` is weak
+/// too (complex64 with float32 arrays, complex128 otherwise).
 pub fn scalar(v: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     if v.is_instance_of::<PyBool>() {
         return Ok(Scalar::Bool(v.extract()?));
@@ -38,8 +39,14 @@ pub fn scalar(v: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     if v.is_instance_of::<PyFloat>() {
         return Ok(Scalar::WeakFloat(v.extract()?));
     }
+    if let Ok(c) = v.cast::<PyComplex>() {
+        return Ok(Scalar::WeakComplex(tessera::Complex64::new(
+            c.real(),
+            c.imag(),
+        )));
+    }
     Err(PyTypeError::new_err(format!(
-        "expected a Tessera array or a Python bool, int or float, got {}",
+        "expected a Tessera array or a Python bool, int, float or complex, got {}",
         v.get_type().name()?
     )))
 }

@@ -31,7 +31,8 @@ pub fn host_from_numpy(a: &Bound<'_, PyUntypedArray>, bfloat16_bits: bool) -> Py
     }
     try_as!(
         f64 => F64, f32 => F32, f16 => F16, i64 => I64, i32 => I32, u32 => U32, bool => Bool,
-        i8 => I8, u8 => U8, i16 => I16, u16 => U16, u64 => U64
+        i8 => I8, u8 => U8, i16 => I16, u16 => U16, u64 => U64,
+        numpy::Complex32 => C64, numpy::Complex64 => C128
     );
     let name = a.dtype().to_string();
     Err(PyTypeError::new_err(format!(
@@ -44,7 +45,7 @@ pub fn host_from_numpy(a: &Bound<'_, PyUntypedArray>, bfloat16_bits: bool) -> Py
 pub fn nearest(name: &str) -> String {
     let to = match name {
         "float128" | "longdouble" => "float64",
-        "complex64" | "complex128" => "two float arrays (real and imaginary parts)",
+        "complex256" | "clongdouble" => "complex128",
         n if n.starts_with("<U") || n.starts_with("|S") || n == "object" => {
             return format!("Tessera arrays hold numbers; convert with astype('float64') or similar first (dtype {n})");
         }
@@ -71,6 +72,8 @@ pub fn host_to_numpy<'py>(py: Python<'py>, h: HostArray) -> Bound<'py, PyAny> {
         HostArray::BF16(a) => PyArrayDyn::from_owned_array(py, a.mapv(|v| v.to_bits())).into_any(),
         HostArray::F32(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
         HostArray::F64(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
+        HostArray::C64(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
+        HostArray::C128(a) => PyArrayDyn::from_owned_array(py, a).into_any(),
     }
 }
 
@@ -81,7 +84,7 @@ pub fn dtype_from_name(name: &str) -> PyResult<DType> {
         .find(|d| d.name() == name)
         .ok_or_else(|| {
             PyTypeError::new_err(format!(
-                "dtype {name} is not one Tessera has (it has bool, int8/16/32/64, uint8/16/32/64, float16, bfloat16, float32, float64); {}",
+                "dtype {name} is not one Tessera has (it has bool, int8/16/32/64, uint8/16/32/64, float16, bfloat16, float32, float64, complex64, complex128); {}",
                 nearest(name)
             ))
         })

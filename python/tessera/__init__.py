@@ -76,6 +76,7 @@ from .routines import (  # noqa: E402
     compute,
     concatenate,
     conj,
+    conjugate,
     copysign,
     cos,
     cosh,

@@ -60,14 +60,12 @@ def _operand(v: Any, like: Any = None) -> Any:
         # NumPy scalars and arrays keep their dtype (NEP 50: they are not weak; note
         # np.float64 is a Python float too, so this test comes first).
         return from_numpy(v, chunks=-1)._n
-    if isinstance(v, (bool, int, float)):
+    if isinstance(v, (bool, int, float, complex)):
         return v
     if isinstance(v, (list, tuple)):
         return from_numpy(np.asarray(v), chunks=-1)._n
     if isinstance(v, numbers.Number):
-        if isinstance(v, complex):
-            raise TypeError("Tessera has no complex dtype yet; use the real and imaginary parts")
-        return float(v)
+        return complex(v) if isinstance(v, numbers.Complex) and not isinstance(v, numbers.Real) else float(v)
     return NotImplemented
 
 
@@ -208,6 +206,9 @@ class Array:
     def _scalar(self, kind: type) -> Any:
         if self.size != 1:
             raise TypeError(f"only arrays of one element convert to a Python {kind.__name__}; this one has shape {self.shape}")
+        if kind in (int, float) and self._n.dtype.startswith("complex"):
+            # The standard's rule: a complex number has no one real value to give.
+            raise TypeError(f"a {self._n.dtype} array does not convert to a Python {kind.__name__}; take .real or abs() first")
         return kind(self.compute().reshape(()).item())
 
     def __bool__(self) -> bool:
@@ -487,6 +488,22 @@ class Array:
         if max is not None:
             x = Array(x._n.binary("minimum", _operand(max), False))
         return x
+
+    @property
+    def real(self) -> Array:
+        """The real part (the array itself for real dtypes), as ``numpy.ndarray.real``."""
+        return Array(self._n.unary("real"))
+
+    @property
+    def imag(self) -> Array:
+        """The imaginary part (zeros for real dtypes), as ``numpy.ndarray.imag``."""
+        return Array(self._n.unary("imag"))
+
+    def conj(self) -> Array:
+        """The complex conjugate (the array itself for real dtypes)."""
+        return Array(self._n.unary("conj"))
+
+    conjugate = conj
 
     def round(self, decimals: int = 0) -> Array:
         """Round half to even at ``decimals`` digits, as ``numpy.round``."""

@@ -22,13 +22,15 @@ NAMES = (
     "bfloat16",
     "float32",
     "float64",
+    "complex64",
+    "complex128",
 )
 
 _NEAREST = {
     "longdouble": "float64",
     "float128": "float64",
-    "complex64": "float32 (real and imaginary parts as two arrays)",
-    "complex128": "float64 (real and imaginary parts as two arrays)",
+    "clongdouble": "complex128",
+    "complex256": "complex128",
 }
 
 

@@ -93,10 +93,11 @@ radians = deg2rad
 degrees = rad2deg
 isneginf = _unary("isneginf", "Whether each element is -inf.")
 isposinf = _unary("isposinf", "Whether each element is +inf.")
-real = _unary("real", "The real part (the array itself: Tessera has no complex dtype yet).")
-imag = _unary("imag", "The imaginary part (zeros: Tessera has no complex dtype yet).")
-conj = _unary("conj", "The complex conjugate (the array itself: no complex dtype yet).")
-angle = _unary("angle", "The angle in the complex plane: pi for negative reals, else 0.")
+real = _unary("real", "The real part (the array itself for real dtypes).")
+imag = _unary("imag", "The imaginary part (zeros of the dtype for real dtypes).")
+conj = _unary("conj", "The complex conjugate (the array itself for real dtypes).")
+conjugate = conj
+angle = _unary("angle", "The angle in the complex plane, in (-pi, pi] (pi for negative reals, else 0).")
 isnan = _unary("isnan", "Whether each element is NaN.")
 isinf = _unary("isinf", "Whether each element is +inf or -inf.")
 isfinite = _unary("isfinite", "Whether each element is finite (not NaN, not infinite).")
@@ -554,7 +555,12 @@ def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False) -> tuple[Arra
     out = [a.reshape(s) for a, s in zip(arrs, shapes)]
     if sparse:
         return tuple(out)
-    full_shape = tuple(builtins.max(s[k] for s in shapes) for k in range(n))
+    # Axis k is the length of the vector that owns it (not a max over the shapes: a
+    # length-0 vector owns a length-0 axis).
+    lens = [a.shape[0] for a in arrs]
+    if indexing == "xy" and n >= 2:
+        lens[0], lens[1] = lens[1], lens[0]
+    full_shape = tuple(lens)
     # A tuple, as NumPy 2 and the standard return.
     return tuple(broadcast_to(o, full_shape) for o in out)
 

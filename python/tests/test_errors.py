@@ -21,8 +21,8 @@ def test_kinds():
         x_().sum(axis=5)  # an AxisError is a ValueError too
     with pytest.raises(IndexError, match="out of bounds"):
         x_()[9]
-    with pytest.raises(TypeError, match="complex64"):
-        x_().astype("complex64")
+    with pytest.raises(TypeError, match="longdouble|float128"):
+        x_().astype("longdouble")
     with pytest.raises(OSError, match="no-such"):
         da.from_npy("/no-such/file.npy")
     with pytest.raises(ValueError, match="reshape"):

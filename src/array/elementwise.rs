@@ -153,7 +153,13 @@ impl Array {
                     hint: hint.into(),
                 })
             };
+            if n.dtype.is_complex() {
+                return complex_unary(self, op, n.dtype);
+            }
             match op {
+                UnaryOp::Real | UnaryOp::Conj => return Ok(self.clone()),
+                UnaryOp::Imag => return Ok(self.full_like(0, None)),
+                UnaryOp::Angle => return Ok(self.angle()),
                 UnaryOp::BitNot if n.dtype == DType::Bool => return Ok(self.not()),
                 UnaryOp::BitNot if !n.dtype.is_int() => {
                     return refuse(
@@ -216,6 +222,51 @@ impl Array {
                 n.grid.clone(),
             ))
         })
+    }
+}
+
+/// A function of one complex array: the parts and magnitude are real, the predicates
+/// bool, the rest complex; what has no complex meaning (rounding down, bit operations,
+/// `cbrt`) is refused by name.
+fn complex_unary(x: &Array, op: UnaryOp, d: DType) -> Result<Array> {
+    use UnaryOp::*;
+    let out = match op {
+        Not => return Ok(x.astype(DType::Bool).not()),
+        IsNan | IsInf | IsFinite => DType::Bool,
+        Abs | Real | Imag | Angle => d.real_part(),
+        Neg | Conj | Sign | Round | Exp | Log | Sqrt | Sin | Cos | Tan | Sinh | Cosh | Tanh
+        | Asin | Acos | Atan | Asinh | Acosh | Atanh | Expm1 | Log1p | Log2 | Log10 => d,
+        Floor | Ceil | Trunc | SignBit | BitNot | Cbrt | Exp2 => {
+            return Err(Error::UnsupportedDType {
+                op: unary_name(op),
+                dtype: d,
+                device: "any device".into(),
+                hint: "it is defined for real numbers only (NumPy and the array API standard agree); apply it to .real() and .imag() separately".into(),
+            })
+        }
+    };
+    x.check()?;
+    let n = x.node()?;
+    Ok(Array::new(
+        Op::Unary(op),
+        vec![x.clone()],
+        n.shape.clone(),
+        out,
+        n.grid.clone(),
+    ))
+}
+
+/// NumPy's name of a unary op, for errors.
+fn unary_name(op: UnaryOp) -> &'static str {
+    match op {
+        UnaryOp::Floor => "floor",
+        UnaryOp::Ceil => "ceil",
+        UnaryOp::Trunc => "trunc",
+        UnaryOp::SignBit => "signbit",
+        UnaryOp::BitNot => "bitwise_invert",
+        UnaryOp::Cbrt => "cbrt",
+        UnaryOp::Exp2 => "exp2",
+        _ => "unary function",
     }
 }
 
@@ -294,6 +345,9 @@ fn build_binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
         })
     };
     use BinaryOp::*;
+    if common.is_complex() || op == Complex {
+        return complex_binary(op, a, b, shape, common);
+    }
     let (inp, out) = match op {
         // True division of integers is f64 in NumPy; the math functions take the
         // smallest float holding the integers' values (int8 -> float16).
@@ -473,4 +527,47 @@ impl std::ops::Neg for Array {
     fn neg(self) -> Array {
         self.unary(UnaryOp::Neg)
     }
+}
+
+/// A binary op with a complex operand, or `complex(re, im)` of two reals.
+fn complex_binary(
+    op: BinaryOp,
+    a: &Array,
+    b: &Array,
+    shape: Vec<usize>,
+    common: DType,
+) -> Result<Array> {
+    use BinaryOp::*;
+    let (inp, out) = match op {
+        Complex if common.is_complex() || common == DType::Bool => {
+            return Err(Error::UnsupportedDType {
+                op: op.name(),
+                dtype: common,
+                device: "any device".into(),
+                hint: "complex(re, im) takes two real numeric arrays: pass .real() and .imag() of a complex one".into(),
+            })
+        }
+        Complex => {
+            let c = common.to_complex();
+            (c.real_part(), c)
+        }
+        Add | Sub | Mul | Div | Pow => (common, common),
+        Eq | Ne => (common, DType::Bool),
+        And | Or => (DType::Bool, DType::Bool),
+        _ => {
+            return Err(Error::UnsupportedDType {
+                op: op.name(),
+                dtype: common,
+                device: "any device".into(),
+                hint: if op.is_comparison() || matches!(op, Maximum | Minimum | Fmax | Fmin) {
+                    "complex numbers have no order (the array API standard leaves it unspecified; NumPy's is lexicographic): compare .real() or abs() instead".into()
+                } else {
+                    "it is defined for real numbers only: apply it to .real() and .imag() separately".into()
+                },
+            })
+        }
+    };
+    let (a, b) = (a.astype(inp), b.astype(inp));
+    let grid = unify_grid(&shape, &[a.node()?, b.node()?]);
+    Ok(Array::new(Op::Binary(op), vec![a, b], shape, out, grid))
 }

@@ -7,6 +7,8 @@
 
 mod blockwise;
 mod check;
+mod complex;
+pub use complex::complex;
 mod creation;
 pub use blockwise::{blockwise, blockwise_fn, indices, BlockwiseSpec};
 mod custom;

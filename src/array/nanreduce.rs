@@ -178,7 +178,7 @@ fn nan_reduce(
 ) -> Array {
     use NanReduction as N;
     let plain = |red| x.red(red, axes, keepdims);
-    if !d.is_float() {
+    if !d.is_inexact() {
         return match r {
             N::Sum => plain(Reduction::Sum),
             N::Prod => plain(Reduction::Prod),
@@ -191,7 +191,9 @@ fn nan_reduce(
     }
     let nan = x.isnan();
     let filled = |v: f64| where_(&nan, Scalar::F64(v), x).astype(d);
-    let count = |keep: bool| nan.not().astype(d).red(Reduction::Sum, axes, keep);
+    // Counts, variances and the NaN fill are real (float32 for complex64).
+    let rd = d.real_part();
+    let count = |keep: bool| nan.not().astype(rd).red(Reduction::Sum, axes, keep);
     let none_valid = || count(keepdims).eq(0.0);
     match r {
         N::Sum => filled(0.0).red(Reduction::Sum, axes, keepdims),
@@ -200,13 +202,20 @@ fn nan_reduce(
         N::Var { ddof } | N::Std { ddof } => {
             let mean = filled(0.0).red(Reduction::Sum, axes, true) / count(true);
             let dev = where_(&nan, Scalar::F64(0.0), &(x - &mean)).astype(d);
+            // |dev|², real for complex values as NumPy's nanvar.
+            let sq = if d.is_complex() {
+                let (re, im) = (dev.real(), dev.imag());
+                &re * &re + &im * &im
+            } else {
+                &dev * &dev
+            };
             let dof = count(keepdims) - ddof as f64;
             let var = where_(
                 &dof.le(0.0),
                 Scalar::F64(f64::NAN),
-                &((&dev * &dev).red(Reduction::Sum, axes, keepdims) / &dof),
+                &(sq.red(Reduction::Sum, axes, keepdims) / &dof),
             )
-            .astype(d);
+            .astype(rd);
             if matches!(r, N::Std { .. }) {
                 var.sqrt()
             } else {

@@ -29,6 +29,9 @@ impl Array {
         split_every: usize,
     ) -> Array {
         self.then(|n| {
+            if n.dtype.is_complex() {
+                return self.reduce_complex(reduction, axes, keepdims, split_every);
+            }
             let name = reduction.name();
             let mut ax: Vec<usize> = match axes {
                 None => (0..n.shape.len()).collect(),

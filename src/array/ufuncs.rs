@@ -29,7 +29,7 @@ impl Array {
     /// ```
     pub fn reciprocal(&self) -> Array {
         self.then(|n| {
-            if !n.dtype.is_float() {
+            if !n.dtype.is_inexact() {
                 return Err(Error::UnsupportedDType {
                     op: "reciprocal",
                     dtype: n.dtype,
@@ -64,7 +64,11 @@ impl Array {
     pub fn logical_xor(&self, rhs: impl Into<Operand>) -> Array {
         let b = match rhs.into() {
             Operand::Array(b) => b.astype(DType::Bool),
-            Operand::Scalar(s) => return self.astype(DType::Bool).ne(s.as_f64() != 0.0),
+            Operand::Scalar(s) => {
+                return self
+                    .astype(DType::Bool)
+                    .ne(s.cast(DType::Bool) == Scalar::Bool(true))
+            }
         };
         self.astype(DType::Bool).ne(&b)
     }
@@ -129,6 +133,11 @@ impl Array {
     /// smallest finite values by default), like `numpy.nan_to_num`; integers unchanged.
     pub fn nan_to_num(&self, nan: f64, posinf: Option<f64>, neginf: Option<f64>) -> Array {
         self.then(|n| {
+            if n.dtype.is_complex() {
+                // NumPy replaces in each part on its own.
+                let part = |x: Array| x.nan_to_num(nan, posinf, neginf);
+                return Ok(super::complex(&part(self.real()), &part(self.imag())));
+            }
             if !n.dtype.is_float() {
                 return Ok(self.clone());
             }
@@ -181,7 +190,13 @@ impl Array {
     /// The angle of each element in the complex plane: π for negative reals, 0
     /// otherwise (−0.0 gives π, as `numpy.angle`).
     pub fn angle(&self) -> Array {
-        binary_op(BinaryOp::Atan2, 0.0.into(), self.astype_float().into())
+        self.then(|n| {
+            Ok(if n.dtype.is_complex() {
+                self.unary(UnaryOp::Angle)
+            } else {
+                binary_op(BinaryOp::Atan2, 0.0.into(), self.astype_float().into())
+            })
+        })
     }
 }
 
@@ -231,8 +246,10 @@ pub fn unary_fn(name: &str, x: &Array) -> Result<Array> {
         "sign" => Sign,
         "reciprocal" => return Ok(x.reciprocal()),
         "square" => return Ok(x.square()),
-        "positive" | "conj" | "conjugate" | "real" => return Ok(x.clone()),
-        "imag" => return Ok(x.full_like(0, None)),
+        "positive" => return Ok(x.clone()),
+        "conj" | "conjugate" => return Ok(x.conj()),
+        "real" => return Ok(x.real()),
+        "imag" => return Ok(x.imag()),
         "angle" => return Ok(x.angle()),
         "deg2rad" | "radians" => return Ok(x.deg2rad()),
         "rad2deg" | "degrees" => return Ok(x.rad2deg()),
@@ -290,6 +307,7 @@ pub fn binary_fn(name: &str, a: Operand, b: Operand) -> Result<Array> {
         "bitwise_right_shift" | "right_shift" => Shr,
         "logaddexp" => LogAddExp,
         "nextafter" => NextAfter,
+        "complex" => Complex,
         "logical_xor" => {
             return Ok(match (a, b) {
                 (Operand::Array(x), b) => x.logical_xor(b),

@@ -448,6 +448,11 @@ fn unary<L: Lang>(op: UnaryOp, a: &str, d: DType, t: &mut Temps<'_, L>) -> Resul
     let zero = || lang.literal(Scalar::I64(0), d);
     let lit = |v: i64| lang.literal(Scalar::I64(v), d);
     Ok(match op {
+        UnaryOp::Real | UnaryOp::Imag | UnaryOp::Conj | UnaryOp::Angle => {
+            return Err(
+                format!("{op:?} takes complex numbers, which have no device kernels yet").into(),
+            )
+        }
         UnaryOp::Not => format!("(!{a})"),
         UnaryOp::BitNot if d == DType::Bool => format!("(!{a})"),
         UnaryOp::BitNot if d.is_int() => format!("(~{a})"),

@@ -72,6 +72,20 @@ impl Decline {
     }
 }
 
+impl Decline {
+    /// Declines a task that touches a complex dtype: no device has complex kernels
+    /// yet (they are pairs of reals in the codegen walk to come), so the CPU runs it.
+    pub(crate) fn complex(op: &crate::kernel::ChunkOp, device: &str) -> Result<(), Decline> {
+        match op.complex_dtype() {
+            Some(dtype) => Err(Decline::DType {
+                dtype,
+                reason: format!("{dtype} has no {device} kernels yet; the CPU runs it"),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 impl std::fmt::Display for Decline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.reason())

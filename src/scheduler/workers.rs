@@ -1099,7 +1099,7 @@ pub(super) fn place_block(full: &mut HostArray, block: &HostArray, start: &[usiz
             }
         };
     }
-    go!(Bool, I8, U8, I16, U16, U32, I32, I64, U64, F16, BF16, F32, F64);
+    go!(Bool, I8, U8, I16, U16, U32, I32, I64, U64, F16, BF16, F32, F64, C64, C128);
 }
 
 /// A cached rayon pool per worker count, so repeated computes do not respawn threads.

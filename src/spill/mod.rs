@@ -372,6 +372,8 @@ fn read_chunk(path: &Path, expect: u64) -> std::io::Result<(Chunk, u32)> {
             DType::BF16 => pod!(half::bf16, BF16),
             DType::F32 => pod!(f32, F32),
             DType::F64 => pod!(f64, F64),
+            DType::C64 => pod!(num_complex::Complex32, C64),
+            DType::C128 => pod!(num_complex::Complex64, C128),
         };
         parts.push(part);
     }

@@ -61,9 +61,11 @@ fn parse_descr(descr: &str) -> std::result::Result<(DType, bool), String> {
         "i1" => DType::I8,
         "u1" => DType::U8,
         "b1" => DType::Bool,
+        "c8" => DType::C64,
+        "c16" => DType::C128,
         other => {
             return Err(format!(
-                "dtype {other:?} ({descr}) has no Tessera dtype (float64/32/16, int64/32/16/8, uint64/32/16/8, bool); convert it with numpy's astype before saving"
+                "dtype {other:?} ({descr}) has no Tessera dtype (complex128/64, float64/32/16, int64/32/16/8, uint64/32/16/8, bool); convert it with numpy's astype before saving"
             ))
         }
     };
@@ -84,6 +86,8 @@ fn descr(d: DType) -> Option<&'static str> {
         DType::I8 => "|i1",
         DType::U8 => "|u1",
         DType::Bool => "|b1",
+        DType::C64 => "<c8",
+        DType::C128 => "<c16",
         DType::BF16 => return None,
     })
 }
@@ -288,7 +292,9 @@ impl ChunkSource for NpyFile {
             r.map_err(|e| err(&self.path, format!("reading block at {start:?}: {e}")))?;
         }
         if h.big_endian {
-            bytes.chunks_exact_mut(w).for_each(|c| c.reverse());
+            // A complex number is two big-endian reals, each swapped on its own.
+            let part = h.dtype.real_part().size();
+            bytes.chunks_exact_mut(part).for_each(|c| c.reverse());
         }
         let a = HostArray::from_element_bytes(&bytes, h.dtype, &fshape)
             .map_err(|e| err(&self.path, e))?;

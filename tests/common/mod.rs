@@ -280,7 +280,8 @@ pub fn slice_positions(
 }
 
 /// Distinct values of every dtype: i*7 - 40 (floats halved; bools whether odd; unsigned
-/// ones shifted by 40; narrow integers wrapped to their width).
+/// ones shifted by 40; narrow integers wrapped to their width; complex numbers with an
+/// imaginary part of their own).
 pub fn values(d: tessera::DType, shape: &[usize]) -> tessera::HostArray {
     let n: usize = shape.iter().product();
     let f: Vec<f64> = (0..n).map(|i| i as f64 * 7.0 - 40.0).collect();
@@ -303,6 +304,12 @@ pub fn values(d: tessera::DType, shape: &[usize]) -> tessera::HostArray {
         tessera::DType::I16 => tessera::HostArray::I16(a(f).mapv(|v| v as i64 as i16)),
         tessera::DType::U16 => tessera::HostArray::U16(a(f).mapv(|v| (v + 40.0) as i64 as u16)),
         tessera::DType::Bool => tessera::HostArray::Bool(a(f).mapv(|v| (v as i64) % 2 != 0)),
+        tessera::DType::C64 => tessera::HostArray::C64(
+            a(f).mapv(|v| tessera::Complex32::new((v / 2.0) as f32, (-v / 4.0) as f32)),
+        ),
+        tessera::DType::C128 => {
+            tessera::HostArray::C128(a(f).mapv(|v| tessera::Complex64::new(v / 2.0, 1.0 - v)))
+        }
     }
 }
 
@@ -362,6 +369,8 @@ arrs = {
   'int16': f.astype(np.int64).astype(np.int16),
   'uint16': (f + 40).astype(np.int64).astype(np.uint16),
   'uint64': (f + 40).astype(np.uint64) * np.uint64(0x100000001),
+  'complex64': ((f / 2) + 1j * (-f / 4)).astype(np.complex64),
+  'complex128': (f / 2) + 1j * (1 - f),
 }
 "#;
 

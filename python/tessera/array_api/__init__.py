@@ -38,6 +38,8 @@ uint32 = np.dtype("uint32")
 uint64 = np.dtype("uint64")
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
+complex64 = np.dtype("complex64")
+complex128 = np.dtype("complex128")
 
 _SIGNED = ("int8", "int16", "int32", "int64")
 _UNSIGNED = ("uint8", "uint16", "uint32", "uint64")
@@ -53,6 +55,8 @@ _ALL = {
     "uint64": uint64,
     "float32": float32,
     "float64": float64,
+    "complex64": complex64,
+    "complex128": complex128,
 }
 _KINDS = {
     "bool": ("bool",),
@@ -60,8 +64,8 @@ _KINDS = {
     "unsigned integer": _UNSIGNED,
     "integral": _SIGNED + _UNSIGNED,
     "real floating": ("float32", "float64"),
-    "complex floating": (),
-    "numeric": _SIGNED + _UNSIGNED + ("float32", "float64"),
+    "complex floating": ("complex64", "complex128"),
+    "numeric": _SIGNED + _UNSIGNED + ("float32", "float64", "complex64", "complex128"),
 }
 
 
@@ -84,7 +88,7 @@ class _Info:
 
     def default_dtypes(self, *, device: Any = None) -> dict[str, Any]:
         _check_device(device)
-        return {"real floating": float64, "complex floating": None, "integral": int64, "indexing": int64}
+        return {"real floating": float64, "complex floating": complex128, "integral": int64, "indexing": int64}
 
     def dtypes(self, *, device: Any = None, kind: Any = None) -> dict[str, Any]:
         _check_device(device)
@@ -110,8 +114,16 @@ def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: Any = N
         return obj if dtype is None else obj.astype(dtype)
     if copy is False and not isinstance(obj, Array):
         raise ValueError("asarray(copy=False): a NumPy or Python object is copied into Tessera's chunks")
-    if isinstance(obj, (builtins.bool, int, float)) and dtype is None:
-        dtype = "bool" if isinstance(obj, builtins.bool) else "int64" if isinstance(obj, int) else "float64"
+    if isinstance(obj, (builtins.bool, int, float, complex)) and dtype is None:
+        dtype = (
+            "bool"
+            if isinstance(obj, builtins.bool)
+            else "int64"
+            if isinstance(obj, int)
+            else "float64"
+            if isinstance(obj, float)
+            else "complex128"
+        )
     if isinstance(obj, int) and not isinstance(obj, builtins.bool) and not -(2**63) <= obj < 2**63:
         raise OverflowError(f"{obj} does not fit in int64")
     return _creation.asarray(obj, dtype=dtype)
@@ -189,7 +201,7 @@ def result_type(*arrays_and_dtypes: Any) -> Any:
     names = [
         _dtypes.name_of(a.dtype if isinstance(a, Array) else a)
         for a in arrays_and_dtypes
-        if not isinstance(a, (builtins.bool, int, float))
+        if not isinstance(a, (builtins.bool, int, float, complex))
     ]
     if not names:
         raise ValueError("result_type needs at least one array or dtype (Python scalars alone have none)")
@@ -211,7 +223,9 @@ class _FInfo:
     def __init__(self, name: str) -> None:
         f = np.finfo(name)
         self.bits, self.eps, self.max, self.min = int(f.bits), float(f.eps), float(f.max), float(f.min)
-        self.smallest_normal, self.dtype = float(f.smallest_normal), np.dtype(name)
+        # A complex dtype's finfo describes its parts (float32 for complex64), as the
+        # standard and NumPy say.
+        self.smallest_normal, self.dtype = float(f.smallest_normal), np.dtype(f.dtype)
 
 
 class _IInfo:

@@ -2,6 +2,7 @@
 
 mod ops;
 
+use num_complex::{Complex32, Complex64};
 use ops::{copy, linalg, map, reduce, regs, scan, user};
 
 use super::{Backend, Buffer, Decline, Device, Plan};
@@ -73,6 +74,8 @@ pub fn map_chunk(
         DType::I32 => store!(i32, 0, I32, |x: i32| x),
         DType::U32 => store!(u32, 0, U32, |x: u32| x),
         DType::U64 => store!(u64, 0, U64, |x: u64| x),
+        DType::C64 => store!(Complex32, Complex32::new(0.0, 0.0), C64, |x: Complex32| x),
+        DType::C128 => store!(Complex64, Complex64::new(0.0, 0.0), C128, |x: Complex64| x),
         // Narrow integers live in i32 registers already wrapped to their width.
         DType::I8 => store!(i8, 0, I32, |x: i32| x as i8),
         DType::U8 => store!(u8, 0, I32, |x: i32| x as u8),

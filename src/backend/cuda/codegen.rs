@@ -53,6 +53,9 @@ fn reg_type(d: DType) -> &'static str {
         DType::U64 => "u64",
         DType::F16 | DType::BF16 | DType::F32 => "float",
         DType::F64 => "double",
+        // Never generated: `Backend::plan` declines complex tasks first.
+        DType::C64 => "float2",
+        DType::C128 => "double2",
     }
 }
 
@@ -99,6 +102,12 @@ impl Lang for Cuda {
                 format!("((int){})", v.cast(d).as_i64())
             }
             DType::Bool => (v.as_f64() != 0.0).to_string(),
+            DType::C64 | DType::C128 => {
+                return Err(Decline::DType {
+                    dtype: d,
+                    reason: format!("{d} has no CUDA kernels yet"),
+                })
+            }
         })
     }
 
@@ -214,6 +223,12 @@ impl Lang for Cuda {
             DType::U32 => format!("tsr_to_u32({v})"),
             DType::I64 => format!("tsr_to_i64({v})"),
             DType::Bool => format!("(!({v} == 0))"),
+            DType::C64 | DType::C128 => {
+                return Err(Decline::DType {
+                    dtype: to,
+                    reason: format!("{to} has no CUDA kernels yet"),
+                })
+            }
         })
     }
 

@@ -254,6 +254,7 @@ impl Backend for CudaBackend {
     }
 
     fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, Decline> {
+        Decline::complex(op, "CUDA")?;
         match op {
             ChunkOp::Map(MapOp { expr, shape }) => self.plan_map(expr, shape).map(Plan::new),
             ChunkOp::Reduce(r) => self.plan_reduce(r).map(Plan::new),

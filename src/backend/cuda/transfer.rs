@@ -92,6 +92,10 @@ mod tests {
                 DType::F16 => HostArray::F16(x.mapv(half::f16::from_f64)),
                 DType::BF16 => HostArray::BF16(x.mapv(half::bf16::from_f64)),
                 DType::F32 => HostArray::F32(x.mapv(|v| v as f32)),
+                DType::C64 => {
+                    HostArray::C64(x.mapv(|v| num_complex::Complex32::new(v as f32, -v as f32)))
+                }
+                DType::C128 => HostArray::C128(x.mapv(|v| num_complex::Complex64::new(v, 0.5 * v))),
                 DType::F64 => HostArray::F64(x),
             };
             let back = HostArray::from_element_bytes(&a.element_bytes(), d, &[2, 3]).unwrap();

@@ -110,6 +110,7 @@ impl Backend for WgpuBackend {
     }
 
     fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, Decline> {
+        Decline::complex(op, "wgpu")?;
         if let ChunkOp::User(u) = op {
             let (source, entry) = self.plan_user(u)?;
             return Ok(Plan::new(Prepared {

@@ -58,6 +58,10 @@ fn dtype_of(a: &ZArray<FilesystemStore>) -> std::result::Result<DType, String> {
         DType::U8
     } else if d.is::<dt::BoolDataType>() {
         DType::Bool
+    } else if d.is::<dt::Complex64DataType>() {
+        DType::C64
+    } else if d.is::<dt::Complex128DataType>() {
+        DType::C128
     } else {
         return Err(match a.metadata() {
             ArrayMetadata::V3(m) => m.data_type.name().to_string(),
@@ -340,6 +344,8 @@ impl ChunkSource for ZarrArray {
             DType::I8 => typed!(i8, I8),
             DType::U8 => typed!(u8, U8),
             DType::Bool => typed!(bool, Bool),
+            DType::C64 => typed!(num_complex::Complex32, C64),
+            DType::C128 => typed!(num_complex::Complex64, C128),
         })
     }
 
@@ -362,6 +368,8 @@ fn v2_dtype(d: DType) -> Option<&'static str> {
         DType::I8 => "|i1",
         DType::U8 => "|u1",
         DType::Bool => "|b1",
+        DType::C64 => "<c8",
+        DType::C128 => "<c16",
         DType::BF16 => return None,
     })
 }
@@ -370,6 +378,8 @@ fn fill(d: DType) -> serde_json::Value {
     match d {
         DType::Bool => serde_json::json!(false),
         d if d.is_float() => serde_json::json!(0.0),
+        // Zarr writes a complex fill value as [real, imaginary].
+        d if d.is_complex() => serde_json::json!([0.0, 0.0]),
         _ => serde_json::json!(0),
     }
 }

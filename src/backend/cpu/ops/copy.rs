@@ -37,7 +37,7 @@ pub fn take(
             }
         };
     }
-    go!(Bool, I8, U8, I16, U16, U32, I32, I64, U64, F16, BF16, F32, F64);
+    go!(Bool, I8, U8, I16, U16, U32, I32, I64, U64, F16, BF16, F32, F64, C64, C128);
     Ok(out)
 }
 
@@ -66,6 +66,6 @@ pub fn assemble(
             }
         };
     }
-    go!(Bool, I8, U8, I16, U16, U32, I32, I64, U64, F16, BF16, F32, F64);
+    go!(Bool, I8, U8, I16, U16, U32, I32, I64, U64, F16, BF16, F32, F64, C64, C128);
     Ok(out)
 }

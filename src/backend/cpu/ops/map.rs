@@ -11,6 +11,7 @@ use crate::dtype::{DType, HostArray};
 use crate::kernel::{Dist, FusedExpr, Generator, Instr, Leaf, LeafSource};
 use crate::philox as random;
 use half::{bf16, f16};
+use num_complex::{Complex32, Complex64};
 
 /// Where one tile lies in the chunk.
 pub struct Tile<'a> {
@@ -271,6 +272,12 @@ fn gather_leaf(
                 (HostArray::Bool(a), Reg::Bool(o)) => {
                     gather(slice_of(a), base, sr, sc, tr, tc, o, |x| x)
                 }
+                (HostArray::C64(a), Reg::C64(o)) => {
+                    gather(slice_of(a), base, sr, sc, tr, tc, o, |x| x)
+                }
+                (HostArray::C128(a), Reg::C128(o)) => {
+                    gather(slice_of(a), base, sr, sc, tr, tc, o, |x| x)
+                }
                 (a, _) => {
                     return Err(format!(
                         "input {slot} has dtype {} but the program reads {}",
@@ -374,6 +381,8 @@ fn gen_tile(
         Reg::U32(o) => (0..n).for_each(|i| o[i] = tmp64[i] as u32),
         Reg::U64(o) => (0..n).for_each(|i| o[i] = tmp64[i] as u64),
         Reg::Bool(o) => (0..n).for_each(|i| o[i] = tmp64[i] != 0.0),
+        Reg::C64(o) => (0..n).for_each(|i| o[i] = Complex32::new(tmp64[i] as f32, 0.0)),
+        Reg::C128(o) => (0..n).for_each(|i| o[i] = Complex64::new(tmp64[i], 0.0)),
     }
     s.f64s = tmp64;
     s.f32s = tmp32;

@@ -560,6 +560,9 @@ fn as_f64<'a>(reg: &'a Reg, n: usize, buf: &'a mut [f64]) -> &'a [f64] {
         Reg::U32(v) => (0..n).for_each(|i| buf[i] = v[i] as f64),
         Reg::U64(v) => (0..n).for_each(|i| buf[i] = v[i] as f64),
         Reg::Bool(v) => (0..n).for_each(|i| buf[i] = v[i] as u8 as f64),
+        // The array layer reduces a complex array's parts as real arrays.
+        Reg::C64(v) => (0..n).for_each(|i| buf[i] = v[i].re as f64),
+        Reg::C128(v) => (0..n).for_each(|i| buf[i] = v[i].re),
     }
     &buf[..n]
 }
@@ -573,6 +576,8 @@ fn as_i64<'a>(reg: &'a Reg, n: usize, buf: &'a mut [i64]) -> &'a [i64] {
         Reg::Bool(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
         Reg::F64(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
         Reg::F32(v) => (0..n).for_each(|i| buf[i] = v[i] as i64),
+        Reg::C64(v) => (0..n).for_each(|i| buf[i] = v[i].re as i64),
+        Reg::C128(v) => (0..n).for_each(|i| buf[i] = v[i].re as i64),
     }
     &buf[..n]
 }

@@ -5,11 +5,13 @@
 //! and each loop vectorises. f16/bf16 values live in f32 registers and are rounded after
 //! every instruction, which is what NumPy's float16 arithmetic does.
 
+use super::complex::{ComplexDefs, Libm};
 use super::scalar::{FloatDefs, IntDefs};
 use crate::dtype::{DType, Scalar};
 use crate::kernel::{BinaryOp, UnaryOp};
 use crate::multiversion::multiversion;
 use half::{bf16, f16};
+use num_complex::{Complex32, Complex64};
 
 /// Elements per tile.
 pub const TILE: usize = 4096;
@@ -24,6 +26,8 @@ pub enum Reg {
     U32(Vec<u32>),
     U64(Vec<u64>),
     Bool(Vec<bool>),
+    C64(Vec<Complex32>),
+    C128(Vec<Complex64>),
 }
 
 impl Reg {
@@ -36,6 +40,8 @@ impl Reg {
             DType::I32 => Reg::I32(vec![0; cap]),
             DType::U32 => Reg::U32(vec![0; cap]),
             DType::U64 => Reg::U64(vec![0; cap]),
+            DType::C64 => Reg::C64(vec![Complex32::new(0.0, 0.0); cap]),
+            DType::C128 => Reg::C128(vec![Complex64::new(0.0, 0.0); cap]),
             _ => Reg::Bool(vec![false; cap]),
         }
     }
@@ -83,6 +89,11 @@ pub fn fill(r: &mut Reg, s: Scalar, n: usize) {
         Reg::U32(v) => v[..n].fill(s.as_i64() as u32),
         Reg::U64(v) => v[..n].fill(s.as_i64() as u64),
         Reg::Bool(v) => v[..n].fill(s.as_f64() != 0.0),
+        Reg::C64(v) => {
+            let c = s.as_c64();
+            v[..n].fill(Complex32::new(c.re as f32, c.im as f32))
+        }
+        Reg::C128(v) => v[..n].fill(s.as_c64()),
     }
 }
 
@@ -133,6 +144,63 @@ macro_rules! float_unary {
             UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite | UnaryOp::SignBit => {
                 return Err("a predicate into a float register")
             }
+            UnaryOp::Real | UnaryOp::Imag | UnaryOp::Conj | UnaryOp::Angle => {
+                return Err("a complex function on a real register")
+            }
+        }
+    }};
+}
+
+macro_rules! complex_unary {
+    ($a:expr, $o:expr, $op:expr) => {{
+        match $op {
+            UnaryOp::Neg => map1($a, $o, |x| -x),
+            UnaryOp::Conj => map1($a, $o, |x| x.conj()),
+            UnaryOp::Exp => map1($a, $o, |x| x.c_exp()),
+            UnaryOp::Log => map1($a, $o, |x| x.c_log()),
+            UnaryOp::Sqrt => map1($a, $o, |x| x.c_sqrt()),
+            UnaryOp::Sin => map1($a, $o, |x| x.c_sin()),
+            UnaryOp::Cos => map1($a, $o, |x| x.c_cos()),
+            UnaryOp::Tan => map1($a, $o, |x| x.c_tan()),
+            UnaryOp::Sinh => map1($a, $o, |x| x.c_sinh()),
+            UnaryOp::Cosh => map1($a, $o, |x| x.c_cosh()),
+            UnaryOp::Tanh => map1($a, $o, |x| x.c_tanh()),
+            UnaryOp::Asin => map1($a, $o, |x| x.c_asin()),
+            UnaryOp::Acos => map1($a, $o, |x| x.c_acos()),
+            UnaryOp::Atan => map1($a, $o, |x| x.c_atan()),
+            UnaryOp::Asinh => map1($a, $o, |x| x.c_asinh()),
+            UnaryOp::Acosh => map1($a, $o, |x| x.c_acosh()),
+            UnaryOp::Atanh => map1($a, $o, |x| x.c_atanh()),
+            UnaryOp::Expm1 => map1($a, $o, |x| ComplexDefs::expm1(x)),
+            UnaryOp::Log1p => map1($a, $o, |x| ComplexDefs::log1p(x)),
+            UnaryOp::Log2 => map1($a, $o, |x| ComplexDefs::log2(x)),
+            UnaryOp::Log10 => map1($a, $o, |x| ComplexDefs::log10(x)),
+            UnaryOp::Sign => map1($a, $o, |x| ComplexDefs::sign(x)),
+            UnaryOp::Round => map1($a, $o, |x| x.round_parts()),
+            _ => return Err("not defined on complex numbers"),
+        }
+    }};
+}
+
+macro_rules! complex_to_real {
+    ($a:expr, $o:expr, $op:expr) => {{
+        match $op {
+            UnaryOp::Abs => map1($a, $o, |x| x.magnitude()),
+            UnaryOp::Real => map1($a, $o, |x| x.re),
+            UnaryOp::Imag => map1($a, $o, |x| x.im),
+            UnaryOp::Angle => map1($a, $o, |x| x.angle()),
+            _ => return Err("register type mismatch"),
+        }
+    }};
+}
+
+macro_rules! complex_predicate {
+    ($a:expr, $o:expr, $op:expr) => {{
+        match $op {
+            UnaryOp::IsNan => map1($a, $o, |x| x.has_nan()),
+            UnaryOp::IsInf => map1($a, $o, |x| x.has_inf()),
+            UnaryOp::IsFinite => map1($a, $o, |x| x.all_finite()),
+            _ => return Err("register type mismatch"),
         }
     }};
 }
@@ -189,6 +257,12 @@ pub fn unary(op: UnaryOp, a: &Reg, o: &mut Reg, n: usize) -> Result<(), &'static
             UnaryOp::Not | UnaryOp::BitNot => map1(&a[..n], &mut o[..n], |x: bool| !x),
             _ => return Err("arithmetic on bool"),
         },
+        (Reg::C64(a), Reg::C64(o)) => complex_unary!(&a[..n], &mut o[..n], op),
+        (Reg::C128(a), Reg::C128(o)) => complex_unary!(&a[..n], &mut o[..n], op),
+        (Reg::C64(a), Reg::F32(o)) => complex_to_real!(&a[..n], &mut o[..n], op),
+        (Reg::C128(a), Reg::F64(o)) => complex_to_real!(&a[..n], &mut o[..n], op),
+        (Reg::C64(a), Reg::Bool(o)) => complex_predicate!(&a[..n], &mut o[..n], op),
+        (Reg::C128(a), Reg::Bool(o)) => complex_predicate!(&a[..n], &mut o[..n], op),
         _ => return Err("register type mismatch"),
     }
     Ok(())
@@ -231,6 +305,19 @@ macro_rules! float_binary {
             BinaryOp::Fmax => map2($a, $b, $o, |x, y| FloatDefs::fmax(x, y)),
             BinaryOp::Fmin => map2($a, $b, $o, |x, y| FloatDefs::fmin(x, y)),
             _ => return Err("logical op on floats"),
+        }
+    };
+}
+
+macro_rules! complex_binary {
+    ($a:expr, $b:expr, $o:expr, $op:expr) => {
+        match $op {
+            BinaryOp::Add => map2($a, $b, $o, |x, y| x + y),
+            BinaryOp::Sub => map2($a, $b, $o, |x, y| x - y),
+            BinaryOp::Mul => map2($a, $b, $o, |x, y| x * y),
+            BinaryOp::Div => map2($a, $b, $o, |x, y| x.smith_div(y)),
+            BinaryOp::Pow => map2($a, $b, $o, |x, y| ComplexDefs::pow(x, y)),
+            _ => return Err("not defined on complex numbers"),
         }
     };
 }
@@ -279,6 +366,8 @@ pub fn binary(op: BinaryOp, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(
             (Reg::U32(a), Reg::U32(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
             (Reg::U64(a), Reg::U64(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
             (Reg::Bool(a), Reg::Bool(b)) => cmp_ops!(&a[..n], &b[..n], o, op),
+            (Reg::C64(a), Reg::C64(b)) => complex_eq(op, &a[..n], &b[..n], o)?,
+            (Reg::C128(a), Reg::C128(b)) => complex_eq(op, &a[..n], &b[..n], o)?,
             _ => return Err("register type mismatch"),
         }
         return Ok(());
@@ -296,10 +385,29 @@ pub fn binary(op: BinaryOp, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(
             BinaryOp::BitXor => map2(&a[..n], &b[..n], &mut o[..n], |x, y| x ^ y),
             _ => return Err("arithmetic on bool"),
         },
+        (Reg::F32(a), Reg::F32(b), Reg::C64(o)) if op == BinaryOp::Complex => map2(&a[..n], &b[..n], &mut o[..n], Complex32::new),
+        (Reg::F64(a), Reg::F64(b), Reg::C128(o)) if op == BinaryOp::Complex => map2(&a[..n], &b[..n], &mut o[..n], Complex64::new),
+        (Reg::C64(a), Reg::C64(b), Reg::C64(o)) => complex_binary!(&a[..n], &b[..n], &mut o[..n], op),
+        (Reg::C128(a), Reg::C128(b), Reg::C128(o)) => complex_binary!(&a[..n], &b[..n], &mut o[..n], op),
         _ => return Err("register type mismatch"),
     }
     Ok(())
 }
+}
+
+/// Equality of complex numbers (both parts equal); they have no order.
+fn complex_eq<T: PartialEq + Copy>(
+    op: BinaryOp,
+    a: &[T],
+    b: &[T],
+    o: &mut [bool],
+) -> Result<(), &'static str> {
+    match op {
+        BinaryOp::Eq => map2(a, b, o, |x, y| x == y),
+        BinaryOp::Ne => map2(a, b, o, |x, y| x != y),
+        _ => return Err("complex numbers have no order"),
+    }
+    Ok(())
 }
 
 /// `o = cond ? a : b`.
@@ -321,6 +429,8 @@ pub fn select(c: &Reg, a: &Reg, b: &Reg, o: &mut Reg, n: usize) -> Result<(), &'
         (Reg::U32(a), Reg::U32(b), Reg::U32(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
         (Reg::U64(a), Reg::U64(b), Reg::U64(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
         (Reg::Bool(a), Reg::Bool(b), Reg::Bool(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
+        (Reg::C64(a), Reg::C64(b), Reg::C64(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
+        (Reg::C128(a), Reg::C128(b), Reg::C128(o)) => sel(c, &a[..n], &b[..n], &mut o[..n]),
         _ => return Err("register type mismatch"),
     }
     Ok(())
@@ -354,8 +464,33 @@ macro_rules! cast_from {
             Reg::U32(o) => map1(&$a[..$n], &mut o[..$n], |x| x as u32),
             Reg::U64(o) => map1(&$a[..$n], &mut o[..$n], |x| x as u64),
             Reg::Bool(o) => map1(&$a[..$n], &mut o[..$n], |x| x.nonzero()),
+            Reg::C64(o) => map1(&$a[..$n], &mut o[..$n], |x| Complex32::new(x as f32, 0.0)),
+            Reg::C128(o) => map1(&$a[..$n], &mut o[..$n], |x| Complex64::new(x as f64, 0.0)),
         }
     };
+}
+
+/// A complex register cast: to complex, both parts; to a real type, the real part (as
+/// NumPy's `astype`, which warns); to bool, whether either part is non-zero.
+macro_rules! cast_complex {
+    ($a:expr, $o:expr, $n:expr) => {{
+        let a = &$a[..$n];
+        match $o {
+            Reg::C64(o) => map1(a, &mut o[..$n], |x| {
+                Complex32::new(x.re as f32, x.im as f32)
+            }),
+            Reg::C128(o) => map1(a, &mut o[..$n], |x| {
+                Complex64::new(x.re as f64, x.im as f64)
+            }),
+            Reg::Bool(o) => map1(a, &mut o[..$n], |x| x.re != 0.0 || x.im != 0.0),
+            Reg::F64(o) => map1(a, &mut o[..$n], |x| x.re as f64),
+            Reg::F32(o) => map1(a, &mut o[..$n], |x| x.re as f32),
+            Reg::I64(o) => map1(a, &mut o[..$n], |x| x.re as i64),
+            Reg::I32(o) => map1(a, &mut o[..$n], |x| x.re as i32),
+            Reg::U32(o) => map1(a, &mut o[..$n], |x| x.re as u32),
+            Reg::U64(o) => map1(a, &mut o[..$n], |x| x.re as u64),
+        }
+    }};
 }
 
 /// `o = a as o's type` (astype semantics: floats truncate toward zero, saturating).
@@ -375,7 +510,15 @@ pub fn cast(a: &Reg, o: &mut Reg, n: usize) {
             Reg::U32(o) => map1(&a[..n], &mut o[..n], |x| x as u32),
             Reg::U64(o) => map1(&a[..n], &mut o[..n], |x| x as u64),
             Reg::Bool(o) => o[..n].copy_from_slice(&a[..n]),
+            Reg::C64(o) => map1(&a[..n], &mut o[..n], |x| {
+                Complex32::new(x as u8 as f32, 0.0)
+            }),
+            Reg::C128(o) => map1(&a[..n], &mut o[..n], |x| {
+                Complex64::new(x as u8 as f64, 0.0)
+            }),
         },
+        Reg::C64(a) => cast_complex!(a, o, n),
+        Reg::C128(a) => cast_complex!(a, o, n),
     }
 }
 

@@ -7,6 +7,7 @@ use crate::dtype::HostArray;
 use crate::kernel::ScanKind;
 use half::{bf16, f16};
 use ndarray::{ArrayD, Axis, Zip};
+use num_complex::{Complex32, Complex64};
 
 fn scan<T: Copy>(
     x: &ArrayD<T>,
@@ -85,6 +86,8 @@ pub fn run(
             |a: bf16, b: bf16| bf16::from_f32(a.to_f32() + b.to_f32()),
             |a: bf16, b: bf16| bf16::from_f32(a.to_f32() * b.to_f32())
         ),
+        HostArray::C64(_) => go!(C64, |a: Complex32, b| a + b, |a: Complex32, b| a * b),
+        HostArray::C128(_) => go!(C128, |a: Complex64, b| a + b, |a: Complex64, b| a * b),
         HostArray::Bool(_) => {
             return Err("scan of booleans: the array layer casts them to int64".into())
         }
