@@ -40,6 +40,7 @@ on_every_accelerator! {
     a_chunk_moves_once_however_many_consumers_need_it_on_the_other_side,
     a_device_memory_limit_spills_device_chunks_to_the_host,
     chunks_larger_than_a_staging_buffer_cross_to_the_device_and_back_bit_for_bit,
+    complex_arithmetic_runs_on_the_device_as_pairs_of_reals,
 }
 
 /// The tests' bodies, on one device.
@@ -164,6 +165,84 @@ mod run {
             uu.compute_with::<f32>(&common::opts(dev)).unwrap(),
             uu.compute_with::<f32>(&common::opts(Device::Cpu)).unwrap()
         );
+    }
+
+    pub fn complex_arithmetic_runs_on_the_device_as_pairs_of_reals(dev: Device) {
+        use tessera::{Complex32, Complex64, HostArray};
+        let caps = common::caps(dev);
+        let (re, im) = (common::data(&[50, 40], 11), common::data(&[50, 40], 12));
+        let mut z = ndarray::Zip::from(&re)
+            .and(&im)
+            .map_collect(|&a, &b| Complex64::new(a, b));
+        // Signed zeros and a zero divisor among them (y below is 0 where x is). Not
+        // infinities or NaN: lavapipe's compiler reassociates float arithmetic as if
+        // there were none (x + (x/2 - x) becomes x/2), as WGSL permits, so those hold
+        // on the CPU and CUDA only.
+        z[[0, 0]] = Complex64::new(0.0, -0.0);
+        z[[1, 1]] = Complex64::new(-0.0, 0.0);
+        let z32 = z.mapv(|v| Complex32::new(v.re as f32, v.im as f32));
+        let mut inputs =
+            vec![tessera::array::from_host(HostArray::C64(z32), &[16, 16][..]).unwrap()];
+        if caps.f64 {
+            inputs.push(tessera::array::from_host(HostArray::C128(z), &[16, 16][..]).unwrap());
+        }
+        for x in inputs {
+            let y = x.t().t() * 0.5 - x.real();
+            // Exact everywhere: parts, sign flips, sums, casts, compares, selects.
+            let exact = [
+                &x + &y,
+                &x - &y,
+                (-&x).conj(),
+                tessera::array::complex(&x.imag(), &x.real()),
+                tessera::where_(&x.isnan().or(x.isinf()), &y, &x),
+                x.eq(&y).astype(x.dtype()),
+                x.astype(DType::C64).astype(DType::C128),
+                (&x.real() + 1.0).astype(x.dtype()),
+            ];
+            for e in &exact {
+                // Equal values (a zero's sign aside, which reassociation may flip).
+                let as_c = |d: Device| {
+                    e.astype(DType::C128)
+                        .compute_with::<Complex64>(&common::opts(d))
+                        .unwrap()
+                };
+                let (g, c) = (as_c(dev), as_c(Device::Cpu));
+                let same = |p: f64, q: f64| p == q || (p.is_nan() && q.is_nan());
+                let first = g
+                    .iter()
+                    .zip(c.iter())
+                    .position(|(p, q)| !same(p.re, q.re) || !same(p.im, q.im));
+                assert!(
+                    first.is_none(),
+                    "{dev:?} {}: {e}: element {first:?}: {:?} vs {:?}",
+                    x.dtype(),
+                    first.map(|i| g.iter().nth(i)),
+                    first.map(|i| c.iter().nth(i))
+                );
+            }
+            // Products and Smith's quotients: a compiler may fuse a multiply-add, so
+            // within a few ulps of the part dtype.
+            let eps = if x.dtype() == DType::C64 { 1e-6 } else { 1e-14 };
+            for e in [&x * &y, &x / &y] {
+                let g = e
+                    .astype(DType::C128)
+                    .compute_with::<Complex64>(&common::opts(dev))
+                    .unwrap();
+                let c = e
+                    .astype(DType::C128)
+                    .compute_with::<Complex64>(&common::opts(Device::Cpu))
+                    .unwrap();
+                for (a, b) in g.iter().zip(c.iter()) {
+                    let nan = |v: &Complex64| v.re.is_nan() || v.im.is_nan();
+                    assert!(
+                        (nan(a) && nan(b)) || (a - b).norm() <= eps * b.norm().max(1.0),
+                        "{dev:?} {e}: {a} vs {b}"
+                    );
+                }
+            }
+            let (on_dev, _) = common::device_share(&(&x * &y + &x), dev);
+            assert!(on_dev > 0, "{dev:?} ran no complex map");
+        }
     }
 
     pub fn declined_ops_run_on_the_cpu_and_results_agree(dev: Device) {

@@ -14,7 +14,7 @@ impl Array {
     ///
     /// ```
     /// use tessera::{Complex64, HostArray};
-    /// let z = tessera::from_host(HostArray::C128(ndarray::arr1(&[Complex64::new(1.0, 2.0)]).into_dyn()), 1).unwrap();
+    /// let z = tessera::array::from_host(HostArray::C128(ndarray::arr1(&[Complex64::new(1.0, 2.0)]).into_dyn()), 1).unwrap();
     /// assert_eq!(z.real().compute::<f64>().unwrap()[[0]], 1.0);
     /// ```
     pub fn real(&self) -> Array {
@@ -99,7 +99,7 @@ impl Array {
 ///
 /// ```
 /// let re = tessera::arange(0.0, 3.0, 1.0, 2).unwrap();
-/// let z = tessera::array::complex(&re, &re.neg());
+/// let z = tessera::array::complex(&re, &(-&re));
 /// assert_eq!(z.dtype(), tessera::DType::C128);
 /// ```
 pub fn complex(re: &Array, im: &Array) -> Array {

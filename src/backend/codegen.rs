@@ -16,6 +16,8 @@
 // Used by the GPU backends only; a CPU-only build keeps it compiled and tested.
 #![cfg_attr(not(any(feature = "wgpu", feature = "cuda")), allow(dead_code))]
 
+mod complex;
+
 use crate::backend::Decline;
 use crate::dtype::{DType, Scalar};
 use crate::kernel::{
@@ -324,6 +326,21 @@ pub trait Lang {
     fn shift(&self, left: bool, a: &str, b: &str, d: DType) -> String;
     /// A statement binding the register `name` of type `ty` to `e`.
     fn bind(&self, name: &str, ty: &str, e: &str) -> String;
+    /// The complex value `re + im·i` of complex dtype `d` (the parts are registers or
+    /// expressions of `d`'s part dtype).
+    fn pair(&self, re: &str, im: &str, d: DType) -> Result<String, Decline>;
+    /// A +0.0 of float dtype `d` that the compiler cannot fold away: WGSL compilers treat
+    /// float arithmetic as free of signed zeros, infinities and NaN (lavapipe turns
+    /// `x * 0.0` into `0.0` and `0.0 + x` into `x`), which would change a complex
+    /// product's special values and zero signs; a zero known only at run time keeps
+    /// the CPU's IEEE results. The default is the plain literal.
+    fn zero(&self, d: DType) -> Result<String, Decline> {
+        self.literal(Scalar::F64(0.0), d)
+    }
+    /// The real (`imag = false`) or imaginary part of complex register `v`.
+    fn part(&self, v: &str, imag: bool) -> String {
+        format!("{v}.{}", if imag { "y" } else { "x" })
+    }
     /// `v`, a 32-bit signed integer, wrapped to the width of narrow integer dtype `d`
     /// (i8, u8, i16, u16) and extended back: narrow integers compute in 32-bit
     /// registers, as NumPy's loops and the CPU do, and wrap after every instruction.
@@ -389,6 +406,9 @@ fn instr<L: Lang>(
     ndim: usize,
     t: &mut Temps<'_, L>,
 ) -> Result<String, Decline> {
+    if complex::involved(expr, ins, d) {
+        return complex::instr(expr, ins, d, ndim, t);
+    }
     let lang = t.lang;
     let reg = |a: &usize| format!("r{a}");
     let dtype_of = |a: &usize| expr.instrs[*a].1;
@@ -885,6 +905,9 @@ mod tests {
         fn wrap_small(&self, v: &str, d: DType) -> String {
             format!("wrap.{}({v})", d.name())
         }
+        fn pair(&self, re: &str, im: &str, d: DType) -> Result<String, Decline> {
+            Ok(format!("{}({re}, {im})", d.name()))
+        }
     }
 
     /// `op(in0, in1)` over two inputs of dtype `d`, and the statement computing it.
@@ -906,6 +929,44 @@ mod tests {
             .last()
             .unwrap()
             .to_string()
+    }
+
+    #[test]
+    fn complex_values_are_pairs_of_reals_and_their_functions_decline() {
+        use BinaryOp::*;
+        let c = DType::C64;
+        // A product spelled on the parts, each bound once.
+        let e = FusedExpr {
+            leaves: (0..2)
+                .map(|slot| Leaf {
+                    source: LeafSource::Input(slot),
+                    dtype: c,
+                    offset: 0,
+                    strides: vec![1],
+                })
+                .collect(),
+            instrs: vec![
+                (Instr::Leaf(0), c),
+                (Instr::Leaf(1), c),
+                (Instr::Binary(Mul, 0, 1), c),
+                (Instr::Unary(UnaryOp::Real, 2), DType::F32),
+            ],
+        };
+        let src = body(&e, 1, &Names).unwrap();
+        assert!(src.contains("float32 r2_0 = r0.x;"), "{src}");
+        assert!(
+            src.contains("complex64 r2 = complex64(((r2_0 * r2_2) - (r2_1 * r2_3)), ((r2_0 * r2_3) + (r2_1 * r2_2)));"),
+            "{src}"
+        );
+        assert!(src.ends_with("float32 r3 = r2.x;\n"), "{src}");
+        // exp of a complex number has no device form: a typed decline, not a wrong kernel.
+        let mut exp = e.clone();
+        exp.instrs[2] = (Instr::Unary(UnaryOp::Exp, 0), c);
+        let why = body(&exp, 1, &Names).unwrap_err();
+        assert!(
+            matches!(why, Decline::Op { .. }) && why.reason().contains("CPU"),
+            "{why}"
+        );
     }
 
     #[test]

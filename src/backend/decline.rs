@@ -73,15 +73,28 @@ impl Decline {
 }
 
 impl Decline {
-    /// Declines a task that touches a complex dtype: no device has complex kernels
-    /// yet (they are pairs of reals in the codegen walk to come), so the CPU runs it.
+    /// Declines a task that touches a complex dtype outside the codegen walk: fused
+    /// maps and the values a reduction folds are pairs of reals there
+    /// (`backend::codegen`, which declines by op what it has no form of), while copies,
+    /// scans, linear algebra and complex accumulators have no complex kernels yet, so
+    /// the CPU runs those.
     pub(crate) fn complex(op: &crate::kernel::ChunkOp, device: &str) -> Result<(), Decline> {
+        use crate::kernel::{ChunkOp, ReduceManyOp, ReduceOp};
+        let walked = match op {
+            ChunkOp::Map(_) => true,
+            ChunkOp::Reduce(ReduceOp { expr, .. })
+            | ChunkOp::ReduceMany(ReduceManyOp { expr, .. }) => !expr.dtype().is_complex(),
+            _ => false,
+        };
         match op.complex_dtype() {
-            Some(dtype) => Err(Decline::DType {
+            Some(dtype) if !walked => Err(Decline::DType {
                 dtype,
-                reason: format!("{dtype} has no {device} kernels yet; the CPU runs it"),
+                reason: format!(
+                    "{} of {dtype} has no {device} kernel yet; the CPU runs it",
+                    op.name()
+                ),
             }),
-            None => Ok(()),
+            _ => Ok(()),
         }
     }
 }

@@ -53,7 +53,7 @@ fn reg_type(d: DType) -> &'static str {
         DType::U64 => "u64",
         DType::F16 | DType::BF16 | DType::F32 => "float",
         DType::F64 => "double",
-        // Never generated: `Backend::plan` declines complex tasks first.
+        // Pairs of reals, interleaved as the host stores them.
         DType::C64 => "float2",
         DType::C128 => "double2",
     }
@@ -229,6 +229,13 @@ impl Lang for Cuda {
                     reason: format!("{to} has no CUDA kernels yet"),
                 })
             }
+        })
+    }
+
+    fn pair(&self, re: &str, im: &str, d: DType) -> Result<String, Decline> {
+        Ok(match d {
+            DType::C64 => format!("make_float2({re}, {im})"),
+            _ => format!("make_double2({re}, {im})"),
         })
     }
 

@@ -250,6 +250,7 @@ fn maps() -> (Vec<(String, String)>, Vec<String>) {
             ));
         }
     }
+    out.extend(complex_maps());
     let mut sources = vec![];
     let mut declined = vec![];
     for (name, e) in out {
@@ -259,6 +260,66 @@ fn maps() -> (Vec<(String, String)>, Vec<String>) {
         }
     }
     (sources, declined)
+}
+
+/// The complex programs the walk spells as pairs of reals (`codegen::complex`): each
+/// op the devices compute, over complex64 and complex128, and the casts in and out.
+fn complex_maps() -> Vec<(String, FusedExpr)> {
+    let mut out = vec![];
+    for c in [DType::C64, DType::C128] {
+        let r = c.real_part();
+        out.push((format!("leaf_{c}"), program(c, Instr::Leaf(0), c, 1)));
+        out.push((
+            format!("const_{c}"),
+            program(
+                c,
+                Instr::Const(Scalar::C128(crate::Complex64::new(1.5, -2.0))),
+                c,
+                1,
+            ),
+        ));
+        for op in [UnaryOp::Neg, UnaryOp::Conj] {
+            out.push((format!("{op:?}_{c}"), program(c, Instr::Unary(op, 0), c, 1)));
+        }
+        for op in [UnaryOp::Real, UnaryOp::Imag, UnaryOp::Abs, UnaryOp::Angle] {
+            out.push((format!("{op:?}_{c}"), program(c, Instr::Unary(op, 0), r, 1)));
+        }
+        for op in [UnaryOp::IsNan, UnaryOp::IsInf, UnaryOp::IsFinite] {
+            let p = program(c, Instr::Unary(op, 0), DType::Bool, 1);
+            out.push((format!("{op:?}_{c}"), p));
+        }
+        for op in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div] {
+            let p = program(c, Instr::Binary(op, 0, 1), c, 2);
+            out.push((format!("{}_{c}", op.name()), p));
+        }
+        for op in [BinaryOp::Eq, BinaryOp::Ne] {
+            let p = program(c, Instr::Binary(op, 0, 1), DType::Bool, 2);
+            out.push((format!("{}_{c}", op.name()), p));
+        }
+        let p = program(r, Instr::Binary(BinaryOp::Complex, 0, 1), c, 2);
+        out.push((format!("complex_{c}"), p));
+        for other in [
+            DType::Bool,
+            DType::I32,
+            DType::F16,
+            DType::F32,
+            DType::F64,
+            DType::C64,
+            DType::C128,
+        ] {
+            if other != c {
+                out.push((
+                    format!("cast_{other}_to_{c}"),
+                    program(other, Instr::Cast(0), c, 1),
+                ));
+                out.push((
+                    format!("cast_{c}_to_{other}"),
+                    program(c, Instr::Cast(0), other, 1),
+                ));
+            }
+        }
+    }
+    out
 }
 
 const REDUCTIONS: [Reduction; 11] = [

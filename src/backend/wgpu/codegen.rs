@@ -50,6 +50,8 @@ fn wgsl_type(d: DType, caps: Caps) -> Result<&'static str, Decline> {
         DType::I32 => "i32",
         DType::U32 => "u32",
         DType::Bool => "bool",
+        DType::C64 => "vec2<f32>",
+        DType::C128 if caps.f64 => "vec2<f64>",
         other => {
             return Err(Decline::DType {
                 dtype: other,
@@ -453,6 +455,15 @@ impl Lang for Wgsl<'_> {
 
     fn bind(&self, name: &str, ty: &str, e: &str) -> String {
         format!("    let {name}: {ty} = {e};\n")
+    }
+
+    fn pair(&self, re: &str, im: &str, d: DType) -> Result<String, Decline> {
+        Ok(format!("{}({re}, {im})", wgsl_type(d, self.caps)?))
+    }
+
+    fn zero(&self, d: DType) -> Result<String, Decline> {
+        // `tmeta[0]` is the rank (never negative), unknown to the compiler.
+        Ok(format!("{}(min(tmeta[0], 0))", wgsl_type(d, self.caps)?))
     }
 
     // Unreached: narrow integers have no WGSL register (`wgsl_type` declines them).
