@@ -27,6 +27,9 @@ pub type BlockFnBody = dyn Fn(&[&HostArray], &BlockInfo) -> Result<HostArray> + 
 pub struct BlockFn {
     name: Arc<str>,
     body: Arc<BlockFnBody>,
+    /// The engine's own function (`take_along_axis`'s gather): its errors keep their
+    /// kind (an out-of-range index is `Error::BadIndex`), as any built-in op's do.
+    engine: bool,
 }
 
 impl std::fmt::Debug for BlockFn {
@@ -44,6 +47,32 @@ impl BlockFn {
         BlockFn {
             name: name.into().into(),
             body: Arc::new(body),
+            engine: false,
+        }
+    }
+
+    /// An engine operation written as a block function: like [`BlockFn::new`], but its
+    /// errors are the operation's own, not a user function's.
+    pub(crate) fn engine<F>(name: impl Into<String>, body: F) -> BlockFn
+    where
+        F: Fn(&[&HostArray], &BlockInfo) -> Result<HostArray> + Send + Sync + 'static,
+    {
+        BlockFn {
+            engine: true,
+            ..BlockFn::new(name, body)
+        }
+    }
+
+    /// A function of the same name and kind with another body (an adapter around this
+    /// one, as `blockwise` lays arguments out).
+    pub(crate) fn with_body<F>(&self, body: F) -> BlockFn
+    where
+        F: Fn(&[&HostArray], &BlockInfo) -> Result<HostArray> + Send + Sync + 'static,
+    {
+        BlockFn {
+            name: self.name.clone(),
+            body: Arc::new(body),
+            engine: self.engine,
         }
     }
 
@@ -71,6 +100,7 @@ impl BlockFn {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.body)(inputs, info)));
         match run {
             Ok(Ok(out)) => Ok(out),
+            Ok(Err(e)) if self.engine => Err(e),
             // Already ours (a nested compute's error, say): keep its kind.
             Ok(Err(Error::UserFunction {
                 reason, payload, ..

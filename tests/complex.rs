@@ -252,3 +252,21 @@ fn complex_functions_decline_to_the_cpu_on_every_accelerator() {
         }
     }
 }
+
+#[test]
+fn a_complex_product_is_a_tree_of_complex_blocks() {
+    let a = values(&[9, 7], 10).mapv(|z| z / 3.0);
+    let x = arr(&a, &[2, 3]);
+    let all = a.iter().fold(C::new(1.0, 0.0), |p, &v| p * v);
+    let got = x.prod().compute::<C>().unwrap().into_raw_vec_and_offset().0[0];
+    assert!(close(got, all, 1e-12), "{got} vs {all}");
+    let rows = x.prod_axis(1).compute::<C>().unwrap();
+    for (i, g) in rows.iter().enumerate() {
+        let w = a
+            .index_axis(ndarray::Axis(0), i)
+            .iter()
+            .fold(C::new(1.0, 0.0), |p, &v| p * v);
+        assert!(close(*g, w, 1e-13), "row {i}: {g} vs {w}");
+    }
+    assert_eq!(x.prod_axes(&[0], true).shape(), &[1, 7]);
+}

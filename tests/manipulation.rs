@@ -187,3 +187,33 @@ fn every_reshape_numpy_accepts_works_whatever_the_chunks() {
         assert_close(&x.reshape(&t), &want, 0.0);
     }
 }
+
+#[test]
+fn take_along_axis_gathers_by_another_arrays_values_over_chunks() {
+    let a = common::data(&[9, 7], 21);
+    let x = tessera::from_ndarray(a.clone(), &[4, 3][..]).unwrap();
+    // The row of each column's maximum, gathered back: the column maxima.
+    let i = x.argmax_axis(0).expand_dims(0);
+    let top = x.take_along_axis(&i, 0).compute::<f64>().unwrap();
+    for j in 0..7 {
+        let want = a
+            .index_axis(ndarray::Axis(1), j)
+            .iter()
+            .cloned()
+            .fold(f64::MIN, f64::max);
+        assert_eq!(top[[0, j]], want);
+    }
+    // Reversed columns by negative indices, chunked unlike the array.
+    let rev = ndarray::Array2::from_shape_fn((9, 7), |(r, _)| -1 - r as i64).into_dyn();
+    let idx = tessera::from_ndarray(rev, &[5, 5][..]).unwrap();
+    let got = x.take_along_axis(&idx, 0).compute::<f64>().unwrap();
+    let mut want = a.clone();
+    want.invert_axis(ndarray::Axis(0));
+    assert_eq!(got, want);
+    // Out of range: the operation's own error, when computed.
+    let bad = tessera::full(&[1, 7], 9i64, 7).unwrap();
+    match x.take_along_axis(&bad, 0).compute_host() {
+        Err(tessera::Error::BadIndex { op, .. }) => assert_eq!(op, "take_along_axis"),
+        other => panic!("expected BadIndex, got {other:?}"),
+    }
+}

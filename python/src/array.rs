@@ -369,6 +369,19 @@ impl Native {
         wrap(self.0.take(axis, &indices))
     }
 
+    fn ldexp(&self, e: &Bound<'_, PyAny>) -> PyResult<Native> {
+        wrap(self.0.ldexp(operand(e)?))
+    }
+
+    fn frexp(&self) -> PyResult<(Native, Native)> {
+        let (m, e) = self.0.frexp();
+        Ok((wrap(m)?, wrap(e)?))
+    }
+
+    fn take_along_axis(&self, indices: &Native, axis: isize) -> PyResult<Native> {
+        wrap(self.0.take_along_axis(&indices.0, axis))
+    }
+
     fn reshape(&self, shape: Vec<isize>) -> PyResult<Native> {
         wrap(self.0.reshape(&shape))
     }

@@ -431,6 +431,29 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Array:
     return Array(_arr(a)._n.diagonal(operator.index(offset), operator.index(axis1), operator.index(axis2)))
 
 
+def ldexp(x1: Any, x2: Any, /) -> Array:
+    """``x1 * 2**x2`` for integer ``x2``, exact where representable, as ``numpy.ldexp``."""
+    return Array(_arr(x1)._n.ldexp(x2._n if isinstance(x2, Array) else _arr(x2)._n if not isinstance(x2, int) else x2))
+
+
+def frexp(x: Any, /) -> tuple[Array, Array]:
+    """``(mantissa, exponent)`` with ``x = mantissa * 2**exponent`` and the mantissa in
+    [0.5, 1), as ``numpy.frexp`` (exponent int32)."""
+    m, e = _arr(x)._n.frexp()
+    return Array(m), Array(e)
+
+
+def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Array:
+    """The elements at ``indices`` along ``axis``, as ``numpy.take_along_axis`` (``axis=None``
+    gathers from the flattened array); an index out of range raises IndexError at compute."""
+    a, i = _arr(arr), _arr(indices)
+    if axis is None:
+        if i.ndim != 1:
+            raise ValueError(f"take_along_axis(axis=None) needs 1-d indices; these have shape {i.shape}")
+        a, axis = a.ravel(), 0
+    return Array(a._n.take_along_axis(i._n, operator.index(axis)))
+
+
 def block(arrays: Any) -> Array:
     """An array assembled from nested lists of blocks (``numpy.block``): the innermost
     lists join along the last axis, each level out along the one before."""

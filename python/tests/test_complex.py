@@ -114,6 +114,11 @@ def test_reductions_and_scans_match_numpy(dtype):
             want = getattr(z, name)(axis=axis)
             assert got.dtype == want.dtype, (name, axis)
             np.testing.assert_allclose(got, want, rtol=1e-4 if dtype == "complex64" else 1e-12, err_msg=name)
+    for axis in [None, 0, 1]:
+        got = (x / 3).prod(axis=axis).compute()
+        want = (z / 3).prod(axis=axis)
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == "complex64" else 1e-10, err_msg="prod")
     for name in ["cumsum", "cumprod"]:
         got = getattr(da, name)(x / 3, axis=1).compute()
         want = getattr(np, name)(z / 3, axis=1)

@@ -176,3 +176,24 @@ def test_refusals_name_the_fix():
         da.nextafter(f.astype("float16"), 1.0)
     with pytest.raises(TypeError, match="booleans"):
         da.floor_divide(f > 0, f > 0)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_frexp_and_ldexp_are_numpys_bits(dtype):
+    special = [0.0, -0.0, 1.0, 0.75, -3.5, np.inf, -np.inf, np.nan, 5e-324, 1.7e308, 2.0**-1022 * (1 - 2**-52)]
+    near_powers = [1 - 2**-53, 2 - 2**-52, 0.5 - 2**-54, 12345.678, -7e-310]
+    with np.errstate(all="ignore"):
+        a = np.array(special + near_powers, dtype=np.float64).astype(dtype)
+        m, e = da.frexp(da.from_array(a, chunks=4))
+        wm, we = np.frexp(a)
+        assert m.dtype == wm.dtype and e.dtype == we.dtype
+        np.testing.assert_array_equal(m.compute(), wm)
+        np.testing.assert_array_equal(e.compute(), we)
+        ex = np.array([0, 3, -2, 1074, -1074, 5, 2000, -5, 1074, -1, 1, 60, -30, 1, 2, -2100], dtype=np.int64)
+        got = da.ldexp(da.from_array(a, chunks=4), da.from_array(ex, chunks=5)).compute()
+        want = np.ldexp(a, ex)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(da.ldexp(da.from_array(a), 7).compute(), np.ldexp(a, 7))
+    with pytest.raises(TypeError, match="integer"):
+        da.ldexp(da.from_array(a), da.from_array(a))

@@ -130,3 +130,37 @@ def test_expand_dims_with_several_axes():
         assert da.expand_dims(x, axes).shape == np.expand_dims(a, axes).shape
     with pytest.raises(ValueError):
         da.expand_dims(x, (1, 1))
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_take_along_axis_matches_numpy(axis):
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((13, 11))
+    x = da.from_array(a, chunks=(4, 5))
+    order = np.argsort(a, axis=axis)
+    # A chunked gathered axis, negative indices, and indices chunked unlike the array.
+    for idx in [order, order - a.shape[axis], order[:3] if axis == 0 else order[:, :3]]:
+        got = da.take_along_axis(x, da.from_array(idx, chunks=3), axis=axis).compute()
+        np.testing.assert_array_equal(got, np.take_along_axis(a, idx, axis=axis))
+    # The values at an argmax, kept as a length-1 axis; broadcasting on the other axes.
+    i = np.expand_dims(np.argmax(a, axis=axis), axis)
+    got = da.take_along_axis(x, da.from_array(i), axis=axis).compute()
+    np.testing.assert_array_equal(got, np.take_along_axis(a, i, axis=axis))
+    b = np.zeros((1, 4), dtype=np.int64) if axis == 0 else np.zeros((13, 1), dtype=np.int64)
+    with pytest.raises(ValueError):
+        da.take_along_axis(x, da.from_array(b[:, :2] if axis == 0 else b[:2]), axis=axis)
+
+
+def test_take_along_axis_errors_and_flat_form():
+    a = np.arange(6.0).reshape(2, 3)
+    x = da.from_array(a, chunks=1)
+    with pytest.raises(IndexError, match="out of bounds"):
+        da.take_along_axis(x, da.from_array(np.array([[3]])), axis=1).compute()
+    with pytest.raises(TypeError, match="integers"):
+        da.take_along_axis(x, da.from_array(np.array([[1.0]])), axis=1)
+    with pytest.raises(ValueError, match="dimensions"):
+        da.take_along_axis(x, da.from_array(np.array([1])), axis=1)
+    flat = np.array([5, 0, -1])
+    np.testing.assert_array_equal(da.take_along_axis(x, flat, axis=None).compute(), np.take_along_axis(a, flat, axis=None))
+    empty = np.zeros((2, 0), dtype=np.int64)
+    assert da.take_along_axis(x, empty, axis=1).compute().shape == (2, 0)

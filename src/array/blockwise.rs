@@ -257,20 +257,17 @@ pub fn blockwise_fn(
         }
         let drop: Vec<usize> = (kept..space.len()).collect();
         let user = f.clone();
-        let wrapped = BlockFn::new(
-            f.name().to_string(),
-            move |blocks: &[&HostArray], info: &BlockInfo| {
-                // Back to each argument's own layout.
-                let mut own = Vec::with_capacity(blocks.len());
-                for (b, l) in blocks.iter().zip(&layouts) {
-                    let s = b.shape();
-                    let shape: Vec<usize> = l.present.iter().map(|&p| s[p]).collect();
-                    own.push(permute(reshape((*b).clone(), &shape)?, &inverse(&l.perm)));
-                }
-                let refs: Vec<&HostArray> = own.iter().collect();
-                user.call(OP, &refs, info)
-            },
-        );
+        let wrapped = f.with_body(move |blocks: &[&HostArray], info: &BlockInfo| {
+            // Back to each argument's own layout.
+            let mut own = Vec::with_capacity(blocks.len());
+            for (b, l) in blocks.iter().zip(&layouts) {
+                let s = b.shape();
+                let shape: Vec<usize> = l.present.iter().map(|&p| s[p]).collect();
+                own.push(permute(reshape((*b).clone(), &shape)?, &inverse(&l.perm)));
+            }
+            let refs: Vec<&HostArray> = own.iter().collect();
+            user.call(OP, &refs, info)
+        });
         Ok(map_blocks_fn(
             &refs,
             wrapped,

@@ -2,12 +2,14 @@
 //! building one from two reals (`complex`), and the reductions of a complex array,
 //! which are the reductions of its parts (a sum is the sum of the real parts plus `i`
 //! times the sum of the imaginary ones; a variance the sum of the parts' variances), so
-//! they run on the engine's real reduction kernels and fuse like them.
+//! they run on the engine's real reduction kernels and fuse like them; a product, which
+//! mixes the parts, is a reduction tree of complex blocks on the CPU.
 
-use super::{binary_op, Array, Operand};
-use crate::dtype::DType;
+use super::{binary_op, Array, Operand, ReductionSpec};
+use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::kernel::{BinaryOp, Reduction, UnaryOp};
+use crate::userfn::BlockFn;
 
 impl Array {
     /// The real part, like `numpy.real` (a real array is returned as it is).
@@ -81,16 +83,56 @@ impl Array {
                     hint: "complex numbers have no order (the array API standard leaves it unspecified; NumPy's is lexicographic): reduce .real() or abs() instead".into(),
                 })
             }
-            other => {
-                return Err(Error::UnsupportedDType {
-                    op: other.name(),
-                    dtype: self.dtype(),
-                    device: "any device".into(),
-                    hint: "Tessera reduces complex arrays by sum, mean, var, std, any and all so far; the product of complex numbers is not built yet".into(),
-                })
+            // A product mixes the parts: a reduction tree of its own, on the CPU.
+            Reduction::Prod => {
+                let n = self.node()?;
+                let ax: Vec<usize> = match axes {
+                    None => (0..n.shape.len()).collect(),
+                    Some(a) => a
+                        .iter()
+                        .map(|&a| super::indexing::norm_axis("prod", a, &n.shape))
+                        .collect::<Result<_>>()?,
+                };
+                let folded = ax.clone();
+                let prod = BlockFn::engine("prod", move |b, _| complex_prod(b[0], &folded));
+                let spec = ReductionSpec {
+                    keepdims,
+                    split_every,
+                    name: "prod".into(),
+                    ..ReductionSpec::new(&ax, n.dtype)
+                };
+                super::reduction_fn(self, prod.clone(), prod.clone(), prod, spec)
             }
         })
     }
+}
+
+/// The product of a block over `axes`, kept as length-1 axes (a partial of the tree,
+/// or the result before the engine drops them).
+fn complex_prod(b: &HostArray, axes: &[usize]) -> Result<HostArray> {
+    fn fold<T: Copy + std::ops::Mul<Output = T>>(
+        a: &ndarray::ArrayD<T>,
+        axes: &[usize],
+        one: T,
+    ) -> ndarray::ArrayD<T> {
+        let mut out = a.clone();
+        for &k in axes {
+            out = out
+                .fold_axis(ndarray::Axis(k), one, |&acc, &x| acc * x)
+                .insert_axis(ndarray::Axis(k));
+        }
+        out
+    }
+    Ok(match b {
+        HostArray::C64(a) => HostArray::C64(fold(a, axes, crate::Complex32::new(1.0, 0.0))),
+        HostArray::C128(a) => HostArray::C128(fold(a, axes, crate::Complex64::new(1.0, 0.0))),
+        other => {
+            return Err(Error::arg(
+                "prod",
+                format!("a complex product of a {} block", other.dtype()),
+            ))
+        }
+    })
 }
 
 /// The complex array `re + im·i` of two real arrays (broadcast together), in the

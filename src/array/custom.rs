@@ -127,7 +127,10 @@ pub(super) fn loop_grid_of(op: &'static str, inputs: &[&Array]) -> Result<ChunkG
                     hint: "the inputs must broadcast together (NumPy's rule, aligned from the last axis)".into(),
                 });
             }
-            shape[j] = shape[j].max(len);
+            // Not `max`: a length-0 axis broadcasts against length 1 to 0.
+            if len != 1 {
+                shape[j] = len;
+            }
         }
     }
     let chunks = (0..ld)

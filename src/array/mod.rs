@@ -8,6 +8,7 @@
 mod blockwise;
 mod check;
 mod complex;
+mod gather;
 pub use complex::complex;
 mod creation;
 pub use blockwise::{blockwise, blockwise_fn, indices, BlockwiseSpec};

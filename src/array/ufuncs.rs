@@ -187,6 +187,105 @@ impl Array {
         x
     }
 
+    /// `self · 2^e` elementwise, like `numpy.ldexp`: exact where the result is
+    /// representable (computed in f64 by three power-of-two factors, so a subnormal
+    /// `self` scaled up or a huge one scaled down never passes through an infinity or a
+    /// zero), then rounded once to `self`'s float dtype. `e` is an integer array or
+    /// scalar.
+    ///
+    /// ```
+    /// let x = tessera::from_ndarray(ndarray::arr1(&[0.75, 5e-324]).into_dyn(), 2).unwrap();
+    /// let y = x.ldexp(1074);
+    /// assert_eq!(y.compute::<f64>().unwrap().into_raw_vec_and_offset().0, vec![0.75 * 2f64.powi(1074), 1.0]);
+    /// ```
+    pub fn ldexp(&self, e: impl Into<Operand>) -> Array {
+        let e: Operand = e.into();
+        self.then(|n| {
+            let out = n.dtype.math_float();
+            if !out.is_float() {
+                return Err(Error::UnsupportedDType {
+                    op: "ldexp",
+                    dtype: n.dtype,
+                    device: "any device".into(),
+                    hint: "the mantissa must be real".into(),
+                });
+            }
+            let e = match e.clone() {
+                Operand::Array(a) => {
+                    let d = a.node()?.dtype;
+                    if !d.is_int() {
+                        return Err(Error::UnsupportedDType {
+                            op: "ldexp",
+                            dtype: d,
+                            device: "any device".into(),
+                            hint: "the exponent must be an integer (NumPy's ldexp takes ints)"
+                                .into(),
+                        });
+                    }
+                    a.astype(DType::F64)
+                }
+                Operand::Scalar(s) => super::full(
+                    &[],
+                    Scalar::F64(s.as_i64() as f64),
+                    crate::chunks::Chunks::PerAxis(vec![]),
+                )?,
+            };
+            // Past ±2200 every finite non-zero f64 overflows or vanishes anyway.
+            let e = e.clip(
+                Some(Scalar::F64(-2200.0).into()),
+                Some(Scalar::F64(2200.0).into()),
+            );
+            let a = (&e / 3.0).trunc();
+            let b = ((&e - &a) / 2.0).trunc();
+            let c = &e - &a - &b;
+            let x = self.astype(DType::F64);
+            Ok((x * a.exp2() * b.exp2() * c.exp2()).astype(out))
+        })
+    }
+
+    /// The mantissa in `[0.5, 1)` (its sign kept) and the integer exponent with
+    /// `self = mantissa · 2^exponent`, like `numpy.frexp` (zeros, infinities and NaN
+    /// give themselves and exponent 0). The mantissa has `self`'s float dtype, the
+    /// exponent is int32.
+    ///
+    /// ```
+    /// let x = tessera::from_ndarray(ndarray::arr1(&[8.0, -0.3]).into_dyn(), 2).unwrap();
+    /// let (m, e) = x.frexp();
+    /// assert_eq!(m.compute::<f64>().unwrap().into_raw_vec_and_offset().0, vec![0.5, -0.6]);
+    /// assert_eq!(e.compute::<i32>().unwrap().into_raw_vec_and_offset().0, vec![4, -1]);
+    /// ```
+    pub fn frexp(&self) -> (Array, Array) {
+        let go = || -> Result<(Array, Array)> {
+            let d = self.node()?.dtype;
+            let out = d.math_float();
+            if !out.is_float() {
+                return Err(Error::UnsupportedDType {
+                    op: "frexp",
+                    dtype: d,
+                    device: "any device".into(),
+                    hint: "frexp splits real numbers; take .real() and .imag() apart".into(),
+                });
+            }
+            let x = self.astype(DType::F64);
+            let special = x.isfinite().not().or(x.eq(0.0));
+            // A first guess from log2, then one step either way: log2 may round to the
+            // next integer just below a power of two.
+            let guess = where_(&special, Scalar::F64(0.0), &(x.abs().log2().floor() + 1.0));
+            let m0 = x.ldexp((-&guess).astype(DType::I64));
+            let big = m0.abs().ge(1.0).and(special.not());
+            let small = m0.abs().lt(0.5).and(special.not());
+            let e = where_(
+                &big,
+                &(&guess + 1.0),
+                where_(&small, &(&guess - 1.0), &guess),
+            );
+            let m = where_(&big, &(&m0 * 0.5), where_(&small, &(&m0 * 2.0), &m0));
+            let m = where_(&special, &x, &m).astype(out);
+            Ok((m, e.astype(DType::I32)))
+        };
+        go().unwrap_or_else(|e| (Array::err(e.clone()), Array::err(e)))
+    }
+
     /// The angle of each element in the complex plane: π for negative reals, 0
     /// otherwise (−0.0 gives π, as `numpy.angle`).
     pub fn angle(&self) -> Array {

@@ -458,6 +458,10 @@ def squeeze(x: Array, /, axis: Any) -> Array:
     return x.squeeze(axis)
 
 
+def take_along_axis(x: Array, indices: Array, /, *, axis: int = -1) -> Array:
+    return routines.take_along_axis(x, indices, axis=axis)
+
+
 def stack(arrays: Any, /, *, axis: int = 0) -> Array:
     return routines.stack(arrays, axis=axis)
 
