@@ -217,3 +217,28 @@ fn take_along_axis_gathers_by_another_arrays_values_over_chunks() {
         other => panic!("expected BadIndex, got {other:?}"),
     }
 }
+
+#[test]
+fn repeat_by_a_count_per_element_and_by_an_array_of_counts() {
+    let x = tessera::arange(0.0, 4.0, 1.0, 3).unwrap();
+    let r = x.repeat_counts(&[1, 0, 3, 2], Some(0));
+    assert_eq!(
+        r.compute::<f64>().unwrap().as_slice().unwrap(),
+        &[0.0, 2.0, 2.0, 2.0, 3.0, 3.0]
+    );
+    let counts = tessera::from_ndarray(ndarray::arr1(&[2i64, 1, 0, 1]).into_dyn(), 2).unwrap();
+    let r = x.repeat_by(&counts, None);
+    assert_eq!(
+        r.compute::<f64>().unwrap().as_slice().unwrap(),
+        &[0.0, 0.0, 1.0, 3.0]
+    );
+    assert!(matches!(
+        x.repeat_counts(&[1, 2], Some(0)).compute_host(),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let neg = tessera::from_ndarray(ndarray::arr1(&[1i64, -1, 0, 0]).into_dyn(), 2).unwrap();
+    assert!(matches!(
+        x.repeat_by(&neg, Some(0)).compute_host(),
+        Err(Error::InvalidArgument { .. })
+    ));
+}

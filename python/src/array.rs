@@ -299,6 +299,14 @@ impl Native {
         wrap(self.0.repeat(repeats, axis))
     }
 
+    fn repeat_counts(&self, counts: Vec<usize>, axis: Option<isize>) -> PyResult<Native> {
+        wrap(self.0.repeat_counts(&counts, axis))
+    }
+
+    fn repeat_by(&self, counts: &Native, axis: Option<isize>) -> PyResult<Native> {
+        wrap(self.0.repeat_by(&counts.0, axis))
+    }
+
     fn tile(&self, reps: Vec<usize>) -> PyResult<Native> {
         wrap(self.0.tile(&reps))
     }

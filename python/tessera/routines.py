@@ -390,11 +390,23 @@ def roll(array: Any, shift: Any, axis: Any = None) -> Array:
     return Array(x._n.roll(operator.index(shift), None if axis is None else operator.index(axis)))
 
 
-def repeat(a: Any, repeats: int, axis: Any = None) -> Array:
-    """Each element repeated ``repeats`` times along axis (flattened when None)."""
-    if not isinstance(repeats, (int, np.integer)):
-        raise NotImplementedError("repeat: only one count for every element (an int) is supported, as in dask")
-    return Array(_arr(a)._n.repeat(operator.index(repeats), None if axis is None else operator.index(axis)))
+def repeat(a: Any, repeats: Any, axis: Any = None) -> Array:
+    """Each element repeated ``repeats`` times along axis (flattened when None): one count,
+    or one per element (a list, NumPy array or Tessera array: the counts decide the
+    shape, so a Tessera array of counts is computed here; dask refuses array counts)."""
+    ax = None if axis is None else operator.index(axis)
+    if isinstance(repeats, (int, np.integer)):
+        if repeats < 0:
+            raise ValueError(f"repeat: a negative count {repeats}")
+        return Array(_arr(a)._n.repeat(operator.index(repeats), ax))
+    if isinstance(repeats, Array):
+        return Array(_arr(a)._n.repeat_by(repeats._n, ax))
+    counts = np.asarray(repeats)
+    if counts.dtype.kind not in "iub" or counts.ndim > 1:
+        raise TypeError(f"repeat: counts must be integers, one or one per element (got {counts.dtype}, shape {counts.shape})")
+    if (counts < 0).any():
+        raise ValueError("repeat: a negative count; counts are at least 0")
+    return Array(_arr(a)._n.repeat_counts([int(c) for c in counts.reshape(-1)], ax))
 
 
 def tile(A: Any, reps: Any) -> Array:

@@ -164,3 +164,21 @@ def test_take_along_axis_errors_and_flat_form():
     np.testing.assert_array_equal(da.take_along_axis(x, flat, axis=None).compute(), np.take_along_axis(a, flat, axis=None))
     empty = np.zeros((2, 0), dtype=np.int64)
     assert da.take_along_axis(x, empty, axis=1).compute().shape == (2, 0)
+
+
+def test_repeat_with_a_count_per_element_matches_numpy():
+    a = np.arange(12.0).reshape(3, 4)
+    x = da.from_array(a, chunks=(2, 3))
+    counts = [2, 0, 1, 3]
+    np.testing.assert_array_equal(da.repeat(x, counts, axis=1).compute(), np.repeat(a, counts, axis=1))
+    np.testing.assert_array_equal(da.repeat(x, np.array([1, 2, 0]), axis=0).compute(), np.repeat(a, [1, 2, 0], axis=0))
+    flat = np.arange(12) % 3
+    got = da.repeat(x, da.from_array(flat, chunks=5)).compute()
+    np.testing.assert_array_equal(got, np.repeat(a, flat))
+    np.testing.assert_array_equal(da.repeat(x, [2], axis=0).compute(), np.repeat(a, [2], axis=0))
+    with pytest.raises(ValueError):
+        da.repeat(x, [1, 2], axis=1)
+    with pytest.raises(ValueError, match="negative"):
+        da.repeat(x, [1, -1, 0, 0], axis=1)
+    with pytest.raises(ValueError, match="negative"):
+        da.repeat(x, da.from_array(np.array([1, -1, 0, 0])), axis=1)

@@ -131,6 +131,67 @@ impl Array {
         })
     }
 
+    /// Element `i` along `axis` repeated `counts[i]` times (one count for all when
+    /// `counts` has one), like `numpy.repeat` with an array of repeats; flattened when
+    /// `axis` is `None`.
+    ///
+    /// ```
+    /// let x = tessera::arange(0.0, 3.0, 1.0, 2).unwrap();
+    /// let r = x.repeat_counts(&[2, 0, 1], Some(0));
+    /// assert_eq!(r.compute::<f64>().unwrap().as_slice().unwrap(), &[0.0, 0.0, 2.0]);
+    /// ```
+    pub fn repeat_counts(&self, counts: &[usize], axis: Option<isize>) -> Array {
+        self.then(|_| {
+            let (x, ax) = match axis {
+                None => (self.reshape(&[-1]), 0),
+                Some(a) => (self.clone(), a),
+            };
+            let shape = x.node()?.shape.clone();
+            let k = norm_axis("repeat", ax, &shape)?;
+            let len = shape[k];
+            if counts.len() != 1 && counts.len() != len {
+                return Err(Error::ShapeMismatch {
+                    op: "repeat",
+                    left: shape.clone(),
+                    right: vec![counts.len()],
+                    hint: format!("give one count, or one per element along axis {k} ({len})"),
+                });
+            }
+            let count = |i: usize| counts[if counts.len() == 1 { 0 } else { i }];
+            let idx: Vec<isize> = (0..len)
+                .flat_map(|i| std::iter::repeat_n(i as isize, count(i)))
+                .collect();
+            Ok(x.take(ax, &idx))
+        })
+    }
+
+    /// [`Array::repeat_counts`] with the counts in an integer array: the counts decide
+    /// the result's shape, so they are computed when this is called (a 1-d array of
+    /// counts is small; the array it repeats stays lazy). Negative counts are an error.
+    pub fn repeat_by(&self, counts: &Array, axis: Option<isize>) -> Array {
+        let go = || -> Result<Array> {
+            let d = counts.node()?.dtype;
+            if !d.is_int() && d != DType::Bool {
+                return Err(Error::UnsupportedDType {
+                    op: "repeat",
+                    dtype: d,
+                    device: "any device".into(),
+                    hint: "repeat counts are integers".into(),
+                });
+            }
+            let c = counts.astype(DType::I64).reshape(&[-1]).compute::<i64>()?;
+            if let Some(bad) = c.iter().find(|&&v| v < 0) {
+                return Err(Error::arg(
+                    "repeat",
+                    format!("a negative count {bad}; counts are at least 0"),
+                ));
+            }
+            let c: Vec<usize> = c.iter().map(|&v| v as usize).collect();
+            Ok(self.repeat_counts(&c, axis))
+        };
+        go().unwrap_or_else(Array::err)
+    }
+
     /// The array repeated `reps[k]` times along each axis, like `numpy.tile` (leading
     /// axes are added when `reps` is longer than the array's dimensions).
     pub fn tile(&self, reps: &[usize]) -> Array {
