@@ -1,22 +1,10 @@
 // Fused elementwise map: the prelude of every generated kernel. The generated part
 // declares the bindings (binding 0 `tmeta`, 1 `out`, 2.. inputs) and a function
 // `value(c)` computing the output element at coordinates `c`; this driver walks the
-// output in a grid-stride loop so any chunk size fits a 1-d dispatch.
+// output in a grid-stride loop so any chunk size fits a 1-d dispatch (`WG` and
+// `coords` come from `map_coords.wgsl`).
 //
 // tmeta: [ndim, total, shape[0..ndim], then per leaf: offset, strides[0..ndim]]
-
-const WG: u32 = 256u;
-
-fn coords(lin: u32, ndim: u32) -> array<i32, 8> {
-    var c: array<i32, 8>;
-    var rem = lin;
-    for (var k = i32(ndim) - 1; k >= 0; k = k - 1) {
-        let n = u32(tmeta[2 + k]);
-        c[k] = i32(rem % n);
-        rem = rem / n;
-    }
-    return c;
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

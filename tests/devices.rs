@@ -41,6 +41,7 @@ on_every_accelerator! {
     a_device_memory_limit_spills_device_chunks_to_the_host,
     chunks_larger_than_a_staging_buffer_cross_to_the_device_and_back_bit_for_bit,
     complex_arithmetic_runs_on_the_device_as_pairs_of_reals,
+    narrow_integers_run_on_the_device_packed_in_words,
 }
 
 /// The tests' bodies, on one device.
@@ -242,6 +243,36 @@ mod run {
             }
             let (on_dev, _) = common::device_share(&(&x * &y + &x), dev);
             assert!(on_dev > 0, "{dev:?} ran no complex map");
+        }
+    }
+
+    pub fn narrow_integers_run_on_the_device_packed_in_words(dev: Device) {
+        // Odd lengths (a partial last word), a transposed read, casts in and out, and
+        // reductions whose results are wider (sums) or narrow (min: the CPU finishes).
+        let x = tessera::arange(-300.0, 300.0, 0.75, &[113][..])
+            .unwrap()
+            .reshape(&[40, 20]);
+        for d in [DType::I8, DType::U8, DType::I16, DType::U16] {
+            let a = x.astype(d);
+            let exprs = [
+                (&a * 3 + 7).astype(d),
+                &a.t().t() - &a.t().t().t().t() + &a,
+                (a.astype(DType::F32) * 0.5).astype(d),
+                a.astype(DType::I32) * 1000,
+                (&a.t() + 1).t(),
+            ];
+            for e in &exprs {
+                let g = e.compute_host_with(&common::opts(dev)).unwrap();
+                let c = e.compute_host_with(&common::opts(Device::Cpu)).unwrap();
+                assert_eq!(g, c, "{dev:?} {d}: {e}");
+            }
+            let (on_dev, _) = common::device_share(&(&a * 3 + 7), dev);
+            assert!(on_dev > 0, "{dev:?} ran no {d} map");
+            for r in [a.sum_axis(1), a.min_axis(0), a.astype(DType::I64).max()] {
+                let g = r.compute_host_with(&common::opts(dev)).unwrap();
+                let c = r.compute_host_with(&common::opts(Device::Cpu)).unwrap();
+                assert_eq!(g, c, "{dev:?} {d}: {r}");
+            }
         }
     }
 

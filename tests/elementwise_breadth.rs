@@ -174,10 +174,11 @@ fn integer_division_bitwise_and_shifts_on_every_device() {
             assert_eq!(z.dtype(), dtype, "{name} keeps {dtype}");
             for d in devices() {
                 // Where the device has the dtype, the arithmetic runs there (narrow
-                // integers and, without SHADER_INT64, 64-bit ones run on the CPU).
+                // integers packed into words on wgpu; without SHADER_INT64, 64-bit ones
+                // run on the CPU).
                 let held = match d {
                     Device::Cpu => false,
-                    Device::Wgpu(_) => !dtype.is_small_int() && (dtype.size() < 8 || caps(d).i64),
+                    Device::Wgpu(_) => dtype.size() < 8 || caps(d).i64,
                     _ => true,
                 };
                 if held && name == "add" {

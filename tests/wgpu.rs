@@ -287,8 +287,8 @@ fn a_user_wgsl_stencil_kernel_runs_on_the_adapter_and_matches_its_cpu_form() {
         .unwrap_err();
     assert!(e.to_string().contains("no CPU form"), "{e}");
     assert_eq!(bare.compute_with::<f32>(&common::opts(dev)).unwrap(), gpu);
-    // An input the adapter cannot hold (int8: WGSL has no 8-bit storage) makes the
-    // adapter decline the task by dtype, so its CPU form runs; it never reaches an upload.
+    // An input the binding contract cannot describe (int8: stored packed on wgpu, four
+    // to a word) makes the adapter decline the task by dtype, so its CPU form runs.
     let small = x.astype(DType::I8);
     let widen = tessera::userfn::BlockFn::new("widen", |b, _| {
         let tessera::HostArray::I8(v) = b[0] else {

@@ -48,6 +48,8 @@ fn wgsl_type(d: DType, caps: Caps) -> Result<&'static str, Decline> {
         DType::I64 if caps.i64 => "i64",
         DType::U64 if caps.i64 => "u64",
         DType::I32 => "i32",
+        // Narrow integers compute in i32 registers, wrapped after every instruction.
+        DType::I8 | DType::U8 | DType::I16 | DType::U16 => "i32",
         DType::U32 => "u32",
         DType::Bool => "bool",
         DType::C64 => "vec2<f32>",
@@ -61,12 +63,47 @@ fn wgsl_type(d: DType, caps: Caps) -> Result<&'static str, Decline> {
     })
 }
 
-/// Element type of a storage buffer holding `d` (bools are stored as u32).
+/// Element type of a storage buffer holding `d` (bools are stored as u32; 8- and 16-bit
+/// integers packed four or two to a u32 word, as the host lays them out, since WGSL has
+/// no narrower storage type).
 pub fn storage_type(d: DType, caps: Caps) -> Result<&'static str, Decline> {
     Ok(match d {
         DType::Bool => "u32",
+        d if d.is_small_int() => "u32",
         other => wgsl_type(other, caps)?,
     })
+}
+
+/// Element `i` (an i32 expression) of `buf`, a packed buffer of narrow integers `d`, as
+/// an i32 (sign- or zero-extended).
+fn unpack(buf: &str, i: &str, d: DType) -> String {
+    let (per, bits) = (4 / d.size(), 8 * d.size());
+    let word = format!("{buf}[u32({i}) / {per}u]");
+    let at = format!("(u32({i}) % {per}u) * {bits}u");
+    if d.is_signed_int() {
+        format!("extractBits(bitcast<i32>({word}), {at}, {bits}u)")
+    } else {
+        format!("i32(extractBits({word}, {at}, {bits}u))")
+    }
+}
+
+/// Declines a kernel that writes elements of packed dtype `d` one at a time (reduction
+/// results, copies, user kernels): only the map driver writes whole words.
+pub fn no_packed_writes(d: DType, what: &str) -> Result<(), Decline> {
+    if packed(d) {
+        return Err(Decline::DType {
+            dtype: d,
+            reason: format!("{what} writing {d} runs on the CPU (WGSL stores it packed, and only fused maps write whole words)"),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `d` is stored packed (several elements to a word): an output of it is
+/// written a whole word per invocation ([`map_source`]'s packed driver), never one
+/// element at a time, which would race with the word's other elements.
+pub fn packed(d: DType) -> bool {
+    d.is_small_int()
 }
 
 fn literal(s: Scalar, d: DType) -> Result<String, Decline> {
@@ -93,6 +130,10 @@ fn literal(s: Scalar, d: DType) -> Result<String, Decline> {
             half::f16::from_f32(s.as_f64() as f32).to_f32().to_bits()
         ),
         DType::I32 => format!("i32({})", s.as_i64() as i32),
+        // A narrow integer's register is an i32 holding the wrapped value.
+        DType::I8 | DType::U8 | DType::I16 | DType::U16 => {
+            format!("i32({})", s.cast(d).as_i64() as i32)
+        }
         // i64::MIN has no literal form (its negation overflows).
         DType::I64 if s.as_i64() == i64::MIN => "(-9223372036854775807li - 1li)".into(),
         DType::I64 => format!("{}li", s.as_i64()),
@@ -160,7 +201,7 @@ pub fn transpose_tiling(
     budget: usize,
 ) -> Option<Tiling> {
     let nd = shape.len();
-    if nd < 2 || shape[nd - 1] < 16 {
+    if nd < 2 || shape[nd - 1] < 16 || packed(expr.dtype()) {
         return None;
     }
     let strided = |l: &crate::kernel::Leaf| {
@@ -168,6 +209,10 @@ pub fn transpose_tiling(
     };
     let tile_bytes = |l: usize| {
         let d = expr.leaves[l].dtype;
+        if packed(d) {
+            // A tile holds elements, a packed buffer words: read directly.
+            return usize::MAX;
+        }
         storage_type(d, caps).map_or(usize::MAX, |_| TILE_ELEMS * d.size().max(4))
     };
     // The axis along which the most strided inputs are contiguous.
@@ -203,6 +248,20 @@ pub fn map_source(
     } else {
         "v"
     };
+    if packed(out) {
+        // Never tiled (`transpose_tiling` declines a packed output).
+        let mut s = value_source(expr, ndim, caps, storage_type(out, caps)?, &[])?;
+        s.push_str(&format!(
+            "const PER: u32 = {}u;\nconst BITS: u32 = {}u;\n",
+            4 / out.size(),
+            8 * out.size()
+        ));
+        s.push_str(&philox_source(caps));
+        s.push_str(include_str!("../../../shaders/index.wgsl"));
+        s.push_str(include_str!("../../../shaders/map_coords.wgsl"));
+        s.push_str(include_str!("../../../shaders/map_packed.wgsl"));
+        return Ok(s);
+    }
     let tiled = tiling.map_or(&[][..], |t| &t.leaves[..]);
     let mut s = value_source(expr, ndim, caps, storage_type(out, caps)?, tiled)?;
     s.push_str(&format!(
@@ -211,7 +270,10 @@ pub fn map_source(
     s.push_str(&philox_source(caps));
     s.push_str(include_str!("../../../shaders/index.wgsl"));
     match tiling {
-        None => s.push_str(include_str!("../../../shaders/map.wgsl")),
+        None => {
+            s.push_str(include_str!("../../../shaders/map_coords.wgsl"));
+            s.push_str(include_str!("../../../shaders/map.wgsl"));
+        }
         Some(t) => {
             s.push_str(&format!("const TP: u32 = {}u;\n", t.axis));
             let mut load =
@@ -430,6 +492,15 @@ impl Lang for Wgsl<'_> {
     }
 
     fn convert(&self, v: &str, from: DType, to: DType) -> Result<String, Decline> {
+        // A narrow integer's register is an i32; a conversion to one wraps the i32.
+        let from = if from.is_small_int() {
+            DType::I32
+        } else {
+            from
+        };
+        if to.is_small_int() {
+            return Ok(self.wrap_small(&self.convert(v, from, DType::I32)?, to));
+        }
         Ok(if from == to {
             v.to_string()
         } else if (from, to) == (DType::U32, DType::I64) {
@@ -466,7 +537,7 @@ impl Lang for Wgsl<'_> {
         Ok(format!("{}(min(tmeta[0], 0))", wgsl_type(d, self.caps)?))
     }
 
-    // Unreached: narrow integers have no WGSL register (`wgsl_type` declines them).
+    // Narrow integers live in i32 registers; this brings a result back to the width.
     fn wrap_small(&self, v: &str, d: DType) -> String {
         let bits = 32 - 8 * d.size();
         if d.is_signed_int() {
@@ -515,6 +586,8 @@ fn leaf_value(
         LeafSource::Input(slot) => {
             let read = if tiled.contains(&l) {
                 format!("tile{l}[tslot]")
+            } else if packed(leaf.dtype) {
+                unpack(&format!("in{slot}"), &idx, leaf.dtype)
             } else {
                 format!("in{slot}[{idx}]")
             };
@@ -656,6 +729,9 @@ pub fn reduce_source(
 ) -> Result<String, Decline> {
     let d = expr.dtype();
     let acc = acc_dtype(red, d, caps)?;
+    if let Some(f) = finalize {
+        no_packed_writes(f, red.name())?;
+    }
     let out_store = match finalize {
         Some(f) => storage_type(f, caps)?,
         None => wgsl_type(acc, caps)?,
@@ -818,6 +894,9 @@ pub fn combine_source(
 ) -> Result<String, Decline> {
     let acc = acc_dtype(red, d, caps)?;
     let a = wgsl_type(acc, caps)?;
+    if let Some(f) = finalize {
+        no_packed_writes(f, red.name())?;
+    }
     let out_store = match finalize {
         Some(f) => storage_type(f, caps)?,
         None => a,

@@ -103,6 +103,11 @@ pub(in crate::backend::wgpu) fn host_bytes(a: &HostArray) -> std::result::Result
         HostArray::U64(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::U32(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::C64(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
+        // Packed four or two to a word, as the host lays them out.
+        HostArray::I8(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
+        HostArray::U8(x) => x.as_slice().unwrap().to_vec(),
+        HostArray::I16(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
+        HostArray::U16(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::C128(x) => bytemuck::cast_slice(x.as_slice().unwrap()).to_vec(),
         HostArray::Bool(x) => {
             bytemuck::cast_slice(&x.iter().map(|&b| b as u32).collect::<Vec<u32>>()).to_vec()
@@ -141,6 +146,10 @@ pub(in crate::backend::wgpu) fn from_bytes(
         DType::U32 => HostArray::U32(arr(bytes, n, shape)?),
         DType::Bool => HostArray::Bool(arr::<u32>(bytes, n, shape)?.mapv(|v| v != 0)),
         DType::C64 => HostArray::C64(arr(bytes, n, shape)?),
+        DType::I8 => HostArray::I8(arr(bytes, n, shape)?),
+        DType::U8 => HostArray::U8(arr(bytes, n, shape)?),
+        DType::I16 => HostArray::I16(arr(bytes, n, shape)?),
+        DType::U16 => HostArray::U16(arr(bytes, n, shape)?),
         DType::C128 => HostArray::C128(arr(bytes, n, shape)?),
         other => return Err(format!("dtype {other} is not stored on wgpu devices yet")),
     })

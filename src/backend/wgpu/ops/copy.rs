@@ -14,6 +14,7 @@ impl WgpuBackend {
         shape: &[usize],
     ) -> std::result::Result<String, Decline> {
         let caps = self.caps;
+        codegen::no_packed_writes(dtype, "a copy")?;
         let scalar = codegen::storage_type(dtype, caps)?;
         let total: usize = shape.iter().product();
         if total * dtype.size().max(4) > self.limits.max_storage_buffer_binding_size as usize

@@ -28,6 +28,8 @@ impl WgpuBackend {
         // cannot hold would fail its upload instead of running the CPU form).
         for d in std::iter::once(u.dtype).chain(u.info.inputs.iter().map(|i| i.dtype)) {
             codegen::storage_type(d, self.caps)?;
+            // The binding contract gives a kernel arrays of elements, not packed words.
+            codegen::no_packed_writes(d, "a user kernel")?;
         }
         let total: usize = u.shape.iter().product();
         if total * u.dtype.size().max(4) > self.limits.max_storage_buffer_binding_size as usize {
