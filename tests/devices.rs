@@ -243,6 +243,37 @@ mod run {
             }
             let (on_dev, _) = common::device_share(&(&x * &y + &x), dev);
             assert!(on_dev > 0, "{dev:?} ran no complex map");
+            // The elementary functions the device has the real parts of (all on CUDA;
+            // exp in f32 on wgpu, whose sin/cos Vulkan bounds to 2⁻¹¹ absolute), by their
+            // textbook formulas, near the CPU's C-library values on finite inputs.
+            let scaled = &x * 0.25;
+            let tol = if x.dtype() == DType::C64 { 2e-3 } else { 1e-12 };
+            for e in [
+                scaled.exp(),
+                scaled.unary(tessera::kernel::UnaryOp::Round),
+                scaled.sqrt(),
+                scaled.log(),
+                scaled.sin(),
+                scaled.cosh(),
+            ] {
+                let at = |d: Device| {
+                    e.astype(DType::C128)
+                        .compute_with::<Complex64>(&common::opts(d))
+                        .unwrap()
+                };
+                let (g, c) = (at(dev), at(Device::Cpu));
+                for (a, b) in g.iter().zip(c.iter()) {
+                    let nan = |v: &Complex64| v.re.is_nan() || v.im.is_nan();
+                    assert!(
+                        a == b || (nan(a) && nan(b)) || (a - b).norm() <= tol * b.norm().max(1.0),
+                        "{dev:?} {e}: {a} vs {b}"
+                    );
+                }
+            }
+            if x.dtype() == DType::C64 {
+                let (on_dev, _) = common::device_share(&scaled.exp(), dev);
+                assert!(on_dev > 0, "{dev:?} computed no complex exp");
+            }
         }
     }
 

@@ -959,10 +959,10 @@ mod tests {
             "{src}"
         );
         assert!(src.ends_with("float32 r3 = r2.x;\n"), "{src}");
-        // exp of a complex number has no device form: a typed decline, not a wrong kernel.
-        let mut exp = e.clone();
-        exp.instrs[2] = (Instr::Unary(UnaryOp::Exp, 0), c);
-        let why = body(&exp, 1, &Names).unwrap_err();
+        // asin of a complex number has no device form: a typed decline, not a wrong kernel.
+        let mut asin = e.clone();
+        asin.instrs[2] = (Instr::Unary(UnaryOp::Asin, 0), c);
+        let why = body(&asin, 1, &Names).unwrap_err();
         assert!(
             matches!(why, Decline::Op { .. }) && why.reason().contains("CPU"),
             "{why}"

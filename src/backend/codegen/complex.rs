@@ -24,6 +24,15 @@ pub(super) fn involved(expr: &FusedExpr, ins: &Instr, d: DType) -> bool {
         }
 }
 
+/// A complex operand as its bound parts, with the part dtype `r` and the result's `d`.
+#[derive(Clone, Copy)]
+struct Z<'a> {
+    re: &'a str,
+    im: &'a str,
+    r: DType,
+    d: DType,
+}
+
 fn no_kernel(what: impl std::fmt::Display) -> Decline {
     Decline::from(format!(
         "{what} of complex numbers has no device kernel yet; the CPU runs it"
@@ -114,6 +123,12 @@ fn unary<L: Lang>(
         _ => {}
     }
     let (re, im) = parts(a, c, t)?;
+    let z = Z {
+        re: &re,
+        im: &im,
+        r,
+        d,
+    };
     Ok(match op {
         UnaryOp::Neg => lang.pair(&format!("(-{re})"), &format!("(-{im})"), d)?,
         UnaryOp::Conj => lang.pair(&re, &format!("(-{im})"), d)?,
@@ -128,8 +143,103 @@ fn unary<L: Lang>(
             lang.is_nan(&im, r),
             lang.is_inf(&im, r)
         ),
+        UnaryOp::Round => lang.pair(
+            &float_math(MathFn::Round, &[&re], r, lang)?,
+            &float_math(MathFn::Round, &[&im], r, lang)?,
+            d,
+        )?,
+        UnaryOp::Exp => exp(&z, t)?,
+        UnaryOp::Log | UnaryOp::Log2 | UnaryOp::Log10 => log(op, &z, t)?,
+        UnaryOp::Sqrt => sqrt(&z, t)?,
+        UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Sinh | UnaryOp::Cosh => trig(op, &z, t)?,
         other => return Err(no_kernel(format!("{other:?}"))),
     })
+}
+
+/// `e^z = e^x (cos y + i sin y)`; a real `z` (y = 0) gives `(e^x, y)` exactly, so
+/// `exp(+inf + 0i)` is `+inf + 0i` as C99 says, not `inf·0 = NaN`.
+fn exp<L: Lang>(z: &Z<'_>, t: &mut Temps<'_, L>) -> Result<String, Decline> {
+    let (lang, Z { re, im, r, d }) = (t.lang, *z);
+    let ex = t.bind(&float_math(MathFn::Exp, &[re], r, lang)?, r)?;
+    let c = float_math(MathFn::Cos, &[im], r, lang)?;
+    let s = float_math(MathFn::Sin, &[im], r, lang)?;
+    let real = t.bind(&format!("({im} == {})", lang.zero(r)?), DType::Bool)?;
+    lang.pair(
+        &lang.select(&real, &ex, &format!("({ex} * {c})")),
+        &lang.select(&real, im, &format!("({ex} * {s})")),
+        d,
+    )
+}
+
+/// `log z = log|z| + i·arg z` (base 2 and 10 scale both parts, as NumPy's loops do).
+fn log<L: Lang>(op: UnaryOp, z: &Z<'_>, t: &mut Temps<'_, L>) -> Result<String, Decline> {
+    let (lang, Z { re, im, r, d }) = (t.lang, *z);
+    let m = float_math(MathFn::Hypot, &[re, im], r, lang)?;
+    let lr = float_math(MathFn::Log, &[&m], r, lang)?;
+    let li = float_math(MathFn::Atan2, &[im, re], r, lang)?;
+    let k = match op {
+        UnaryOp::Log2 => std::f64::consts::LOG2_E,
+        UnaryOp::Log10 => std::f64::consts::LOG10_E,
+        _ => return lang.pair(&lr, &li, d),
+    };
+    let k = lang.literal(Scalar::F64(k), r)?;
+    lang.pair(&format!("({lr} * {k})"), &format!("({li} * {k})"), d)
+}
+
+/// The principal square root: `t = sqrt((|x| + |z|) / 2)`, then `(t, y / 2t)` for
+/// `x >= 0` and `(|y| / 2t, ±t)` otherwise; `0` gives `(0, y)`.
+fn sqrt<L: Lang>(z: &Z<'_>, t: &mut Temps<'_, L>) -> Result<String, Decline> {
+    let (lang, Z { re, im, r, d }) = (t.lang, *z);
+    let a = t.bind(&float_math(MathFn::Hypot, &[re, im], r, lang)?, r)?;
+    let ax = float_math(MathFn::Abs, &[re], r, lang)?;
+    let ay = float_math(MathFn::Abs, &[im], r, lang)?;
+    let half = lang.literal(Scalar::F64(0.5), r)?;
+    let two = lang.literal(Scalar::F64(2.0), r)?;
+    let tt = t.bind(
+        &float_math(
+            MathFn::Sqrt,
+            &[&format!("(({ax} + {a}) * {half})")],
+            r,
+            lang,
+        )?,
+        r,
+    )?;
+    let zero = lang.zero(r)?;
+    let pos = t.bind(&format!("({re} >= {zero})"), DType::Bool)?;
+    let nil = t.bind(&format!("({a} == {zero})"), DType::Bool)?;
+    let signed_t = float_math(MathFn::Copysign, &[&tt, im], r, lang)?;
+    let re_out = lang.select(&pos, &tt, &format!("({ay} / ({two} * {tt}))"));
+    let im_out = lang.select(&pos, &format!("({im} / ({two} * {tt}))"), &signed_t);
+    lang.pair(
+        &lang.select(&nil, &zero, &re_out),
+        &lang.select(&nil, im, &im_out),
+        d,
+    )
+}
+
+/// The circular and hyperbolic sine and cosine, by the parts:
+/// `sin z = sin x cosh y + i cos x sinh y`, `cos z = cos x cosh y - i sin x sinh y`,
+/// `sinh z = sinh x cos y + i cosh x sin y`, `cosh z = cosh x cos y + i sinh x sin y`.
+fn trig<L: Lang>(op: UnaryOp, z: &Z<'_>, t: &mut Temps<'_, L>) -> Result<String, Decline> {
+    let (lang, Z { re, im, r, d }) = (t.lang, *z);
+    let mut f = |m: MathFn, v: &str| -> Result<String, Decline> {
+        let e = float_math(m, &[v], r, lang)?;
+        t.bind(&e, r)
+    };
+    let (p, q) = match op {
+        UnaryOp::Sin | UnaryOp::Cos => (re, im),
+        _ => (im, re),
+    };
+    // sin/cos of the circular argument, sinh/cosh of the hyperbolic one.
+    let (s, c) = (f(MathFn::Sin, p)?, f(MathFn::Cos, p)?);
+    let (sh, ch) = (f(MathFn::Sinh, q)?, f(MathFn::Cosh, q)?);
+    let (a, b) = match op {
+        UnaryOp::Sin => (format!("({s} * {ch})"), format!("({c} * {sh})")),
+        UnaryOp::Cos => (format!("({c} * {ch})"), format!("(-({s} * {sh}))")),
+        UnaryOp::Sinh => (format!("({sh} * {c})"), format!("({ch} * {s})")),
+        _ => (format!("({ch} * {c})"), format!("({sh} * {s})")),
+    };
+    lang.pair(&a, &b, d)
 }
 
 fn binary<L: Lang>(

@@ -278,7 +278,20 @@ fn complex_maps() -> Vec<(String, FusedExpr)> {
                 1,
             ),
         ));
-        for op in [UnaryOp::Neg, UnaryOp::Conj] {
+        for op in [
+            UnaryOp::Neg,
+            UnaryOp::Conj,
+            UnaryOp::Round,
+            UnaryOp::Exp,
+            UnaryOp::Log,
+            UnaryOp::Log2,
+            UnaryOp::Log10,
+            UnaryOp::Sqrt,
+            UnaryOp::Sin,
+            UnaryOp::Cos,
+            UnaryOp::Sinh,
+            UnaryOp::Cosh,
+        ] {
             out.push((format!("{op:?}_{c}"), program(c, Instr::Unary(op, 0), c, 1)));
         }
         for op in [UnaryOp::Real, UnaryOp::Imag, UnaryOp::Abs, UnaryOp::Angle] {
