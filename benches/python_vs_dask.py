@@ -66,6 +66,16 @@ WORKLOADS = {
         (da.log1p(abs(x)) * da.cos(y)).sum().compute()
         """,
     ),
+    "complex": (
+        "(z * z / (z + 1.5)).real.sum() of z = x + 1j*y (complex128), N², chunks C²",
+        """
+        x = da.random.random((N, N), chunks=(C, C))
+        y = da.random.random((N, N), chunks=(C, C))
+        z = x + 1j * y
+        t = time.perf_counter()
+        (z * z / (z + 1.5)).real.sum().compute()
+        """,
+    ),
     "nanmean": (
         "nanmean(x, axis=0) with 10% NaN, N², chunks C²",
         """
@@ -256,7 +266,7 @@ def main():
         # (transcendental reads two) at the rate measured in this run.
         if key == "generate":
             gen = t["seconds"]
-        arrays = {"transcendental": 2, "nanmean": 1, "cumsum0": 1, "cumsum1": 1}.get(key)
+        arrays = {"transcendental": 2, "complex": 2, "nanmean": 1, "cumsum0": 1, "cumsum1": 1}.get(key)
         limit = f"{arrays * gen / t['seconds']:.0%} of the generator" if gen and arrays else ""
         made = f"{d['made'] / 2**30:.2f} / {t['made'] / 2**30:.2f} GiB" if d.get("made") is not None and t.get("made") is not None else ""
         print(
