@@ -368,7 +368,13 @@ impl FusedExpr {
         for (ins, t) in &self.instrs {
             match ins {
                 Instr::Leaf(l) => words.extend([1, *l as u64]),
-                Instr::Const(v) => words.extend([2, v.as_f64().to_bits(), v.as_i64() as u64]),
+                // The imaginary part too: a device bakes complex constants into its source.
+                Instr::Const(v) => words.extend([
+                    2,
+                    v.as_f64().to_bits(),
+                    v.as_i64() as u64,
+                    v.as_c64().im.to_bits(),
+                ]),
                 Instr::Unary(op, a) => words.extend([3, *op as u64, *a as u64]),
                 Instr::Binary(op, a, b) => words.extend([4, *op as u64, *a as u64, *b as u64]),
                 Instr::Where(c, a, b) => words.extend([5, *c as u64, *a as u64, *b as u64]),

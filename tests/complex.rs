@@ -270,3 +270,31 @@ fn a_complex_product_is_a_tree_of_complex_blocks() {
     }
     assert_eq!(x.prod_axes(&[0], true).shape(), &[1, 7]);
 }
+
+/// Devices compile a program once per structure and bake constants into it: two complex
+/// constants that differ only in their imaginary part are two kernels.
+#[test]
+fn complex_constants_differing_in_the_imaginary_part_are_different_kernels() {
+    let x = arr(&values(&[32], 11), &[16]);
+    let a = x.binary(
+        tessera::kernel::BinaryOp::Mul,
+        tessera::Scalar::C128(C::new(1.0, 2.0)),
+    );
+    let b = x.binary(
+        tessera::kernel::BinaryOp::Mul,
+        tessera::Scalar::C128(C::new(1.0, -5.0)),
+    );
+    let want_a = a.compute::<C>().unwrap();
+    let want_b = b.compute::<C>().unwrap();
+    assert_ne!(want_a, want_b);
+    for dev in common::accelerators() {
+        assert_eq!(
+            a.compute_host_with(&common::opts(dev)).unwrap().to_f64(),
+            want_a.mapv(|z| z.re)
+        );
+        let got_b = b.compute_with::<C>(&common::opts(dev)).unwrap();
+        for (g, w) in got_b.iter().zip(want_b.iter()) {
+            assert!(close(*g, *w, 1e-15), "{dev:?}: {g} vs {w}");
+        }
+    }
+}
