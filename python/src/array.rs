@@ -390,6 +390,31 @@ impl Native {
         wrap(self.0.take_along_axis(&indices.0, axis))
     }
 
+    fn take_by(&self, indices: &Native, axis: isize) -> PyResult<Native> {
+        wrap(self.0.take_by(&indices.0, axis))
+    }
+
+    fn sort_axis(&self, axis: isize, descending: bool) -> PyResult<Native> {
+        wrap(self.0.sort_axis(axis, descending))
+    }
+
+    fn argsort_axis(&self, axis: isize, descending: bool) -> PyResult<Native> {
+        wrap(self.0.argsort_axis(axis, descending))
+    }
+
+    fn searchsorted(&self, v: &Native, right: bool) -> PyResult<Native> {
+        let side = if right {
+            tessera::array::Side::Right
+        } else {
+            tessera::array::Side::Left
+        };
+        wrap(self.0.searchsorted(&v.0, side))
+    }
+
+    fn isin(&self, test: &Native, invert: bool) -> PyResult<Native> {
+        wrap(self.0.isin(&test.0, invert))
+    }
+
     fn reshape(&self, shape: Vec<isize>) -> PyResult<Native> {
         wrap(self.0.reshape(&shape))
     }

@@ -1,5 +1,7 @@
 """``x[key]`` in NumPy's terms: ints, slices (any step), ``None``, ``Ellipsis`` and one
-integer list or array, spelled as the engine's slice, take and expand_dims."""
+integer list or array (NumPy's or a lazy Tessera one), spelled as the engine's slice,
+take and expand_dims; and vectorized indexing, where every index is an integer or an
+integer array (they broadcast together), as a gather by the flat position."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ def getitem(x: Any, key: Any) -> Any:
 
     if not isinstance(key, tuple):
         key = (key,)
+    if _vectorized(x, key):
+        return _gather_points(x, key)
     if sum(k is Ellipsis for k in key) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     real = [k for k in key if k is not None and k is not Ellipsis]
@@ -53,11 +57,17 @@ def getitem(x: Any, key: Any) -> Any:
             out_pos += 1
         elif _is_int(k):
             basic.append(operator.index(k))
-        elif isinstance(k, Array):
+        elif isinstance(k, Array) and (k.ndim != 1 or np.dtype(k.dtype).kind not in "iu"):
             raise IndexError(
-                "indexing with a Tessera array (a mask or lazy indices) needs data-dependent shapes, "
-                "not in the engine yet; compute the indices first (np.asarray(idx))"
+                "indexing with a Tessera boolean mask (or a multi-dimensional index array among slices) "
+                "needs data-dependent shapes, not in the engine yet; compute the indices first (np.asarray(idx))"
             )
+        elif isinstance(k, Array):
+            if advanced is not None:
+                raise IndexError("only one integer list or array per index is supported (as in dask); index in two steps")
+            advanced = (out_pos, k)
+            basic.append(slice(None))
+            out_pos += 1
         elif isinstance(k, (list, np.ndarray)):
             idx = np.asarray(k)
             if idx.dtype == bool:
@@ -90,7 +100,53 @@ def getitem(x: Any, key: Any) -> Any:
     if advanced is not None:
         axis_out, idx = advanced
         # Its output position counts the None axes before it, which come later.
-        out = out.take(axis_out - sum(1 for p in new_axes if p < axis_out), idx)
+        at = axis_out - sum(1 for p in new_axes if p < axis_out)
+        out = out.take_by(idx._n, at) if isinstance(idx, Array) else out.take(at, idx)
     for p in new_axes:
         out = out.expand_dims(p)
     return Array(out)
+
+
+def _int_array(k: Any) -> bool:
+    from ._array import Array
+
+    if isinstance(k, Array):
+        return np.dtype(k.dtype).kind in "iu"
+    if isinstance(k, (list, np.ndarray)):
+        a = np.asarray(k)
+        return a.size > 0 and a.dtype.kind in "iu"
+    return False
+
+
+def _vectorized(x: Any, key: tuple) -> bool:
+    """Every axis indexed by an integer or an integer array, an array among them, and
+    more than one array or an array of several dimensions (the one-array case is a take)."""
+    if len(key) != x.ndim or not all(_is_int(k) or _int_array(k) for k in key):
+        return False
+    dims = [k.ndim if hasattr(k, "ndim") else np.ndim(k) for k in key if _int_array(k)]
+    return len(dims) > 1 or (len(dims) == 1 and dims[0] != 1)
+
+
+def _gather_points(x: Any, key: tuple) -> Any:
+    """``out[p] = x[k0[p], k1[p], ...]`` with the keys broadcast together: the flat position
+    computed lazily (it fuses), then one gather from the flattened array. The gather sees
+    the flattened array whole per block of positions (as ``take_along_axis``)."""
+    from . import routines
+    from ._array import Array
+    from ._creation import asarray
+    from ._sorting import take
+
+    keys = [k if isinstance(k, Array) else asarray(np.asarray(k)) for k in key]
+    shape = tuple(np.broadcast_shapes(*(k.shape for k in keys)))
+    flat, bad, stride = None, None, 1
+    for k, n in zip(reversed(keys), reversed(x.shape)):
+        k = k.astype(np.int64)
+        out = (k < -n) | (k >= n)
+        k = routines.where(k < 0, k + n, k)
+        flat = k * stride if flat is None else flat + k * stride
+        bad = out if bad is None else bad | out
+        stride *= n
+    # An index out of its axis's range must not land on another element: it becomes a
+    # flat position out of range, which the gather reports as an IndexError.
+    flat = routines.broadcast_to(routines.where(bad, -stride - 1, flat), shape)
+    return take(x.ravel(), flat.ravel(), axis=0).reshape(shape)

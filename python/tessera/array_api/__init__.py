@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _creation, _dtypes, _native, routines
+from .. import _creation, _dtypes, _native, _sorting, routines
 from .._array import Array
 
 __array_api_version__ = "2025.12"
@@ -464,6 +464,31 @@ def take_along_axis(x: Array, indices: Array, /, *, axis: int = -1) -> Array:
 
 def stack(arrays: Any, /, *, axis: int = 0) -> Array:
     return routines.stack(arrays, axis=axis)
+
+
+# --- sorting, searching, sets (known shapes) ---------------------------------------
+def sort(x: Array, /, *, axis: int = -1, descending: builtins.bool = False, stable: builtins.bool = True) -> Array:
+    return _sorting.sort(x, axis, descending=descending, stable=stable)
+
+
+def argsort(x: Array, /, *, axis: int = -1, descending: builtins.bool = False, stable: builtins.bool = True) -> Array:
+    return _sorting.argsort(x, axis, descending=descending, stable=stable)
+
+
+def searchsorted(x1: Array, x2: Any, /, *, side: str = "left", sorter: Any = None) -> Array:
+    return _sorting.searchsorted(x1, x2, side=side, sorter=sorter)
+
+
+def isin(x1: Any, x2: Any, /, *, invert: builtins.bool = False) -> Array:
+    return _sorting.isin(x1, x2, invert=invert)
+
+
+def take(x: Array, indices: Array, /, *, axis: Any = None) -> Array:
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"take: axis is required for an array of {x.ndim} dimensions (the standard's rule)")
+        axis = 0
+    return _sorting.take(x, indices, axis=axis)
 
 
 # --- statistics, searching, utility -------------------------------------------------
