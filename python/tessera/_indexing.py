@@ -12,7 +12,7 @@ import numpy as np
 
 
 def _is_int(k: Any) -> bool:
-    if isinstance(k, (bool, np.bool_)):
+    if isinstance(k, (bool, np.bool_)) or getattr(k, "ndim", 0) != 0:
         return False
     try:
         operator.index(k)

@@ -137,3 +137,18 @@ def test_take_with_lazy_and_known_indices():
         xp.take(x, xp.asarray([0]))
     with pytest.raises(TypeError, match="integers"):
         ts.take(x, ts.from_array(np.array([0.0]), chunks=1), axis=1)
+
+
+def test_indexing_by_integer_arrays_numpy_and_lazy():
+    a = np.arange(2 * 3 * 4).reshape(2, 3, 4) * 1.5
+    x = ts.from_array(a, chunks=(1, 2, 3))
+    i, j = np.array([[0, 1], [1, 0]]), np.array([2, -1])
+    np.testing.assert_array_equal(x[ts.from_array(i, chunks=1), 1, ts.from_array(j, chunks=1)].compute(), a[i, 1, j])
+    np.testing.assert_array_equal(x[i, [0, 2], j].compute(), a[i, [0, 2], j])
+    np.testing.assert_array_equal(x[:, ts.from_array(np.array([2, 0]), chunks=1)].compute(), a[:, [2, 0]])
+    np.testing.assert_array_equal(x[ts.from_array(np.array([1]), chunks=1)].compute(), a[[1]])
+    # An index past its own axis is an error, never another element.
+    with pytest.raises(IndexError):
+        x[np.array([0, 1]), 0, np.array([4, 0])].compute()
+    with pytest.raises(IndexError, match="mask"):
+        x[ts.from_array(a > 3, chunks=2)]
