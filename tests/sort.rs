@@ -81,7 +81,12 @@ fn sort_and_argsort_along_a_chunked_axis_match_one_whole_sort() {
 #[test]
 fn integer_and_narrow_dtypes_sort_exactly() {
     let a = tied(&[40], 2, false);
-    for dt in [tessera::DType::I8, tessera::DType::I64, tessera::DType::U16, tessera::DType::F32] {
+    for dt in [
+        tessera::DType::I8,
+        tessera::DType::I64,
+        tessera::DType::U16,
+        tessera::DType::F32,
+    ] {
         let x = chunked(&a, vec![vec![7; 5].into_iter().chain([5]).collect()]).astype(dt);
         let xs = x.compute_host().unwrap().to_f64();
         let (v, i) = reference(&xs, 0, false);
@@ -125,7 +130,16 @@ fn searchsorted_counts_across_the_sorted_arrays_chunks() {
     }
     // A 2-d sorted array is refused with the fix.
     let e = v.searchsorted(&a, Side::Left).check().unwrap_err();
-    assert!(matches!(e, Error::ShapeMismatch { op: "searchsorted", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::ShapeMismatch {
+                op: "searchsorted",
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -140,7 +154,11 @@ fn isin_is_equality_after_promotion_nan_in_nothing() {
     // Integers against floats: 2 is in [2.0].
     let i = chunked(&x, vec![vec![9], vec![8]]).astype(tessera::DType::I64);
     let hit = i.isin(&tessera::full(&[1], 2.0, 1).unwrap(), false);
-    let ie = i.compute_host().unwrap().to_f64().mapv(|v| (v == 2.0) as u8 as f64);
+    let ie = i
+        .compute_host()
+        .unwrap()
+        .to_f64()
+        .mapv(|v| (v == 2.0) as u8 as f64);
     assert_close(&hit, &ie, 0.0);
 }
 
@@ -159,7 +177,10 @@ fn take_by_a_lazy_index_array() {
     let err = x.take_by(&bad, 1).compute::<f64>().unwrap_err();
     assert!(matches!(err, Error::BadIndex { .. }), "{err}");
     let two_d = tessera::from_ndarray(ndarray::arr2(&[[0i64]]).into_dyn(), 1).unwrap();
-    assert!(matches!(x.take_by(&two_d, 0).check().unwrap_err(), Error::ShapeMismatch { op: "take", .. }));
+    assert!(matches!(
+        x.take_by(&two_d, 0).check().unwrap_err(),
+        Error::ShapeMismatch { op: "take", .. }
+    ));
 }
 
 #[test]

@@ -415,6 +415,50 @@ impl Native {
         wrap(self.0.isin(&test.0, invert))
     }
 
+    #[pyo3(signature = (condition, axis=None))]
+    fn compress(&self, condition: &Native, axis: Option<isize>) -> PyResult<Native> {
+        wrap(self.0.compress(&condition.0, axis))
+    }
+
+    fn mask(&self, mask: &Native) -> PyResult<Native> {
+        wrap(self.0.mask(&mask.0))
+    }
+
+    fn flatnonzero(&self) -> PyResult<Native> {
+        wrap(self.0.flatnonzero())
+    }
+
+    fn nonzero(&self) -> PyResult<Vec<Native>> {
+        self.0.nonzero().into_iter().map(wrap).collect()
+    }
+
+    fn argwhere(&self) -> PyResult<Native> {
+        wrap(self.0.argwhere())
+    }
+
+    /// (values, first indices, inverse, counts).
+    fn unique_all(&self, equal_nan: bool) -> PyResult<(Native, Native, Native, Native)> {
+        let u = self.0.unique_all(equal_nan);
+        Ok((
+            wrap(u.values)?,
+            wrap(u.indices)?,
+            wrap(u.inverse)?,
+            wrap(u.counts)?,
+        ))
+    }
+
+    fn union1d(&self, other: &Native) -> PyResult<Native> {
+        wrap(self.0.union1d(&other.0))
+    }
+
+    fn intersect1d(&self, other: &Native) -> PyResult<Native> {
+        wrap(self.0.intersect1d(&other.0))
+    }
+
+    fn setdiff1d(&self, other: &Native) -> PyResult<Native> {
+        wrap(self.0.setdiff1d(&other.0))
+    }
+
     fn reshape(&self, shape: Vec<isize>) -> PyResult<Native> {
         wrap(self.0.reshape(&shape))
     }

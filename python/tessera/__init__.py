@@ -38,6 +38,17 @@ from ._creation import (  # noqa: E402
 from ._custom import apply_gufunc, blockwise, map_blocks, map_blocks_kernel, map_overlap  # noqa: E402
 from ._custom_reduce import cumreduction, reduction  # noqa: E402
 from ._io import store, to_npy, to_zarr  # noqa: E402
+from ._selection import (  # noqa: E402
+    argwhere,
+    compress,
+    extract,
+    flatnonzero,
+    intersect1d,
+    nonzero,
+    setdiff1d,
+    union1d,
+    unique,
+)
 from ._sorting import argsort, isin, searchsorted, sort, take  # noqa: E402
 from .routines import (  # noqa: E402
     abs,

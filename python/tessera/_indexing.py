@@ -28,6 +28,9 @@ def getitem(x: Any, key: Any) -> Any:
         key = (key,)
     if _vectorized(x, key):
         return _gather_points(x, key)
+    mask = _bool_mask(key)
+    if mask is not None:
+        return _masked(x, mask)
     if sum(k is Ellipsis for k in key) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     real = [k for k in key if k is not None and k is not Ellipsis]
@@ -59,8 +62,8 @@ def getitem(x: Any, key: Any) -> Any:
             basic.append(operator.index(k))
         elif isinstance(k, Array) and (k.ndim != 1 or np.dtype(k.dtype).kind not in "iu"):
             raise IndexError(
-                "indexing with a Tessera boolean mask (or a multi-dimensional index array among slices) "
-                "needs data-dependent shapes, not in the engine yet; compute the indices first (np.asarray(idx))"
+                "a boolean mask is taken alone or first with `...`/`:` after it (x[mask]); a "
+                "multi-dimensional index array goes with integers and arrays only (vectorized indexing)"
             )
         elif isinstance(k, Array):
             if advanced is not None:
@@ -71,10 +74,7 @@ def getitem(x: Any, key: Any) -> Any:
         elif isinstance(k, (list, np.ndarray)):
             idx = np.asarray(k)
             if idx.dtype == bool:
-                raise IndexError(
-                    "boolean mask indexing needs data-dependent shapes, not in the engine yet; "
-                    "use np.flatnonzero(mask) as an integer index"
-                )
+                raise IndexError("a boolean mask is taken alone or first with `...`/`:` after it (x[mask])")
             if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
                 raise IndexError(
                     f"an index array must be one-dimensional and of integers (got dtype {idx.dtype}, "
@@ -150,3 +150,36 @@ def _gather_points(x: Any, key: tuple) -> Any:
     # flat position out of range, which the gather reports as an IndexError.
     flat = routines.broadcast_to(routines.where(bad, -stride - 1, flat), shape)
     return take(x.ravel(), flat.ravel(), axis=0).reshape(shape)
+
+
+def _bool_mask(key: tuple) -> Any:
+    """The boolean array of ``x[mask]`` or ``x[mask, ...]`` (NumPy's or Tessera's), else None."""
+    from ._array import Array
+
+    if not key:
+        return None
+    first, rest = key[0], key[1:]
+    if not all(k is Ellipsis or (isinstance(k, slice) and k == slice(None)) for k in rest):
+        return None
+    if isinstance(first, Array) and np.dtype(first.dtype).kind == "b":
+        return first
+    if isinstance(first, (np.ndarray, np.bool_)) and np.asarray(first).dtype == bool:
+        return first
+    return None
+
+
+def _masked(x: Any, mask: Any) -> Any:
+    """``x[mask]``: the elements (or sub-arrays) where the mask of ``x``'s leading shape is
+    true, in C order; the engine counts them per chunk now and selects lazily."""
+    from ._array import Array
+    from ._creation import asarray
+
+    m = mask if isinstance(mask, Array) else asarray(np.asarray(mask))
+    if m.ndim == 0:
+        return Array(x._n.expand_dims(0).mask(m._n.reshape([1])))
+    if tuple(m.shape) != tuple(x.shape[: m.ndim]):
+        raise IndexError(
+            f"boolean index of shape {tuple(m.shape)} does not match the array's shape {tuple(x.shape)} "
+            "(it must equal the array's shape or its leading axes)"
+        )
+    return Array(x._n.mask(m._n))

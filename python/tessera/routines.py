@@ -175,12 +175,11 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Array:
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Array:
-    """``where(cond, x, y)``; the one-argument form (``nonzero``) needs data-dependent
-    shapes, not in the engine yet."""
+    """``where(cond, x, y)``; with one argument, ``nonzero(cond)`` (NumPy's and dask's)."""
     if x is None and y is None:
-        raise TypeError(
-            "where(condition) with one argument needs data-dependent shapes, not in the engine yet; use where(condition, x, y)"
-        )
+        from ._selection import nonzero
+
+        return nonzero(condition)
     if x is None or y is None:
         raise TypeError("where takes either one argument or three")
     c = _arr(condition)

@@ -176,3 +176,13 @@ def test_what_has_no_complex_meaning_is_refused_by_name():
     ]:
         with pytest.raises(TypeError, match=name):
             f().compute()
+
+
+def test_tanh_at_infinity_has_the_standards_signed_zero():
+    # C99 gives the zero the sign of sin(2y); the array API standard says +0 for y > 0.
+    z = np.array([complex(np.inf, 8.1757834761542755e152), complex(-np.inf, -2.0), complex(np.inf, 0.0)])
+    got = da.tanh(da.from_array(z, chunks=2)).compute()
+    np.testing.assert_array_equal(got.real, [1.0, -1.0, 1.0])
+    np.testing.assert_array_equal(np.signbit(got.imag), [False, True, False])
+    t = da.tan(da.from_array(np.array([complex(8.1757834761542755e152, np.inf)]), chunks=1)).compute()
+    assert t[0] == 1j and not np.signbit(t[0].real)

@@ -150,5 +150,3 @@ def test_indexing_by_integer_arrays_numpy_and_lazy():
     # An index past its own axis is an error, never another element.
     with pytest.raises(IndexError):
         x[np.array([0, 1]), 0, np.array([4, 0])].compute()
-    with pytest.raises(IndexError, match="mask"):
-        x[ts.from_array(a > 3, chunks=2)]

@@ -169,7 +169,12 @@ where
 fn same<T: Element>(chunk: &HostArray, op: &'static str) -> Result<Vec<T>> {
     T::from_host(chunk.clone())
         .map(|a| a.iter().copied().collect())
-        .ok_or_else(|| Error::arg(op, "the searched chunk reaches the task in the queries' dtype"))
+        .ok_or_else(|| {
+            Error::arg(
+                op,
+                "the searched chunk reaches the task in the queries' dtype",
+            )
+        })
 }
 
 /// How many elements of the sorted `chunk` go before each query.

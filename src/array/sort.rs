@@ -135,7 +135,13 @@ impl Array {
             };
             let grid = x.node()?.grid.clone();
             // The input's chunks again where they were not the network's.
-            let back = |a: Array| if regular { a } else { a.rechunk(n.grid.all().to_vec()) };
+            let back = |a: Array| {
+                if regular {
+                    a
+                } else {
+                    a.rechunk(n.grid.all().to_vec())
+                }
+            };
             let blocks = grid.sizes(ax).len().max(1);
             let mut depth = vec![0; n.shape.len()];
             if blocks > 1 {
@@ -143,7 +149,11 @@ impl Array {
             }
             let ov = Overlap::new(&depth, Boundary::None);
             let round = |inputs: &[&Array], r: usize, out: Carry, dtype: DType| {
-                let dir = if descending { "descending" } else { "ascending" };
+                let dir = if descending {
+                    "descending"
+                } else {
+                    "ascending"
+                };
                 let f = BlockFn::engine(format!("{op}-{dir}-round-{r}"), move |b, info| {
                     sort_round(b, info, ax, r, descending, out)
                 });

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _creation, _dtypes, _native, _sorting, routines
+from .. import _creation, _dtypes, _native, _selection, _sorting, routines
 from .._array import Array
 
 __array_api_version__ = "2025.12"
@@ -78,7 +78,7 @@ class _Info:
     """``__array_namespace_info__()``: what this namespace offers."""
 
     def capabilities(self) -> dict[str, Any]:
-        return {"boolean indexing": False, "data-dependent shapes": False, "max dimensions": None}
+        return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": None}
 
     def default_device(self) -> str:
         return "cpu"
@@ -481,6 +481,16 @@ def searchsorted(x1: Array, x2: Any, /, *, side: str = "left", sorter: Any = Non
 
 def isin(x1: Any, x2: Any, /, *, invert: builtins.bool = False) -> Array:
     return _sorting.isin(x1, x2, invert=invert)
+
+
+def nonzero(x: Array, /) -> tuple[Array, ...]:
+    return _selection.nonzero(x)
+
+
+unique_all = _selection.unique_all
+unique_counts = _selection.unique_counts
+unique_inverse = _selection.unique_inverse
+unique_values = _selection.unique_values
 
 
 def take(x: Array, indices: Array, /, *, axis: Any = None) -> Array:

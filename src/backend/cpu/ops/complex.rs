@@ -21,7 +21,6 @@ extern "C" {
     fn cpow(a: Complex64, b: Complex64) -> Complex64;
     fn csin(z: Complex64) -> Complex64;
     fn ccos(z: Complex64) -> Complex64;
-    fn ctan(z: Complex64) -> Complex64;
     fn csinh(z: Complex64) -> Complex64;
     fn ccosh(z: Complex64) -> Complex64;
     fn ctanh(z: Complex64) -> Complex64;
@@ -37,7 +36,6 @@ extern "C" {
     fn cpowf(a: Complex32, b: Complex32) -> Complex32;
     fn csinf(z: Complex32) -> Complex32;
     fn ccosf(z: Complex32) -> Complex32;
-    fn ctanf(z: Complex32) -> Complex32;
     fn csinhf(z: Complex32) -> Complex32;
     fn ccoshf(z: Complex32) -> Complex32;
     fn ctanhf(z: Complex32) -> Complex32;
@@ -86,7 +84,7 @@ pub trait Libm: Copy {
 }
 
 macro_rules! libm {
-    ($t:ty, $($name:ident => $c:ident),*; $pow:ident) => {
+    ($t:ty, $($name:ident => $c:ident),*; $pow:ident, $tanh:ident) => {
         impl Libm for $t {
             // SAFETY (every call): pure C functions of values, no pointers.
             $(#[inline] fn $name(self) -> Self { unsafe { $c(self) } })*
@@ -94,15 +92,30 @@ macro_rules! libm {
             fn c_pow(self, b: Self) -> Self {
                 unsafe { $pow(self, b) }
             }
+            /// C's, but `tanh(±∞ + iy)` for finite `y` is `±1 + i·copysign(0, y)` as the
+            /// array API standard says (C99 gives the zero the sign of `sin 2y`).
+            #[inline]
+            fn c_tanh(self) -> Self {
+                if self.re.is_infinite() && self.im.is_finite() {
+                    return Self::new(self.re.signum(), self.im * 0.0);
+                }
+                unsafe { $tanh(self) }
+            }
+            /// `-i · tanh(i·z)`, the standard's definition (multiplying by `i` is exact).
+            #[inline]
+            fn c_tan(self) -> Self {
+                let t = Self::new(-self.im, self.re).c_tanh();
+                Self::new(t.im, -t.re)
+            }
         }
     };
 }
 libm!(Complex64, c_exp => cexp, c_log => clog, c_sqrt => csqrt, c_sin => csin, c_cos => ccos,
-    c_tan => ctan, c_sinh => csinh, c_cosh => ccosh, c_tanh => ctanh, c_asin => casin,
-    c_acos => cacos, c_atan => catan, c_asinh => casinh, c_acosh => cacosh, c_atanh => catanh; cpow);
+    c_sinh => csinh, c_cosh => ccosh, c_asin => casin,
+    c_acos => cacos, c_atan => catan, c_asinh => casinh, c_acosh => cacosh, c_atanh => catanh; cpow, ctanh);
 libm!(Complex32, c_exp => cexpf, c_log => clogf, c_sqrt => csqrtf, c_sin => csinf, c_cos => ccosf,
-    c_tan => ctanf, c_sinh => csinhf, c_cosh => ccoshf, c_tanh => ctanhf, c_asin => casinf,
-    c_acos => cacosf, c_atan => catanf, c_asinh => casinhf, c_acosh => cacoshf, c_atanh => catanhf; cpowf);
+    c_sinh => csinhf, c_cosh => ccoshf, c_asin => casinf,
+    c_acos => cacosf, c_atan => catanf, c_asinh => casinhf, c_acosh => cacoshf, c_atanh => catanhf; cpowf, ctanhf);
 
 /// The complex definitions, for `Complex<f32>` and `Complex<f64>`.
 pub trait ComplexDefs: Copy {
