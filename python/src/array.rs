@@ -447,6 +447,22 @@ impl Native {
         ))
     }
 
+    fn quantiles(
+        &self,
+        qs: Vec<f64>,
+        axis: Option<isize>,
+        method: &str,
+        keepdims: bool,
+        skip_nan: bool,
+    ) -> PyResult<Native> {
+        let m = tessera::array::QuantileMethod::from_name(method).ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err(format!(
+                "quantile: method {method:?} is not one of NumPy's (linear, lower, higher, midpoint, nearest, inverted_cdf, averaged_inverted_cdf, closest_observation, interpolated_inverted_cdf, hazen, weibull, median_unbiased, normal_unbiased)"
+            ))
+        })?;
+        wrap(self.0.quantiles(&qs, axis, m, keepdims, skip_nan))
+    }
+
     fn union1d(&self, other: &Native) -> PyResult<Native> {
         wrap(self.0.union1d(&other.0))
     }

@@ -38,6 +38,7 @@ from ._creation import (  # noqa: E402
 from ._custom import apply_gufunc, blockwise, map_blocks, map_blocks_kernel, map_overlap  # noqa: E402
 from ._custom_reduce import cumreduction, reduction  # noqa: E402
 from ._io import store, to_npy, to_zarr  # noqa: E402
+from ._quantiles import median, nanmedian, nanpercentile, nanquantile, percentile, quantile  # noqa: E402
 from ._selection import (  # noqa: E402
     argwhere,
     compress,

@@ -34,6 +34,8 @@ pub use nanreduce::{nan_reduction, NanReduction};
 mod rearrange;
 pub use rearrange::PadMode;
 mod scan;
+mod quantile;
+pub use quantile::QuantileMethod;
 mod search;
 mod select;
 mod unique;
