@@ -463,6 +463,33 @@ impl Native {
         wrap(self.0.quantiles(&qs, axis, m, keepdims, skip_nan))
     }
 
+    #[pyo3(signature = (weights=None, minlength=0))]
+    fn bincount(&self, weights: Option<PyRef<'_, Native>>, minlength: usize) -> PyResult<Native> {
+        wrap(self.0.bincount(weights.as_ref().map(|w| &w.0), minlength))
+    }
+
+    fn digitize(&self, bins: Vec<f64>, right: bool) -> PyResult<Native> {
+        wrap(self.0.digitize(&bins, right))
+    }
+
+    fn topk(&self, k: isize, axis: isize) -> PyResult<Native> {
+        wrap(self.0.topk(k, axis))
+    }
+
+    fn argtopk(&self, k: isize, axis: isize) -> PyResult<Native> {
+        wrap(self.0.argtopk(k, axis))
+    }
+
+    #[pyo3(signature = (other=None, rowvar=true, ddof=None))]
+    fn cov(&self, other: Option<PyRef<'_, Native>>, rowvar: bool, ddof: Option<usize>) -> PyResult<Native> {
+        wrap(self.0.cov(other.as_ref().map(|o| &o.0), rowvar, ddof))
+    }
+
+    #[pyo3(signature = (other=None, rowvar=true))]
+    fn corrcoef(&self, other: Option<PyRef<'_, Native>>, rowvar: bool) -> PyResult<Native> {
+        wrap(self.0.corrcoef(other.as_ref().map(|o| &o.0), rowvar))
+    }
+
     fn union1d(&self, other: &Native) -> PyResult<Native> {
         wrap(self.0.union1d(&other.0))
     }
@@ -637,6 +664,42 @@ pub fn where_(cond: &Native, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyRe
 pub fn concatenate(arrays: Vec<PyRef<'_, Native>>, axis: isize) -> PyResult<Native> {
     let refs: Vec<&Array> = arrays.iter().map(|a| &a.0).collect();
     wrap(tessera::concatenate(&refs, axis))
+}
+
+/// `bins`: per dimension an int (a count), the string "auto", or a list of edges.
+#[pyfunction]
+#[pyo3(signature = (sample, bins, ranges, weights=None, density=false))]
+pub fn histogramdd(
+    sample: Vec<PyRef<'_, Native>>,
+    bins: Vec<Bound<'_, PyAny>>,
+    ranges: Vec<Option<(f64, f64)>>,
+    weights: Option<PyRef<'_, Native>>,
+    density: bool,
+) -> PyResult<(Native, Vec<Vec<f64>>)> {
+    use tessera::array::Bins;
+    let bins = bins
+        .iter()
+        .map(|b| {
+            if let Ok(s) = b.extract::<String>() {
+                return if s == "auto" {
+                    Ok(Bins::Auto)
+                } else {
+                    Err(pyo3::exceptions::PyValueError::new_err(format!(
+                        "histogram: bins={s:?}; Tessera has \"auto\", a count or the edges"
+                    )))
+                };
+            }
+            if let Ok(n) = b.extract::<usize>() {
+                return Ok(Bins::Count(n));
+            }
+            b.extract::<Vec<f64>>().map(Bins::Edges).map_err(|_| {
+                pyo3::exceptions::PyTypeError::new_err("histogram: bins must be a positive int, \"auto\" or a sequence of edges")
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let refs: Vec<&Array> = sample.iter().map(|a| &a.0).collect();
+    let (c, e) = tessera::array::histogramdd(&refs, &bins, &ranges, weights.as_ref().map(|w| &w.0), density);
+    Ok((wrap(c)?, e))
 }
 
 #[pyfunction]

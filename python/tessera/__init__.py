@@ -51,6 +51,17 @@ from ._selection import (  # noqa: E402
     unique,
 )
 from ._sorting import argsort, isin, searchsorted, sort, take  # noqa: E402
+from ._statistics import (  # noqa: E402
+    argtopk,
+    bincount,
+    corrcoef,
+    cov,
+    digitize,
+    histogram,
+    histogram2d,
+    histogramdd,
+    topk,
+)
 from .routines import (  # noqa: E402
     abs,
     absolute,
