@@ -38,6 +38,7 @@ mod histogram;
 pub use histogram::{histogramdd, Bins};
 mod cov;
 mod quantile;
+mod rank_select;
 pub use quantile::QuantileMethod;
 mod search;
 mod topk;

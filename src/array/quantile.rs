@@ -50,6 +50,13 @@ pub enum QuantileMethod {
 }
 
 impl QuantileMethod {
+    /// Whether the method picks one order statistic (NumPy takes it without
+    /// interpolating, so an infinity stays one).
+    fn discrete(self) -> bool {
+        use QuantileMethod::*;
+        matches!(self, InvertedCdf | ClosestObservation | Lower | Higher | Nearest)
+    }
+
     /// The method NumPy calls `name`.
     ///
     /// ```
@@ -167,6 +174,19 @@ impl Array {
                 return Err(Error::arg(OP, "the axis is empty; a quantile of no numbers is undefined (NumPy raises too)"));
             }
             let out_dtype = if xn.dtype.is_inexact() { xn.dtype } else { DType::F64 };
+            // The whole array: histogram selection, a few passes instead of a sort, where
+            // float64 holds every value exactly and the range is finite.
+            let exact_f64 = xn.dtype.is_float() || (xn.dtype.is_int() && xn.dtype.size() <= 4) || xn.dtype == DType::Bool;
+            if axis.is_none() && exact_f64 {
+                if let Some(v) = flat_quantiles(&x.astype(DType::F64), qs, method, skip_nan)? {
+                    let mut shape = vec![qs.len() as isize];
+                    if keepdims {
+                        shape.extend(n.shape.iter().map(|_| 1));
+                    }
+                    let a = super::from_ndarray(ndarray::Array1::from(v).into_dyn(), qs.len().max(1))?;
+                    return Ok(a.astype(out_dtype).reshape(&shape));
+                }
+            }
             let sorted = x.sort_axis(ax as isize, false);
             let inexact = xn.dtype.is_inexact();
             let per_q: Vec<Array> = if skip_nan && inexact {
@@ -186,7 +206,11 @@ impl Array {
                 qs.iter()
                     .map(|&q| {
                         let (p, nx, g) = position(method, len as f64, q);
-                        let v = lerp(&at(p), &at(nx), &crate::full(&[], g, 1).unwrap_or_else(Array::err));
+                        let v = if method.discrete() {
+                            at(p)
+                        } else {
+                            lerp(&at(p), &at(nx), &crate::full(&[], g, 1).unwrap_or_else(Array::err))
+                        };
                         let v = if inexact { super::where_(&has_nan, f64::NAN, &v) } else { v };
                         v.astype(out_dtype)
                     })
@@ -259,7 +283,7 @@ fn lane_quantile(
     // The same arithmetic as `position`, on arrays of counts.
     let (p, nx, g) = positions(method, count, q);
     let at = |i: &Array| sorted.take_along_axis(&i.astype(DType::I64), ax as isize).astype(DType::F64);
-    let v = lerp(&at(&p), &at(&nx), &g);
+    let v = if method.discrete() { at(&p) } else { lerp(&at(&p), &at(&nx), &g) };
     // An all-NaN lane: no numbers, NaN (NumPy warns and returns NaN).
     super::where_(&count.eq(0.0), f64::NAN, &v).astype(dtype)
 }
@@ -312,4 +336,44 @@ fn positions(m: QuantileMethod, n: &Array, q: f64) -> (Array, Array, Array) {
     let next = super::where_(&above, &last, &super::where_(&below, 0.0, &(&floor + 1.0)));
     let gamma = gamma_of(&(&vi - &previous), &vi);
     (previous, next, gamma)
+}
+
+/// Quantiles of all of the 1-d f64 `x` by histogram selection (see `rank_select`),
+/// computed now; `None` where the range is not finite (the sort handles infinities).
+fn flat_quantiles(x: &Array, qs: &[f64], method: QuantileMethod, skip_nan: bool) -> Result<Option<Vec<f64>>> {
+    let nan = x.isnan();
+    let stats = super::compute_all(&[
+        &nan.not().astype(DType::I64).sum(),
+        &super::where_(&nan, f64::INFINITY, x).min(),
+        &super::where_(&nan, f64::NEG_INFINITY, x).max(),
+    ])?;
+    let [count, lo, hi] = [0, 1, 2].map(|i| stats[i].to_f64()[[]]);
+    let total = x.node()?.shape[0];
+    if count == 0.0 || (!skip_nan && (count as usize) < total) {
+        return Ok(Some(vec![f64::NAN; qs.len()]));
+    }
+    let pos: Vec<(f64, f64, f64)> = qs.iter().map(|&q| position(method, count, q)).collect();
+    let mut ranks: Vec<usize> = pos.iter().flat_map(|&(p, n, _)| [p as usize, n as usize]).collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    let Some(vals) = super::rank_select::order_statistics(x, &ranks, lo, hi)? else {
+        return Ok(None);
+    };
+    let at = |r: f64| vals[ranks.binary_search(&(r as usize)).expect("every wanted rank was selected")];
+    Ok(Some(
+        pos.iter()
+            .map(|&(p, n, g)| {
+                let (a, b) = (at(p), at(n));
+                // NumPy's _lerp, from the nearer end.
+                let d = b - a;
+                if method.discrete() {
+                    a
+                } else if g >= 0.5 {
+                    b - d * (1.0 - g)
+                } else {
+                    a + d * g
+                }
+            })
+            .collect(),
+    ))
 }
