@@ -29,7 +29,10 @@ fn mask_selects_in_c_order_with_exact_chunks() {
         let e = vec1(a.iter().copied().filter(|&v| v > t).collect());
         assert_eq!(got.shape(), e.shape());
         let sizes = got.chunks().unwrap().sizes(0).to_vec();
-        assert!(e.is_empty() || !sizes.contains(&0), "empty chunks dropped: {sizes:?}");
+        assert!(
+            e.is_empty() || !sizes.contains(&0),
+            "empty chunks dropped: {sizes:?}"
+        );
         assert_close(&got, &e, 0.0);
         assert_close(&got.sum(), &ArrayD::from_elem(IxDyn(&[]), e.sum()), 1e-12);
     }
@@ -63,7 +66,13 @@ fn nonzero_and_argwhere_give_positions() {
     assert_close(&nz[0], &vec1(r.clone()), 0.0);
     assert_close(&nz[1], &vec1(c.clone()), 0.0);
     let w = x.argwhere();
-    let e = ArrayD::from_shape_fn(IxDyn(&[r.len(), 2]), |p| if p[1] == 0 { r[p[0]] } else { c[p[0]] });
+    let e = ArrayD::from_shape_fn(IxDyn(&[r.len(), 2]), |p| {
+        if p[1] == 0 {
+            r[p[0]]
+        } else {
+            c[p[0]]
+        }
+    });
     assert_close(&w, &e, 0.0);
 }
 
@@ -77,9 +86,15 @@ fn unique_values_counts_indices_and_inverse() {
     vals.dedup();
     let u = x.unique_all(true);
     assert_close(&u.values, &vec1(vals.clone()), 0.0);
-    let counts: Vec<f64> = vals.iter().map(|v| flat.iter().filter(|&&w| w == *v).count() as f64).collect();
+    let counts: Vec<f64> = vals
+        .iter()
+        .map(|v| flat.iter().filter(|&&w| w == *v).count() as f64)
+        .collect();
     assert_close(&u.counts, &vec1(counts), 0.0);
-    let first: Vec<f64> = vals.iter().map(|v| flat.iter().position(|w| w == v).unwrap() as f64).collect();
+    let first: Vec<f64> = vals
+        .iter()
+        .map(|v| flat.iter().position(|w| w == v).unwrap() as f64)
+        .collect();
     assert_close(&u.indices, &vec1(first), 0.0);
     let inv = a.mapv(|v| vals.iter().position(|&w| w == v).unwrap() as f64);
     assert_close(&u.inverse, &inv, 0.0);
@@ -87,6 +102,14 @@ fn unique_values_counts_indices_and_inverse() {
     let b = ints(&[10], 4);
     let y = chunked(&b, vec![vec![3, 3, 4]]);
     let inb = |v: &f64| b.iter().any(|w| w == v);
-    assert_close(&x.intersect1d(&y), &vec1(vals.iter().copied().filter(inb).collect()), 0.0);
-    assert_close(&x.setdiff1d(&y), &vec1(vals.iter().copied().filter(|v| !inb(v)).collect()), 0.0);
+    assert_close(
+        &x.intersect1d(&y),
+        &vec1(vals.iter().copied().filter(inb).collect()),
+        0.0,
+    );
+    assert_close(
+        &x.setdiff1d(&y),
+        &vec1(vals.iter().copied().filter(|v| !inb(v)).collect()),
+        0.0,
+    );
 }

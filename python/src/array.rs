@@ -481,7 +481,12 @@ impl Native {
     }
 
     #[pyo3(signature = (other=None, rowvar=true, ddof=None))]
-    fn cov(&self, other: Option<PyRef<'_, Native>>, rowvar: bool, ddof: Option<usize>) -> PyResult<Native> {
+    fn cov(
+        &self,
+        other: Option<PyRef<'_, Native>>,
+        rowvar: bool,
+        ddof: Option<usize>,
+    ) -> PyResult<Native> {
         wrap(self.0.cov(other.as_ref().map(|o| &o.0), rowvar, ddof))
     }
 
@@ -693,12 +698,20 @@ pub fn histogramdd(
                 return Ok(Bins::Count(n));
             }
             b.extract::<Vec<f64>>().map(Bins::Edges).map_err(|_| {
-                pyo3::exceptions::PyTypeError::new_err("histogram: bins must be a positive int, \"auto\" or a sequence of edges")
+                pyo3::exceptions::PyTypeError::new_err(
+                    "histogram: bins must be a positive int, \"auto\" or a sequence of edges",
+                )
             })
         })
         .collect::<PyResult<Vec<_>>>()?;
     let refs: Vec<&Array> = sample.iter().map(|a| &a.0).collect();
-    let (c, e) = tessera::array::histogramdd(&refs, &bins, &ranges, weights.as_ref().map(|w| &w.0), density);
+    let (c, e) = tessera::array::histogramdd(
+        &refs,
+        &bins,
+        &ranges,
+        weights.as_ref().map(|w| &w.0),
+        density,
+    );
     Ok((wrap(c)?, e))
 }
 

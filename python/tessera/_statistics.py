@@ -34,7 +34,9 @@ def _bins(b: Any) -> Any:
     return int(a) if a.ndim == 0 else [float(v) for v in a.reshape(-1)]
 
 
-def histogramdd(sample: Any, bins: Any = 10, range: Any = None, density: bool = False, weights: Any = None) -> tuple[Array, list[np.ndarray]]:  # noqa: A002
+def histogramdd(
+    sample: Any, bins: Any = 10, range: Any = None, density: bool = False, weights: Any = None
+) -> tuple[Array, list[np.ndarray]]:  # noqa: A002
     """A histogram of D-dimensional points, as ``numpy.histogramdd``: ``sample`` a sequence
     of D coordinate arrays or an ``(N, D)`` array; returns ``(counts, edges)`` with the
     counts lazy and the edges NumPy arrays (known when this is called)."""
@@ -60,11 +62,15 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: bool = False, 
     """A histogram of the flattened array, as ``numpy.histogram``: ``bins`` a count, edges
     or ``"auto"``; ``(counts, edges)``, the counts lazy. dask needs ``range=`` with a count;
     here the range is computed when it is not given."""
-    c, e = histogramdd([_arr(a).ravel()], bins=[_bins(bins)], range=None if range is None else [range], density=density, weights=weights)
+    c, e = histogramdd(
+        [_arr(a).ravel()], bins=[_bins(bins)], range=None if range is None else [range], density=density, weights=weights
+    )
     return c, e[0]
 
 
-def histogram2d(x: Any, y: Any, bins: Any = 10, range: Any = None, density: bool = False, weights: Any = None) -> tuple[Array, np.ndarray, np.ndarray]:  # noqa: A002
+def histogram2d(
+    x: Any, y: Any, bins: Any = 10, range: Any = None, density: bool = False, weights: Any = None
+) -> tuple[Array, np.ndarray, np.ndarray]:  # noqa: A002
     """A 2-d histogram, as ``numpy.histogram2d``: ``(counts, xedges, yedges)``."""
     # NumPy's rule: a count or "auto" for both, two specifications (one per axis), or
     # one array of edges (of any other length) for both.

@@ -7,8 +7,19 @@ import pytest
 import tessera as ts
 
 METHODS = [
-    "inverted_cdf", "averaged_inverted_cdf", "closest_observation", "interpolated_inverted_cdf", "hazen",
-    "weibull", "linear", "median_unbiased", "normal_unbiased", "lower", "higher", "midpoint", "nearest",
+    "inverted_cdf",
+    "averaged_inverted_cdf",
+    "closest_observation",
+    "interpolated_inverted_cdf",
+    "hazen",
+    "weibull",
+    "linear",
+    "median_unbiased",
+    "normal_unbiased",
+    "lower",
+    "higher",
+    "midpoint",
+    "nearest",
 ]
 RNG = np.random.default_rng(5)
 
@@ -20,8 +31,12 @@ def test_every_method_matches_numpy(method):
     x = ts.from_array(a, chunks=(4, 5))
     q = [0.0, 0.1, 0.25, 0.5, 0.77, 1.0]
     for axis in (0, 1, None):
-        np.testing.assert_allclose(ts.quantile(x, q, axis=axis, method=method).compute(), np.quantile(a, q, axis=axis, method=method), rtol=1e-13)
-        np.testing.assert_allclose(ts.nanquantile(x, q, axis=axis, method=method).compute(), np.nanquantile(a, q, axis=axis, method=method), rtol=1e-13)
+        np.testing.assert_allclose(
+            ts.quantile(x, q, axis=axis, method=method).compute(), np.quantile(a, q, axis=axis, method=method), rtol=1e-13
+        )
+        np.testing.assert_allclose(
+            ts.nanquantile(x, q, axis=axis, method=method).compute(), np.nanquantile(a, q, axis=axis, method=method), rtol=1e-13
+        )
     i = RNG.integers(0, 50, 23)
     got = ts.quantile(ts.from_array(i, chunks=6), 0.3, method=method).compute()
     np.testing.assert_allclose(got, np.quantile(i, 0.3, method=method), rtol=1e-14)
@@ -40,7 +55,9 @@ def test_median_percentile_keepdims_and_all_nan_lanes():
     # Interpolated in float64 and rounded once; NumPy interpolates in float32.
     np.testing.assert_allclose(got.compute(), np.percentile(a, [5, 50, 95], axis=1, keepdims=True), rtol=1e-6, atol=1e-6)
     assert got.dtype == np.float32
-    np.testing.assert_allclose(ts.nanpercentile(x, 50, keepdims=True).compute(), np.nanpercentile(a, 50, keepdims=True), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        ts.nanpercentile(x, 50, keepdims=True).compute(), np.nanpercentile(a, 50, keepdims=True), rtol=1e-6, atol=1e-6
+    )
     with pytest.raises(ValueError, match="method"):
         ts.quantile(x, 0.5, method="fancy")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):

@@ -47,7 +47,9 @@ def test_sort_and_argsort_match_numpy(chunks, axis):
     assert ts.sort(x, axis).chunks == x.chunks
 
 
-@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64, np.float16, np.float32, bool])
+@pytest.mark.parametrize(
+    "dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64, np.float16, np.float32, bool]
+)
 def test_every_real_dtype(dtype):
     a = tied((40,), dtype, nans=False) if dtype is not bool else RNG.integers(0, 2, 40).astype(bool)
     if np.dtype(dtype).kind == "u":
@@ -101,7 +103,9 @@ def test_searchsorted_matches_numpy(side):
     # With a sorter, and scalars.
     u = tied((30,), nans=False)
     sorter = np.argsort(u, kind="stable")
-    got = ts.searchsorted(ts.from_array(u, chunks=7), ts.from_array(v, chunks=3), side=side, sorter=ts.argsort(ts.from_array(u, chunks=4)))
+    got = ts.searchsorted(
+        ts.from_array(u, chunks=7), ts.from_array(v, chunks=3), side=side, sorter=ts.argsort(ts.from_array(u, chunks=4))
+    )
     np.testing.assert_array_equal(got.compute(), np.searchsorted(u, v, side=side, sorter=sorter))
     assert int(ts.searchsorted(ts.from_array(s, chunks=9), 1.5, side=side).compute()) == np.searchsorted(s, 1.5, side=side)
     with pytest.raises(ValueError, match="side"):
@@ -113,11 +117,15 @@ def test_isin_matches_numpy():
     t = tied((5, 3))
     x = ts.from_array(a, chunks=(4, 3))
     for invert in (False, True):
-        np.testing.assert_array_equal(ts.isin(x, ts.from_array(t, chunks=2), invert=invert).compute(), np.isin(a, t, invert=invert))
+        np.testing.assert_array_equal(
+            ts.isin(x, ts.from_array(t, chunks=2), invert=invert).compute(), np.isin(a, t, invert=invert)
+        )
     np.testing.assert_array_equal(ts.isin(x, [1, 2.5, np.nan]).compute(), np.isin(a, [1, 2.5, np.nan]))
     np.testing.assert_array_equal(ts.isin(x, np.array([], dtype=float)).compute(), np.zeros(a.shape, bool))
     i = np.arange(20, dtype=np.int16)
-    np.testing.assert_array_equal(ts.isin(ts.from_array(i, chunks=6), np.array([3, 300, -1], np.int64)).compute(), np.isin(i, [3, 300, -1]))
+    np.testing.assert_array_equal(
+        ts.isin(ts.from_array(i, chunks=6), np.array([3, 300, -1], np.int64)).compute(), np.isin(i, [3, 300, -1])
+    )
     assert bool(xp.isin(3, xp.asarray([1, 3]))) is True
     assert xp.isin(xp.asarray([1, 5]), 5).dtype == xp.bool
 

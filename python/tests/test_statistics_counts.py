@@ -15,7 +15,9 @@ def test_bincount():
     a = ts.from_array(x, chunks=17)
     np.testing.assert_array_equal(ts.bincount(a).compute(), np.bincount(x))
     np.testing.assert_array_equal(ts.bincount(a, minlength=20).compute(), np.bincount(x, minlength=20))
-    np.testing.assert_allclose(ts.bincount(a, weights=ts.from_array(w, chunks=30)).compute(), np.bincount(x, weights=w), rtol=1e-12)
+    np.testing.assert_allclose(
+        ts.bincount(a, weights=ts.from_array(w, chunks=30)).compute(), np.bincount(x, weights=w), rtol=1e-12
+    )
     assert ts.bincount(a).shape == (x.max() + 1,)
     with pytest.raises(ValueError, match="negative"):
         ts.bincount(ts.from_array(np.array([1, -1]), chunks=1))
@@ -88,7 +90,11 @@ def test_topk_and_argtopk():
         for k in (1, 3, 9, -4):
             got = ts.topk(x, k, axis=axis).compute()
             srt = np.sort(a, axis=axis)
-            want = np.flip(np.take(srt, np.arange(a.shape[axis] - k, a.shape[axis]), axis=axis), axis) if k > 0 else np.take(srt, np.arange(-k), axis=axis)
+            want = (
+                np.flip(np.take(srt, np.arange(a.shape[axis] - k, a.shape[axis]), axis=axis), axis)
+                if k > 0
+                else np.take(srt, np.arange(-k), axis=axis)
+            )
             np.testing.assert_array_equal(got, want)
             idx = ts.argtopk(x, k, axis=axis).compute()
             np.testing.assert_array_equal(np.take_along_axis(a, idx, axis=axis), want)

@@ -23,12 +23,21 @@ impl Array {
                 if n.dtype.is_complex() {
                     return Err(Error::UnsupportedDType { op: OP, dtype: n.dtype, device: "any device".into(), hint: "the contraction kernels are real; cov of the real and imaginary parts separately".into() });
                 }
-                let a = a.astype(if n.dtype == DType::F32 { DType::F32 } else { DType::F64 });
+                let a = a.astype(if n.dtype == DType::F32 {
+                    DType::F32
+                } else {
+                    DType::F64
+                });
                 Ok(match n.shape.len() {
                     1 => a.expand_dims(0),
                     2 if rowvar => a,
                     2 => a.t(),
-                    d => return Err(Error::arg(OP, format!("the input has {d} dimensions; cov takes 1 or 2"))),
+                    d => {
+                        return Err(Error::arg(
+                            OP,
+                            format!("the input has {d} dimensions; cov takes 1 or 2"),
+                        ))
+                    }
                 })
             };
             let mut x = rows(self)?;
@@ -58,7 +67,10 @@ impl Array {
         let c = self.cov(other, rowvar, None);
         c.then(|n| {
             if n.shape.is_empty() {
-                return Ok(&c / &c);
+                // One variable: its coefficient with itself (NaN where its variance is 0
+                // or NaN, as NumPy's c / c).
+                let same = c.clone();
+                return Ok(&c / &same);
             }
             let d = c.diagonal(0, 0, 1).sqrt();
             let outer = &d.expand_dims(1) * &d.expand_dims(0);

@@ -96,10 +96,19 @@ impl Array {
             let inc = bins.windows(2).all(|w| w[0] <= w[1]);
             let dec = bins.windows(2).all(|w| w[0] >= w[1]);
             if !inc && !dec {
-                return Err(Error::arg(OP, "bins must be monotonically increasing or decreasing"));
+                return Err(Error::arg(
+                    OP,
+                    "bins must be monotonically increasing or decreasing",
+                ));
             }
-            let side = if right { super::Side::Left } else { super::Side::Right };
-            let b = |v: Vec<f64>| super::from_ndarray(ndarray::Array1::from(v).into_dyn(), bins.len().max(1));
+            let side = if right {
+                super::Side::Left
+            } else {
+                super::Side::Right
+            };
+            let b = |v: Vec<f64>| {
+                super::from_ndarray(ndarray::Array1::from(v).into_dyn(), bins.len().max(1))
+            };
             if inc {
                 Ok(b(bins.to_vec())?.searchsorted(self, side))
             } else {
@@ -131,17 +140,35 @@ pub fn histogramdd(
     const OP: &str = "histogram";
     let go = || -> Result<(Array, Vec<Vec<f64>>)> {
         if sample.is_empty() || bins.len() != sample.len() || ranges.len() != sample.len() {
-            return Err(Error::arg(OP, format!("{} coordinate arrays, {} bins and {} ranges: give one of each per dimension", sample.len(), bins.len(), ranges.len())));
+            return Err(Error::arg(
+                OP,
+                format!(
+                    "{} coordinate arrays, {} bins and {} ranges: give one of each per dimension",
+                    sample.len(),
+                    bins.len(),
+                    ranges.len()
+                ),
+            ));
         }
         let shape = sample[0].node()?.shape.clone();
         let mut coords = vec![];
         for a in sample {
             let n = a.node()?;
             if n.shape != shape {
-                return Err(Error::ShapeMismatch { op: OP, left: shape.clone(), right: n.shape.clone(), hint: "every coordinate array needs the same shape".into() });
+                return Err(Error::ShapeMismatch {
+                    op: OP,
+                    left: shape.clone(),
+                    right: n.shape.clone(),
+                    hint: "every coordinate array needs the same shape".into(),
+                });
             }
             if n.dtype.is_complex() {
-                return Err(Error::UnsupportedDType { op: OP, dtype: n.dtype, device: "any device".into(), hint: "bins need an order; take the real part first".into() });
+                return Err(Error::UnsupportedDType {
+                    op: OP,
+                    dtype: n.dtype,
+                    device: "any device".into(),
+                    hint: "bins need an order; take the real part first".into(),
+                });
             }
             coords.push(a.reshape(&[-1]).astype(DType::F64));
         }
@@ -161,14 +188,25 @@ pub fn histogramdd(
 fn edges_for(x: &Array, bins: &Bins, range: Option<(f64, f64)>) -> Result<Vec<f64>> {
     const OP: &str = "histogram";
     if let Bins::Edges(e) = bins {
-        if e.len() < 2 || e.windows(2).any(|w| !(w[0] <= w[1])) {
-            return Err(Error::arg(OP, "bin edges must be at least two and increasing"));
+        if e.len() < 2
+            || e.windows(2)
+                .any(|w| w[0].partial_cmp(&w[1]).is_none_or(|o| o.is_gt()))
+        {
+            return Err(Error::arg(
+                OP,
+                "bin edges must be at least two and increasing",
+            ));
         }
         return Ok(e.clone());
     }
     let n = x.node()?.shape[0];
     let (mut lo, mut hi) = match range {
-        Some((lo, hi)) if lo > hi => return Err(Error::arg(OP, format!("range ({lo}, {hi}): max must be larger than min"))),
+        Some((lo, hi)) if lo > hi => {
+            return Err(Error::arg(
+                OP,
+                format!("range ({lo}, {hi}): max must be larger than min"),
+            ))
+        }
         Some(r) => r,
         None if n == 0 => (0.0, 1.0),
         None => {
@@ -194,16 +232,22 @@ fn edges_for(x: &Array, bins: &Bins, range: Option<(f64, f64)>) -> Result<Vec<f6
         Bins::Auto => {
             // NumPy's "auto": the narrower of Freedman–Diaconis and Sturges (FD only
             // when the interquartile range is positive), over the data in range.
-            let inside = x.mask(&x.ge(lo).and(&x.le(hi)));
+            let inside = x.mask(&x.ge(lo).and(x.le(hi)));
             let m = inside.node()?.shape[0];
             if m == 0 {
                 1
             } else {
-                let iqr = inside.quantiles(&[0.75, 0.25], None, QuantileMethod::Linear, false, false).compute::<f64>()?;
+                let iqr = inside
+                    .quantiles(&[0.75, 0.25], None, QuantileMethod::Linear, false, false)
+                    .compute::<f64>()?;
                 let sturges = (hi - lo) / ((m as f64).log2() + 1.0);
                 let fd = 2.0 * (iqr[0] - iqr[1]) * (m as f64).powf(-1.0 / 3.0);
                 let width = if fd > 0.0 { fd.min(sturges) } else { sturges };
-                if width > 0.0 { ((hi - lo) / width).ceil().max(1.0) as usize } else { 1 }
+                if width > 0.0 {
+                    ((hi - lo) / width).ceil().max(1.0) as usize
+                } else {
+                    1
+                }
             }
         }
         Bins::Edges(_) => unreachable!("returned above"),
@@ -231,15 +275,27 @@ fn counts(
     if let Some(w) = weights {
         let wn = w.node()?;
         if wn.shape.iter().product::<usize>() != len {
-            return Err(Error::ShapeMismatch { op, left: vec![len], right: wn.shape.clone(), hint: "weights need the data's shape".into() });
+            return Err(Error::ShapeMismatch {
+                op,
+                left: vec![len],
+                right: wn.shape.clone(),
+                hint: "weights need the data's shape".into(),
+            });
         }
         inputs.push(w.reshape(&[-1]).astype(DType::F64));
     }
     let weighted = weights.is_some();
-    let out_dtype = if weighted || density { DType::F64 } else { DType::I64 };
+    let out_dtype = if weighted || density {
+        DType::F64
+    } else {
+        DType::I64
+    };
     let grid = coords[0].node()?.grid.clone();
     let chunks = grid.sizes(0).to_vec();
-    let inputs: Vec<Array> = inputs.iter().map(|a| a.rechunk(vec![chunks.clone()])).collect();
+    let inputs: Vec<Array> = inputs
+        .iter()
+        .map(|a| a.rechunk(vec![chunks.clone()]))
+        .collect();
     let dims = edges.len();
     let e2 = edges.clone();
     let f = BlockFn::engine(op, move |b, _| {
@@ -247,7 +303,10 @@ fn counts(
             .iter()
             .map(|h| match h {
                 HostArray::F64(a) => Ok(a),
-                _ => Err(Error::arg("histogram", "coordinates reach the count as float64")),
+                _ => Err(Error::arg(
+                    "histogram",
+                    "coordinates reach the count as float64",
+                )),
             })
             .collect::<Result<_>>()?;
         let n = cols[0].len();
@@ -260,7 +319,11 @@ fn counts(
                 if v.is_nan() || v < e[0] || v > e[nb] {
                     continue 'points;
                 }
-                let k = if v == e[nb] { nb - 1 } else { e.partition_point(|&x| x <= v) - 1 };
+                let k = if v == e[nb] {
+                    nb - 1
+                } else {
+                    e.partition_point(|&x| x <= v) - 1
+                };
                 flat = flat * nb + k;
             }
             acc[flat] += if weighted { cols[dims][[i]] } else { 1.0 };
@@ -271,7 +334,10 @@ fn counts(
     let k = chunks.len();
     let spec = OutSpec::new(DType::F64)
         .new_axis(&[1])
-        .chunks(vec![AxisChunks::Sizes(vec![1; k]), AxisChunks::Sizes(vec![total])])
+        .chunks(vec![
+            AxisChunks::Sizes(vec![1; k]),
+            AxisChunks::Sizes(vec![total]),
+        ])
         .name("histogram-counts");
     let rows = map_blocks_fn(&inputs.iter().collect::<Vec<_>>(), f, spec);
     let summed = rows.sum_axis(0);

@@ -54,7 +54,10 @@ impl QuantileMethod {
     /// interpolating, so an infinity stays one).
     fn discrete(self) -> bool {
         use QuantileMethod::*;
-        matches!(self, InvertedCdf | ClosestObservation | Lower | Higher | Nearest)
+        matches!(
+            self,
+            InvertedCdf | ClosestObservation | Lower | Higher | Nearest
+        )
     }
 
     /// The method NumPy calls `name`.
@@ -97,14 +100,20 @@ fn position(m: QuantileMethod, n: f64, q: f64) -> (f64, f64, f64) {
     let discrete = |index: f64, take_previous: &dyn Fn(f64, f64) -> bool| {
         let previous = index.floor();
         let gamma = index - previous;
-        let i = if take_previous(gamma, index) { previous } else { previous + 1.0 };
+        let i = if take_previous(gamma, index) {
+            previous
+        } else {
+            previous + 1.0
+        };
         one(i.max(0.0))
     };
     let continuous = |alpha: f64, beta: f64| n * q + (alpha + q * (1.0 - alpha - beta)) - 1.0;
     let (vi, fix): (f64, fn(f64, f64) -> f64) = match m {
         InvertedCdf => return discrete(n * q - 1.0, &|g, _| g == 0.0),
         ClosestObservation => {
-            return discrete(n * q - 1.0 - 0.5, &|g, i| g == 0.0 && i.floor() % 2.0 == 1.0)
+            return discrete(n * q - 1.0 - 0.5, &|g, i| {
+                g == 0.0 && i.floor() % 2.0 == 1.0
+            })
         }
         Lower => return one((last * q).floor()),
         Higher => return one((last * q).ceil()),
@@ -154,14 +163,20 @@ impl Array {
         let go = || -> Result<Array> {
             let n = self.node()?;
             if let Some(&bad) = qs.iter().find(|q| !(0.0..=1.0).contains(*q)) {
-                return Err(Error::arg(OP, format!("quantile {bad} is outside [0, 1] (percentiles are quantiles times 100)")));
+                return Err(Error::arg(
+                    OP,
+                    format!(
+                        "quantile {bad} is outside [0, 1] (percentiles are quantiles times 100)"
+                    ),
+                ));
             }
             if n.dtype.is_complex() {
                 return Err(Error::UnsupportedDType {
                     op: OP,
                     dtype: n.dtype,
                     device: "any device".into(),
-                    hint: "quantiles need an order; take the real part or the magnitude first".into(),
+                    hint: "quantiles need an order; take the real part or the magnitude first"
+                        .into(),
                 });
             }
             let (x, ax) = match axis {
@@ -171,26 +186,40 @@ impl Array {
             let xn = x.node()?;
             let len = xn.shape[ax];
             if len == 0 {
-                return Err(Error::arg(OP, "the axis is empty; a quantile of no numbers is undefined (NumPy raises too)"));
+                return Err(Error::arg(
+                    OP,
+                    "the axis is empty; a quantile of no numbers is undefined (NumPy raises too)",
+                ));
             }
-            let out_dtype = if xn.dtype.is_inexact() { xn.dtype } else { DType::F64 };
+            let out_dtype = if xn.dtype.is_inexact() {
+                xn.dtype
+            } else {
+                DType::F64
+            };
             // The whole array: histogram selection, a few passes instead of a sort, where
             // float64 holds every value exactly and the range is finite.
-            let exact_f64 = xn.dtype.is_float() || (xn.dtype.is_int() && xn.dtype.size() <= 4) || xn.dtype == DType::Bool;
+            let exact_f64 = xn.dtype.is_float()
+                || (xn.dtype.is_int() && xn.dtype.size() <= 4)
+                || xn.dtype == DType::Bool;
             if axis.is_none() && exact_f64 {
                 if let Some(v) = flat_quantiles(&x.astype(DType::F64), qs, method, skip_nan)? {
                     let mut shape = vec![qs.len() as isize];
                     if keepdims {
                         shape.extend(n.shape.iter().map(|_| 1));
                     }
-                    let a = super::from_ndarray(ndarray::Array1::from(v).into_dyn(), qs.len().max(1))?;
+                    let a =
+                        super::from_ndarray(ndarray::Array1::from(v).into_dyn(), qs.len().max(1))?;
                     return Ok(a.astype(out_dtype).reshape(&shape));
                 }
             }
             let sorted = x.sort_axis(ax as isize, false);
             let inexact = xn.dtype.is_inexact();
             let per_q: Vec<Array> = if skip_nan && inexact {
-                let count = x.isnan().not().count_nonzero(Some(&[ax as isize]), true).astype(DType::F64);
+                let count = x
+                    .isnan()
+                    .not()
+                    .count_nonzero(Some(&[ax as isize]), true)
+                    .astype(DType::F64);
                 qs.iter()
                     .map(|&q| lane_quantile(&sorted, &count, ax, q, method, out_dtype))
                     .collect()
@@ -209,9 +238,17 @@ impl Array {
                         let v = if method.discrete() {
                             at(p)
                         } else {
-                            lerp(&at(p), &at(nx), &crate::full(&[], g, 1).unwrap_or_else(Array::err))
+                            lerp(
+                                &at(p),
+                                &at(nx),
+                                &crate::full(&[], g, 1).unwrap_or_else(Array::err),
+                            )
                         };
-                        let v = if inexact { super::where_(&has_nan, f64::NAN, &v) } else { v };
+                        let v = if inexact {
+                            super::where_(&has_nan, f64::NAN, &v)
+                        } else {
+                            v
+                        };
                         v.astype(out_dtype)
                     })
                     .collect()
@@ -242,7 +279,14 @@ impl Array {
     /// let m = x.quantile(0.5, Some(0), QuantileMethod::Linear, false, true);
     /// assert_eq!(m.compute::<f64>().unwrap().as_slice().unwrap(), &[2.0, 5.0]);
     /// ```
-    pub fn quantile(&self, q: f64, axis: Option<isize>, method: QuantileMethod, keepdims: bool, skip_nan: bool) -> Array {
+    pub fn quantile(
+        &self,
+        q: f64,
+        axis: Option<isize>,
+        method: QuantileMethod,
+        keepdims: bool,
+        skip_nan: bool,
+    ) -> Array {
         let all = self.quantiles(&[q], axis, method, keepdims, skip_nan);
         all.then(|n| {
             let mut sel = vec![Index::all(); n.shape.len()];
@@ -282,17 +326,28 @@ fn lane_quantile(
 ) -> Array {
     // The same arithmetic as `position`, on arrays of counts.
     let (p, nx, g) = positions(method, count, q);
-    let at = |i: &Array| sorted.take_along_axis(&i.astype(DType::I64), ax as isize).astype(DType::F64);
-    let v = if method.discrete() { at(&p) } else { lerp(&at(&p), &at(&nx), &g) };
+    let at = |i: &Array| {
+        sorted
+            .take_along_axis(&i.astype(DType::I64), ax as isize)
+            .astype(DType::F64)
+    };
+    let v = if method.discrete() {
+        at(&p)
+    } else {
+        lerp(&at(&p), &at(&nx), &g)
+    };
     // An all-NaN lane: no numbers, NaN (NumPy warns and returns NaN).
     super::where_(&count.eq(0.0), f64::NAN, &v).astype(dtype)
 }
+
+/// NumPy's `fix_gamma` of a method: the weight from the raw one and the virtual index.
+type GammaFix = Box<dyn Fn(&Array, &Array) -> Array>;
 
 /// [`position`] for a lane count that is an array.
 fn positions(m: QuantileMethod, n: &Array, q: f64) -> (Array, Array, Array) {
     use QuantileMethod::*;
     let last = n - 1.0;
-    let clamp0 = |i: &Array| i.maximum(0.0).minimum(&last.maximum(0.0));
+    let clamp0 = |i: &Array| i.maximum(0.0).minimum(last.maximum(0.0));
     let one = |i: &Array| {
         let i = clamp0(i);
         (i.clone(), i.clone(), i.full_like(0.0, Some(DType::F64)))
@@ -304,11 +359,11 @@ fn positions(m: QuantileMethod, n: &Array, q: f64) -> (Array, Array, Array) {
         let gamma = &index - &previous;
         let mut take_prev = gamma.eq(0.0);
         if closest {
-            take_prev = take_prev.and(&previous.remainder(2.0).eq(1.0));
+            take_prev = take_prev.and(previous.remainder(2.0).eq(1.0));
         }
         one(&super::where_(&take_prev, &previous, &(&previous + 1.0)))
     };
-    let (vi, gamma_of): (Array, Box<dyn Fn(&Array, &Array) -> Array>) = match m {
+    let (vi, gamma_of): (Array, GammaFix) = match m {
         InvertedCdf => return discrete(&nq - 1.0, false),
         ClosestObservation => return discrete(&nq - 1.5, true),
         Lower => return one(&(&last * q).floor()),
@@ -320,27 +375,40 @@ fn positions(m: QuantileMethod, n: &Array, q: f64) -> (Array, Array, Array) {
         ),
         Midpoint => (
             &last * q,
-            Box::new(|g: &Array, vi: &Array| super::where_(&vi.remainder(1.0).eq(0.0), 0.0, 0.5).astype(g.dtype())),
+            Box::new(|g: &Array, vi: &Array| {
+                super::where_(&vi.remainder(1.0).eq(0.0), 0.0, 0.5).astype(g.dtype())
+            }),
         ),
         InterpolatedInvertedCdf => (cont(0.0, 1.0), Box::new(|g: &Array, _: &Array| g.clone())),
         Hazen => (cont(0.5, 0.5), Box::new(|g: &Array, _: &Array| g.clone())),
         Weibull => (cont(0.0, 0.0), Box::new(|g: &Array, _: &Array| g.clone())),
         Linear => (&last * q, Box::new(|g: &Array, _: &Array| g.clone())),
-        MedianUnbiased => (cont(1.0 / 3.0, 1.0 / 3.0), Box::new(|g: &Array, _: &Array| g.clone())),
-        NormalUnbiased => (cont(3.0 / 8.0, 3.0 / 8.0), Box::new(|g: &Array, _: &Array| g.clone())),
+        MedianUnbiased => (
+            cont(1.0 / 3.0, 1.0 / 3.0),
+            Box::new(|g: &Array, _: &Array| g.clone()),
+        ),
+        NormalUnbiased => (
+            cont(3.0 / 8.0, 3.0 / 8.0),
+            Box::new(|g: &Array, _: &Array| g.clone()),
+        ),
     };
     let above = vi.ge(&last);
     let below = vi.lt(0.0);
     let floor = vi.floor();
-    let previous = super::where_(&above, &last, &super::where_(&below, 0.0, &floor));
-    let next = super::where_(&above, &last, &super::where_(&below, 0.0, &(&floor + 1.0)));
+    let previous = super::where_(&above, &last, super::where_(&below, 0.0, &floor));
+    let next = super::where_(&above, &last, super::where_(&below, 0.0, &(&floor + 1.0)));
     let gamma = gamma_of(&(&vi - &previous), &vi);
     (previous, next, gamma)
 }
 
 /// Quantiles of all of the 1-d f64 `x` by histogram selection (see `rank_select`),
 /// computed now; `None` where the range is not finite (the sort handles infinities).
-fn flat_quantiles(x: &Array, qs: &[f64], method: QuantileMethod, skip_nan: bool) -> Result<Option<Vec<f64>>> {
+fn flat_quantiles(
+    x: &Array,
+    qs: &[f64],
+    method: QuantileMethod,
+    skip_nan: bool,
+) -> Result<Option<Vec<f64>>> {
     let nan = x.isnan();
     let stats = super::compute_all(&[
         &nan.not().astype(DType::I64).sum(),
@@ -353,13 +421,20 @@ fn flat_quantiles(x: &Array, qs: &[f64], method: QuantileMethod, skip_nan: bool)
         return Ok(Some(vec![f64::NAN; qs.len()]));
     }
     let pos: Vec<(f64, f64, f64)> = qs.iter().map(|&q| position(method, count, q)).collect();
-    let mut ranks: Vec<usize> = pos.iter().flat_map(|&(p, n, _)| [p as usize, n as usize]).collect();
+    let mut ranks: Vec<usize> = pos
+        .iter()
+        .flat_map(|&(p, n, _)| [p as usize, n as usize])
+        .collect();
     ranks.sort_unstable();
     ranks.dedup();
     let Some(vals) = super::rank_select::order_statistics(x, &ranks, lo, hi)? else {
         return Ok(None);
     };
-    let at = |r: f64| vals[ranks.binary_search(&(r as usize)).expect("every wanted rank was selected")];
+    let at = |r: f64| {
+        vals[ranks
+            .binary_search(&(r as usize))
+            .expect("every wanted rank was selected")]
+    };
     Ok(Some(
         pos.iter()
             .map(|&(p, n, g)| {

@@ -26,13 +26,19 @@ fn bin(v: f64, lo: f64, hi: f64) -> usize {
 /// The values of ranks `ranks` (sorted ascending, each < the count of numbers) among
 /// the non-NaN elements of the 1-d f64 array `x`, whose non-NaN values lie in `[lo, hi]`.
 /// `None` where the range is not finite (the caller sorts instead).
-pub(crate) fn order_statistics(x: &Array, ranks: &[usize], lo: f64, hi: f64) -> Result<Option<Vec<f64>>> {
+pub(crate) fn order_statistics(
+    x: &Array,
+    ranks: &[usize],
+    lo: f64,
+    hi: f64,
+) -> Result<Option<Vec<f64>>> {
     if !(lo.is_finite() && hi.is_finite()) {
         return Ok(None);
     }
     let mut out = vec![f64::NAN; ranks.len()];
     // (lo, hi, rank offset below lo, which ranks) still to place.
-    let mut work: Vec<(f64, f64, usize, Vec<usize>)> = vec![(lo, hi, 0, (0..ranks.len()).collect())];
+    let mut work: Vec<(f64, f64, usize, Vec<usize>)> =
+        vec![(lo, hi, 0, (0..ranks.len()).collect())];
     let mut passes = 0;
     while let Some((lo, hi, below, want)) = work.pop() {
         if lo == hi {
@@ -41,7 +47,10 @@ pub(crate) fn order_statistics(x: &Array, ranks: &[usize], lo: f64, hi: f64) -> 
         }
         passes += 1;
         if passes > 200 {
-            return Err(Error::arg("quantile", "histogram selection did not converge; this is a bug"));
+            return Err(Error::arg(
+                "quantile",
+                "histogram selection did not converge; this is a bug",
+            ));
         }
         let counts = histogram(x, lo, hi)?;
         let mut cum = vec![0usize; BINS + 1];
@@ -55,7 +64,11 @@ pub(crate) fn order_statistics(x: &Array, ranks: &[usize], lo: f64, hi: f64) -> 
             let b = cum.partition_point(|&c| c <= r) - 1;
             by_bin.entry(b).or_default().push(i);
         }
-        let small: Vec<usize> = by_bin.keys().copied().filter(|&b| counts[b] <= KEEP).collect();
+        let small: Vec<usize> = by_bin
+            .keys()
+            .copied()
+            .filter(|&b| counts[b] <= KEEP)
+            .collect();
         for (&b, idx) in &by_bin {
             if counts[b] > KEEP {
                 // Refine: this bin's values lie in [lo + b·step, lo + (b+1)·step] up to
@@ -99,13 +112,23 @@ fn histogram(x: &Array, lo: f64, hi: f64) -> Result<Vec<usize>> {
         for &v in a.iter().filter(|v| (lo..=hi).contains(*v)) {
             c[bin(v, lo, hi)] += 1.0;
         }
-        Ok(HostArray::F64(ndarray::Array2::from_shape_vec((1, BINS), c).expect("one row").into_dyn()))
+        Ok(HostArray::F64(
+            ndarray::Array2::from_shape_vec((1, BINS), c)
+                .expect("one row")
+                .into_dyn(),
+        ))
     });
-    let spec = OutSpec::new(DType::F64)
-        .new_axis(&[1])
-        .chunks(vec![AxisChunks::Sizes(vec![1; k]), AxisChunks::Sizes(vec![BINS])]);
+    let spec = OutSpec::new(DType::F64).new_axis(&[1]).chunks(vec![
+        AxisChunks::Sizes(vec![1; k]),
+        AxisChunks::Sizes(vec![BINS]),
+    ]);
     let rows = map_blocks_fn(&[x], f, spec);
-    Ok(rows.sum_axis(0).compute::<f64>()?.iter().map(|&c| c as usize).collect())
+    Ok(rows
+        .sum_axis(0)
+        .compute::<f64>()?
+        .iter()
+        .map(|&c| c as usize)
+        .collect())
 }
 
 /// Whether each element falls in one of the bins `which` of [lo, hi] (bool, lazily).
@@ -115,7 +138,9 @@ fn in_bins(x: &Array, lo: f64, hi: f64, which: &[usize]) -> Array {
         let HostArray::F64(a) = b[0] else {
             return Err(Error::arg("quantile", "the selection reads float64"));
         };
-        Ok(HostArray::Bool(a.mapv(|v| (lo..=hi).contains(&v) && which.contains(&bin(v, lo, hi)))))
+        Ok(HostArray::Bool(a.mapv(|v| {
+            (lo..=hi).contains(&v) && which.contains(&bin(v, lo, hi))
+        })))
     });
     map_blocks_fn(&[x], f, OutSpec::new(DType::Bool))
 }

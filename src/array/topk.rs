@@ -46,11 +46,23 @@ impl Array {
             let ax = norm_axis(op, axis, &n.shape)?;
             let (kk, desc) = (k.unsigned_abs(), k > 0);
             if kk == 0 || kk > n.shape[ax] {
-                return Err(Error::arg(op, format!("k = {k} must be non-zero and at most the axis length {} in magnitude", n.shape[ax])));
+                return Err(Error::arg(
+                    op,
+                    format!(
+                        "k = {k} must be non-zero and at most the axis length {} in magnitude",
+                        n.shape[ax]
+                    ),
+                ));
             }
             let kept: Vec<usize> = n.grid.sizes(ax).iter().map(|&c| c.min(kk)).collect();
             let chunks: Vec<AxisChunks> = (0..n.shape.len())
-                .map(|d| AxisChunks::Sizes(if d == ax { kept.clone() } else { n.grid.sizes(d).to_vec() }))
+                .map(|d| {
+                    AxisChunks::Sizes(if d == ax {
+                        kept.clone()
+                    } else {
+                        n.grid.sizes(d).to_vec()
+                    })
+                })
                 .collect();
             let partial = |want_idx: bool, dtype: DType| {
                 let f = BlockFn::engine(format!("{op}-partial"), move |b, info| {
@@ -60,7 +72,8 @@ impl Array {
                 map_blocks_fn(&[self], f, OutSpec::new(dtype).chunks(chunks.clone()))
             };
             let whole = |a: Array| {
-                let mut per: Vec<Vec<usize>> = a.node().map(|m| m.grid.all().to_vec()).unwrap_or_default();
+                let mut per: Vec<Vec<usize>> =
+                    a.node().map(|m| m.grid.all().to_vec()).unwrap_or_default();
                 if let Some(p) = per.get_mut(ax) {
                     *p = vec![p.iter().sum()];
                 }
@@ -100,7 +113,11 @@ fn best<T: SortKey + crate::Element>(
     let Some(&fill) = a.first() else {
         // An empty block (another axis has length 0) keeps nothing.
         let empty = ArrayD::<T>::from_shape_vec(shape.clone(), vec![]).expect("an empty shape");
-        return if want_idx { HostArray::I64(ArrayD::zeros(shape)) } else { T::into_host(empty) };
+        return if want_idx {
+            HostArray::I64(ArrayD::zeros(shape))
+        } else {
+            T::into_host(empty)
+        };
     };
     let mut vals = ArrayD::<T>::from_elem(shape.clone(), fill);
     let mut idx = ArrayD::<i64>::zeros(shape);

@@ -73,7 +73,7 @@ impl Array {
                 );
                 let mut new = tail.ne(&head);
                 if equal_nan && n.dtype.is_inexact() {
-                    new = new.and(&tail.isnan().and(&head.isnan()).not());
+                    new = new.and(tail.isnan().and(head.isnan()).not());
                 }
                 let first = crate::full(&[1], true, 1)?;
                 super::concatenate(&[&first, &new], 0).rechunk(vec![sizes.clone()])
