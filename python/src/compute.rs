@@ -157,3 +157,25 @@ pub fn run<T: Send>(
         }
     })
 }
+
+/// Makes the `tessera.config` settings the engine's defaults, for the computes it runs
+/// while building an operation (the counting pass of a mask, the range of a histogram):
+/// they follow the same device and memory limits as the user's computes. The trace is
+/// left out, so a build-time pass never overwrites the user's trace file.
+#[pyfunction]
+#[pyo3(signature = (cfg=None))]
+pub fn set_default_options(cfg: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    // From the built-in options: a setting no longer in the config must not linger.
+    let before = ComputeOptions::default();
+    tessera::set_default_options(ComputeOptions::builtin());
+    let mut o = match options(cfg) {
+        Ok(o) => o,
+        Err(e) => {
+            tessera::set_default_options(before);
+            return Err(e);
+        }
+    };
+    o.trace = None;
+    tessera::set_default_options(o);
+    Ok(())
+}

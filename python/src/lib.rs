@@ -33,6 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(array::concatenate, m)?)?;
     m.add_function(wrap_pyfunction!(array::stack, m)?)?;
     m.add_function(wrap_pyfunction!(array::histogramdd, m)?)?;
+    m.add_function(wrap_pyfunction!(compute::set_default_options, m)?)?;
     m.add_function(wrap_pyfunction!(array::tensordot, m)?)?;
     for f in [
         wrap_pyfunction!(creation::full, m)?,

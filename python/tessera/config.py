@@ -48,6 +48,7 @@ class set:  # noqa: N801 - dask's name
         with _lock:
             self._old = {k: _global.get(k, _MISSING) for k in kw}
             _global.update(kw)
+            _sync()
 
     def __enter__(self) -> set:
         return self
@@ -59,9 +60,23 @@ class set:  # noqa: N801 - dask's name
                     _global.pop(k, None)
                 else:
                     _global[k] = v
+            _sync()
 
 
 _MISSING = object()
+
+
+def _sync() -> None:
+    """The engine's defaults follow these settings: the computes it runs while building an
+    operation (a mask's counting pass, a histogram's range) use the same device and limits."""
+    from . import _native
+
+    try:
+        _native.set_default_options({k: v for k, v in _global.items() if k != "progress"})
+    except (TypeError, ValueError):
+        # A bad setting keeps the engine's defaults as they were; the compute that
+        # uses it raises, naming it.
+        pass
 
 
 def get(key: str, default: Any = None) -> Any:

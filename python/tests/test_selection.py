@@ -124,3 +124,21 @@ def test_selection_does_not_depend_on_the_chunking(n, c1, c2, seed):
         x = ts.from_array(a, chunks=c)
         np.testing.assert_array_equal(x[x > 0].compute(), a[a > 0])
         np.testing.assert_array_equal(ts.unique(x, return_counts=True)[1].compute(), np.unique(a, return_counts=True)[1])
+
+
+def test_unique_of_wide_and_narrow_integer_ranges():
+    # A range under 2**20 is counted, a wider one sorted: the same answers as NumPy.
+    for a in (RNG.integers(-50, 50, 1000), np.array([0, 2**40, 5, 5, -(2**33), 2**40]), RNG.integers(0, 2, 99).astype(bool)):
+        x = ts.from_array(a, chunks=7)
+        got = ts.unique(x, return_index=True, return_inverse=True, return_counts=True)
+        for g, w in zip(got, np.unique(a, return_index=True, return_inverse=True, return_counts=True)):
+            np.testing.assert_array_equal(g.compute(), w)
+
+
+@pytest.mark.cpu_only
+def test_build_time_passes_follow_the_config_and_nothing_lingers():
+    x = ts.from_array(np.arange(10.0), chunks=3)
+    with ts.config.set(device="cuda:7", cpu_fallback=False):
+        with pytest.raises(Exception, match="cuda"):
+            x[x > 4]  # the counting pass runs where the config says
+    np.testing.assert_array_equal(x[x > 4].compute(), np.arange(5.0, 10.0))

@@ -331,15 +331,7 @@ fn counts(
         let row = ndarray::Array2::from_shape_vec((1, total), acc).expect("one row of every bin");
         Ok(HostArray::F64(row.into_dyn()))
     });
-    let k = chunks.len();
-    let spec = OutSpec::new(DType::F64)
-        .new_axis(&[1])
-        .chunks(vec![
-            AxisChunks::Sizes(vec![1; k]),
-            AxisChunks::Sizes(vec![total]),
-        ])
-        .name("histogram-counts");
-    let rows = map_blocks_fn(&inputs.iter().collect::<Vec<_>>(), f, spec);
+    let rows = rows_per_chunk(&inputs.iter().collect::<Vec<_>>(), f, total, DType::F64);
     let summed = rows.sum_axis(0);
     let dims_shape: Vec<isize> = shape.iter().map(|&s| s as isize).collect();
     let mut c = summed.reshape(&dims_shape);
@@ -355,4 +347,19 @@ fn counts(
         c = &(&c / &c.sum()) / &vol;
     }
     Ok(c.astype(out_dtype))
+}
+
+/// `f` on each chunk of the 1-d `inputs` (chunked alike), each call giving one row of
+/// `width` values: a `(chunks, width)` array whose rows a reduction then combines. The
+/// shape of every per-chunk tally here (histograms, value counts, rank selection).
+pub(crate) fn rows_per_chunk(inputs: &[&Array], f: BlockFn, width: usize, dtype: DType) -> Array {
+    let k = inputs
+        .first()
+        .and_then(|a| a.node().ok())
+        .map_or(1, |n| n.grid.sizes(0).len());
+    let spec = OutSpec::new(dtype).new_axis(&[1]).chunks(vec![
+        AxisChunks::Sizes(vec![1; k]),
+        AxisChunks::Sizes(vec![width]),
+    ]);
+    map_blocks_fn(inputs, f, spec)
 }

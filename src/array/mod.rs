@@ -44,6 +44,7 @@ mod search;
 mod select;
 mod topk;
 mod unique;
+mod unique_counted;
 pub use unique::Unique;
 mod sort;
 pub use search::Side;

@@ -7,7 +7,7 @@
 //! another counting pass over its own range, until it is small or holds one value. Every
 //! pass bins with the same function, so the ranks are exact whatever the rounding.
 
-use super::custom::{map_blocks_fn, AxisChunks, OutSpec};
+use super::custom::{map_blocks_fn, OutSpec};
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
 use crate::expr::Array;
@@ -102,8 +102,6 @@ pub(crate) fn order_statistics(
 
 /// The counts of the non-NaN values of `x` in [lo, hi] per bin (values outside ignored).
 fn histogram(x: &Array, lo: f64, hi: f64) -> Result<Vec<usize>> {
-    let n = x.node()?;
-    let k = n.grid.sizes(0).len();
     let f = BlockFn::engine("quantile-histogram", move |b, _| {
         let HostArray::F64(a) = b[0] else {
             return Err(Error::arg("quantile", "the selection reads float64"));
@@ -118,11 +116,7 @@ fn histogram(x: &Array, lo: f64, hi: f64) -> Result<Vec<usize>> {
                 .into_dyn(),
         ))
     });
-    let spec = OutSpec::new(DType::F64).new_axis(&[1]).chunks(vec![
-        AxisChunks::Sizes(vec![1; k]),
-        AxisChunks::Sizes(vec![BINS]),
-    ]);
-    let rows = map_blocks_fn(&[x], f, spec);
+    let rows = super::histogram::rows_per_chunk(&[x], f, BINS, DType::F64);
     Ok(rows
         .sum_axis(0)
         .compute::<f64>()?

@@ -7,7 +7,9 @@
 //! memory projection and spilling work as for any array. Each output chunk is its input
 //! chunk's selected part, so the result's chunk `i` is at most input chunk `i`, and the
 //! selection itself runs lazily with the rest of the graph. The counting pass computes
-//! the condition; a condition that is costly to compute twice is worth `persist`ing.
+//! the condition; a condition that is costly to compute twice is worth `persist`ing. It
+//! runs with the default options ([`crate::set_default_options`]; from Python,
+//! `tessera.config.set`), so it keeps the same device and memory limits.
 
 use super::custom::{map_blocks_fn, AxisChunks, OutSpec};
 use super::indexing::norm_axis;

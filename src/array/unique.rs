@@ -6,11 +6,13 @@
 //! from the one before, and the run starts are selected with their counts learned once
 //! (see `select`). The inverse is each element's insertion point among the unique values
 //! (`searchsorted`, a task per chunk of them), so no task holds the whole array.
+//! Integers in a narrow range are counted instead (`unique_counted`).
 
 use super::elementwise::Operand;
 use super::search::Side;
 use super::select::{select_counted, true_counts};
-use crate::dtype::DType;
+use super::unique_counted::{unique_by_counting, MAX_RANGE};
+use crate::dtype::{DType, HostArray};
 use crate::error::Result;
 use crate::expr::Array;
 use crate::Index;
@@ -61,6 +63,17 @@ impl Array {
             let n = self.node()?;
             let size = n.shape.iter().product::<usize>();
             let flat = self.reshape(&[-1]);
+            // Integers in a narrow range: counted, not sorted (see `unique_counted`).
+            if (n.dtype.is_int() || n.dtype == DType::Bool) && n.dtype != DType::U64 && size > 0 {
+                let ints = flat.astype(DType::I64);
+                let ext = super::compute_all(&[&ints.min(), &ints.max()])?;
+                if let [HostArray::I64(lo), HostArray::I64(hi)] = &ext[..] {
+                    let (lo, hi) = (lo[[]], hi[[]]);
+                    if hi - lo < MAX_RANGE {
+                        return unique_by_counting(&ints, lo, hi, &n.shape, n.dtype);
+                    }
+                }
+            }
             let sorted = flat.sort_axis(0, false).persist()?;
             let sizes = sorted.node()?.grid.sizes(0).to_vec();
             let chunk = sizes.first().copied().unwrap_or(1).max(1);

@@ -110,6 +110,15 @@ impl Default for ComputeOptions {
 }
 
 impl ComputeOptions {
+    /// The built-in options, whatever [`set_default_options`] has set since.
+    ///
+    /// ```
+    /// assert_eq!(tessera::ComputeOptions::builtin().host_memory_limit, None);
+    /// ```
+    pub fn builtin() -> ComputeOptions {
+        INITIAL
+    }
+
     /// The devices this compute spreads its blocks over: `devices`, else `device`.
     pub fn targets(&self) -> Vec<Device> {
         if self.devices.is_empty() {
