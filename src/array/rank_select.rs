@@ -32,7 +32,8 @@ pub(crate) fn order_statistics(
     lo: f64,
     hi: f64,
 ) -> Result<Option<Vec<f64>>> {
-    if !(lo.is_finite() && hi.is_finite()) {
+    // An infinite range (or one whose width overflows) has no equal bins: sort instead.
+    if !(lo.is_finite() && hi.is_finite() && (hi - lo).is_finite()) {
         return Ok(None);
     }
     let mut out = vec![f64::NAN; ranks.len()];
