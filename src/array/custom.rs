@@ -20,6 +20,20 @@ pub enum AxisChunks {
     Sizes(Vec<usize>),
 }
 
+/// Output chunks for `map_blocks`: `grid`'s own, but `sizes` along `axis` (a selection
+/// or a per-chunk top-k keeps a data-decided part of each block there).
+pub(crate) fn chunks_resized(grid: &ChunkGrid, axis: usize, sizes: &[usize]) -> Vec<AxisChunks> {
+    (0..grid.ndim())
+        .map(|k| {
+            AxisChunks::Sizes(if k == axis {
+                sizes.to_vec()
+            } else {
+                grid.sizes(k).to_vec()
+            })
+        })
+        .collect()
+}
+
 /// What a user function's output is: its dtype, and where it differs from the loop over
 /// the inputs' blocks, its chunks and the axes it drops or adds.
 ///

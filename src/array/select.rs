@@ -11,7 +11,7 @@
 //! runs with the default options ([`crate::set_default_options`]; from Python,
 //! `tessera.config.set`), so it keeps the same device and memory limits.
 
-use super::custom::{map_blocks_fn, AxisChunks, OutSpec};
+use super::custom::{chunks_resized, map_blocks_fn, AxisChunks, OutSpec};
 use super::indexing::norm_axis;
 use crate::dtype::{DType, HostArray};
 use crate::error::{Error, Result};
@@ -221,15 +221,7 @@ pub(crate) fn select_counted(
     let mut shape = vec![1isize; d];
     shape[ax] = xn.shape[ax] as isize;
     let cond = cond.reshape(&shape);
-    let chunks: Vec<AxisChunks> = (0..d)
-        .map(|k| {
-            AxisChunks::Sizes(if k == ax {
-                counts.to_vec()
-            } else {
-                xn.grid.sizes(k).to_vec()
-            })
-        })
-        .collect();
+    let chunks = chunks_resized(&xn.grid, ax, counts);
     let f = BlockFn::engine(op, move |b, _| {
         let HostArray::Bool(m) = b[1] else {
             return Err(Error::arg(

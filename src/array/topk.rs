@@ -5,7 +5,7 @@
 //! is all a global top-k can need from it; the survivors (at most `|k|` per chunk) are
 //! few, so they are put in one chunk along the axis and ordered there.
 
-use super::custom::{map_blocks_fn, AxisChunks, OutSpec};
+use super::custom::{chunks_resized, map_blocks_fn, OutSpec};
 use super::indexing::norm_axis;
 use super::sort::SortKey;
 use crate::dtype::{DType, HostArray};
@@ -55,15 +55,7 @@ impl Array {
                 ));
             }
             let kept: Vec<usize> = n.grid.sizes(ax).iter().map(|&c| c.min(kk)).collect();
-            let chunks: Vec<AxisChunks> = (0..n.shape.len())
-                .map(|d| {
-                    AxisChunks::Sizes(if d == ax {
-                        kept.clone()
-                    } else {
-                        n.grid.sizes(d).to_vec()
-                    })
-                })
-                .collect();
+            let chunks = chunks_resized(&n.grid, ax, &kept);
             let partial = |want_idx: bool, dtype: DType| {
                 let f = BlockFn::engine(format!("{op}-partial"), move |b, info| {
                     let start = info.inputs[0].location[ax].start as i64;
