@@ -93,6 +93,13 @@ pub(crate) enum Op {
     },
     /// The user's function on each block of the inputs (`map_blocks`, `map_overlap`).
     MapBlocks(Arc<BlockMap>),
+    /// Discrete Fourier transforms along `axis`, which is one chunk in input and output.
+    Fft {
+        kind: crate::kernel::FftKind,
+        axis: usize,
+        n: usize,
+        scale: f64,
+    },
 }
 
 /// How a user function's blocks are made: which blocks of which inputs, with what halo.
@@ -180,6 +187,7 @@ impl Op {
             Op::Scan { kind, .. } => kind.name().into(),
             Op::Check { op, .. } => format!("check-{op}"),
             Op::MapBlocks(m) => format!("{} {}", m.op, m.f.name()),
+            Op::Fft { kind, .. } => kind.name().into(),
             Op::Decomp(d) => match d {
                 Decomp::TsqrQ => "qr-q".into(),
                 Decomp::TsqrR => "qr-r".into(),

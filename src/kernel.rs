@@ -234,6 +234,47 @@ impl ScanKind {
     }
 }
 
+/// Which discrete Fourier transform a task runs along its axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FftKind {
+    /// Complex to complex, `exp(-2πi jk/n)`.
+    Forward,
+    /// Complex to complex, `exp(+2πi jk/n)` (unscaled: the task's `scale` normalizes).
+    Inverse,
+    /// Real to the `n/2 + 1` non-negative frequencies of its forward transform.
+    RealForward,
+    /// The `n/2 + 1` non-negative frequencies of a Hermitian spectrum to `n` reals.
+    RealInverse,
+}
+
+impl FftKind {
+    /// NumPy's name of the one-axis transform.
+    pub fn name(self) -> &'static str {
+        match self {
+            FftKind::Forward => "fft",
+            FftKind::Inverse => "ifft",
+            FftKind::RealForward => "rfft",
+            FftKind::RealInverse => "irfft",
+        }
+    }
+
+    /// How many values along the axis the transform of length `n` reads and writes.
+    ///
+    /// ```
+    /// use tessera::kernel::FftKind;
+    /// assert_eq!(FftKind::RealForward.lengths(8), (8, 5));
+    /// assert_eq!(FftKind::RealInverse.lengths(7), (4, 7));
+    /// assert_eq!(FftKind::Forward.lengths(6), (6, 6));
+    /// ```
+    pub fn lengths(self, n: usize) -> (usize, usize) {
+        match self {
+            FftKind::Forward | FftKind::Inverse => (n, n),
+            FftKind::RealForward => (n, n / 2 + 1),
+            FftKind::RealInverse => (n / 2 + 1, n),
+        }
+    }
+}
+
 /// Random distributions.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Dist {
@@ -676,6 +717,27 @@ pub enum ChunkOp {
     Check(CheckOp),
     /// The user's function on its input blocks (host code: the CPU runs it).
     User(UserOp),
+    /// One-dimensional discrete Fourier transforms of every lane along an axis.
+    Fft(FftOp),
+}
+
+/// Transforms of length `n` of every lane of input 0 along `axis` (the chunk holds the
+/// whole axis). A lane longer than the transform reads is cut, a shorter one is padded
+/// with zeros (NumPy's `n=`); results are multiplied by `scale` (the norm).
+#[derive(Debug, Clone)]
+pub struct FftOp {
+    /// Which transform.
+    pub kind: FftKind,
+    /// The chunk axis transformed.
+    pub axis: usize,
+    /// The transform's length (the real length of real transforms).
+    pub n: usize,
+    /// Factor applied to every result (1, `1/n` or `1/sqrt(n)`).
+    pub scale: f64,
+    /// The dtype of the result (complex, or real for `RealInverse`).
+    pub dtype: DType,
+    /// The result's shape.
+    pub shape: Vec<usize>,
 }
 
 /// One block of a user function: the inputs are the regions `info` describes, the
@@ -887,7 +949,8 @@ impl ChunkOp {
             ChunkOp::Source(SourceOp { data, .. }) => Some(data.dtype()),
             ChunkOp::Scan(ScanOp { dtype, .. })
             | ChunkOp::Check(CheckOp { dtype, .. })
-            | ChunkOp::User(UserOp { dtype, .. }) => Some(*dtype),
+            | ChunkOp::User(UserOp { dtype, .. })
+            | ChunkOp::Fft(FftOp { dtype, .. }) => Some(*dtype),
         }
     }
 
@@ -952,6 +1015,7 @@ impl ChunkOp {
             ChunkOp::Scan(ScanOp { kind, .. }) => kind.name().into(),
             ChunkOp::Check(CheckOp { op, .. }) => format!("check-{op}"),
             ChunkOp::User(UserOp { op, f, .. }) => format!("{op} {}", f.name()),
+            ChunkOp::Fft(FftOp { kind, n, .. }) => format!("{}[{n}]", kind.name()),
             ChunkOp::Linalg(LinalgTask { op, .. }) => match op {
                 LinalgOp::MatMul { .. } => "matmul".into(),
                 LinalgOp::Qr { .. } => "qr".into(),

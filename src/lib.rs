@@ -38,9 +38,9 @@ pub mod userfn;
 pub use array::linalg;
 pub use array::Operand;
 pub use array::{
-    arange, compute_all, compute_all_with, concatenate, eye, from_ndarray, from_npy, from_zarr,
-    from_zarr_with, full, linspace, map_blocks, map_overlap, ones, random, stack, where_, zeros,
-    Array, Index,
+    arange, compute_all, compute_all_with, concatenate, eye, fftfreq, from_ndarray, from_npy,
+    from_zarr, from_zarr_with, full, linspace, map_blocks, map_overlap, ones, random, rfftfreq,
+    stack, where_, zeros, Array, Index,
 };
 pub use backend::Device;
 pub use chunks::{ChunkGrid, Chunks};

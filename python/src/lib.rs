@@ -10,6 +10,7 @@ mod creation;
 mod custom;
 mod distributed;
 mod errors;
+mod fft;
 mod info;
 mod linalg;
 
@@ -51,6 +52,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(custom::apply_gufunc, m)?,
         wrap_pyfunction!(custom::blockwise, m)?,
         wrap_pyfunction!(custom::map_blocks_kernel, m)?,
+        wrap_pyfunction!(fft::fft, m)?,
+        wrap_pyfunction!(fft::fftn, m)?,
+        wrap_pyfunction!(fft::fftshift, m)?,
+        wrap_pyfunction!(fft::fftfreq, m)?,
         wrap_pyfunction!(linalg::qr, m)?,
         wrap_pyfunction!(linalg::svd, m)?,
         wrap_pyfunction!(linalg::svd_compressed, m)?,

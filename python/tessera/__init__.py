@@ -14,7 +14,7 @@ from . import _native
 
 __version__ = _native.__version__
 
-from . import config, diagnostics, linalg, random  # noqa: E402
+from . import config, diagnostics, fft, linalg, random  # noqa: E402
 from ._array import Array  # noqa: E402
 from ._creation import (  # noqa: E402
     arange,

@@ -22,7 +22,9 @@ pub use custom::{
 };
 pub use user_reduce::{cumreduction, cumreduction_fn, reduction, reduction_fn, ReductionSpec};
 mod elementwise;
+mod fft;
 pub use elementwise::{binary_op, Operand};
+pub use fft::{fftfreq, rfftfreq, FftNorm, PENCIL_BYTES};
 pub mod linalg;
 mod manipulation;
 pub use manipulation::{concatenate, stack};

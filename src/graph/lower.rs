@@ -119,7 +119,8 @@ impl Lower {
             | ChunkOp::Linalg(LinalgTask { shape, .. })
             | ChunkOp::Scan(ScanOp { shape, .. })
             | ChunkOp::Check(CheckOp { shape, .. })
-            | ChunkOp::User(crate::kernel::UserOp { shape, .. }) => shape.clone(),
+            | ChunkOp::User(crate::kernel::UserOp { shape, .. })
+            | ChunkOp::Fft(crate::kernel::FftOp { shape, .. }) => shape.clone(),
             ChunkOp::Reduce(ReduceOp {
                 finalize: Some(f), ..
             })
@@ -598,6 +599,12 @@ impl Lower {
             Op::Scan { kind, axis } => self.plan_scan(n, *kind, *axis)?,
             Op::Check { op, reason } => self.plan_check(n, op, reason)?,
             Op::MapBlocks(m) => self.plan_map_blocks(n, m)?,
+            Op::Fft {
+                kind,
+                axis,
+                n: len,
+                scale,
+            } => self.plan_fft(n, *kind, *axis, *len, *scale)?,
             _ => {
                 let mut ids = Vec::with_capacity(n.grid.num_blocks());
                 for b in n.grid.block_indices() {

@@ -1,6 +1,7 @@
 //! Task graphs: lowering from arrays, ordering, and Graphviz output.
 
 mod custom;
+mod fft;
 mod fuse;
 mod linalg;
 mod lower;

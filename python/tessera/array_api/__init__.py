@@ -570,3 +570,6 @@ def where(condition: Array, x1: Any, x2: Any, /) -> Array:
 
 
 del operator
+
+# The standard's fft extension, as the submodule the standard names.
+from . import fft  # noqa: E402

@@ -3,7 +3,7 @@
 mod ops;
 
 use num_complex::{Complex32, Complex64};
-use ops::{copy, linalg, map, reduce, regs, scan, user};
+use ops::{copy, fft, linalg, map, reduce, regs, scan, user};
 
 use super::{Backend, Buffer, Decline, Device, Plan};
 use crate::dtype::{DType, HostArray};
@@ -212,6 +212,12 @@ impl Backend for CpuBackend {
                 (*x).clone()
             }
             ChunkOp::User(u) => Chunk::dense(user::run(u, &arrays)?),
+            ChunkOp::Fft(f) => {
+                let x = arrays
+                    .first()
+                    .ok_or_else(|| Self::fail(op, "a transform without input".into()))?;
+                Chunk::dense(fft::run(f, x).map_err(|e| Self::fail(op, e))?)
+            }
             ChunkOp::Source(SourceOp { data, start, shape }) => {
                 Chunk::dense(data.read(start, shape)?)
             }
