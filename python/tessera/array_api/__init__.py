@@ -572,4 +572,4 @@ def where(condition: Array, x1: Any, x2: Any, /) -> Array:
 del operator
 
 # The standard's fft extension, as the submodule the standard names.
-from . import fft  # noqa: E402
+from . import fft as fft  # noqa: E402
