@@ -67,7 +67,17 @@ fn lazy(a: &ArrayD<Complex64>, chunks: &[usize]) -> Array {
 
 #[test]
 fn fft_and_ifft_match_the_direct_transform_for_every_length_and_chunking() {
-    for (len, chunk) in [(1, 1), (2, 1), (5, 2), (8, 3), (12, 12), (17, 4), (64, 10)] {
+    for (len, chunk) in [
+        (1, 1),
+        (2, 1),
+        (5, 2),
+        (8, 3),
+        (12, 12),
+        (17, 4),
+        (64, 10),
+        (1000, 300),
+        (1024, 1024),
+    ] {
         let a = complex_data(&[3, len], len as u64);
         for ax in [0usize, 1] {
             let x = lazy(&a, &[2, chunk]);
@@ -264,4 +274,49 @@ fn a_chunked_axis_becomes_whole_and_blocks_stay_bounded() {
         max[0] * max[1] * 16 <= tessera::array::PENCIL_BYTES,
         "{max:?}"
     );
+}
+
+#[test]
+fn transforms_run_on_the_device_for_powers_of_two_and_other_lengths() {
+    let Some(i) = test_adapter() else {
+        eprintln!("SKIPPED: no wgpu adapter");
+        return;
+    };
+    let d = tessera::Device::Wgpu(i);
+    for len in [8usize, 12, 1] {
+        let a = complex_data(&[5, len], len as u64);
+        let x = lazy(&a, &[2, len.max(1)]).astype(tessera::DType::C64);
+        let f = x.fft(None, 1, FftNorm::Backward);
+        let (on_device, _) = device_share(&f, d);
+        assert!(
+            on_device >= 3,
+            "fft of length {len}: {on_device} tasks on {d}"
+        );
+        let r = tessera::from_ndarray(data(&[len, 3], 1), &[len.max(1), 2]).unwrap();
+        let (on_device, _) = device_share(
+            &r.astype(tessera::DType::F32).rfft(None, 0, FftNorm::Ortho),
+            d,
+        );
+        assert!(on_device >= 2, "rfft of length {len} on {d}");
+    }
+    // complex64 on the device within f32 rounding of the direct transform, for a power
+    // of two and a Bluestein length.
+    for len in [4096usize, 1500] {
+        let a = complex_data(&[2, len], 9);
+        let x = lazy(&a, &[1, 1000]).astype(tessera::DType::C64);
+        let got = match x
+            .fft(None, 1, FftNorm::Backward)
+            .compute_host_with(&opts(d))
+            .unwrap()
+        {
+            HostArray::C64(g) => g,
+            other => panic!("dtype {:?}", other.dtype()),
+        };
+        let want = dft(&a, 1, len, false);
+        let scale = want.iter().map(|z| z.norm()).fold(0.0, f64::max);
+        for (g, w) in got.iter().zip(want.iter()) {
+            let g = Complex64::new(g.re.into(), g.im.into());
+            assert!((g - w).norm() < 1e-5 * scale, "length {len}: {g} vs {w}");
+        }
+    }
 }

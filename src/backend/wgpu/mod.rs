@@ -4,7 +4,7 @@
 //!
 //! Rooms: `device.rs` (adapters, opening), `submit.rs` (buffers, batched submits, error
 //! scopes, kernel metadata), `cache.rs` (compiled kernels by source and by structure),
-//! `codegen.rs` (WGSL generation), `ops/` (map, reduce, copy, matmul: plan and run),
+//! `codegen.rs` (WGSL generation), `ops/` (map, reduce, copy, matmul, fft: plan and run),
 //! `transfer.rs` (uploads, batched downloads, byte layouts), `pool.rs` (buffer reuse).
 //! This file holds the types they share and the `Backend` impl that picks among them.
 
@@ -110,6 +110,11 @@ impl Backend for WgpuBackend {
     }
 
     fn plan(&self, op: &ChunkOp) -> std::result::Result<Plan, Decline> {
+        if let ChunkOp::Fft(f) = op {
+            // Complex in and out, by its own kernels (not the codegen walk).
+            self.plan_fft(f)?;
+            return Ok(Plan::empty());
+        }
         Decline::complex(op, "wgpu")?;
         if let ChunkOp::User(u) = op {
             let (source, entry) = self.plan_user(u)?;
@@ -160,6 +165,9 @@ impl Backend for WgpuBackend {
         }) = op
         {
             return self.combine(*reduction, *input_dtype, finalize, inputs);
+        }
+        if let ChunkOp::Fft(f) = op {
+            return self.fft(f, inputs);
         }
         let Some(Prepared { pipeline, tiling }) = plan.take::<Prepared>() else {
             return Err(self.fail(&op.name(), "run without a wgpu plan"));

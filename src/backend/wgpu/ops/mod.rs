@@ -2,6 +2,7 @@
 //! it; `WgpuBackend::plan` and `run` in `mod.rs` pick among them.
 
 mod copy;
+mod fft;
 mod map;
 mod matmul;
 mod reduce;
