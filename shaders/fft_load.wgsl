@@ -5,7 +5,8 @@
 // (imaginary parts at 0 and n/2 dropped, as NumPy does); for Bluestein's algorithm the
 // value is multiplied by the chirp w_j. `SCALAR` is f32 or f64.
 // meta: [lanes, n, M, m (input length), inner (input stride of the axis), out_len,
-//        kind (0 complex, 1 real forward, 2 real inverse), chirp (0/1), p, -]
+//        kind (0 complex input, 1 real input, 2 half spectrum in and reals out),
+//        chirp (0/1), p, -]
 
 @group(0) @binding(0) var<storage, read> fmeta: array<u32>;
 @group(0) @binding(1) var<storage, read_write> work: array<SCALAR>;

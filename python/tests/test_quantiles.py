@@ -88,7 +88,9 @@ def test_whole_array_selection_on_repeated_values_and_infinities(device):
     q = [0, 0.1, 0.5, 0.77, 1]
     for a in cases:
         x = ts.from_array(a, chunks=max(1, len(a) // 7 + 1))
-        for m in ("linear", "nearest", "midpoint", "inverted_cdf", "weibull"):
+        # The refined case is large: two methods (one interpolating, one not) cover it.
+        methods = ("linear", "nearest", "midpoint", "inverted_cdf", "weibull") if a.size < 10**6 else ("linear", "inverted_cdf")
+        for m in methods:
             with np.errstate(invalid="ignore"):
                 want = np.quantile(a, q, method=m)
             np.testing.assert_array_equal(ts.quantile(x, q, method=m).compute(), want)

@@ -126,6 +126,10 @@ impl Array {
                 _ => DType::F64,
             };
             let (input, out) = match kind {
+                // Real input stays real until the kernel reads it: half the bytes to move.
+                FftKind::Forward | FftKind::Inverse if !node.dtype.is_complex() => {
+                    (real, real.to_complex())
+                }
                 FftKind::Forward | FftKind::Inverse => (real.to_complex(), real.to_complex()),
                 FftKind::RealForward if node.dtype.is_complex() => {
                     return Err(Error::arg(op, format!("needs real input, got {}; take .real first or use fft for complex input", node.dtype.name())));

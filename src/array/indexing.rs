@@ -369,8 +369,11 @@ pub fn rechunk_task_bytes(from: &ChunkGrid, to: &ChunkGrid, itemsize: usize) -> 
 }
 
 /// Stages of a rechunk that keep every task under `limit` bytes: a direct step when it
-/// fits, otherwise through an intermediate chunking whose chunk edges are the geometric
-/// means of the two ends, recursively (so `(1, n) → (n, 1)` goes through about `(√n, √n)`).
+/// fits; else split-then-merge through the grid of both ends' edges when that has few
+/// blocks (merging many large blocks: `(1024, 1024) → (512, 8192)` of complex128 goes
+/// through `(512, 1024)`); otherwise through an intermediate chunking whose chunk edges
+/// are the geometric means of the two ends, recursively (so `(1, n) → (n, 1)` goes
+/// through about `(√n, √n)`).
 ///
 /// ```
 /// use tessera::ChunkGrid;
@@ -379,6 +382,10 @@ pub fn rechunk_task_bytes(from: &ChunkGrid, to: &ChunkGrid, itemsize: usize) -> 
 /// let stages = tessera::array::plan_rechunk(&from, &to, 8, 128 << 20);
 /// assert!(stages.len() > 1);
 /// assert_eq!(stages.last(), Some(&to));
+/// let from = ChunkGrid::regular(&[8192, 8192], &[1024, 1024]);
+/// let to = ChunkGrid::regular(&[8192, 8192], &[512, 8192]);
+/// let stages = tessera::array::plan_rechunk(&from, &to, 16, 128 << 20);
+/// assert_eq!(stages, vec![ChunkGrid::regular(&[8192, 8192], &[512, 1024]), to]);
 /// ```
 pub fn plan_rechunk(
     from: &ChunkGrid,
@@ -395,6 +402,37 @@ pub fn plan_rechunk(
         out: &mut Vec<ChunkGrid>,
     ) {
         if depth == 0 || rechunk_task_bytes(from, to, itemsize) <= limit as u128 {
+            out.push(to.clone());
+            return;
+        }
+        // Split, then merge: through the grid whose edges are both grids' edges, every
+        // task of the first step cuts one input block and every task of the second
+        // assembles exactly its output, in two passes. Taken when it holds few more
+        // blocks than the two ends (a transpose of thin chunks would shatter it).
+        let refined = ChunkGrid::new(
+            (0..from.ndim())
+                .map(|k| {
+                    let mut edges: Vec<usize> = from.boundaries(k).to_vec();
+                    edges.extend_from_slice(to.boundaries(k));
+                    edges.sort_unstable();
+                    edges.dedup();
+                    let sizes: Vec<usize> = edges.windows(2).map(|w| w[1] - w[0]).collect();
+                    if sizes.is_empty() {
+                        from.sizes(k).to_vec()
+                    } else {
+                        sizes
+                    }
+                })
+                .collect(),
+        );
+        let most = 4 * from.num_blocks().max(to.num_blocks());
+        if &refined != from
+            && &refined != to
+            && refined.num_blocks() <= most
+            && rechunk_task_bytes(from, &refined, itemsize) <= limit as u128
+            && rechunk_task_bytes(&refined, to, itemsize) <= limit as u128
+        {
+            out.push(refined);
             out.push(to.clone());
             return;
         }

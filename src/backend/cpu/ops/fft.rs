@@ -101,7 +101,12 @@ fn scaled<T: Plans>(v: &mut [Complex<T>], s: f64) {
     }
 }
 
-fn complex<T: Plans>(x: &ArrayD<Complex<T>>, op: &FftOp) -> ArrayD<Complex<T>> {
+/// Complex transforms of complex lanes, or of real ones read as complex (the graph
+/// leaves real input real, so pencils move half the bytes).
+fn complex<T: Plans, I: Copy + Sync + Into<Complex<T>>>(
+    x: &ArrayD<I>,
+    op: &FftOp,
+) -> ArrayD<Complex<T>> {
     let (moved, back) = axis_last(x, op.axis);
     let in_len = *moved.shape().last().unwrap_or(&0);
     let mut shape = moved.shape().to_vec();
@@ -116,7 +121,9 @@ fn complex<T: Plans>(x: &ArrayD<Complex<T>>, op: &FftOp) -> ArrayD<Complex<T>> {
     let src = moved.as_slice().expect("standard layout");
     let keep = in_len.min(op.n);
     lanes(src, in_len, &shape, op.n, &back, |i, o, scratch| {
-        o[..keep].copy_from_slice(&i[..keep]);
+        for (o, &v) in o[..keep].iter_mut().zip(&i[..keep]) {
+            *o = v.into();
+        }
         scratch.resize(plan.get_inplace_scratch_len(), Complex::default());
         plan.process_with_scratch(o, scratch);
         scaled(o, op.scale);
@@ -180,6 +187,8 @@ pub(crate) fn run(op: &FftOp, x: &HostArray) -> Result<HostArray, String> {
     Ok(match (op.kind, x) {
         (Forward | Inverse, HostArray::C64(a)) => HostArray::C64(complex(a, op)),
         (Forward | Inverse, HostArray::C128(a)) => HostArray::C128(complex(a, op)),
+        (Forward | Inverse, HostArray::F32(a)) => HostArray::C64(complex(a, op)),
+        (Forward | Inverse, HostArray::F64(a)) => HostArray::C128(complex(a, op)),
         (RealForward, HostArray::F32(a)) => HostArray::C64(real_forward(a, op)),
         (RealForward, HostArray::F64(a)) => HostArray::C128(real_forward(a, op)),
         (RealInverse, HostArray::C64(a)) => HostArray::F32(real_inverse(a, op)),

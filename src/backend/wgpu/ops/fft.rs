@@ -147,10 +147,11 @@ impl WgpuBackend {
         let (big, bluestein) = work_len(op.n);
         let forward = matches!(op.kind, FftKind::Forward | FftKind::RealForward);
         let sign = if forward { -1.0 } else { 1.0 };
+        // The load kernel's input form: complex, real, or a Hermitian half spectrum.
         let kind = match op.kind {
-            FftKind::Forward | FftKind::Inverse => 0u32,
-            FftKind::RealForward => 1,
-            FftKind::RealInverse => 2,
+            FftKind::RealInverse => 2u32,
+            _ if !input.dtype.is_complex() => 1,
+            _ => 0,
         };
         let upload = |v: &[Complex64]| {
             let flat: Vec<f64> = v.iter().flat_map(|z| [z.re, z.im]).collect();
