@@ -402,6 +402,14 @@ impl Native {
         wrap(self.0.argsort_axis(axis, descending))
     }
 
+    fn partition(&self, kth: Vec<isize>, axis: isize, indices: bool) -> PyResult<Native> {
+        wrap(if indices {
+            self.0.argpartition(&kth, axis)
+        } else {
+            self.0.partition(&kth, axis)
+        })
+    }
+
     fn searchsorted(&self, v: &Native, right: bool) -> PyResult<Native> {
         let side = if right {
             tessera::array::Side::Right

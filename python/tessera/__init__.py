@@ -50,7 +50,7 @@ from ._selection import (  # noqa: E402
     union1d,
     unique,
 )
-from ._sorting import argsort, isin, searchsorted, sort, take  # noqa: E402
+from ._sorting import argpartition, argsort, isin, partition, searchsorted, sort, take  # noqa: E402
 from ._statistics import (  # noqa: E402
     argtopk,
     bincount,

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import linalg, routines
+from . import _sorting, fft, linalg, routines
 
 _UFUNCS = {
     "add": routines.add,
@@ -221,6 +221,11 @@ _FUNCTIONS: dict[Any, Any] = {
     np.linalg.inv: linalg.inv,
     np.linalg.cholesky: lambda a, upper=False: linalg.cholesky(a, lower=not upper),
     np.linalg.lstsq: lambda a, b, rcond=None: linalg.lstsq(a, b),
+    np.partition: _sorting.partition,
+    np.argpartition: _sorting.argpartition,
+    np.sort: lambda a, axis=-1, kind=None, order=None, *, stable=None: _sorting.sort(a, axis),
+    np.argsort: lambda a, axis=-1, kind=None, order=None, *, stable=None: _sorting.argsort(a, axis),
+    **{getattr(np.fft, name): getattr(fft, name) for name in fft.__all__},
 }
 
 

@@ -41,6 +41,34 @@ def argsort(a: Any, axis: Any = -1, *, descending: bool = False, stable: bool = 
     return Array(x._n.argsort_axis(operator.index(axis), bool(descending)))
 
 
+def _kth(kth: Any) -> list[int]:
+    if isinstance(kth, (list, tuple)) or getattr(kth, "ndim", 0) == 1:
+        return [operator.index(k) for k in kth]
+    return [operator.index(kth)]
+
+
+def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Array:
+    """``a`` with the elements at positions ``kth`` where a sort puts them, smaller ones
+    before and larger ones after, as ``numpy.partition``; the parts come back sorted
+    (one of the orders NumPy allows). ``axis=None`` partitions the flattened array."""
+    if order is not None:
+        raise TypeError("partition: order= applies to structured arrays, which Tessera does not have")
+    x = _arr(a)
+    if axis is None:
+        x, axis = x.ravel(), 0
+    return Array(x._n.partition(_kth(kth), operator.index(axis), False))
+
+
+def argpartition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Array:
+    """The int64 indices that partition ``a`` (``numpy.argpartition``): the stable sort's."""
+    if order is not None:
+        raise TypeError("argpartition: order= applies to structured arrays, which Tessera does not have")
+    x = _arr(a)
+    if axis is None:
+        x, axis = x.ravel(), 0
+    return Array(x._n.partition(_kth(kth), operator.index(axis), True))
+
+
 def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Array:
     """Where each element of ``v`` goes in the sorted 1-d ``a`` (int64, ``v``'s shape), as
     ``numpy.searchsorted`` and dask's: ``side`` ``"left"`` or ``"right"``; ``sorter`` the

@@ -158,3 +158,29 @@ def test_indexing_by_integer_arrays_numpy_and_lazy():
     # An index past its own axis is an error, never another element.
     with pytest.raises(IndexError):
         x[np.array([0, 1]), 0, np.array([4, 0])].compute()
+
+
+@pytest.mark.parametrize("kth", [0, 3, -1, [1, 7], (0, 5, 11)])
+def test_partition_and_argpartition_put_kth_in_place(kth):
+    a = tied((12, 5))
+    x = ts.from_array(a, chunks=(4, 2))
+    for axis in (0, -1, None):
+        flat = a.reshape(-1) if axis is None else a
+        ax = 0 if axis is None else axis
+        if max(np.atleast_1d(kth)) >= flat.shape[ax]:
+            continue
+        want = np.partition(flat, kth, axis=ax)
+        got = ts.partition(x, kth, axis=axis).compute()
+        idx = np.atleast_1d(kth)
+        np.testing.assert_array_equal(np.take(got, idx, axis=ax), np.take(want, idx, axis=ax))
+        # Every element is in the right part: sorted order is one NumPy allows.
+        np.testing.assert_array_equal(got, np.sort(flat, axis=ax))
+        order = ts.argpartition(x, kth, axis=axis).compute()
+        np.testing.assert_array_equal(np.take_along_axis(flat, order, axis=ax), got)
+
+
+def test_partition_out_of_bounds_names_the_range():
+    x = ts.from_array(np.arange(6.0), chunks=4)
+    with pytest.raises(ValueError, match=r"kth 6 is out of bounds.*-6 <= kth < 6"):
+        ts.partition(x, 6).compute()
+    assert np.partition(x, 2).shape == (6,)

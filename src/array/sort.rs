@@ -115,6 +115,49 @@ impl Array {
         self.sorted("argsort", axis, descending, Carry::Indices)
     }
 
+    /// This array rearranged along `axis` so that the elements at positions `kth` are
+    /// those a sort puts there, every element before one no greater and every element
+    /// after it no smaller, like `numpy.partition` (NaNs last). NumPy leaves the order
+    /// within the parts unspecified; this returns them sorted (the chunked sort is the
+    /// partition: it keeps chunk sizes known and needs no selection per lane).
+    ///
+    /// ```
+    /// let x = tessera::from_ndarray(ndarray::arr1(&[5.0, 1.0, 4.0, 2.0]).into_dyn(), 2).unwrap();
+    /// let p = x.partition(&[1], -1).compute::<f64>().unwrap();
+    /// assert_eq!(p[[1]], 2.0);
+    /// assert!(x.partition(&[4], 0).compute::<f64>().is_err());
+    /// ```
+    pub fn partition(&self, kth: &[isize], axis: isize) -> Array {
+        self.partitioned("partition", kth, axis)
+            .map(|ax| self.sort_axis(ax as isize, false))
+            .unwrap_or_else(Array::err)
+    }
+
+    /// The indices that partition this array along `axis` (int64), like
+    /// `numpy.argpartition`: the stable sort's indices, which are one such answer.
+    pub fn argpartition(&self, kth: &[isize], axis: isize) -> Array {
+        self.partitioned("argpartition", kth, axis)
+            .map(|ax| self.argsort_axis(ax as isize, false))
+            .unwrap_or_else(Array::err)
+    }
+
+    /// The axis, after checking every `kth` lies on it (NumPy's negative ones count from
+    /// the end).
+    fn partitioned(&self, op: &'static str, kth: &[isize], axis: isize) -> Result<usize> {
+        let n = self.node()?;
+        let ax = norm_axis(op, axis, &n.shape)?;
+        let len = n.shape[ax] as isize;
+        for &k in kth {
+            if k < -len || k >= len {
+                return Err(Error::arg(
+                    op,
+                    format!("kth {k} is out of bounds for axis {ax} of length {len} (shape {:?}); use -{len} <= kth < {len}", n.shape),
+                ));
+            }
+        }
+        Ok(ax)
+    }
+
     fn sorted(&self, op: &'static str, axis: isize, descending: bool, carry: Carry) -> Array {
         let go = || -> Result<Array> {
             let n = self.node()?;
