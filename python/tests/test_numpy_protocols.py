@@ -50,9 +50,9 @@ def test_array_function():
 
 def test_unsupported_numpy_function_is_numpy_type_error():
     with pytest.raises(TypeError, match="no implementation found"):
-        np.fft.fft(x_())
+        np.linalg.eig(x_())
     with pytest.raises(TypeError):
-        np.sort(x_())
+        np.convolve(x_(), x_())
 
 
 def test_dtype_tessera_lacks_names_it():
