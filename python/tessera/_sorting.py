@@ -47,26 +47,25 @@ def _kth(kth: Any) -> list[int]:
     return [operator.index(kth)]
 
 
+def _partition(name: str, a: Any, kth: Any, axis: Any, order: Any, indices: bool) -> Array:
+    if order is not None:
+        raise TypeError(f"{name}: order= applies to structured arrays, which Tessera does not have")
+    x = _arr(a)
+    if axis is None:
+        x, axis = x.ravel(), 0
+    return Array(x._n.partition(_kth(kth), operator.index(axis), indices))
+
+
 def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Array:
     """``a`` with the elements at positions ``kth`` where a sort puts them, smaller ones
     before and larger ones after, as ``numpy.partition``; the parts come back sorted
     (one of the orders NumPy allows). ``axis=None`` partitions the flattened array."""
-    if order is not None:
-        raise TypeError("partition: order= applies to structured arrays, which Tessera does not have")
-    x = _arr(a)
-    if axis is None:
-        x, axis = x.ravel(), 0
-    return Array(x._n.partition(_kth(kth), operator.index(axis), False))
+    return _partition("partition", a, kth, axis, order, False)
 
 
 def argpartition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Array:
     """The int64 indices that partition ``a`` (``numpy.argpartition``): the stable sort's."""
-    if order is not None:
-        raise TypeError("argpartition: order= applies to structured arrays, which Tessera does not have")
-    x = _arr(a)
-    if axis is None:
-        x, axis = x.ravel(), 0
-    return Array(x._n.partition(_kth(kth), operator.index(axis), True))
+    return _partition("argpartition", a, kth, axis, order, True)
 
 
 def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Array:

@@ -72,6 +72,15 @@ impl FftNorm {
     }
 }
 
+/// The real dtype a transform of `d` computes in, NumPy 2's rule: single precision for
+/// f16, f32 and complex64, double for everything else (integers and bools included).
+fn precision(d: DType) -> DType {
+    match d {
+        DType::F16 | DType::BF16 | DType::F32 | DType::C64 => DType::F32,
+        _ => DType::F64,
+    }
+}
+
 /// The chunks of `n` with `axis` in one chunk, the other axes' chunks halved (largest
 /// first) until a block holds at most the larger of the biggest old block and
 /// [`PENCIL_BYTES`].
@@ -119,12 +128,7 @@ impl Array {
             if n < 1 {
                 return Err(Error::arg(op, format!("invalid number of data points ({n}) along axis {ax} of an array of shape {:?}; pass n >= 1", node.shape)));
             }
-            // NumPy 2's rule: single precision for f16/f32/complex64, double for
-            // everything else (integers and bools included).
-            let real = match node.dtype {
-                DType::F16 | DType::BF16 | DType::F32 | DType::C64 => DType::F32,
-                _ => DType::F64,
-            };
+            let real = precision(node.dtype);
             let (input, out) = match kind {
                 // Real input stays real until the kernel reads it: half the bytes to move.
                 FftKind::Forward | FftKind::Inverse if !node.dtype.is_complex() => {
@@ -139,10 +143,9 @@ impl Array {
             };
             let x = self.astype(input);
             let xn = x.node()?;
-            let grid = ChunkGrid::new(pencil(xn, ax, input.size().max(out.size())));
-            let x = x.rechunk(Chunks::Explicit(grid.all().to_vec()));
+            let mut chunks = pencil(xn, ax, input.size().max(out.size()));
+            let x = x.rechunk(Chunks::Explicit(chunks.clone()));
             let (_, out_len) = kind.lengths(n);
-            let mut chunks = grid.all().to_vec();
             chunks[ax] = vec![out_len];
             let mut shape = node.shape.clone();
             shape[ax] = out_len;
@@ -200,15 +203,7 @@ impl Array {
     /// The real transform of a Hermitian-symmetric signal given by its first half
     /// (`irfft` of the conjugate in the opposite norm, as NumPy defines it).
     pub fn hfft(&self, n: Option<usize>, axis: isize, norm: FftNorm) -> Array {
-        let c = self.then(|node| {
-            let single = matches!(
-                node.dtype,
-                DType::F16 | DType::BF16 | DType::F32 | DType::C64
-            );
-            Ok(self
-                .astype(if single { DType::C64 } else { DType::C128 })
-                .conj())
-        });
+        let c = self.then(|node| Ok(self.astype(precision(node.dtype).to_complex()).conj()));
         c.transform("hfft", FftKind::RealInverse, n, axis, norm.swapped())
     }
 
@@ -282,7 +277,7 @@ impl Array {
         axes: Option<&[isize]>,
         norm: FftNorm,
     ) -> Array {
-        self.complex_nd("fftn", FftKind::Forward, s, axes, norm)
+        self.nd("fftn", FftKind::Forward, None, s, axes, norm)
     }
 
     /// The inverse of [`Array::fftn`].
@@ -292,22 +287,38 @@ impl Array {
         axes: Option<&[isize]>,
         norm: FftNorm,
     ) -> Array {
-        self.complex_nd("ifftn", FftKind::Inverse, s, axes, norm)
+        self.nd("ifftn", FftKind::Inverse, None, s, axes, norm)
     }
 
-    fn complex_nd(
+    /// An n-axis transform: `kind` along `axes`, except the last of them when `real`
+    /// names a real transform (run there first when forward, last when inverse).
+    fn nd(
         &self,
         op: &'static str,
         kind: FftKind,
+        real: Option<FftKind>,
         s: Option<&[Option<usize>]>,
         axes: Option<&[isize]>,
         norm: FftNorm,
     ) -> Array {
         let go = || -> Result<Array> {
-            let (s, axes) = self.nd_args(op, s, axes, false)?;
+            let (s, axes) = self.nd_args(op, s, axes, real == Some(FftKind::RealInverse))?;
+            let k = match real {
+                None => axes.len(),
+                Some(_) => axes
+                    .len()
+                    .checked_sub(1)
+                    .ok_or_else(|| Error::arg(op, "needs at least one axis"))?,
+            };
             let mut x = self.clone();
-            for (&n, &a) in s.iter().zip(&axes).rev() {
+            if real == Some(FftKind::RealForward) {
+                x = x.transform(op, FftKind::RealForward, Some(s[k]), axes[k], norm);
+            }
+            for (&n, &a) in s[..k].iter().zip(&axes[..k]).rev() {
                 x = x.transform(op, kind, Some(n), a, norm);
+            }
+            if real == Some(FftKind::RealInverse) {
+                x = x.transform(op, FftKind::RealInverse, Some(s[k]), axes[k], norm);
             }
             Ok(x)
         };
@@ -322,19 +333,8 @@ impl Array {
         axes: Option<&[isize]>,
         norm: FftNorm,
     ) -> Array {
-        let go = || -> Result<Array> {
-            let (s, axes) = self.nd_args("rfftn", s, axes, false)?;
-            let (Some(&last), Some(&n)) = (axes.last(), s.last()) else {
-                return Err(Error::arg("rfftn", "needs at least one axis"));
-            };
-            let mut x = self.transform("rfftn", FftKind::RealForward, Some(n), last, norm);
-            let k = axes.len() - 1;
-            for (&n, &a) in s[..k].iter().zip(&axes[..k]).rev() {
-                x = x.transform("rfftn", FftKind::Forward, Some(n), a, norm);
-            }
-            Ok(x)
-        };
-        go().unwrap_or_else(Array::err)
+        let real = Some(FftKind::RealForward);
+        self.nd("rfftn", FftKind::Forward, real, s, axes, norm)
     }
 
     /// The inverse of [`Array::rfftn`]: `ifft` along all but the last of `axes`, then
@@ -345,19 +345,8 @@ impl Array {
         axes: Option<&[isize]>,
         norm: FftNorm,
     ) -> Array {
-        let go = || -> Result<Array> {
-            let (s, axes) = self.nd_args("irfftn", s, axes, true)?;
-            let (Some(&last), Some(&n)) = (axes.last(), s.last()) else {
-                return Err(Error::arg("irfftn", "needs at least one axis"));
-            };
-            let k = axes.len() - 1;
-            let mut x = self.clone();
-            for (&n, &a) in s[..k].iter().zip(&axes[..k]).rev() {
-                x = x.transform("irfftn", FftKind::Inverse, Some(n), a, norm);
-            }
-            Ok(x.transform("irfftn", FftKind::RealInverse, Some(n), last, norm))
-        };
-        go().unwrap_or_else(Array::err)
+        let real = Some(FftKind::RealInverse);
+        self.nd("irfftn", FftKind::Inverse, real, s, axes, norm)
     }
 
     /// Moves the zero frequency to the middle of `axes` (every axis when `None`): a roll

@@ -59,17 +59,21 @@ fn axis_last<T: Clone>(x: &ArrayD<T>, axis: usize) -> (ArrayD<T>, Vec<usize>) {
     (moved.as_standard_layout().into_owned(), back)
 }
 
-/// `rows` rows of `out_len` values, made from rows of `in_len` by `f`, back in the
-/// chunk's axis order.
-fn lanes<I: Sync, O: Clone + Default + Send, S>(
-    src: &[I],
-    in_len: usize,
-    out_shape_last: &[usize],
+/// Every lane of `x` along `axis` made into `out_len` values by `f`, which gets the
+/// lane, its output row and a work state kept across the rows of a batch (scratch and
+/// padded copies, allocated once per batch, not per lane).
+fn lanes<I: Clone + Sync, O: Clone + Default + Send, W: Default>(
+    x: &ArrayD<I>,
+    axis: usize,
     out_len: usize,
-    back: &[usize],
-    f: impl Fn(&[I], &mut [O], &mut Vec<S>) + Sync,
+    f: impl Fn(&[I], &mut [O], &mut W) + Sync,
 ) -> ArrayD<O> {
-    let rows: usize = out_shape_last[..out_shape_last.len() - 1].iter().product();
+    let (moved, back) = axis_last(x, axis);
+    let src = moved.as_slice().expect("standard layout");
+    let in_len = *moved.shape().last().unwrap_or(&0);
+    let mut shape = moved.shape().to_vec();
+    *shape.last_mut().expect("an axis") = out_len;
+    let rows: usize = shape[..shape.len() - 1].iter().product();
     let mut out = vec![O::default(); rows * out_len];
     if rows > 0 && out_len > 0 {
         let per = (BATCH_VALUES / out_len.max(in_len).max(1)).max(1);
@@ -77,7 +81,7 @@ fn lanes<I: Sync, O: Clone + Default + Send, S>(
         out.par_chunks_mut(out_len * per)
             .enumerate()
             .for_each(|(b, o)| {
-                let mut scratch = Vec::new();
+                let mut work = W::default();
                 for (r, orow) in o.chunks_mut(out_len).enumerate() {
                     let row = b * per + r;
                     let irow = if in_len == 0 {
@@ -85,12 +89,12 @@ fn lanes<I: Sync, O: Clone + Default + Send, S>(
                     } else {
                         &src[row * in_len..(row + 1) * in_len]
                     };
-                    f(irow, orow, &mut scratch);
+                    f(irow, orow, &mut work);
                 }
             });
     }
-    let a = ArrayD::from_shape_vec(IxDyn(out_shape_last), out).expect("rows × length");
-    let view: ArrayViewD<O> = a.view().permuted_axes(IxDyn(back));
+    let a = ArrayD::from_shape_vec(IxDyn(&shape), out).expect("rows × length");
+    let view: ArrayViewD<O> = a.view().permuted_axes(IxDyn(&back));
     view.as_standard_layout().into_owned()
 }
 
@@ -101,16 +105,19 @@ fn scaled<T: Plans>(v: &mut [Complex<T>], s: f64) {
     }
 }
 
+/// `lane` cut or zero-padded to `len` values, in `buf`.
+fn padded<T: Copy + Default>(buf: &mut Vec<T>, lane: &[T], len: usize) {
+    buf.clear();
+    buf.extend_from_slice(&lane[..lane.len().min(len)]);
+    buf.resize(len, T::default());
+}
+
 /// Complex transforms of complex lanes, or of real ones read as complex (the graph
 /// leaves real input real, so pencils move half the bytes).
 fn complex<T: Plans, I: Copy + Sync + Into<Complex<T>>>(
     x: &ArrayD<I>,
     op: &FftOp,
 ) -> ArrayD<Complex<T>> {
-    let (moved, back) = axis_last(x, op.axis);
-    let in_len = *moved.shape().last().unwrap_or(&0);
-    let mut shape = moved.shape().to_vec();
-    *shape.last_mut().expect("an axis") = op.n;
     let plan = {
         let mut p = T::complex().lock().unwrap_or_else(|e| e.into_inner());
         match op.kind {
@@ -118,10 +125,8 @@ fn complex<T: Plans, I: Copy + Sync + Into<Complex<T>>>(
             _ => p.plan_fft_forward(op.n),
         }
     };
-    let src = moved.as_slice().expect("standard layout");
-    let keep = in_len.min(op.n);
-    lanes(src, in_len, &shape, op.n, &back, |i, o, scratch| {
-        for (o, &v) in o[..keep].iter_mut().zip(&i[..keep]) {
+    lanes(x, op.axis, op.n, |i, o, scratch: &mut Vec<Complex<T>>| {
+        for (o, &v) in o.iter_mut().zip(i) {
             *o = v.into();
         }
         scratch.resize(plan.get_inplace_scratch_len(), Complex::default());
@@ -131,50 +136,38 @@ fn complex<T: Plans, I: Copy + Sync + Into<Complex<T>>>(
 }
 
 fn real_forward<T: Plans>(x: &ArrayD<T>, op: &FftOp) -> ArrayD<Complex<T>> {
-    let (moved, back) = axis_last(x, op.axis);
-    let in_len = *moved.shape().last().unwrap_or(&0);
-    let (_, out_len) = op.kind.lengths(op.n);
-    let mut shape = moved.shape().to_vec();
-    *shape.last_mut().expect("an axis") = out_len;
     let plan: Arc<dyn realfft::RealToComplex<T>> = T::real()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .plan_fft_forward(op.n);
-    let src = moved.as_slice().expect("standard layout");
-    let keep = in_len.min(op.n);
-    lanes(src, in_len, &shape, out_len, &back, |i, o, scratch| {
-        let mut buf = vec![T::default(); op.n];
-        buf[..keep].copy_from_slice(&i[..keep]);
+    let (_, out_len) = op.kind.lengths(op.n);
+    type Work<T> = (Vec<T>, Vec<Complex<T>>);
+    lanes(x, op.axis, out_len, |i, o, (buf, scratch): &mut Work<T>| {
+        padded(buf, i, op.n);
         scratch.resize(plan.get_scratch_len(), Complex::default());
         // Lengths match the plan by construction, so the only error is impossible.
-        let _ = plan.process_with_scratch(&mut buf, o, scratch);
+        let _ = plan.process_with_scratch(buf, o, scratch);
         scaled(o, op.scale);
     })
 }
 
 fn real_inverse<T: Plans>(x: &ArrayD<Complex<T>>, op: &FftOp) -> ArrayD<T> {
-    let (moved, back) = axis_last(x, op.axis);
-    let in_len = *moved.shape().last().unwrap_or(&0);
-    let (half, _) = op.kind.lengths(op.n);
-    let mut shape = moved.shape().to_vec();
-    *shape.last_mut().expect("an axis") = op.n;
     let plan: Arc<dyn realfft::ComplexToReal<T>> = T::real()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .plan_fft_inverse(op.n);
-    let src = moved.as_slice().expect("standard layout");
-    let keep = in_len.min(half);
+    let (half, _) = op.kind.lengths(op.n);
     let s = T::of_f64(op.scale);
-    lanes(src, in_len, &shape, op.n, &back, |i, o, scratch| {
-        let mut buf = vec![Complex::<T>::default(); half];
-        buf[..keep].copy_from_slice(&i[..keep]);
+    type Work<T> = (Vec<Complex<T>>, Vec<Complex<T>>);
+    lanes(x, op.axis, op.n, |i, o, (buf, scratch): &mut Work<T>| {
+        padded(buf, i, half);
         // NumPy ignores the imaginary parts a real signal's spectrum cannot have.
         buf[0].im = T::default();
         if op.n.is_multiple_of(2) {
             buf[half - 1].im = T::default();
         }
         scratch.resize(plan.get_scratch_len(), Complex::default());
-        let _ = plan.process_with_scratch(&mut buf, o, scratch);
+        let _ = plan.process_with_scratch(buf, o, scratch);
         if op.scale != 1.0 {
             o.iter_mut().for_each(|v| *v = *v * s);
         }

@@ -40,54 +40,77 @@ fn work_len(n: usize) -> (usize, bool) {
     }
 }
 
-/// Bluestein's chirp `w_j = exp(sign πi j² / n)` for `j < n` (`j²` reduced mod `2n`, so
-/// the angle stays exact for any length).
-fn chirp(n: usize, sign: f64) -> Vec<Complex64> {
-    (0..n)
-        .map(|j| {
-            let r = ((j as u128 * j as u128) % (2 * n as u128)) as f64;
-            Complex64::from_polar(1.0, sign * PI * r / n as f64)
-        })
-        .collect()
+/// Which host-computed table a transform uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Table {
+    /// `exp(sign 2πi j / M)` for `j < M/2`: the Stockham passes' twiddles.
+    Twiddles,
+    /// Bluestein's chirp `w_j = exp(sign πi j² / n)` for `j < n` (`j²` reduced mod `2n`,
+    /// so the angle stays exact for any length).
+    Chirp,
+    /// The transform of the chirp filter `b_m = conj(w_m)` (wrapped circularly into
+    /// `M`), divided by `M`: what the chirped input's spectrum is multiplied by.
+    Filter,
 }
 
-/// The transform of the chirp filter `b_m = conj(w_m)` (wrapped circularly into `M`),
-/// divided by `M`: what the spectrum of the chirped input is multiplied by. Kept per
-/// `(n, M, direction)`, as rustfft keeps its plans.
-fn filter(n: usize, big: usize, sign: f64) -> Arc<Vec<Complex64>> {
-    type Filters = Mutex<HashMap<(usize, usize, bool), Arc<Vec<Complex64>>>>;
-    static CACHE: OnceLock<Filters> = OnceLock::new();
-    let key = (n, big, sign > 0.0);
+/// Table `t` for a transform of length `n` in a work buffer of `big`, direction `sign`,
+/// computed once in f64 and kept (as rustfft keeps its plans; at most 64 at a time).
+fn table(t: Table, n: usize, big: usize, sign: f64) -> Arc<Vec<Complex64>> {
+    type Tables = Mutex<HashMap<(Table, usize, usize, bool), Arc<Vec<Complex64>>>>;
+    static CACHE: OnceLock<Tables> = OnceLock::new();
+    // Twiddles depend on the work length only, a chirp on the transform's length only.
+    let key = match t {
+        Table::Twiddles => (t, 0, big, sign > 0.0),
+        Table::Chirp => (t, n, 0, sign > 0.0),
+        Table::Filter => (t, n, big, sign > 0.0),
+    };
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(f) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return f.clone();
+    if let Some(v) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return v.clone();
     }
-    let w = chirp(n, sign);
-    let mut b = vec![Complex64::new(0.0, 0.0); big];
-    for (m, wm) in w.iter().enumerate() {
-        b[m] = wm.conj();
-        if m > 0 {
-            b[big - m] = wm.conj();
+    let v: Vec<Complex64> = match t {
+        Table::Twiddles => (0..big / 2)
+            .map(|j| Complex64::from_polar(1.0, sign * 2.0 * PI * j as f64 / big as f64))
+            .collect(),
+        Table::Chirp => (0..n)
+            .map(|j| {
+                let r = ((j as u128 * j as u128) % (2 * n as u128)) as f64;
+                Complex64::from_polar(1.0, sign * PI * r / n as f64)
+            })
+            .collect(),
+        Table::Filter => {
+            let w = table(Table::Chirp, n, big, sign);
+            let mut b = vec![Complex64::new(0.0, 0.0); big];
+            for (m, wm) in w.iter().enumerate() {
+                b[m] = wm.conj();
+                if m > 0 {
+                    b[big - m] = wm.conj();
+                }
+            }
+            rustfft::FftPlanner::new()
+                .plan_fft_forward(big)
+                .process(&mut b);
+            let scale = 1.0 / big as f64;
+            b.into_iter().map(|z| z * scale).collect()
         }
-    }
-    rustfft::FftPlanner::new()
-        .plan_fft_forward(big)
-        .process(&mut b);
-    let scale = 1.0 / big as f64;
-    let f = Arc::new(b.into_iter().map(|z| z * scale).collect::<Vec<_>>());
+    };
+    let v = Arc::new(v);
     let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if c.len() > 64 {
+    if c.len() >= 64 {
         c.clear();
     }
-    c.insert(key, f.clone());
-    f
+    c.insert(key, v.clone());
+    v
 }
 
-/// `exp(sign 2πi j / M)` for `j < M/2`.
-fn twiddles(big: usize, sign: f64) -> Vec<Complex64> {
-    (0..big / 2)
-        .map(|j| Complex64::from_polar(1.0, sign * 2.0 * PI * j as f64 / big as f64))
-        .collect()
+/// How many lanes a transform's result holds (every axis but the transformed one).
+fn lane_count(op: &FftOp) -> usize {
+    op.shape
+        .iter()
+        .enumerate()
+        .filter(|&(a, _)| a != op.axis)
+        .map(|(_, &s)| s)
+        .product()
 }
 
 impl WgpuBackend {
@@ -99,13 +122,7 @@ impl WgpuBackend {
         let real = op.dtype.real_part();
         let scalar = codegen::storage_type(real, self.caps)?;
         let (big, _) = work_len(op.n);
-        let lanes: usize = op
-            .shape
-            .iter()
-            .enumerate()
-            .filter(|&(a, _)| a != op.axis)
-            .map(|(_, &s)| s)
-            .product();
+        let lanes = lane_count(op);
         let widest = 2 * lanes * big.max(op.shape[op.axis]) * real.size();
         if widest > self.limits.max_storage_buffer_binding_size as usize
             || 2 * lanes * big > u32::MAX as usize
@@ -131,13 +148,7 @@ impl WgpuBackend {
             self.buf(inputs.first().ok_or_else(|| self.fail(name, "no input"))?)?;
         let m = input.shape[op.axis];
         let inner: usize = input.shape[op.axis + 1..].iter().product();
-        let lanes: usize = op
-            .shape
-            .iter()
-            .enumerate()
-            .filter(|&(a, _)| a != op.axis)
-            .map(|(_, &s)| s)
-            .product();
+        let lanes = lane_count(op);
         let out_len = op.shape[op.axis];
         let total: usize = op.shape.iter().product();
         let out = self.alloc(total * op.dtype.size());
@@ -196,9 +207,10 @@ impl WgpuBackend {
                 self.alloc(2 * lanes * big * real.size()),
             ];
             let w = if bluestein {
-                chirp(op.n, sign)
+                table(Table::Chirp, op.n, big, sign)
             } else {
-                vec![Complex64::new(1.0, 0.0)]
+                // Unread without a chirp, but every binding needs a buffer.
+                Arc::new(vec![Complex64::new(1.0, 0.0)])
             };
             let wbuf = upload(&w);
             let m0 = meta(0);
@@ -209,7 +221,7 @@ impl WgpuBackend {
             );
             let mut cur = 0;
             let passes = |cur: &mut usize, sign: f64| {
-                let tw = upload(&twiddles(big, sign));
+                let tw = upload(&table(Table::Twiddles, op.n, big, sign));
                 let mut p = 1;
                 while p < big {
                     let mp = meta(p);
@@ -224,7 +236,7 @@ impl WgpuBackend {
             };
             if bluestein {
                 passes(&mut cur, -1.0);
-                let f = upload(&filter(op.n, big, sign));
+                let f = upload(&table(Table::Filter, op.n, big, sign));
                 self.run_kernel(&mul, &[&m0, &work[cur], &f], self.groups_1d(lanes * big));
                 passes(&mut cur, 1.0);
             } else {
