@@ -154,6 +154,12 @@ pub(crate) enum Decomp {
         rows: usize,
         cols: usize,
     },
+    /// Part `part` of `fun` applied to every matrix of input 0 (`(..., rows, cols)`, the
+    /// matrix axes one chunk; input 1 the right sides of a solve, chunked alike).
+    Stack {
+        fun: crate::kernel::StackFn,
+        part: usize,
+    },
 }
 
 impl Op {
@@ -195,6 +201,7 @@ impl Op {
                 Decomp::Cholesky => "cholesky".into(),
                 Decomp::TriSolve { .. } => "solve_triangular".into(),
                 Decomp::FullRank { op, .. } => (*op).into(),
+                Decomp::Stack { fun, .. } => fun.name().into(),
             },
         }
     }

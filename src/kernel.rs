@@ -681,6 +681,132 @@ pub enum LinalgOp {
         /// `T` is lower (else upper) triangular.
         lower: bool,
     },
+    /// `fun` applied to every matrix of a stack: input 0 is `(..., rows, cols)` with the
+    /// matrix axes whole (and input 1 the right sides `(..., rows, k)` of a solve); the
+    /// result's parts are [`StackFn::parts`]. Computed in the input's own precision.
+    Stack {
+        /// The decomposition.
+        fun: StackFn,
+        /// Rows of each matrix.
+        rows: usize,
+        /// Columns of each matrix.
+        cols: usize,
+        /// Where the chunk's first matrix sits in the stack's leading axes (errors name
+        /// the failing matrix by its index in the whole stack).
+        origin: Vec<usize>,
+    },
+    /// Part `p` of a [`LinalgOp::Stack`] result, unchanged (any dtype).
+    StackPart(usize),
+}
+
+/// A per-matrix function of the linear-algebra extension, applied to each matrix of a
+/// stack (NumPy's and the array API standard's batched `det`, `eigh`, `svd`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StackFn {
+    /// The determinant.
+    Det,
+    /// `sign, log|det|` (the sign complex for complex input; 0 and -inf when singular).
+    Slogdet,
+    /// The inverse (a singular matrix is an error).
+    Inv,
+    /// `A⁻¹ B` for each matrix and its right sides.
+    Solve,
+    /// The Cholesky factor, lower (`L Lᴴ = A`) or upper (`Uᴴ U = A`).
+    Cholesky {
+        /// Return `U = Lᴴ`.
+        upper: bool,
+    },
+    /// Eigenvalues (ascending, real) and eigenvectors of a Hermitian matrix (its lower
+    /// triangle is read, as NumPy does).
+    Eigh,
+    /// The eigenvalues of [`StackFn::Eigh`] alone.
+    Eigvalsh,
+    /// Eigenvalues and eigenvectors of a general matrix (complex).
+    Eig,
+    /// The eigenvalues of [`StackFn::Eig`] alone.
+    Eigvals,
+    /// `U, S, Vh` (S descending, real).
+    Svd {
+        /// `U` is `rows × rows` and `Vh` `cols × cols` (else `K = min(rows, cols)` wide).
+        full: bool,
+    },
+    /// The singular values alone (descending).
+    Svdvals,
+    /// `Q, R` by Householder reflections.
+    Qr {
+        /// `Q` is `rows × rows` and `R` `rows × cols` (else `rows × K` and `K × cols`).
+        complete: bool,
+    },
+}
+
+impl StackFn {
+    /// The standard's name of the function.
+    ///
+    /// ```
+    /// use tessera::kernel::StackFn;
+    /// assert_eq!(StackFn::Svd { full: false }.name(), "svd");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            StackFn::Det => "det",
+            StackFn::Slogdet => "slogdet",
+            StackFn::Inv => "inv",
+            StackFn::Solve => "solve",
+            StackFn::Cholesky { .. } => "cholesky",
+            StackFn::Eigh => "eigh",
+            StackFn::Eigvalsh => "eigvalsh",
+            StackFn::Eig => "eig",
+            StackFn::Eigvals => "eigvals",
+            StackFn::Svd { .. } => "svd",
+            StackFn::Svdvals => "svdvals",
+            StackFn::Qr { .. } => "qr",
+        }
+    }
+
+    /// The trailing shape and dtype of each part of the result for one `rows × cols`
+    /// matrix of `dtype` (`k` right-side columns for a solve); the stack's leading axes
+    /// come first in every part.
+    ///
+    /// ```
+    /// use tessera::kernel::StackFn;
+    /// use tessera::DType;
+    /// let parts = StackFn::Svd { full: false }.parts(5, 3, 0, DType::C64);
+    /// assert_eq!(parts, vec![(vec![5, 3], DType::C64), (vec![3], DType::F32), (vec![3, 3], DType::C64)]);
+    /// ```
+    pub fn parts(
+        self,
+        rows: usize,
+        cols: usize,
+        k: usize,
+        dtype: DType,
+    ) -> Vec<(Vec<usize>, DType)> {
+        let real = dtype.real_part();
+        let complex = dtype.to_complex();
+        let kk = rows.min(cols);
+        match self {
+            StackFn::Det => vec![(vec![], dtype)],
+            StackFn::Slogdet => vec![(vec![], dtype), (vec![], real)],
+            StackFn::Inv | StackFn::Cholesky { .. } => vec![(vec![rows, rows], dtype)],
+            StackFn::Solve => vec![(vec![rows, k], dtype)],
+            StackFn::Eigh => vec![(vec![rows], real), (vec![rows, rows], dtype)],
+            StackFn::Eigvalsh => vec![(vec![rows], real)],
+            StackFn::Eig => vec![(vec![rows], complex), (vec![rows, rows], complex)],
+            StackFn::Eigvals => vec![(vec![rows], complex)],
+            StackFn::Svd { full } => {
+                let (u, v) = if full { (rows, cols) } else { (kk, kk) };
+                vec![
+                    (vec![rows, u], dtype),
+                    (vec![kk], real),
+                    (vec![v, cols], dtype),
+                ]
+            }
+            StackFn::Svdvals => vec![(vec![kk], real)],
+            StackFn::Qr { complete } => {
+                let q = if complete { rows } else { kk };
+                vec![(vec![rows, q], dtype), (vec![q, cols], dtype)]
+            }
+        }
+    }
 }
 
 /// What one task does: one variant per kind, each carrying its own named payload,
@@ -1025,6 +1151,8 @@ impl ChunkOp {
                 LinalgOp::Cholesky { .. } => "cholesky".into(),
                 LinalgOp::TriSolve { .. } => "solve-triangular".into(),
                 LinalgOp::FullRank { .. } => "full-rank".into(),
+                LinalgOp::Stack { fun, .. } => fun.name().into(),
+                LinalgOp::StackPart(p) => format!("part{p}"),
             },
         }
     }

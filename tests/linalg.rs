@@ -343,9 +343,8 @@ fn bad_inputs_name_the_op_and_the_fix() {
         .check()
         .unwrap_err();
     assert!(e.to_string().contains("k = 5"), "{e}");
-    let i = tessera::zeros(&[4, 4], 2)
-        .unwrap()
-        .astype(tessera::DType::I32);
+    // Integers multiply (exactly); bools are refused with a hint.
+    let i = tessera::zeros(&[4, 4], 2).unwrap().gt(0.0);
     assert!(matches!(
         linalg::matmul(&i, &i).check().unwrap_err(),
         Error::UnsupportedDType { .. }
@@ -467,4 +466,362 @@ mod properties {
             prop_assert!(max_abs_diff(&back, &rhs) < 1e-8);
         }
     }
+}
+
+/// Determinant by Gaussian elimination with partial pivoting, written out here: the
+/// reference the stacked `det` (faer's LU) is checked against.
+fn naive_det(m: &Array2<f64>) -> f64 {
+    let mut a = m.clone();
+    let n = a.nrows();
+    let mut det = 1.0;
+    for c in 0..n {
+        let p = (c..n)
+            .max_by(|&i, &j| a[[i, c]].abs().total_cmp(&a[[j, c]].abs()))
+            .unwrap();
+        if a[[p, c]] == 0.0 {
+            return 0.0;
+        }
+        if p != c {
+            for k in 0..n {
+                a.swap([p, k], [c, k]);
+            }
+            det = -det;
+        }
+        det *= a[[c, c]];
+        for r in c + 1..n {
+            let f = a[[r, c]] / a[[c, c]];
+            for k in c..n {
+                a[[r, k]] -= f * a[[c, k]];
+            }
+        }
+    }
+    det
+}
+
+fn matrices(a: &ArrayD<f64>) -> Vec<Array2<f64>> {
+    let s = a.shape();
+    let (r, c) = (s[s.len() - 2], s[s.len() - 1]);
+    a.to_shape((a.len() / (r * c).max(1), r, c))
+        .unwrap()
+        .outer_iter()
+        .map(|m| m.to_owned())
+        .collect()
+}
+
+#[test]
+fn stacked_functions_match_references_for_any_chunking() {
+    // A stack of 2×3 matrices 5×5, chunked across the stack and the matrix axes.
+    let a = data(&[2, 3, 5, 5], 11);
+    let mats = matrices(&a);
+    for chunks in [[2, 3, 5, 5], [1, 2, 2, 3]] {
+        let x = src(&a, &chunks);
+        let det = get(&linalg::det(&x));
+        let (sign, logabs) = linalg::slogdet(&x);
+        let (sign, logabs) = (get(&sign), get(&logabs));
+        for (i, m) in mats.iter().enumerate() {
+            let d = naive_det(m);
+            let got = det.as_slice().unwrap()[i];
+            assert!(
+                (got - d).abs() <= 1e-9 * d.abs().max(1.0),
+                "det {i}: {got} vs {d}"
+            );
+            let (s, l) = (sign.as_slice().unwrap()[i], logabs.as_slice().unwrap()[i]);
+            assert!(
+                (s * l.exp() - d).abs() <= 1e-9 * d.abs().max(1.0),
+                "slogdet {i}"
+            );
+        }
+        // inv: A · A⁻¹ = I for every matrix.
+        let prod = get(&linalg::matmul(&x, &linalg::inv(&x)));
+        for p in matrices(&prod) {
+            assert!(max_abs_diff(&p.into_dyn(), &Array2::eye(5).into_dyn()) < 1e-9);
+        }
+        // solve with a stack of right sides and with one vector for all.
+        let b = data(&[2, 3, 5, 2], 12);
+        let sol = get(&linalg::matmul(
+            &x,
+            &linalg::solve(&x, &src(&b, &[1, 3, 5, 2])),
+        ));
+        assert!(max_abs_diff(&sol, &b) < 1e-9);
+        let v = data(&[5], 13);
+        let sv = get(&linalg::solve(&x, &src(&v, &[5])));
+        assert_eq!(sv.shape(), &[2, 3, 5]);
+        for (m, s) in mats.iter().zip(matrices(&sv.insert_axis(ndarray::Axis(3)))) {
+            let back = m.dot(&s.column(0));
+            assert!(back.iter().zip(v.iter()).all(|(p, q)| (p - q).abs() < 1e-9));
+        }
+        // qr (both modes) and svd (both) reconstruct A; Q has orthonormal columns.
+        for complete in [false, true] {
+            let (q, r) = linalg::qr_mode(&x, complete);
+            let qr = get(&linalg::matmul(&q, &r));
+            assert!(max_abs_diff(&qr, &a) < 1e-9, "qr complete={complete}");
+            for r in matrices(&get(&r)) {
+                assert!(r.indexed_iter().all(|((i, j), v)| j >= i || *v == 0.0));
+            }
+        }
+        for full in [false, true] {
+            let svd = linalg::svd_full(&x, full);
+            let us = &svd.u * &svd.s.expand_dims(-2);
+            let back = get(&linalg::matmul(&us, &svd.vt));
+            assert!(max_abs_diff(&back, &a) < 1e-9, "svd full={full}");
+            let s = get(&linalg::svdvals(&x));
+            assert!(max_abs_diff(&s, &get(&svd.s)) < 1e-9);
+        }
+        // eigh of the symmetric part: A V = V diag(w), ascending w; eigvalsh agrees.
+        let sym = &(&x + &x.swapaxes(-2, -1)) * 0.5;
+        let (w, v) = linalg::eigh(&sym);
+        let av = get(&linalg::matmul(&sym, &v));
+        let vw = get(&(&v * &w.expand_dims(-2)));
+        assert!(max_abs_diff(&av, &vw) < 1e-9);
+        let w = get(&w);
+        assert!(max_abs_diff(&w, &get(&linalg::eigvalsh(&sym))) < 1e-9);
+        for row in w.to_shape((6, 5)).unwrap().outer_iter() {
+            assert!(row.iter().zip(row.iter().skip(1)).all(|(p, q)| p <= q));
+        }
+        // cholesky of A Aᵀ + 5 I: L Lᵀ and Uᵀ U give it back.
+        let spd = &linalg::matmul(&x, &x.swapaxes(-2, -1))
+            + &tessera::eye(5, None, 0, 5)
+                .unwrap()
+                .broadcast_to(&[2, 3, 5, 5])
+                * 5.0;
+        let l = linalg::cholesky(&spd);
+        let u = linalg::cholesky_upper(&spd, true);
+        let spd_v = get(&spd);
+        assert!(max_abs_diff(&get(&linalg::matmul(&l, &l.swapaxes(-2, -1))), &spd_v) < 1e-8);
+        assert!(max_abs_diff(&get(&linalg::matmul(&u.swapaxes(-2, -1), &u)), &spd_v) < 1e-8);
+        // eigvals: their product is the determinant, their sum the trace.
+        let ev = linalg::eigvals(&x).compute::<tessera::Complex64>().unwrap();
+        let tr = get(&linalg::trace(&x, 0));
+        for (i, m) in mats.iter().enumerate() {
+            let e = &ev.as_slice().unwrap()[i * 5..(i + 1) * 5];
+            let p = e
+                .iter()
+                .fold(tessera::Complex64::new(1.0, 0.0), |p, z| p * z);
+            let s: tessera::Complex64 = e.iter().sum();
+            let d = naive_det(m);
+            assert!(
+                (p.re - d).abs() < 1e-8 * d.abs().max(1.0) && p.im.abs() < 1e-8 * d.abs().max(1.0)
+            );
+            assert!((s.re - tr.as_slice().unwrap()[i]).abs() < 1e-9);
+        }
+    }
+}
+
+#[test]
+fn stacked_functions_on_complex_and_f32_and_integer_input() {
+    let re = data(&[3, 4, 4], 21);
+    let im = data(&[3, 4, 4], 22);
+    let z = tessera::array::complex(&src(&re, &[1, 4, 4]), &src(&im, &[1, 4, 4]));
+    // inv of complex: A · A⁻¹ = I (real and imaginary parts).
+    let p = linalg::matmul(&z, &linalg::inv(&z))
+        .compute::<tessera::Complex64>()
+        .unwrap();
+    for (idx, v) in p.indexed_iter() {
+        let want = if idx[1] == idx[2] { 1.0 } else { 0.0 };
+        assert!(
+            (v.re - want).abs() < 1e-9 && v.im.abs() < 1e-9,
+            "{idx:?}: {v}"
+        );
+    }
+    // |det| of complex from slogdet equals |det| from det; the sign has modulus 1.
+    let d = linalg::det(&z).compute::<tessera::Complex64>().unwrap();
+    let (sign, logabs) = linalg::slogdet(&z);
+    assert_eq!(logabs.dtype(), tessera::DType::F64);
+    let sign = sign.compute::<tessera::Complex64>().unwrap();
+    let logabs = logabs.compute::<f64>().unwrap();
+    for i in 0..3 {
+        assert!((sign[[i]].norm() - 1.0).abs() < 1e-12);
+        let back = sign[[i]] * logabs[[i]].exp();
+        assert!((back - d[[i]]).norm() < 1e-9 * d[[i]].norm().max(1.0));
+    }
+    // f32 stays f32; integers compute in f64 (NumPy's rule).
+    let f = src(&re, &[3, 4, 4]).astype(tessera::DType::F32);
+    assert_eq!(linalg::det(&f).dtype(), tessera::DType::F32);
+    let (w, v) = linalg::eigh(&f);
+    assert_eq!(
+        (w.dtype(), v.dtype()),
+        (tessera::DType::F32, tessera::DType::F32)
+    );
+    let i = src(&re, &[3, 4, 4]).astype(tessera::DType::I64);
+    assert_eq!(linalg::svdvals(&i).dtype(), tessera::DType::F64);
+    let (ew, _) = linalg::eig(&f);
+    assert_eq!(ew.dtype(), tessera::DType::C64);
+}
+
+#[test]
+fn stacked_singular_empty_and_bad_inputs() {
+    // A singular matrix in a stack: det 0, slogdet (0, -inf), inv an error naming it.
+    let mut a = data(&[2, 3, 3], 31);
+    for k in 0..3 {
+        a[[1, 2, k]] = a[[1, 0, k]] * 2.0;
+    }
+    a[[1, 2, 0]] = a[[1, 0, 0]] * 2.0;
+    let x = src(&a, &[1, 3, 3]);
+    let (s, l) = linalg::slogdet(&x);
+    let (s, l) = (get(&s), get(&l));
+    assert_eq!((s[[1]], l[[1]]), (0.0, f64::NEG_INFINITY));
+    assert_eq!(get(&linalg::det(&x))[[1]], 0.0);
+    let e = linalg::inv(&x).compute::<f64>().unwrap_err();
+    assert!(matches!(e, Error::LinAlg { op: "inv", .. }), "{e}");
+    assert!(e.to_string().contains("matrix [1] of the stack"), "{e}");
+    // Not positive definite.
+    let e = linalg::cholesky(&x).compute::<f64>().unwrap_err();
+    assert!(matches!(e, Error::LinAlg { op: "cholesky", .. }), "{e}");
+    // Empty stacks and 0×0 matrices.
+    let empty = tessera::zeros(&[0, 3, 3], 3).unwrap();
+    assert_eq!(linalg::det(&empty).compute::<f64>().unwrap().shape(), &[0]);
+    let zero = tessera::zeros(&[2, 0, 0], 2).unwrap();
+    assert_eq!(get(&linalg::det(&zero)).as_slice().unwrap(), &[1.0, 1.0]);
+    let (q, r) = linalg::qr_mode(&tessera::zeros(&[4, 0], 4).unwrap(), true);
+    assert_eq!((q.shape(), r.shape()), (&[4, 4][..], &[4, 0][..]));
+    assert_eq!(get(&q), Array2::<f64>::eye(4).into_dyn());
+    // Errors name the op and the shape.
+    let e = linalg::det(&tessera::zeros(&[3, 4], 4).unwrap())
+        .compute::<f64>()
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("det") && e.to_string().contains("square"),
+        "{e}"
+    );
+    let e = linalg::eigh(&tessera::zeros(&[3], 3).unwrap())
+        .0
+        .compute::<f64>()
+        .unwrap_err();
+    assert!(e.to_string().contains("at least 2 axes"), "{e}");
+}
+
+#[test]
+fn norms_rank_pinv_power_cross_of_stacks() {
+    let a = data(&[2, 4, 3], 41);
+    let x = src(&a, &[1, 2, 3]);
+    let mats = matrices(&a);
+    let fro = get(&linalg::matrix_norm(&x, linalg::MatrixOrd::Fro, false));
+    let one = get(&linalg::matrix_norm(&x, linalg::MatrixOrd::P(1.0), true));
+    assert_eq!(one.shape(), &[2, 1, 1]);
+    let two = get(&linalg::matrix_norm(&x, linalg::MatrixOrd::P(2.0), false));
+    for (i, m) in mats.iter().enumerate() {
+        let f = m.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!((fro[[i]] - f).abs() < 1e-12);
+        let c1 = (0..3)
+            .map(|j| m.column(j).iter().map(|v| v.abs()).sum::<f64>())
+            .fold(0.0, f64::max);
+        assert!((one[[i, 0, 0]] - c1).abs() < 1e-12);
+        // The 2-norm is the largest singular value: |A v| <= it for unit v, equal at v₁.
+        assert!(two[[i]] <= f + 1e-12);
+    }
+    let vn = get(&linalg::vector_norm(&x, Some(&[-1]), false, 3.0));
+    for (i, m) in mats.iter().enumerate() {
+        for r in 0..4 {
+            let want = m.row(r).iter().map(|v| v.abs().powi(3)).sum::<f64>().cbrt();
+            assert!((vn[[i, r]] - want).abs() < 1e-12);
+        }
+    }
+    // rank of a stack with a rank-1 matrix; pinv satisfies A A⁺ A = A.
+    let mut r1 = a.clone();
+    for i in 0..4 {
+        for j in 0..3 {
+            r1[[1, i, j]] = (i + 1) as f64 * (j + 2) as f64;
+        }
+    }
+    let xr = src(&r1, &[1, 4, 3]);
+    let rank = linalg::matrix_rank(&xr, None).compute::<i64>().unwrap();
+    assert_eq!(rank.as_slice().unwrap(), &[3, 1]);
+    let p = linalg::pinv(&xr, None);
+    let back = get(&linalg::matmul(&linalg::matmul(&xr, &p), &xr));
+    assert!(max_abs_diff(&back, &r1) < 1e-9);
+    // matrix_power: A⁵ = A·A·A·A·A, A⁻² = (A²)⁻¹, A⁰ = I.
+    let sq = src(&data(&[2, 3, 3], 42), &[1, 3, 3]);
+    let p5 = get(&linalg::matrix_power(&sq, 5));
+    let mut m5 = sq.clone();
+    for _ in 0..4 {
+        m5 = linalg::matmul(&m5, &sq);
+    }
+    assert!(max_abs_diff(&p5, &get(&m5)) < 1e-6 * p5.iter().fold(1.0f64, |m, v| m.max(v.abs())));
+    let pm2 = linalg::matmul(
+        &linalg::matrix_power(&sq, -2),
+        &linalg::matrix_power(&sq, 2),
+    );
+    for m in matrices(&get(&pm2)) {
+        assert!(max_abs_diff(&m.into_dyn(), &Array2::eye(3).into_dyn()) < 1e-8);
+    }
+    assert_eq!(
+        matrices(&get(&linalg::matrix_power(&sq, 0)))[1],
+        Array2::<f64>::eye(3)
+    );
+    // cross along a middle axis, broadcast.
+    let u = data(&[2, 3, 4], 43);
+    let v = data(&[3, 1], 44);
+    let c = get(&linalg::cross(&src(&u, &[1, 3, 2]), &src(&v, &[3, 1]), -2));
+    for i in 0..2 {
+        for k in 0..4 {
+            let (p, q) = (
+                [u[[i, 0, k]], u[[i, 1, k]], u[[i, 2, k]]],
+                [v[[0, 0]], v[[1, 0]], v[[2, 0]]],
+            );
+            let want = [
+                p[1] * q[2] - p[2] * q[1],
+                p[2] * q[0] - p[0] * q[2],
+                p[0] * q[1] - p[1] * q[0],
+            ];
+            for (j, w) in want.iter().enumerate() {
+                assert!((c[[i, j, k]] - w).abs() < 1e-12);
+            }
+        }
+    }
+    let e = linalg::cross(&src(&u, &[2, 3, 4]), &src(&u, &[2, 3, 4]), -1)
+        .compute::<f64>()
+        .unwrap_err();
+    assert!(e.to_string().contains("length 3"), "{e}");
+}
+
+#[test]
+fn integer_and_complex_products_are_exact_and_wrap_like_numpy() {
+    // int32 products across several contracted chunks, against a direct loop.
+    let a = ndarray::Array::from_shape_fn((3, 4, 5), |(i, j, k)| (i * 7 + j * 3 + k) as i32 - 9)
+        .into_dyn();
+    let b = ndarray::Array::from_shape_fn((3, 5, 2), |(i, j, k)| (i + 2 * j) as i32 - 3 * k as i32)
+        .into_dyn();
+    let x = tessera::from_ndarray(a.clone(), &[2, 2, 2]).unwrap();
+    let y = tessera::from_ndarray(b.clone(), &[1, 3, 2]).unwrap();
+    let c = linalg::matmul(&x, &y);
+    assert_eq!(c.dtype(), tessera::DType::I32);
+    let got = c.compute::<i32>().unwrap();
+    for ((i, r, col), v) in got
+        .clone()
+        .into_dimensionality::<ndarray::Ix3>()
+        .unwrap()
+        .indexed_iter()
+    {
+        let want: i32 = (0..5).map(|p| a[[i, r, p]] * b[[i, p, col]]).sum();
+        assert_eq!(*v, want);
+    }
+    // uint8 wraps in its width, as numpy.matmul does.
+    let u = tessera::from_ndarray(ndarray::arr2(&[[200u8, 100]]).into_dyn(), 2).unwrap();
+    let v = tessera::from_ndarray(ndarray::arr2(&[[2u8], [3]]).into_dyn(), 2).unwrap();
+    assert_eq!(
+        linalg::matmul(&u, &v).compute::<u8>().unwrap()[[0, 0]],
+        ((200 * 2 + 100 * 3) % 256) as u8
+    );
+    // complex128 tensordot against a direct sum.
+    let re = data(&[3, 4], 51);
+    let im = data(&[3, 4], 52);
+    let z = tessera::array::complex(&src(&re, &[2, 3]), &src(&im, &[2, 3]));
+    let zz = linalg::tensordot(&z, &z, &[1], &[1])
+        .compute::<tessera::Complex64>()
+        .unwrap();
+    for i in 0..3 {
+        for j in 0..3 {
+            let want: tessera::Complex64 = (0..4)
+                .map(|p| {
+                    tessera::Complex64::new(re[[i, p]], im[[i, p]])
+                        * tessera::Complex64::new(re[[j, p]], im[[j, p]])
+                })
+                .sum();
+            assert!((zz[[i, j]] - want).norm() < 1e-12);
+        }
+    }
+    let e = linalg::matmul(&u.gt(0), &v.gt(0))
+        .compute::<bool>()
+        .unwrap_err();
+    assert!(e.to_string().contains("astype"), "{e}");
 }

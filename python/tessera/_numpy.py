@@ -214,8 +214,26 @@ _FUNCTIONS: dict[Any, Any] = {
     np.shape: routines.shape,
     np.ndim: routines.ndim,
     np.size: lambda a, axis=None: routines.size(a) if axis is None else routines.shape(a)[axis],
-    np.linalg.qr: lambda a, mode="reduced": linalg.qr(a),
-    np.linalg.svd: lambda a, full_matrices=True, compute_uv=True, hermitian=False: linalg.svd(a),
+    np.linalg.qr: lambda a, mode="reduced": linalg.qr(a, mode=mode),
+    np.linalg.svd: lambda a, full_matrices=True, compute_uv=True, hermitian=False: (
+        linalg.svd(a, full_matrices=full_matrices) if compute_uv else linalg.svdvals(a)
+    ),
+    np.linalg.svdvals: linalg.svdvals,
+    np.linalg.det: linalg.det,
+    np.linalg.slogdet: linalg.slogdet,
+    np.linalg.eigh: lambda a, UPLO="L": linalg.eigh(a, UPLO=UPLO),
+    np.linalg.eigvalsh: lambda a, UPLO="L": linalg.eigvalsh(a, UPLO=UPLO),
+    np.linalg.eig: linalg.eig,
+    np.linalg.eigvals: linalg.eigvals,
+    np.linalg.matrix_power: linalg.matrix_power,
+    np.linalg.matrix_rank: lambda A, tol=None, hermitian=False, *, rtol=None: linalg.matrix_rank(A, tol=tol, rtol=rtol),
+    np.linalg.pinv: lambda a, rcond=None, hermitian=False, *, rtol=None: linalg.pinv(a, rcond=rcond, rtol=rtol),
+    np.linalg.matrix_norm: lambda x, /, *, keepdims=False, ord="fro": linalg.matrix_norm(x, keepdims=keepdims, ord=ord),
+    np.linalg.vector_norm: lambda x, /, *, axis=None, keepdims=False, ord=2: linalg.vector_norm(
+        x, axis=axis, keepdims=keepdims, ord=ord
+    ),
+    np.linalg.cross: lambda x1, x2, /, *, axis=-1: linalg.cross(x1, x2, axis=axis),
+    np.linalg.trace: lambda x, /, *, offset=0, dtype=None: linalg.trace(x, offset=offset),
     np.linalg.norm: lambda x, ord=None, axis=None, keepdims=False: linalg.norm(x, ord, axis, keepdims),
     np.linalg.solve: linalg.solve,
     np.linalg.inv: linalg.inv,

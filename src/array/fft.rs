@@ -10,12 +10,11 @@
 //! transform is one such pass per axis. Dtypes follow NumPy 2: single precision for
 //! f16, f32 and complex64, double for everything else (integers and bools included).
 
-use super::indexing::norm_axis;
+use super::indexing::{norm_axis, pencil};
 use super::{arange, where_, Array, Op};
 use crate::chunks::{ChunkGrid, Chunks};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::expr::Node;
 use crate::kernel::{BinaryOp, FftKind};
 
 /// A transform's block may grow to this many bytes when its axis is made whole.
@@ -81,33 +80,6 @@ fn precision(d: DType) -> DType {
     }
 }
 
-/// The chunks of `n` with `axis` in one chunk, the other axes' chunks halved (largest
-/// first) until a block holds at most the larger of the biggest old block and
-/// [`PENCIL_BYTES`].
-fn pencil(n: &Node, axis: usize, itemsize: usize) -> Vec<Vec<usize>> {
-    let mut chunks = n.grid.all().to_vec();
-    if chunks[axis].len() <= 1 {
-        return chunks;
-    }
-    let max = |c: &Vec<usize>| c.iter().copied().max().unwrap_or(0).max(1);
-    let old: usize = chunks.iter().map(max).product();
-    let budget = old.max(PENCIL_BYTES / itemsize.max(1));
-    chunks[axis] = vec![n.shape[axis]];
-    loop {
-        let block: usize = chunks.iter().map(max).product();
-        let widest = (0..chunks.len())
-            .filter(|&a| a != axis && max(&chunks[a]) > 1)
-            .max_by_key(|&a| max(&chunks[a]));
-        match widest {
-            Some(a) if block > budget => {
-                let c = max(&chunks[a]).div_ceil(2);
-                chunks[a] = ChunkGrid::regular(&[n.shape[a]], &[c]).all()[0].clone();
-            }
-            _ => return chunks,
-        }
-    }
-}
-
 impl Array {
     /// One transform of length `n` (the axis's length when `None`) along `axis`.
     fn transform(
@@ -143,7 +115,7 @@ impl Array {
             };
             let x = self.astype(input);
             let xn = x.node()?;
-            let mut chunks = pencil(xn, ax, input.size().max(out.size()));
+            let mut chunks = pencil(xn, &[ax], input.size().max(out.size()));
             let x = x.rechunk(Chunks::Explicit(chunks.clone()));
             let (_, out_len) = kind.lengths(n);
             chunks[ax] = vec![out_len];

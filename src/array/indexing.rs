@@ -473,3 +473,32 @@ pub(crate) fn norm_axis(op: &'static str, axis: isize, shape: &[usize]) -> Resul
     }
     Ok(a as usize)
 }
+
+/// The chunks of `n` with each of `whole` in one chunk, the other axes' chunks halved
+/// (largest first) until a block holds at most the larger of the biggest old block and
+/// [`super::PENCIL_BYTES`] (a pencil for an FFT axis, whole matrices for a stack).
+pub(crate) fn pencil(n: &crate::expr::Node, whole: &[usize], itemsize: usize) -> Vec<Vec<usize>> {
+    let mut chunks = n.grid.all().to_vec();
+    if whole.iter().all(|&a| chunks[a].len() <= 1) {
+        return chunks;
+    }
+    let max = |c: &Vec<usize>| c.iter().copied().max().unwrap_or(0).max(1);
+    let old: usize = chunks.iter().map(max).product();
+    let budget = old.max(super::PENCIL_BYTES / itemsize.max(1));
+    for &a in whole {
+        chunks[a] = vec![n.shape[a]];
+    }
+    loop {
+        let block: usize = chunks.iter().map(max).product();
+        let widest = (0..chunks.len())
+            .filter(|&a| !whole.contains(&a) && max(&chunks[a]) > 1)
+            .max_by_key(|&a| max(&chunks[a]));
+        match widest {
+            Some(a) if block > budget => {
+                let c = max(&chunks[a]).div_ceil(2);
+                chunks[a] = ChunkGrid::regular(&[n.shape[a]], &[c]).all()[0].clone();
+            }
+            _ => return chunks,
+        }
+    }
+}

@@ -4,6 +4,12 @@
 
 use super::elementwise::broadcast_shapes;
 use super::indexing::norm_axis;
+pub use super::matrix_ops::{
+    cross, matrix_norm, matrix_power, matrix_rank, outer, pinv, trace, vector_norm, MatrixOrd,
+};
+pub use super::stacked::{
+    cholesky_upper, det, eig, eigh, eigvals, eigvalsh, qr_mode, slogdet, svd_full, svdvals,
+};
 use super::{Array, Decomp, Node, Op};
 use crate::chunks::{ChunkGrid, Chunks};
 use crate::dtype::DType;
@@ -21,6 +27,14 @@ fn float_check(op: &'static str, n: &Node) -> Result<()> {
             hint: "linear algebra runs on floating point; call .astype(DType::F64) first".into(),
         })
     }
+}
+
+/// Whether `a` takes the per-matrix path: a stack (not 2-d), a dtype the blocked
+/// kernels do not compute in (complex, integers), or one chunk (one faer call is all the
+/// blocked algorithms would do, and it handles every shape, empty ones too).
+fn stacked_form(a: &Array) -> bool {
+    a.node()
+        .is_ok_and(|n| n.shape.len() != 2 || !n.dtype.is_float() || n.grid.num_blocks() == 1)
 }
 
 fn two_d(op: &'static str, n: &Node) -> Result<(usize, usize)> {
@@ -50,7 +64,14 @@ fn contract(a: &Array, b: &Array, batch: usize, m: usize, k: usize) -> Result<Ar
     let dtype = na.dtype.promote(nb.dtype);
     let (a, b) = (a.astype(dtype), b.astype(dtype));
     let (na, nb) = (a.node()?, b.node()?);
-    float_check("matmul", na)?;
+    if na.dtype == DType::Bool {
+        return Err(Error::UnsupportedDType {
+            op: "matmul",
+            dtype: na.dtype,
+            device: "any device".into(),
+            hint: "multiply numbers: call .astype(DType::I64) (or a float dtype) first".into(),
+        });
+    }
     let mut shape = vec![];
     let mut chunks = vec![];
     for i in 0..batch {
@@ -234,6 +255,9 @@ fn tsqr(a: &Array, n: &Node) -> (Array, Array) {
 /// assert!(back.iter().zip(orig.iter()).all(|(x, y)| (x - y).abs() < 1e-12));
 /// ```
 pub fn qr(a: &Array) -> (Array, Array) {
+    if stacked_form(a) {
+        return super::stacked::qr_mode(a, false);
+    }
     let go = || -> Result<(Array, Array)> {
         let n = a.node()?;
         let (m, c) = two_d("qr", n)?;
@@ -336,6 +360,9 @@ fn svd_raw(a: &Array) -> Result<(Array, Array, Array)> {
 /// assert!(s.iter().zip(s.iter().skip(1)).all(|(a, b)| a >= b));
 /// ```
 pub fn svd(a: &Array) -> Svd {
+    if stacked_form(a) {
+        return super::stacked::svd_full(a, false);
+    }
     match svd_raw(a) {
         Ok((u, s, vt)) => {
             let (u, vt) = fix_signs(&u, &vt);
@@ -460,6 +487,9 @@ fn square_chunks(op: &'static str, n: &Node) -> Result<()> {
 /// assert_eq!(l[[0, 1]], 0.0);
 /// ```
 pub fn cholesky(a: &Array) -> Array {
+    if stacked_form(a) {
+        return super::stacked::cholesky_stack(a);
+    }
     a.then(|n| {
         square_chunks("cholesky", n)?;
         float_check("cholesky", n)?;
@@ -529,6 +559,12 @@ fn rows_only(a: &Array, n: &Node) -> Array {
 /// assert!((x[[0]] - 2.0).abs() < 1e-12 && (x[[1]] - 3.0).abs() < 1e-12);
 /// ```
 pub fn solve(a: &Array, b: &Array) -> Array {
+    let b_stack = b
+        .node()
+        .is_ok_and(|n| n.shape.len() > 2 || !n.dtype.is_float());
+    if stacked_form(a) || b_stack {
+        return super::stacked::solve_stack(a, b);
+    }
     solve_as("solve", a, b)
 }
 
@@ -641,6 +677,9 @@ pub fn lstsq(a: &Array, b: &Array) -> Lstsq {
 /// assert!((i[[1, 1]] - 0.25).abs() < 1e-15);
 /// ```
 pub fn inv(a: &Array) -> Array {
+    if stacked_form(a) {
+        return super::stacked::inv_stack(a);
+    }
     a.then(|n| {
         let (r, _) = two_d("inv", n)?;
         let eye = crate::eye(

@@ -144,6 +144,7 @@ impl Lower {
                 )])
             }
             Decomp::Cholesky => self.cholesky(n),
+            Decomp::Stack { fun, part } => self.plan_stack(n, fun, part),
             Decomp::TriSolve { lower } => self.trisolve(n, lower),
             Decomp::FullRank { op, rows, cols } => {
                 let (x, s) = (n.inputs[0].clone(), n.inputs[1].clone());

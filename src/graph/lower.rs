@@ -30,6 +30,9 @@ pub(crate) struct Lower {
     dense_cache: HashMap<(u64, Vec<usize>, Vec<usize>), usize>,
     /// Plans shared by several output nodes (TSQR's Q and R, an SVD's U, S and Vt).
     pub(super) plans: HashMap<(u64, &'static str), Vec<usize>>,
+    /// The per-matrix tasks of a stack function (one per leading block), by the inputs'
+    /// node ids: every part of an `eigh` or `svd` reads the same factorization.
+    pub(super) stacks: HashMap<(Vec<u64>, crate::kernel::StackFn), Vec<usize>>,
     /// Tasks standing for blocks of persisted arrays (see [`TaskGraph::stored`]).
     stored: Vec<(usize, std::sync::Arc<crate::spill::Persisted>, usize)>,
     /// Each node's task name, made once and shared: formatting one per task showed in
@@ -78,6 +81,7 @@ impl Lower {
             assembled: HashMap::new(),
             dense_cache: HashMap::new(),
             plans: HashMap::new(),
+            stacks: HashMap::new(),
             stored: vec![],
             names: HashMap::new(),
         })

@@ -6,6 +6,7 @@ mod fuse;
 mod linalg;
 mod lower;
 mod order;
+mod stacked;
 mod vexpr;
 
 use crate::chunks::ChunkGrid;

@@ -355,7 +355,8 @@ def vecdot(x1: Array, x2: Array, /, *, axis: int = -1) -> Array:
         raise ValueError(
             f"vecdot: shapes {x1.shape} and {x2.shape} differ along axis {axis}; the contracted axis must match exactly"
         )
-    p = routines.multiply(x1, x2)
+    # The standard conjugates the first operand (x1ᴴ x2).
+    p = routines.multiply(x1.conj() if x1.dtype.kind == "c" else x1, x2)
     # The standard keeps the operands' dtype (no widening accumulator, unlike sum).
     return p.sum(axis=axis, dtype=p.dtype)
 
@@ -573,3 +574,4 @@ del operator
 
 # The standard's fft extension, as the submodule the standard names.
 from . import fft as fft  # noqa: E402
+from . import linalg as linalg  # noqa: E402

@@ -10,6 +10,7 @@ use faer::linalg::triangular_solve::{
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use half::{bf16, f16};
 use ndarray::{ArrayD, IxDyn};
+use num_complex::{Complex32, Complex64};
 use std::borrow::Cow;
 
 fn f64s(h: &HostArray) -> Result<Cow<'_, [f64]>, String> {
@@ -87,6 +88,121 @@ fn subtract_products(inputs: &[&Chunk], t: bool) -> Result<(Vec<f64>, usize, usi
     Ok((s, r, c))
 }
 
+/// `(batch, m, k) @ (batch, k, n)` of complex operands, in complex128 with faer.
+fn complex_matmul(
+    a: &HostArray,
+    b: &HostArray,
+    (batch, m, k, n): (usize, usize, usize, usize),
+    shape: &[usize],
+    dtype: DType,
+) -> Result<HostArray, String> {
+    let c = |h: &HostArray| -> Vec<Complex64> {
+        match h {
+            HostArray::C128(a) => a.iter().copied().collect(),
+            HostArray::C64(a) => a
+                .iter()
+                .map(|z| Complex64::new(z.re as f64, z.im as f64))
+                .collect(),
+            other => other
+                .to_f64()
+                .iter()
+                .map(|&x| Complex64::new(x, 0.0))
+                .collect(),
+        }
+    };
+    let (av, bv) = (c(a), c(b));
+    let mut o = vec![Complex64::new(0.0, 0.0); batch * m * n];
+    for (i, dst) in o.chunks_mut((m * n).max(1)).enumerate().take(batch) {
+        matmul(
+            MatMut::from_row_major_slice_mut(dst, m, n),
+            Accum::Replace,
+            MatRef::from_row_major_slice(&av[i * m * k..(i + 1) * m * k], m, k),
+            MatRef::from_row_major_slice(&bv[i * k * n..(i + 1) * k * n], k, n),
+            Complex64::new(1.0, 0.0),
+            Par::Seq,
+        );
+    }
+    let d = IxDyn(shape);
+    Ok(match dtype {
+        DType::C64 => HostArray::C64(
+            ArrayD::from_shape_vec(
+                d,
+                o.iter()
+                    .map(|z| Complex32::new(z.re as f32, z.im as f32))
+                    .collect(),
+            )
+            .map_err(|e| e.to_string())?,
+        ),
+        _ => HostArray::C128(ArrayD::from_shape_vec(d, o).map_err(|e| e.to_string())?),
+    })
+}
+
+/// `(batch, m, k) @ (batch, k, n)` of integers: products and sums wrap in the dtype's
+/// width, as NumPy's do. They are computed in i64 with wrapping arithmetic and then
+/// truncated, which gives the same bits (truncation is a ring homomorphism).
+fn int_matmul(
+    a: &HostArray,
+    b: &HostArray,
+    (batch, m, k, n): (usize, usize, usize, usize),
+    shape: &[usize],
+    dtype: DType,
+) -> Result<HostArray, String> {
+    let ints = |h: &HostArray| -> Result<Vec<i64>, String> {
+        Ok(match h {
+            HostArray::Bool(a) => a.iter().map(|&v| v as i64).collect(),
+            HostArray::I8(a) => a.iter().map(|&v| v as i64).collect(),
+            HostArray::U8(a) => a.iter().map(|&v| v as i64).collect(),
+            HostArray::I16(a) => a.iter().map(|&v| v as i64).collect(),
+            HostArray::U16(a) => a.iter().map(|&v| v as i64).collect(),
+            HostArray::I32(a) => a.iter().map(|&v| v as i64).collect(),
+            HostArray::U32(a) => a.iter().map(|&v| v as i64).collect(),
+            HostArray::I64(a) => a.iter().copied().collect(),
+            HostArray::U64(a) => a.iter().map(|&v| v as i64).collect(),
+            other => return Err(format!("integer matmul of a {} chunk", other.dtype())),
+        })
+    };
+    let (av, bv) = (ints(a)?, ints(b)?);
+    let mut o = vec![0i64; batch * m * n];
+    for i in 0..batch {
+        for r in 0..m {
+            let row = &mut o[(i * m + r) * n..(i * m + r + 1) * n];
+            for p in 0..k {
+                let x = av[(i * m + r) * k + p];
+                if x == 0 {
+                    continue;
+                }
+                let brow = &bv[(i * k + p) * n..(i * k + p + 1) * n];
+                for (d, &y) in row.iter_mut().zip(brow) {
+                    *d = d.wrapping_add(x.wrapping_mul(y));
+                }
+            }
+        }
+    }
+    let d = IxDyn(shape);
+    macro_rules! wrap {
+        ($v:ident, $t:ty) => {
+            HostArray::$v(
+                ArrayD::from_shape_vec(d, o.iter().map(|&x| x as $t).collect())
+                    .map_err(|e| e.to_string())?,
+            )
+        };
+    }
+    Ok(match dtype {
+        DType::I8 => wrap!(I8, i8),
+        DType::U8 => wrap!(U8, u8),
+        DType::I16 => wrap!(I16, i16),
+        DType::U16 => wrap!(U16, u16),
+        DType::I32 => wrap!(I32, i32),
+        DType::U32 => wrap!(U32, u32),
+        DType::U64 => wrap!(U64, u64),
+        DType::Bool => HostArray::Bool(
+            ArrayD::from_shape_vec(d, o.iter().map(|&x| x != 0).collect())
+                .map_err(|e| e.to_string())?,
+        ),
+        _ => HostArray::I64(ArrayD::from_shape_vec(d, o).map_err(|e| e.to_string())?),
+    })
+}
+
 /// Why a kernel failed: the input has no answer (the user's to fix, reported as
 /// [`crate::Error::LinAlg`]), or something inside went wrong (a bug: `Error::Backend`).
 #[derive(Debug)]
@@ -123,10 +239,18 @@ pub(crate) fn run(
 ) -> Result<Chunk, Fail> {
     match op {
         LinalgOp::MatMul { batch, m, k, n } => {
-            let (a, b) = (f64s(inputs[0].array())?, f64s(inputs[1].array())?);
+            let (a, b) = (inputs[0].array(), inputs[1].array());
             if a.len() != batch * m * k || b.len() != batch * k * n {
                 return Err(format!("matmul inputs of {} and {} values for ({batch}, {m}, {k}) @ ({batch}, {k}, {n})", a.len(), b.len()).into());
             }
+            let dims = (*batch, *m, *k, *n);
+            if dtype.is_complex() {
+                return Ok(Chunk::dense(complex_matmul(a, b, dims, shape, dtype)?));
+            }
+            if !dtype.is_float() {
+                return Ok(Chunk::dense(int_matmul(a, b, dims, shape, dtype)?));
+            }
+            let (a, b) = (f64s(a)?, f64s(b)?);
             let mut o = vec![0.0; batch * m * n];
             for (i, dst) in o.chunks_mut((m * n).max(1)).enumerate().take(*batch) {
                 let dst = MatMut::from_row_major_slice_mut(dst, *m, *n);
@@ -250,6 +374,17 @@ pub(crate) fn run(
             }
             Ok(inputs[0].clone())
         }
+        LinalgOp::Stack {
+            fun,
+            rows,
+            cols,
+            origin,
+        } => super::stacked::run(*fun, (*rows, *cols), origin, inputs, dtype),
+        LinalgOp::StackPart(p) => inputs[0]
+            .parts
+            .get(*p)
+            .map(|a| Chunk::dense(a.clone()))
+            .ok_or_else(|| Fail::Internal(format!("a stack result without part {p}"))),
         LinalgOp::TriSolve { lower } => {
             let last = inputs.len() - 1;
             let (s, r, c) = subtract_products(&inputs[..last], false)?;

@@ -12,4 +12,5 @@ pub(super) mod reduce;
 pub(super) mod regs;
 pub(super) mod scalar;
 pub(super) mod scan;
+pub(super) mod stacked;
 pub(super) mod user;

@@ -48,6 +48,19 @@ impl CudaBackend {
             LinalgOp::QMul { .. } => "the TSQR product",
             LinalgOp::Part(_) => "a part of a QR block",
             LinalgOp::Svd => "svd",
+            LinalgOp::Stack { fun, .. } => {
+                return Err(Decline::Op {
+                    reason: format!(
+                        "{} of a stack of matrices runs on the CPU (batched cuSOLVER kernels are not built yet)",
+                        fun.name()
+                    ),
+                })
+            }
+            LinalgOp::StackPart(_) => {
+                return Err(Decline::Op {
+                    reason: "a part of a stacked factorization stays where it was computed (the CPU)".into(),
+                })
+            }
             other => {
                 return Err(Decline::Op {
                     reason: format!("{other:?} runs on the CPU (a decision on the host)"),
