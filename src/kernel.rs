@@ -292,6 +292,70 @@ pub enum Dist {
         /// The standard deviation.
         std: f64,
     },
+    /// Uniform integers on `[low, high)`, every value exactly equally likely.
+    Integers {
+        /// The lower bound (included).
+        low: i64,
+        /// The upper bound (excluded).
+        high: i64,
+    },
+    /// Exponential with the given scale (mean).
+    Exponential {
+        /// The scale `1/λ`.
+        scale: f64,
+    },
+    /// Gamma with shape `k` and scale `θ`.
+    Gamma {
+        /// The shape `k > 0`.
+        shape: f64,
+        /// The scale `θ > 0`.
+        scale: f64,
+    },
+    /// Beta with shapes `a` and `b`.
+    Beta {
+        /// The first shape.
+        a: f64,
+        /// The second shape.
+        b: f64,
+    },
+    /// Poisson with mean `lam`.
+    Poisson {
+        /// The mean `λ ≥ 0`.
+        lam: f64,
+    },
+    /// Binomial: successes in `n` trials of probability `p`.
+    Binomial {
+        /// The trials.
+        n: u64,
+        /// The success probability.
+        p: f64,
+    },
+}
+
+impl Dist {
+    /// The distribution's name (NumPy's).
+    ///
+    /// ```
+    /// assert_eq!(tessera::kernel::Dist::Poisson { lam: 2.0 }.name(), "poisson");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            Dist::Uniform { .. } => "uniform",
+            Dist::Normal { .. } => "normal",
+            Dist::Integers { .. } => "integers",
+            Dist::Exponential { .. } => "exponential",
+            Dist::Gamma { .. } => "gamma",
+            Dist::Beta { .. } => "beta",
+            Dist::Poisson { .. } => "poisson",
+            Dist::Binomial { .. } => "binomial",
+        }
+    }
+
+    /// Whether values are drawn by [`crate::sampling::sample`] (a bounded rejection or
+    /// inversion per element, on the CPU) rather than by the fill kernels every device has.
+    pub fn sampled(&self) -> bool {
+        !matches!(self, Dist::Uniform { .. } | Dist::Normal { .. })
+    }
 }
 
 /// A pure function of the global element index: data that never needs to be stored.
@@ -431,6 +495,8 @@ impl FusedExpr {
                 LeafSource::Gen(Generator::Random { dist, .. }) => match dist {
                     Dist::Uniform { .. } => words.push(2),
                     Dist::Normal { .. } => words.push(3),
+                    // Sampled on the CPU only; their parameters never reach a kernel.
+                    other => words.extend([6, other.name().len() as u64]),
                 },
                 LeafSource::Gen(Generator::Range { .. }) => words.push(4),
                 LeafSource::Gen(Generator::Eye { .. }) => words.push(5),

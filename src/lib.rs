@@ -30,6 +30,7 @@ pub mod graph;
 pub mod kernel;
 mod multiversion;
 pub mod philox;
+pub mod sampling;
 pub mod scheduler;
 mod spill;
 pub mod storage;

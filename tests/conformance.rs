@@ -65,6 +65,83 @@ fn auto_chunks_target_128_mib() {
 }
 
 #[test]
+fn sampled_distributions_are_the_per_element_function_in_any_chunking_on_every_device() {
+    use tessera::kernel::Dist;
+    use tessera::random as r;
+    type Make = Box<dyn Fn(&[usize]) -> tessera::Array>;
+    let cases: Vec<(Dist, DType, Make)> = vec![
+        (
+            Dist::Integers {
+                low: -7,
+                high: 1000,
+            },
+            DType::I64,
+            Box::new(|c: &[usize]| r::integers(&[31, 19], c, 9, -7, 1000, DType::I64).unwrap()),
+        ),
+        (
+            Dist::Exponential { scale: 2.0 },
+            DType::F64,
+            Box::new(|c: &[usize]| r::exponential(&[31, 19], c, 9, 2.0, DType::F64).unwrap()),
+        ),
+        (
+            Dist::Gamma {
+                shape: 0.3,
+                scale: 1.5,
+            },
+            DType::F32,
+            Box::new(|c: &[usize]| r::gamma(&[31, 19], c, 9, 0.3, 1.5, DType::F32).unwrap()),
+        ),
+        (
+            Dist::Beta { a: 2.0, b: 0.5 },
+            DType::F64,
+            Box::new(|c: &[usize]| r::beta(&[31, 19], c, 9, 2.0, 0.5, DType::F64).unwrap()),
+        ),
+        (
+            Dist::Poisson { lam: 37.5 },
+            DType::I32,
+            Box::new(|c: &[usize]| r::poisson(&[31, 19], c, 9, 37.5, DType::I32).unwrap()),
+        ),
+        (
+            Dist::Binomial { n: 500, p: 0.7 },
+            DType::I64,
+            Box::new(|c: &[usize]| r::binomial(&[31, 19], c, 9, 500, 0.7, DType::I64).unwrap()),
+        ),
+    ];
+    for (dist, dtype, make) in cases {
+        // The reference: the per-element sampler, element by element (C order).
+        let want: Vec<f64> = (0..31 * 19u64)
+            .map(|g| {
+                let v = tessera::sampling::sample(dist, 9, g);
+                if dtype == DType::F32 {
+                    v as f32 as f64
+                } else {
+                    v
+                }
+            })
+            .collect();
+        for chunks in [[31, 19], [4, 5], [1, 19]] {
+            let x = make(&chunks);
+            assert_eq!(x.dtype(), dtype);
+            for (d, got) in run(&x) {
+                assert_eq!(
+                    got.as_slice().unwrap(),
+                    &want[..],
+                    "{} {chunks:?} on {d}",
+                    dist.name()
+                );
+            }
+        }
+    }
+    // Parameters out of range are errors naming the parameter.
+    let e = r::poisson(&[3], 3, 0, -1.0, DType::I64).unwrap_err();
+    assert!(e.to_string().contains("lam"), "{e}");
+    let e = r::integers(&[3], 3, 0, 5, 5, DType::I64).unwrap_err();
+    assert!(e.to_string().contains("low < high"), "{e}");
+    let e = r::exponential(&[3], 3, 0, 1.0, DType::I64).unwrap_err();
+    assert!(e.to_string().contains("floating point"), "{e}");
+}
+
+#[test]
 fn random_is_chunking_invariant_bit_for_bit() {
     for dtype in [DType::F64, DType::F32] {
         for normal in [false, true] {

@@ -75,8 +75,10 @@ pub fn from_zarr(path: &str, chunks: Option<&Bound<'_, PyAny>>) -> PyResult<Nati
     }
 }
 
-/// Uniform `[low, high)` or normal `(loc, scale)` values from the counter-based
-/// generator: the same seed gives the same values in any chunking, on any device.
+/// Values of `dist` from the counter-based generator: uniform `[a, b)`, normal `(a, b)`,
+/// integers `[a, b)`, exponential (scale `a`), gamma (shape `a`, scale `b`), beta
+/// (`a`, `b`), poisson (`a`), binomial (`a` trials, probability `b`). The same seed
+/// gives the same values in any chunking, on any device.
 #[pyfunction]
 #[pyo3(signature = (dist, shape, chunks, seed, a, b, dtype))]
 #[allow(clippy::too_many_arguments)]
@@ -94,6 +96,19 @@ pub fn random(
     let r = match dist {
         "uniform" => tessera::random::uniform_range(&shape, c, seed, a, b, d),
         "normal" => tessera::random::normal_with(&shape, c, seed, a, b, d),
+        "integers" => tessera::random::integers(&shape, c, seed, a as i64, b as i64, d),
+        "exponential" => tessera::random::exponential(&shape, c, seed, a, d),
+        "gamma" => tessera::random::gamma(&shape, c, seed, a, b, d),
+        "beta" => tessera::random::beta(&shape, c, seed, a, b, d),
+        "poisson" => tessera::random::poisson(&shape, c, seed, a, d),
+        "binomial" => {
+            if !(a >= 0.0 && a.fract() == 0.0) {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "binomial: n={a} must be a non-negative integer"
+                )));
+            }
+            tessera::random::binomial(&shape, c, seed, a as u64, b, d)
+        }
         _ => {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
                 "no distribution {dist:?}"
@@ -101,4 +116,32 @@ pub fn random(
         }
     };
     wrap(r.py()?)
+}
+
+/// A random permutation of `0..n` (int64).
+#[pyfunction]
+pub fn permutation(n: usize, chunks: &Bound<'_, PyAny>, seed: u64) -> PyResult<Native> {
+    wrap(tessera::random::permutation(n, self::chunks(chunks)?, seed).py()?)
+}
+
+/// `size` draws from the 1-d array `a`, with or without replacement, optionally weighted.
+#[pyfunction]
+#[pyo3(signature = (a, size, chunks, seed, replace, p=None))]
+pub fn choice(
+    a: &Native,
+    size: Vec<usize>,
+    chunks: &Bound<'_, PyAny>,
+    seed: u64,
+    replace: bool,
+    p: Option<&Native>,
+) -> PyResult<Native> {
+    let c = self::chunks(chunks)?;
+    wrap(tessera::random::choice(
+        &a.0,
+        &size,
+        c,
+        seed,
+        replace,
+        p.map(|p| &p.0),
+    ))
 }

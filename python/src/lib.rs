@@ -45,6 +45,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(creation::from_npy, m)?,
         wrap_pyfunction!(creation::from_zarr, m)?,
         wrap_pyfunction!(creation::random, m)?,
+        wrap_pyfunction!(creation::permutation, m)?,
+        wrap_pyfunction!(creation::choice, m)?,
         wrap_pyfunction!(custom::map_blocks, m)?,
         wrap_pyfunction!(custom::map_overlap, m)?,
         wrap_pyfunction!(custom::reduction, m)?,

@@ -90,6 +90,8 @@ pub fn meta(expr: &FusedExpr, shape: &[usize]) -> Vec<i32> {
                 let (shift, scale) = match dist {
                     Dist::Uniform { low, high } => (low, high - low),
                     Dist::Normal { mean, std } => (mean, std),
+                    // Sampled on the CPU (the device walks decline them): no parameters.
+                    _ => (0.0, 1.0),
                 };
                 if leaf.dtype == DType::F64 {
                     // f64 kernels rebuild both from three f32 parts (as the CPU, the

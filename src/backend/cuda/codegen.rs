@@ -288,6 +288,14 @@ fn leaf_value(expr: &FusedExpr, l: usize, ndim: usize) -> Result<String, Decline
     let seed = format!("tsr_meta_seed(tmeta, {p})");
     Ok(match (&leaf.source, leaf.dtype) {
         (LeafSource::Input(slot), _) => format!("tsr_load(in{slot}, {idx})"),
+        (LeafSource::Gen(Generator::Random { dist, .. }), _) if dist.sampled() => {
+            return Err(Decline::Op {
+                reason: format!(
+                    "random {} draws (a bounded rejection or inversion per element) are generated on the CPU",
+                    dist.name()
+                ),
+            })
+        }
         (LeafSource::Gen(Generator::Random { dist, .. }), DType::F64) => match dist {
             Dist::Uniform { low, high } => {
                 exact(*low, "random bound")?;
@@ -299,8 +307,9 @@ fn leaf_value(expr: &FusedExpr, l: usize, ndim: usize) -> Result<String, Decline
                 )
             }
             // The CPU's f64 normals use the host libm's log and cos; CUDA's differ by
-            // ulps, and every device must give the same bits.
-            Dist::Normal { .. } => {
+            // ulps, and every device must give the same bits. (Sampled dists were
+            // declined above.)
+            _ => {
                 return Err(Decline::feature(
                     "bit-identical f64 log/cos",
                     "random normal f64 is generated on the CPU (CUDA's log and cos differ from the host's by ulps)",
@@ -309,8 +318,8 @@ fn leaf_value(expr: &FusedExpr, l: usize, ndim: usize) -> Result<String, Decline
         },
         (LeafSource::Gen(Generator::Random { dist, .. }), d @ (DType::F32 | DType::F16 | DType::BF16)) => {
             let f = match dist {
-                Dist::Uniform { .. } => "tsr_uniform_f32",
                 Dist::Normal { .. } => "tsr_normal_f32",
+                _ => "tsr_uniform_f32",
             };
             let v = format!(
                 "(__int_as_float(tmeta[{}]) + __int_as_float(tmeta[{}]) * {f}((u64){idx}, {seed}))",

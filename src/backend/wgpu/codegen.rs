@@ -597,6 +597,14 @@ fn leaf_value(
                 read
             }
         }
+        LeafSource::Gen(Generator::Random { dist, .. }) if dist.sampled() => {
+            return Err(Decline::Op {
+                reason: format!(
+                    "random {} draws (a bounded rejection or inversion per element) are generated on the CPU",
+                    dist.name()
+                ),
+            })
+        }
         LeafSource::Gen(Generator::Random {
             dist: Dist::Uniform { low, high },
             ..
@@ -633,8 +641,8 @@ fn leaf_value(
                 });
             }
             let f = match dist {
-                Dist::Uniform { .. } => "random_uniform_f32",
                 Dist::Normal { .. } => "random_normal_f32",
+                _ => "random_uniform_f32",
             };
             let v = format!("bitcast<f32>(tmeta[{}]) + bitcast<f32>(tmeta[{}]) * {f}(u32({idx}), vec2<u32>(bitcast<u32>(tmeta[{p}]), bitcast<u32>(tmeta[{}])))", p + 2, p + 3, p + 1);
             if leaf.dtype == DType::F16 {

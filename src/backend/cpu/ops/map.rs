@@ -425,6 +425,14 @@ pub fn gen_run_f64(g: &Generator, start: i64, stride: i64, out: &mut [f64]) {
             let (scale, shift) = match dist {
                 Dist::Uniform { low, high } => (high - low, low),
                 Dist::Normal { mean, std } => (std, mean),
+                // A bounded rejection or inversion per element (`crate::sampling`).
+                _ => {
+                    for (i, o) in out.iter_mut().enumerate() {
+                        let g = (start + i as i64 * stride) as u64;
+                        *o = crate::sampling::sample(dist, seed, g);
+                    }
+                    return;
+                }
             };
             let normal = matches!(dist, Dist::Normal { .. });
             if stride != 1 {
@@ -455,6 +463,13 @@ pub fn gen_run_f32(g: &Generator, start: i64, stride: i64, out: &mut [f32]) {
     let (scale, shift, normal) = match dist {
         Dist::Uniform { low, high } => ((high - low) as f32, low as f32, false),
         Dist::Normal { mean, std } => (std as f32, mean as f32, true),
+        // Sampled in f64 and rounded once.
+        _ => {
+            let mut tmp = vec![0f64; out.len()];
+            gen_run_f64(g, start, stride, &mut tmp);
+            out.iter_mut().zip(tmp).for_each(|(o, v)| *o = v as f32);
+            return;
+        }
     };
     let (per, stream) = if normal {
         (2u64, STREAM_NORMAL_F32)
