@@ -160,16 +160,13 @@ class Generator:
         if pool.ndim != 1:
             raise ValueError(f"choice: a must be 1-d or an int, got shape {pool.shape}")
         shape = () if size is None else _shape(size)
-        k = 1
-        for s in shape:
-            k *= s
         weights = None if p is None else _arr(p)._n
-        out = Array(
-            _native.choice(
-                pool._n, list(shape), _chunks(chunks, (max(pool.shape[0], k),), "int64"), self._next(), bool(replace), weights
-            )
-        )
-        return out
+        # One chunk size serves the index arrays of both lengths (k draws, n candidates).
+        if isinstance(chunks, (tuple, list)) and len(chunks) == 1:
+            chunks = chunks[0]
+        if not (chunks == "auto" or isinstance(chunks, int)):
+            raise ValueError(f"choice: chunks={chunks!r}: give one chunk size (an int) or 'auto'")
+        return Array(_native.choice(pool._n, list(shape), chunks, self._next(), bool(replace), weights))
 
     # dask's RandomState spelling
     def random_sample(self, size: Any = None, chunks: Any = "auto", **kwargs: Any) -> Array:

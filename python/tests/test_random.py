@@ -112,6 +112,8 @@ def test_permutation_and_choice():
     x = ts.from_array(np.arange(12.0).reshape(4, 3), chunks=2)
     px = rng.permutation(x).compute()
     assert sorted(map(tuple, px.tolist())) == sorted(map(tuple, np.arange(12.0).reshape(4, 3).tolist()))
+    # One chunk size for the draws and the candidates, whatever their lengths.
+    assert rng.choice(1000, size=10, chunks=(30,)).compute().shape == (10,)
     c = rng.choice(50, size=(5, 4), replace=False).compute()
     assert c.shape == (5, 4) and len(set(c.ravel().tolist())) == 20
     w = np.array([0.0, 0.1, 0.0, 0.6, 0.3])

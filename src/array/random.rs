@@ -282,6 +282,8 @@ pub fn permutation(n: usize, chunks: impl Into<Chunks>, seed: u64) -> Result<Arr
 /// cumulative sum at uniform points); without, the first `prod(size)` of a random
 /// permutation (or, with weights, of an exponential race `E_i / p_i`, which draws each
 /// next element with probability proportional to the weights left, as NumPy's).
+/// `chunks` chunks the index arrays of both lengths (`prod(size)` draws and `n`
+/// candidates): give a size or `"auto"`.
 ///
 /// ```
 /// let a = tessera::arange(10.0, 20.0, 1.0, 5).unwrap();
@@ -337,9 +339,10 @@ pub fn choice(
         let idx = match (replace, p) {
             (true, None) => integers(&[k], chunks, seed, 0, n.max(1) as i64, DType::I64)?,
             (true, Some(p)) => {
-                let p = p.astype(DType::F64);
-                let cdf = p.cumsum(Some(0));
-                let total = p.sum();
+                // Points below the last cumulative weight itself (not a sum in another
+                // order): a zero weight at the end can never be drawn by rounding.
+                let cdf = p.astype(DType::F64).cumsum(Some(0));
+                let total = cdf.slice(&[crate::Index::At(n.max(1) as isize - 1)]);
                 let u = &uniform(&[k], chunks, seed)? * &total;
                 cdf.searchsorted(&u, super::Side::Right)
                     .minimum((n as i64 - 1).max(0))

@@ -1,6 +1,9 @@
 //! Per-matrix decompositions over a stack of matrices (the linear-algebra extension's
 //! batched `det`, `slogdet`, `inv`, `solve`, `cholesky`, `eigh`, `eig`, `svd`, `qr`, ...)
-//! on faer, in the input's own precision: f32, f64, complex64 and complex128.
+//! on faer, in double precision: f32 and complex64 stacks are widened to f64 and
+//! complex128 and their results rounded once back (as accurate or more, and one copy of
+//! faer's generic decompositions per element type in every binary instead of two: four
+//! made the GPU kit 49 MiB, over its 48 MiB limit).
 //!
 //! A chunk holds whole matrices (`(..., rows, cols)`); each is factorized on its own.
 //! Results are gathered as complex128 (which holds every value of the four dtypes
@@ -50,12 +53,7 @@ macro_rules! field {
     };
 }
 
-field!(f32, f32, F32, |x| Complex64::new(x as f64, 0.0));
 field!(f64, f64, F64, |x| Complex64::new(x, 0.0));
-field!(Complex32, f32, C64, |x| Complex64::new(
-    x.re as f64,
-    x.im as f64
-));
 field!(Complex64, f64, C128, |x| x);
 
 fn host(v: Vec<Complex64>, shape: &[usize], dtype: DType) -> Result<HostArray, Fail> {
@@ -112,6 +110,22 @@ fn zeros(out: &mut Vec<Complex64>, n: usize) {
     out.extend(std::iter::repeat_n(Complex64::new(0.0, 0.0), n));
 }
 
+/// `c` with f32 parts as f64 and complex64 parts as complex128 (exact).
+fn widen(c: &Chunk) -> Chunk {
+    let parts = c
+        .parts
+        .iter()
+        .map(|h| match h {
+            HostArray::F32(a) => HostArray::F64(a.mapv(f64::from)),
+            HostArray::C64(a) => {
+                HostArray::C128(a.mapv(|z| Complex64::new(z.re.into(), z.im.into())))
+            }
+            other => other.clone(),
+        })
+        .collect();
+    Chunk { parts }
+}
+
 /// Runs `fun` on every matrix of input 0 (`(..., rows, cols)`; input 1 holds the right
 /// sides of a solve). `dtype` is the input's.
 pub(crate) fn run(
@@ -123,10 +137,17 @@ pub(crate) fn run(
 ) -> Result<Chunk, Fail> {
     let x = inputs.first().ok_or("a stack without input")?.array();
     match dtype {
-        DType::F32 => each::<f32>(fun, (rows, cols), origin, inputs, dtype),
         DType::F64 => each::<f64>(fun, (rows, cols), origin, inputs, dtype),
-        DType::C64 => each::<Complex32>(fun, (rows, cols), origin, inputs, dtype),
         DType::C128 => each::<Complex64>(fun, (rows, cols), origin, inputs, dtype),
+        DType::F32 | DType::C64 => {
+            let wide: Vec<Chunk> = inputs.iter().map(|c| widen(c)).collect();
+            let refs: Vec<&Chunk> = wide.iter().collect();
+            if dtype == DType::F32 {
+                each::<f64>(fun, (rows, cols), origin, &refs, dtype)
+            } else {
+                each::<Complex64>(fun, (rows, cols), origin, &refs, dtype)
+            }
+        }
         other => Err(Fail::Internal(format!(
             "{} of a {other} stack of shape {:?}: the graph casts to a float dtype first",
             fun.name(),
