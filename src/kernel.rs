@@ -495,8 +495,14 @@ impl FusedExpr {
                 LeafSource::Gen(Generator::Random { dist, .. }) => match dist {
                     Dist::Uniform { .. } => words.push(2),
                     Dist::Normal { .. } => words.push(3),
-                    // Sampled on the CPU only; their parameters never reach a kernel.
-                    other => words.extend([6, other.name().len() as u64]),
+                    // Sampled on the CPU only (their parameters never reach a kernel),
+                    // but each keeps its own key: a cached decline names its own dist.
+                    Dist::Integers { .. } => words.push(6),
+                    Dist::Exponential { .. } => words.push(7),
+                    Dist::Gamma { .. } => words.push(8),
+                    Dist::Beta { .. } => words.push(9),
+                    Dist::Poisson { .. } => words.push(10),
+                    Dist::Binomial { .. } => words.push(11),
                 },
                 LeafSource::Gen(Generator::Range { .. }) => words.push(4),
                 LeafSource::Gen(Generator::Eye { .. }) => words.push(5),
@@ -749,7 +755,7 @@ pub enum LinalgOp {
     },
     /// `fun` applied to every matrix of a stack: input 0 is `(..., rows, cols)` with the
     /// matrix axes whole (and input 1 the right sides `(..., rows, k)` of a solve); the
-    /// result's parts are [`StackFn::parts`]. Computed in the input's own precision.
+    /// result's parts are [`StackFn::parts`], in the input's dtype (computed in double precision).
     Stack {
         /// The decomposition.
         fun: StackFn,

@@ -19,6 +19,7 @@ const LAYERS: &[&str] = &[
     "storage",
     "userfn",
     "kernel",
+    "sampling",
     "backend",
     "spill",
     "expr",

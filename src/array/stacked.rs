@@ -3,9 +3,9 @@
 //! `eigvalsh`, `eig`, `eigvals`, `svdvals`, and the stacked forms of `inv`, `solve`,
 //! `cholesky`, `qr` and `svd`. The matrix axes are rechunked whole (the leading axes
 //! narrowed so a block stays near its old size, as an FFT pencil), then every matrix is
-//! factorized on its own (faer, in the input's precision: f32, f64, complex64,
-//! complex128). Integer and bool input computes in f64, f16/bf16 in f32 (NumPy refuses
-//! half precision; the array API leaves it open).
+//! factorized on its own (faer, in double precision; results keep the input's dtype:
+//! f32, f64, complex64, complex128). Integer and bool input gives f64, f16/bf16 f32
+//! (NumPy refuses half precision; the array API leaves it open).
 
 use super::indexing::pencil;
 use super::{Array, Decomp, Op};
