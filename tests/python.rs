@@ -86,10 +86,12 @@ fn venv_python() -> Option<&'static PathBuf> {
             "ndindex==1.10.1",
             "pytest-json-report",
             "zarr>=3.1,<4",
+            // The reference distributions of test_random.py's KS and chi-square tests.
+            "scipy",
         ];
         let have_deps = run(Command::new(&py).args([
             "-c",
-            "import maturin, numpy, pytest, hypothesis, ndindex, zarr, pytest_jsonreport",
+            "import maturin, numpy, pytest, hypothesis, ndindex, zarr, pytest_jsonreport, scipy",
         ]))
         .is_ok();
         if !have_deps {
