@@ -86,12 +86,17 @@ fn venv_python() -> Option<&'static PathBuf> {
             "ndindex==1.10.1",
             "pytest-json-report",
             "zarr>=3.1,<4",
-            // The reference distributions of test_random.py's KS and chi-square tests.
+            // The reference distributions of test_random.py's KS and chi-square tests
+            // (and xarray's interp).
             "scipy",
+            // test_xarray.py: the chunk manager under xarray, against xarray on NumPy
+            // (bottleneck: xarray's ffill reference).
+            "xarray>=2025.1",
+            "bottleneck",
         ];
         let have_deps = run(Command::new(&py).args([
             "-c",
-            "import maturin, numpy, pytest, hypothesis, ndindex, zarr, pytest_jsonreport, scipy",
+            "import maturin, numpy, pytest, hypothesis, ndindex, zarr, pytest_jsonreport, scipy, xarray, bottleneck",
         ]))
         .is_ok();
         if !have_deps {

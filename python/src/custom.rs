@@ -8,6 +8,7 @@
 
 use crate::array::{scalar, wrap, Native};
 use crate::convert::{dtype_from_name, host_from_numpy, host_to_numpy};
+use crate::errors::IntoPy;
 use numpy::PyUntypedArray;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -124,10 +125,30 @@ pub fn map_blocks(
     wrap(tessera::array::map_blocks_fn(&refs, f, spec))
 }
 
+/// `from_blocks(func, shape, chunks, dtype, name)`: a leaf array whose blocks
+/// `func([], info)` reads at compute time (from a lazily indexed array, a file, another
+/// library), one call per block.
+#[pyfunction]
+#[pyo3(signature = (func, shape, chunks, dtype, name))]
+pub fn from_blocks(
+    func: Py<PyAny>,
+    shape: Vec<usize>,
+    chunks: &Bound<'_, PyAny>,
+    dtype: &str,
+    name: String,
+) -> PyResult<Native> {
+    let dtype = dtype_from_name(dtype)?;
+    let grid = crate::array::chunks(chunks)?
+        .resolve("from_array", &shape, dtype.size())
+        .py()?;
+    let f = block_fn(func, name, dtype);
+    wrap(tessera::array::from_blocks_fn(grid, dtype, f))
+}
+
 /// `map_overlap(func, arrays, depth, boundary, value, trim, dtype, name)`: boundary is
 /// `none`, `periodic`, `reflect`, `nearest` or `constant` (with `value`).
 #[pyfunction]
-#[pyo3(signature = (func, arrays, depth, boundary, value, trim, dtype, name))]
+#[pyo3(signature = (func, arrays, depth, boundary, value, trim, dtype, name, chunks=None, new_axis=vec![]))]
 #[allow(clippy::too_many_arguments)]
 pub fn map_overlap(
     func: Py<PyAny>,
@@ -138,6 +159,8 @@ pub fn map_overlap(
     trim: bool,
     dtype: &str,
     name: String,
+    chunks: Option<&Bound<'_, PyAny>>,
+    new_axis: Vec<usize>,
 ) -> PyResult<Native> {
     let dtype = dtype_from_name(dtype)?;
     let boundary = boundary_of(boundary, value)?;
@@ -148,12 +171,11 @@ pub fn map_overlap(
         trim,
     };
     let f = block_fn(func, name, dtype);
-    wrap(tessera::array::map_overlap_fn(
-        &refs,
-        f,
-        ov,
-        OutSpec::new(dtype),
-    ))
+    let mut spec = OutSpec::new(dtype).new_axis(&new_axis);
+    if let Some(c) = chunks {
+        spec = spec.chunks(axis_chunks(c)?);
+    }
+    wrap(tessera::array::map_overlap_fn(&refs, f, ov, spec))
 }
 
 /// `reduction(chunk, combine, aggregate, x, axes, keepdims, dtype, partial_dtype,

@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("AUTO_CHUNK_BYTES", tessera::chunks::AUTO_CHUNK_BYTES)?;
     // As the CLI does: chunk-sized buffers stay in the process instead of going back to
     // the OS and faulting in again page by page (measured: TSQR 2,000,000 x 100 from
     // Python took 25% longer than the CLI without it). TESSERA_TUNE_ALLOCATOR=0 keeps
@@ -48,6 +49,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(creation::permutation, m)?,
         wrap_pyfunction!(creation::choice, m)?,
         wrap_pyfunction!(custom::map_blocks, m)?,
+        wrap_pyfunction!(custom::from_blocks, m)?,
         wrap_pyfunction!(custom::map_overlap, m)?,
         wrap_pyfunction!(custom::reduction, m)?,
         wrap_pyfunction!(custom::cumreduction, m)?,

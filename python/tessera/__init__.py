@@ -14,7 +14,7 @@ from . import _native
 
 __version__ = _native.__version__
 
-from . import config, diagnostics, fft, linalg, random  # noqa: E402
+from . import config, diagnostics, fft, lib, linalg, random  # noqa: E402
 from ._array import Array  # noqa: E402
 from ._creation import (  # noqa: E402
     arange,
@@ -37,6 +37,7 @@ from ._creation import (  # noqa: E402
 )
 from ._custom import apply_gufunc, blockwise, map_blocks, map_blocks_kernel, map_overlap  # noqa: E402
 from ._custom_reduce import cumreduction, reduction  # noqa: E402
+from ._einsum import einsum  # noqa: E402
 from ._io import store, to_npy, to_zarr  # noqa: E402
 from ._quantiles import median, nanmedian, nanpercentile, nanquantile, percentile, quantile  # noqa: E402
 from ._selection import (  # noqa: E402

@@ -512,6 +512,13 @@ class Array:
     def copy(self) -> Array:
         return self
 
+    # Immutable and lazy: a copy is the same array (xarray deep-copies its data).
+    def __copy__(self) -> Array:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Array:
+        return self
+
     def visualize(self, filename: str = "mydask", format: str | None = None, **kwargs: Any) -> Any:
         """Draws the task graph with Graphviz (``dot`` must be installed) to
         ``filename`` (``.png`` unless it or ``format`` says otherwise); in IPython returns

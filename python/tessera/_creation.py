@@ -37,11 +37,60 @@ def from_array(
     meta: Any = None,
     inline_array: bool = False,
 ) -> Array:
-    """A Tessera array from a NumPy array or anything ``np.asarray`` reads (lists,
-    h5py/zarr arrays, another Tessera array is rechunked)."""
+    """A Tessera array from a NumPy array (copied in), a list, or any array-like with
+    ``shape``, ``dtype`` and ``__getitem__`` (zarr-python, h5py, xarray's lazily indexed
+    backend arrays, a ``np.memmap``): those are read lazily, one ``x[block's slices]``
+    per block at compute time (``getitem(x, slices)`` if given; ``lock=True`` or a lock
+    object serialises the reads), never whole, as dask's ``from_array`` does. Another
+    Tessera array is rechunked.
+
+    >>> import numpy as np, tessera as da
+    >>> class Lazy:  # any sliceable array-like
+    ...     shape, dtype = (6,), np.dtype("f8")
+    ...     def __getitem__(self, sl):
+    ...         return np.arange(6.0)[sl]
+    >>> da.from_array(Lazy(), chunks=4).sum().compute()
+    np.float64(15.0)
+    """
     if isinstance(x, Array):
         return x if chunks == "auto" else x.rechunk(chunks)
+    if _lazily_read(x):
+        return _from_sliceable(x, chunks, name, getitem, lock)
     return from_numpy(x, chunks)
+
+
+def _lazily_read(x: Any) -> bool:
+    """Whether ``from_array`` reads ``x`` block by block: an array-like that slices, not
+    an in-memory NumPy array (a memmap is a file: read lazily)."""
+    if isinstance(x, np.ndarray):
+        return isinstance(x, np.memmap)
+    return all(hasattr(x, a) for a in ("shape", "dtype", "__getitem__")) and not isinstance(x, (list, tuple, str, bytes))
+
+
+def _from_sliceable(x: Any, chunks: Any, name: Any, getitem: Any, lock: Any) -> Array:
+    import threading
+
+    from ._custom import _declared
+
+    shape = tuple(int(s) for s in x.shape)
+    dtype = _dtypes.name_of(np.dtype(x.dtype))
+    plain = getitem if getitem is not None else (lambda a, sl: a[sl])
+    # dask's lock=: True serialises the reads (a source that is not thread-safe, such
+    # as netCDF through HDF5), a lock object is held around each.
+    guard = threading.Lock() if lock is True else (lock if hasattr(lock, "__enter__") else None)
+
+    def get(a: Any, sl: Any) -> Any:
+        if guard is None:
+            return plain(a, sl)
+        with guard:
+            return plain(a, sl)
+
+    def read(_blocks: list[np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        sl = tuple(slice(s, e) for s, e in info["location"])
+        return _declared(np.asarray(get(x, sl)).reshape([e - s for s, e in info["location"]]), dtype)
+
+    label = str(name) if isinstance(name, str) else f"from_array-{type(x).__name__}"
+    return Array(_native.from_blocks(read, list(shape), _chunks(chunks, shape, dtype), dtype, label))
 
 
 def asarray(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import numpy as np
 
-from ._array import Array, _compute_kw
+from ._array import Array, _compute_kw, _result
 
 
 def to_npy(x: Array, path: Any, **kwargs: Any) -> None:
@@ -54,15 +55,20 @@ def to_zarr(
 def store(
     sources: Any,
     targets: Any,
-    lock: bool = True,
+    lock: Any = True,
     regions: Any = None,
     compute: bool = True,
     return_stored: bool = False,
+    flush: bool = False,
     **kwargs: Any,
 ) -> Any:
-    """Stores arrays into targets: a path (a Zarr array is written block by block) or an
-    object with ``__setitem__`` (a NumPy, zarr-python or h5py array), which gets the
-    computed blocks assigned region by region (all sources computed in one shared graph)."""
+    """Stores arrays into targets (dask's ``store``): a path (a Zarr array is written
+    block by block by the engine) or an object with ``__setitem__`` (a NumPy,
+    zarr-python or h5py array, a region of one), which gets each block assigned as soon
+    as it is computed and then dropped, so a source larger than memory streams through.
+    All sources are computed in one shared graph. ``lock``: ``True`` serialises the
+    assignments (blocks that share a target chunk), a lock object is held around each,
+    ``False``/``None`` lets them run concurrently. ``flush`` is accepted for xarray."""
     single = isinstance(sources, Array)
     srcs = [sources] if single else list(sources)
     tgts = [targets] if single else list(targets)
@@ -71,25 +77,58 @@ def store(
     if not compute or return_stored:
         raise ValueError("store(compute=False / return_stored=True) is not supported; Tessera stores at once")
     regs = [None] * len(srcs) if regions is None else ([regions] if single else list(regions))
-    blocks: list[Array] = []
-    places: list[tuple[Any, Any]] = []
+    if len(regs) != len(srcs):
+        raise ValueError(f"store: {len(srcs)} sources but {len(regs)} regions")
+    guard = threading.Lock() if lock is True else (lock if hasattr(lock, "__enter__") else None)
+    writes: list[Array] = []
     for s, t, r in zip(srcs, tgts, regs):
+        if not isinstance(s, Array):
+            from ._creation import asarray
+
+            s = asarray(s)
         if isinstance(t, (str, os.PathLike)):
             to_zarr(s, t, overwrite=True, **kwargs)
             continue
-        if tuple(getattr(t, "shape", ())) != s.shape and r is None:
-            raise ValueError(f"store: source shape {s.shape} and target shape {getattr(t, 'shape', None)} differ")
-        offs = [0 if r is None else (r[i].start or 0) for i in range(s.ndim)]
-        for idx in np.ndindex(*s.numblocks):
-            sl = []
-            for ax, b in enumerate(idx):
-                start = sum(s.chunks[ax][:b]) + offs[ax]
-                sl.append(slice(start, start + s.chunks[ax][b]))
-            blocks.append(s.blocks[idx])
-            places.append((t, tuple(sl)))
-    if blocks:
+        writes.append(_writer(s, t, r, guard))
+    if writes:
         from .routines import compute as _compute
 
-        for (t, sl), v in zip(places, _compute(*blocks, **kwargs)):
-            t[sl] = v
+        _compute(*writes, **kwargs)
     return None
+
+
+def _writer(s: Array, t: Any, region: Any, guard: Any) -> Array:
+    """An array of one element per block of ``s`` whose computing writes that block into
+    ``t`` (at ``region``'s offset): the writes are tasks, so blocks stream to the target."""
+    from . import _native
+
+    tshape = tuple(getattr(t, "shape", ()))
+    if region is None and tshape != s.shape:
+        raise ValueError(
+            f"store: source shape {s.shape} and target shape {tshape} differ; pass regions= to write into part of it"
+        )
+    region = tuple(region) if isinstance(region, (tuple, list)) else ((region,) if region is not None else ())
+    offs = []
+    for ax in range(s.ndim):
+        r = region[ax] if ax < len(region) else slice(None)
+        if isinstance(r, slice):
+            start, stop, step = r.indices(tshape[ax]) if ax < len(tshape) else (r.start or 0, None, 1)
+            if step != 1 or (stop is not None and stop - start != s.shape[ax]):
+                raise ValueError(f"store: region {r} on axis {ax} does not hold the source's {s.shape[ax]} elements")
+            offs.append(start)
+        else:
+            raise ValueError(f"store: regions are slices per axis, not {r!r}")
+
+    def write(blocks: list[np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        (inp,) = info["inputs"]
+        sl = tuple(slice(a + o, b + o) for (a, b), o in zip(inp["location"], offs))
+        value = _result(blocks[0], s._n.dtype)
+        if guard is None:
+            t[sl] = value
+        else:
+            with guard:
+                t[sl] = value
+        return np.zeros((1,) * s.ndim, dtype=bool)
+
+    ones = [[1] * len(c) for c in s.chunks]
+    return Array(_native.map_blocks(write, [s._n], "bool", ones, [], [], "store"))

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _sorting, fft, linalg, routines
+from . import _creation, _einsum, _quantiles, _sorting, fft, linalg, routines
 
 _UFUNCS = {
     "add": routines.add,
@@ -239,6 +239,31 @@ _FUNCTIONS: dict[Any, Any] = {
     np.linalg.inv: linalg.inv,
     np.linalg.cholesky: lambda a, upper=False: linalg.cholesky(a, lower=not upper),
     np.linalg.lstsq: lambda a, b, rcond=None: linalg.lstsq(a, b),
+    np.median: lambda a, axis=None, out=None, overwrite_input=False, keepdims=False: _quantiles.median(a, axis, keepdims),
+    np.nanmedian: lambda a, axis=None, out=None, overwrite_input=False, keepdims=False: _quantiles.nanmedian(a, axis, keepdims),
+    np.quantile: lambda a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, **kw: (
+        _quantiles.quantile(a, q, axis, method, keepdims)
+    ),
+    np.nanquantile: lambda a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, **kw: (
+        _quantiles.nanquantile(a, q, axis, method, keepdims)
+    ),
+    np.percentile: lambda a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, **kw: (
+        _quantiles.percentile(a, q, axis, method, keepdims)
+    ),
+    np.nanpercentile: lambda a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, **kw: (
+        _quantiles.nanpercentile(a, q, axis, method, keepdims)
+    ),
+    np.zeros_like: lambda a, dtype=None, order="K", subok=True, shape=None, **kw: _creation.zeros_like(
+        a, dtype=dtype, shape=shape
+    ),
+    np.ones_like: lambda a, dtype=None, order="K", subok=True, shape=None, **kw: _creation.ones_like(a, dtype=dtype, shape=shape),
+    np.empty_like: lambda a, dtype=None, order="K", subok=True, shape=None, **kw: _creation.empty_like(
+        a, dtype=dtype, shape=shape
+    ),
+    np.full_like: lambda a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw: _creation.full_like(
+        a, fill_value, dtype=dtype, shape=shape
+    ),
+    np.einsum: _einsum.einsum,
     np.partition: _sorting.partition,
     np.argpartition: _sorting.argpartition,
     np.sort: lambda a, axis=-1, kind=None, order=None, *, stable=None: _sorting.sort(a, axis),

@@ -28,7 +28,17 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, skip_nan: 
     qa = np.asarray(q, dtype=np.float64)
     if qa.ndim > 1:
         raise ValueError(f"quantile: q must be a number or 1-d, not of shape {qa.shape}")
-    n = _arr(a)._n.quantiles([float(v) for v in qa.reshape(-1)], _axis(axis), method, bool(keepdims), skip_nan)
+    x = _arr(a)
+    if isinstance(axis, (tuple, list)) and len(axis) > 1:
+        # Several axes: moved last and merged into one (NumPy's answer, one pass).
+        axes = sorted({operator.index(v) % x.ndim for v in axis})
+        rest = [i for i in range(x.ndim) if i not in axes]
+        merged = x.transpose(rest + axes).reshape([x.shape[i] for i in rest] + [-1])
+        r = _quantile(merged, q, -1, method, False, skip_nan)
+        if keepdims:
+            r = r.reshape(list(qa.shape) + [1 if i in axes else x.shape[i] for i in range(x.ndim)])
+        return r
+    n = x._n.quantiles([float(v) for v in qa.reshape(-1)], _axis(axis), method, bool(keepdims), skip_nan)
     out = Array(n)
     return out[0] if qa.ndim == 0 else out
 

@@ -49,6 +49,51 @@ def test_store_into_numpy():
     np.testing.assert_array_equal(target, a * 2)
 
 
+class _Sliceable:
+    """An array-like that is not NumPy and records every read (what from_array sees of
+    a zarr, h5py or xarray lazily indexed array)."""
+
+    def __init__(self, a):
+        self.a, self.shape, self.dtype, self.reads = a, a.shape, a.dtype, []
+
+    def __getitem__(self, key):
+        self.reads.append(key)
+        return self.a[key]
+
+
+def test_from_array_reads_block_by_block():
+    a = RNG.standard_normal((10, 8)).astype(">f4")  # big-endian: converted per block
+    src = _Sliceable(a)
+    x = da.from_array(src, chunks=(4, 3))
+    assert src.reads == [] and x.chunks == ((4, 4, 2), (3, 3, 2))
+    np.testing.assert_array_equal(x[:4, :3].compute(), a[:4, :3])
+    assert src.reads == [(slice(0, 4), slice(0, 3))]  # one block read, never the whole
+    np.testing.assert_array_equal((x * 2).compute(), a.astype("f4") * 2)
+    assert len(src.reads) == 1 + 9
+    lock_src = _Sliceable(a)
+    np.testing.assert_allclose(da.from_array(lock_src, chunks=5, lock=True).sum().compute(), a.sum(dtype="f8"), rtol=1e-5)
+    assert len(lock_src.reads) == 4
+
+
+def test_store_streams_blocks_into_regions():
+    a = RNG.standard_normal((10, 8))
+    target = np.full((12, 8), -1.0)
+    seen = []
+
+    class Target:
+        shape = target.shape
+
+        def __setitem__(self, key, value):
+            seen.append(key)
+            target[key] = value
+
+    da.store([da.from_array(a, chunks=(3, 8)) + 1], [Target()], regions=[(slice(2, 12),)], lock=False)
+    np.testing.assert_array_equal(target[2:], a + 1)
+    assert (target[:2] == -1).all() and len(seen) == 4  # one assignment per block
+    with pytest.raises(ValueError, match="regions"):
+        da.store(da.ones((3, 3), chunks=2), np.zeros((4, 4)))
+
+
 @pytest.mark.cpu_only
 def test_repr_and_html():
     x = da.ones((1000, 800, 3), chunks=(100, 400, 3))

@@ -316,6 +316,44 @@ pub fn map_overlap_kernel(
     map_overlap_with(inputs, f, ov, out, Some(Arc::new(kernel)))
 }
 
+/// An array whose blocks `f` makes from nothing but their place: a leaf for data that
+/// lives elsewhere (a lazily indexed file, another library's array), read block by block
+/// at compute time and never whole. `f` gets no input blocks and the output's
+/// [`BlockInfo`] (its block, location and shape), and must return a block of that shape
+/// and `dtype`.
+///
+/// ```
+/// use tessera::array::from_blocks_fn;
+/// use tessera::chunks::ChunkGrid;
+/// use tessera::userfn::BlockFn;
+/// use tessera::HostArray;
+/// let grid = ChunkGrid::regular(&[6], &[4]);
+/// let f = BlockFn::new("ramp", |_, info| {
+///     let v: Vec<f64> = info.location[0].clone().map(|i| i as f64).collect();
+///     Ok(HostArray::from(ndarray::Array1::from(v).into_dyn()))
+/// });
+/// let x = from_blocks_fn(grid, tessera::DType::F64, f);
+/// assert_eq!(x.compute::<f64>().unwrap().sum(), 15.0);
+/// ```
+pub fn from_blocks_fn(grid: ChunkGrid, dtype: DType, f: BlockFn) -> Array {
+    let shape = grid.all().iter().map(|c| c.iter().sum()).collect();
+    Array::new(
+        Op::MapBlocks(Arc::new(BlockMap {
+            op: "from_array",
+            f,
+            loop_grid: grid.clone(),
+            drop_axis: vec![],
+            new_axis: vec![],
+            halo: None,
+            kernel: None,
+        })),
+        vec![],
+        shape,
+        dtype,
+        grid,
+    )
+}
+
 fn map_blocks_with(
     inputs: &[&Array],
     f: BlockFn,
@@ -446,10 +484,11 @@ fn map_overlap_with(
                 format!("depth has {} entries for an array of shape {:?}; give one per axis (0 for none)", ov.depth.len(), first.shape),
             ));
         }
-        if out.chunks.is_some() || !out.drop_axis.is_empty() || !out.new_axis.is_empty() {
+        let reshaped = out.chunks.is_some() || !out.new_axis.is_empty();
+        if !out.drop_axis.is_empty() || (ov.trim && reshaped) {
             return Err(Error::arg(
                 OP,
-                "chunks=, drop_axis= and new_axis= are map_blocks' (a halo is cut by shape); call map_blocks on map_overlap(..., trim=false)'s result",
+                "chunks= and new_axis= need trim=false (a trimmed halo is cut by shape), and drop_axis= is map_blocks'",
             ));
         }
         let mode = match ov.boundary {
@@ -478,6 +517,10 @@ fn map_overlap_with(
         let lg = first.grid.clone();
         let grid = if ov.trim {
             lg.clone()
+        } else if reshaped {
+            // The function says what each extended block becomes (windows of it,
+            // with a new axis): one output block per loop block.
+            out_grid(OP, &lg, &out)?
         } else {
             // The extended blocks: each gains its halo (cut at the edges without a
             // boundary).
@@ -504,7 +547,7 @@ fn map_overlap_with(
                 f,
                 loop_grid: lg,
                 drop_axis: vec![],
-                new_axis: vec![],
+                new_axis: out.new_axis.clone(),
                 halo: Some(Halo {
                     depth: ov.depth.clone(),
                     padded: mode.is_some(),

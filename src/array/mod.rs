@@ -17,8 +17,8 @@ mod gufunc;
 pub use gufunc::{apply_gufunc, apply_gufunc_fn, GufuncSpec};
 mod user_reduce;
 pub use custom::{
-    map_blocks, map_blocks_fn, map_blocks_kernel, map_overlap, map_overlap_fn, map_overlap_kernel,
-    AxisChunks, Boundary, OutSpec, Overlap,
+    from_blocks_fn, map_blocks, map_blocks_fn, map_blocks_kernel, map_overlap, map_overlap_fn,
+    map_overlap_kernel, AxisChunks, Boundary, OutSpec, Overlap,
 };
 pub use user_reduce::{cumreduction, cumreduction_fn, reduction, reduction_fn, ReductionSpec};
 mod elementwise;

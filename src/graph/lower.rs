@@ -955,12 +955,60 @@ pub(crate) fn build(arrays: &[&Array], lowering: super::Lowering) -> Result<Task
             ),
         });
     }
+    let mut stored = l.stored;
+    let tasks = prune(l.tasks, &mut outputs, &mut stored);
     let mut g = TaskGraph {
-        tasks: l.tasks,
+        tasks,
         outputs,
         priority: vec![],
-        stored: l.stored,
+        stored,
     };
     g.priority = super::order::order(&g);
     Ok(g)
+}
+
+/// The tasks some output needs, in their order (inputs still before consumers), ids
+/// renumbered. A node is planned whole, but a slice of an opaque one (a user
+/// function, a lazily read source) reads only some of its blocks: the others must not
+/// run.
+fn prune(
+    tasks: Vec<Task>,
+    outputs: &mut [super::OutputSpec],
+    stored: &mut Vec<(usize, std::sync::Arc<crate::spill::Persisted>, usize)>,
+) -> Vec<Task> {
+    let mut live = vec![false; tasks.len()];
+    let mut stack: Vec<usize> = outputs
+        .iter()
+        .flat_map(|o| o.blocks.iter().copied())
+        .collect();
+    while let Some(t) = stack.pop() {
+        if !std::mem::replace(&mut live[t], true) {
+            stack.extend(tasks[t].inputs.iter().copied());
+        }
+    }
+    if live.iter().all(|&l| l) {
+        return tasks;
+    }
+    let mut id = vec![usize::MAX; tasks.len()];
+    let mut kept = Vec::with_capacity(live.iter().filter(|&&l| l).count());
+    for (i, mut t) in tasks.into_iter().enumerate() {
+        if live[i] {
+            id[i] = kept.len();
+            for x in &mut t.inputs {
+                *x = id[*x];
+            }
+            kept.push(t);
+        }
+    }
+    for o in outputs.iter_mut() {
+        for b in &mut o.blocks {
+            *b = id[*b];
+        }
+    }
+    stored.retain_mut(|(t, _, _)| {
+        let keep = live[*t];
+        *t = id[*t];
+        keep
+    });
+    kept
 }

@@ -197,18 +197,43 @@ def astype(x: Array, dtype: Any, /, *, copy: builtins.bool = True, device: Any =
 
 def result_type(*arrays_and_dtypes: Any) -> Any:
     if not arrays_and_dtypes:
-        raise ValueError("result_type needs at least one array or dtype")
+        raise TypeError("result_type needs at least one array or dtype")
+    # Python scalars are weak (exactly those types: a NumPy float64 subclasses float but
+    # is strong, NEP 50); arrays and NumPy scalars count by their dtype.
     names = [
-        _dtypes.name_of(a.dtype if isinstance(a, Array) else a)
+        _dtypes.name_of(a.dtype if isinstance(a, (Array, np.ndarray, np.generic)) else a)
         for a in arrays_and_dtypes
-        if not isinstance(a, (builtins.bool, int, float, complex))
+        if type(a) not in (builtins.bool, int, float, complex)
     ]
     if not names:
-        raise ValueError("result_type needs at least one array or dtype (Python scalars alone have none)")
+        # TypeError: xarray probes result_type one value at a time and skips those
+        # (NA, Python scalars) that raise it.
+        raise TypeError("result_type needs at least one array or dtype (Python scalars alone have none)")
     out = names[0]
     for n in names[1:]:
         out = _native.promote_types(out, n)
+    for a in arrays_and_dtypes:
+        out = _weak(out, a)
     return np.dtype(out)
+
+
+def _weak(dtype: str, v: Any) -> str:
+    """``dtype`` met by a Python scalar ``v`` (NEP 50, as NumPy does): a scalar of the
+    same or a lower kind keeps the dtype; a higher kind takes that kind's default (a
+    bool array and ``nan`` give float64, float32 and ``1j`` give complex64). The
+    standard leaves mixed kinds unspecified; xarray relies on NumPy's answer."""
+    kinds = {builtins.bool: 0, int: 1, float: 2, complex: 3}
+    k = kinds.get(type(v))
+    if k is None:
+        return dtype
+    have = 0 if dtype == "bool" else 3 if dtype.startswith("complex") else 2 if dtype.startswith(("float", "bfloat")) else 1
+    if k <= have:
+        return dtype
+    if k == 1:
+        return "int64"
+    if k == 2:
+        return "float64"
+    return "complex64" if dtype in ("float32", "float16", "bfloat16") else "complex128"
 
 
 def can_cast(from_: Any, to: Any, /) -> builtins.bool:
@@ -530,13 +555,17 @@ def mean(x: Array, /, *, axis: Any = None, keepdims: builtins.bool = False) -> A
     return x.mean(axis=axis, keepdims=keepdims)
 
 
-def std(x: Array, /, *, axis: Any = None, correction: Any = 0.0, keepdims: builtins.bool = False) -> Array:
+def std(x: Array, /, *, axis: Any = None, correction: Any = 0.0, keepdims: builtins.bool = False, ddof: Any = None) -> Array:
+    # ddof=: NumPy's name for correction, an extension (xarray passes it).
+    correction = correction if ddof is None else ddof
     if not _whole(correction):
         return routines.sqrt(_fractional_var(x, axis, correction, keepdims))
     return x.std(axis=axis, keepdims=keepdims, ddof=int(correction))
 
 
-def var(x: Array, /, *, axis: Any = None, correction: Any = 0.0, keepdims: builtins.bool = False) -> Array:
+def var(x: Array, /, *, axis: Any = None, correction: Any = 0.0, keepdims: builtins.bool = False, ddof: Any = None) -> Array:
+    # ddof=: NumPy's name for correction, an extension (xarray passes it).
+    correction = correction if ddof is None else ddof
     if not _whole(correction):
         return _fractional_var(x, axis, correction, keepdims)
     return x.var(axis=axis, keepdims=keepdims, ddof=int(correction))
@@ -573,5 +602,22 @@ def where(condition: Array, x1: Any, x2: Any, /) -> Array:
 del operator
 
 # The standard's fft extension, as the submodule the standard names.
+# Beyond the standard: what xarray calls on the namespace of the array it holds (its
+# get_array_namespace) where for NumPy data it would call NumPy. Each is the dask-named
+# function of the package, so xarray's rolling, weighted and quantile stay lazy.
+from .. import lib as lib  # noqa: E402
+from .._einsum import einsum as einsum  # noqa: E402
+from .._quantiles import median as median  # noqa: E402
+from .._quantiles import nanmedian as nanmedian  # noqa: E402
+from .._quantiles import nanquantile as nanquantile  # noqa: E402
+from .._quantiles import quantile as quantile  # noqa: E402
+from ..routines import nanmax as nanmax  # noqa: E402
+from ..routines import nanmean as nanmean  # noqa: E402
+from ..routines import nanmin as nanmin  # noqa: E402
+from ..routines import nanstd as nanstd  # noqa: E402
+from ..routines import nansum as nansum  # noqa: E402
+from ..routines import nanvar as nanvar  # noqa: E402
+from ..routines import pad as pad  # noqa: E402
+from ..routines import transpose as transpose  # noqa: E402
 from . import fft as fft  # noqa: E402
 from . import linalg as linalg  # noqa: E402
