@@ -104,7 +104,12 @@ impl Lower {
                 shape: out_shape,
                 kernel: m.kernel.clone(),
             });
-            ids.push(self.add(op, inputs, bytes, n, b));
+            let in_bytes: u64 = inputs.iter().map(|&j| self.tasks[j].nbytes).sum();
+            let t = self.add(op, inputs, bytes, n, b);
+            // The function works on its own copies: the inputs handed to it and the block
+            // it returns (a sliding window's is window times its input).
+            self.tasks[t].scratch = in_bytes + bytes as u64;
+            ids.push(t);
         }
         Ok(ids)
     }

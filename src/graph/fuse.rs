@@ -84,6 +84,7 @@ pub(crate) fn horizontal(g: &mut TaskGraph) {
                 inputs,
                 shape: t.shape.clone(),
                 nbytes: grp.iter().map(|&k| old[k].nbytes).sum(),
+                scratch: 0,
                 name: t.name.clone(),
                 node: t.node,
                 block: t.block.clone(),

@@ -150,6 +150,7 @@ impl Lower {
             op,
             inputs,
             nbytes: nbytes as u64,
+            scratch: 0,
             node: node.id,
             block,
         });

@@ -27,6 +27,10 @@ pub struct Task {
     pub shape: Vec<usize>,
     /// Bytes of the output, known before running (the scheduler budgets with it).
     pub nbytes: u64,
+    /// Bytes the task holds while it runs besides its inputs and output: a user
+    /// function's own copies (its inputs as NumPy arrays, the block it returns before
+    /// the engine takes it). Reserved with the output, released when the output lands.
+    pub scratch: u64,
     /// Name of the array node (op name and node id), shared by all its tasks.
     pub name: std::sync::Arc<str>,
     /// Id of the array node the task belongs to.

@@ -46,7 +46,7 @@ fn result_bytes(g: &TaskGraph, mode: Mode, root: bool) -> u64 {
     }
 }
 
-/// Bytes each task holds while it runs: its output and each distinct input.
+/// Bytes each task holds while it runs: its output, its scratch and each distinct input.
 fn footprints(g: &TaskGraph) -> Vec<u64> {
     g.tasks
         .iter()
@@ -54,7 +54,7 @@ fn footprints(g: &TaskGraph) -> Vec<u64> {
             let mut inputs = t.inputs.clone();
             inputs.sort_unstable();
             inputs.dedup();
-            t.nbytes + inputs.iter().map(|&j| g.tasks[j].nbytes).sum::<u64>()
+            t.nbytes + t.scratch + inputs.iter().map(|&j| g.tasks[j].nbytes).sum::<u64>()
         })
         .collect()
 }

@@ -395,7 +395,8 @@ impl<'a> Run<'a> {
                 return (st, Admit::Stop);
             }
             let s = &st.store;
-            let mut need: Vec<(usize, Tier, u64)> = vec![(OUTPUT, tier, task.nbytes)];
+            let mut need: Vec<(usize, Tier, u64)> =
+                vec![(OUTPUT, tier, task.nbytes + task.scratch)];
             for &j in &inputs {
                 if s.copy(j, tier).is_some() {
                     continue;
@@ -671,7 +672,7 @@ impl<'a> Run<'a> {
         let (buf, reserved) = match out {
             Ok(x) => x,
             Err(e) => {
-                st.store.sub(tier, task.nbytes);
+                st.store.sub(tier, task.nbytes + task.scratch);
                 self.fail(&mut st, e);
                 return st;
             }
