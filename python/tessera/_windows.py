@@ -65,7 +65,7 @@ def sliding_window_view(
     >>> import numpy as np, tessera as da
     >>> x = da.from_array(np.arange(5.0), chunks=2)
     >>> da.lib.stride_tricks.sliding_window_view(x, 3).sum(axis=-1).compute()
-    array([ 3.,  6.,  9.])
+    array([3., 6., 9.])
     """
     a = asarray(x)
     shape_w = [operator.index(w) for w in (window_shape if isinstance(window_shape, (tuple, list)) else [window_shape])]
