@@ -258,3 +258,11 @@ def test_manager_methods_directly():
     m.store([x], [target], lock=None, flush=True, regions=[None])
     np.testing.assert_array_equal(target, a)
     assert m.array_api.sum is not None
+
+
+def test_shuffle_to_chunks_uses_the_managers_shuffle(tds, ref):
+    got = tds.t2m.groupby("time.month").shuffle_to_chunks()
+    _lazy(got)
+    # One block per group along time (a month's days together).
+    assert len(got.chunks[0]) == 12 and sum(got.chunks[0]) == T
+    xr.testing.assert_identical(got.compute(), ref.t2m.groupby("time.month").shuffle_to_chunks())
