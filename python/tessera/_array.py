@@ -554,6 +554,11 @@ class Array:
         return store(self, target, **kwargs)
 
     # --- display --------------------------------------------------------------------
+    def _repr_inline_(self, max_width: int) -> str:
+        """One line for xarray's Dataset repr (dask's form: the block shape and type)."""
+        text = f"tessera.Array<chunksize={self.chunksize}, dtype={self._n.dtype}>"
+        return text if len(text) <= max_width else text[: max(max_width - 3, 0)] + "..."
+
     def __repr__(self) -> str:
         return (
             f"tessera.Array<shape={self.shape}, dtype={self._n.dtype}, "

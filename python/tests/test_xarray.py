@@ -71,6 +71,8 @@ def _same(got, want, **kw) -> None:
 
 def test_open_zarr_is_tessera(tds, ref):
     _lazy(tds)
+    assert "tessera.Array<chunksize=(73, 6, 8)" in repr(tds)  # not computed to print
+    assert "tessera" in tds._repr_html_()
     assert tds.t2m.chunks == ((73,) * 10, (6, 6), (8, 8))
     assert tds.t2m.attrs["units"] == "K"
     xr.testing.assert_identical(tds.compute(), ref)
