@@ -124,7 +124,17 @@ class TesseraManager(ChunkManagerEntrypoint["Array"]):
 
     def from_array(self, data: Any, chunks: Any, **kwargs: Any) -> Array:
         kw = {k: v for k, v in kwargs.items() if k in ("name", "lock", "getitem")}
-        return from_array(data, chunks=chunks, **kw)
+        try:
+            return from_array(data, chunks=chunks, **kw)
+        except TypeError as e:
+            if "is not one Tessera has" not in str(e):
+                raise
+            # Typically time bounds (datetime64) or strings beside the numeric data.
+            raise TypeError(
+                f"{e.args[0].split(';')[0]}, so an xarray variable of dtype {np.dtype(data.dtype)} cannot be "
+                "a Tessera array: open the dataset with drop_variables=[its name] (and load it apart), "
+                "or decode_times=False for times (they stay numbers), or chunk only the numeric variables"
+            ) from None
 
     def rechunk(self, data: Array, chunks: Any, **kwargs: Any) -> Array:
         if isinstance(chunks, dict):

@@ -268,3 +268,14 @@ def test_shuffle_to_chunks_uses_the_managers_shuffle(tds, ref):
     # One block per group along time (a month's days together).
     assert len(got.chunks[0]) == 12 and sum(got.chunks[0]) == T
     xr.testing.assert_identical(got.compute(), ref.t2m.groupby("time.month").shuffle_to_chunks())
+
+
+def test_a_dtype_tessera_lacks_names_the_way_out(tmp_path):
+    t = pd.date_range("2000-01-01", periods=10)
+    bounds = np.stack([t, t + pd.Timedelta("1D")], 1)
+    ds = xr.Dataset({"x": ("time", np.arange(10.0)), "time_bnds": (("time", "nv"), bounds)}, coords={"time": t})
+    ds.to_zarr(str(tmp_path / "tb.zarr"), mode="w")
+    with pytest.raises(TypeError, match="drop_variables"):
+        xr.open_zarr(str(tmp_path / "tb.zarr"), chunked_array_type="tessera")
+    ok = xr.open_zarr(str(tmp_path / "tb.zarr"), chunked_array_type="tessera", drop_variables=["time_bnds"])
+    _same(ok.x * 2, ds.x * 2)
