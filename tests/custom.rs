@@ -1,7 +1,9 @@
 //! The user's own functions per block (`map_blocks`, `map_overlap`) against direct
 //! ndarray computations on the whole array: block info, shape-changing outputs, several
 //! inputs with broadcasting, every boundary, halos deeper than a chunk, uneven chunks,
-//! 1-d to 3-d, and the errors a wrong function gets.
+//! 1-d to 3-d, the errors a wrong function gets, a source without inputs, untrimmed
+//! halos with their own chunks and new axes, and that a slice runs only the blocks it
+//! reads.
 
 use ndarray::{ArrayD, IxDyn};
 use tessera::array::{map_blocks, map_overlap, AxisChunks, Boundary, OutSpec, Overlap};
@@ -742,4 +744,117 @@ fn blockwise_contracts_loops_and_adds_indices() {
     )
     .check()
     .is_err());
+}
+
+#[test]
+fn a_slice_of_a_user_function_runs_only_the_blocks_it_reads() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&calls);
+    let x = stored(&data(&[10, 8], 4), &[vec![4, 4, 2], vec![3, 3, 2]]);
+    let y = map_blocks(
+        &[&x],
+        move |b, _| {
+            c.fetch_add(1, Ordering::SeqCst);
+            Ok(HostArray::F64(f64s(b[0]) * 2.0))
+        },
+        OutSpec::new(DType::F64).name("double"),
+    );
+    let corner = y.slice(&[
+        tessera::Index::slice(Some(0), Some(4), 1),
+        tessera::Index::slice(Some(0), Some(3), 1),
+    ]);
+    let got = corner.compute::<f64>().unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one block read, not all nine"
+    );
+    let want = data(&[10, 8], 4)
+        .slice(ndarray::s![0..4, 0..3])
+        .mapv(|v| v * 2.0)
+        .into_dyn();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_source_without_inputs_reads_each_block_by_its_place() {
+    use tessera::array::from_blocks_fn;
+    use tessera::chunks::ChunkGrid;
+    use tessera::userfn::BlockFn;
+    let a = data(&[9, 7], 5);
+    let whole = a.clone();
+    let f = BlockFn::new("read", move |inputs, info| {
+        assert!(inputs.is_empty());
+        let (r, c) = (info.location[0].clone(), info.location[1].clone());
+        Ok(HostArray::F64(
+            whole.slice(ndarray::s![r, c]).to_owned().into_dyn(),
+        ))
+    });
+    let x = from_blocks_fn(ChunkGrid::regular(&[9, 7], &[4, 3]), DType::F64, f);
+    assert_eq!(x.chunks().unwrap().all(), &[vec![4, 4, 1], vec![3, 3, 1]]);
+    assert_eq!(x.compute::<f64>().unwrap(), a);
+    let total = (&x + &x).sum().compute::<f64>().unwrap();
+    let total = total.iter().next().copied().unwrap();
+    // Summed per block, then combined: the order differs from ndarray's.
+    assert!((total - 2.0 * a.sum()).abs() < 1e-9 * a.sum().abs());
+}
+
+#[test]
+fn untrimmed_overlap_may_give_its_own_chunks_and_a_new_axis() {
+    // Windows of 3 along axis 0, the windows that start in each block: a new last axis.
+    let a = data(&[10, 2], 6);
+    let x = stored(&a, &[vec![4, 3, 3], vec![2]]);
+    let starts = [0usize, 4, 7];
+    let y = tessera::array::map_overlap(
+        &[&x],
+        move |b, info| {
+            let e = f64s(b[0]);
+            let i = info.block[0];
+            let off = starts[i] - info.inputs[0].location[0].start;
+            let n = info.location[0].len();
+            let mut out = ArrayD::zeros(IxDyn(&[n, 2, 3]));
+            for p in 0..n {
+                for j in 0..2 {
+                    for k in 0..3 {
+                        out[[p, j, k]] = e[[off + p + k, j]];
+                    }
+                }
+            }
+            Ok(HostArray::F64(out))
+        },
+        Overlap {
+            depth: vec![2, 0],
+            boundary: Boundary::None,
+            trim: false,
+        },
+        OutSpec::new(DType::F64)
+            .chunks(vec![
+                AxisChunks::Sizes(vec![4, 3, 1]),
+                AxisChunks::Each(2),
+                AxisChunks::Each(3),
+            ])
+            .new_axis(&[2]),
+    );
+    let got = y.compute::<f64>().unwrap();
+    assert_eq!(got.shape(), &[8, 2, 3]);
+    for p in 0..8 {
+        for j in 0..2 {
+            for k in 0..3 {
+                assert_eq!(got[[p, j, k]], a[[p + k, j]]);
+            }
+        }
+    }
+    // A trimmed halo is cut by shape: new axes are refused with the reason.
+    let bad = tessera::array::map_overlap(
+        &[&x],
+        |b, _| Ok(b[0].clone()),
+        Overlap::new(&[1, 0], Boundary::None),
+        OutSpec::new(DType::F64).new_axis(&[2]),
+    );
+    assert!(matches!(
+        bad.compute::<f64>(),
+        Err(Error::InvalidArgument { .. })
+    ));
 }
