@@ -86,6 +86,12 @@ def _adapt(
 
 def _declared(r: Any, dtype: str) -> np.ndarray:
     """A block returned by a user function, in the engine's form of the declared dtype."""
+    if isinstance(r, Array):
+        # Computing it here would wait on the very workers running this function.
+        raise TypeError(
+            "the function returned a lazy Tessera array; a block function must return NumPy "
+            "(it is called with NumPy blocks: use NumPy or the array's own methods inside it)"
+        )
     r = np.asarray(r)
     out_dtype = _dtypes.to_numpy(dtype)
     if r.dtype != out_dtype:

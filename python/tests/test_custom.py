@@ -293,3 +293,9 @@ def test_a_user_wgsl_kernel_and_its_cpu_form(device):
             bare.compute()
     else:
         np.testing.assert_allclose(bare.compute(), want, rtol=0, atol=4e-6)
+
+
+def test_a_block_function_returning_a_lazy_array_is_an_error_not_a_hang():
+    x = ts.ones((4, 4), chunks=2)
+    with pytest.raises(TypeError, match="lazy Tessera array"):
+        ts.map_blocks(lambda b: ts.from_array(b), x, dtype="f8").compute()

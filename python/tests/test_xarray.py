@@ -171,7 +171,14 @@ def test_weighted_mean(tds, ref):
     _same(tds.t2m.weighted(w).mean(("lat", "lon")), ref.t2m.weighted(w).mean(("lat", "lon")))
 
 
-def test_quantile(tds, ref):
+@pytest.mark.parametrize("dask_present", [True, False])
+def test_quantile(tds, ref, dask_present, monkeypatch):
+    # Without dask, xarray takes apply_ufunc(dask="parallelized") and applies the array's
+    # namespace to NumPy blocks; with it, dask="allowed" and the whole array.
+    import xarray.core.variable as variable
+
+    if not dask_present:
+        monkeypatch.setattr(variable, "module_available", lambda *a, **k: False)
     got = tds.t2m.chunk({"time": -1}, chunked_array_type="tessera").quantile([0.1, 0.5, 0.9], dim="time")
     _same(got, ref.t2m.quantile([0.1, 0.5, 0.9], dim="time"))
 

@@ -467,6 +467,11 @@ def expand_dims(x: Array, /, axis: Any = 0) -> Array:
 
 
 def moveaxis(x: Array, source: Any, destination: Any, /) -> Array:
+    if isinstance(x, np.ndarray):
+        # xarray captures the namespace and applies it to NumPy blocks inside
+        # apply_ufunc(dask="parallelized") (its quantile): stay NumPy there, since a
+        # Tessera array returned from a block would have to be computed inside it.
+        return np.moveaxis(x, source, destination)
     return routines.moveaxis(x, source, destination)
 
 
