@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from xarray.namedarray.parallelcompat import ChunkManagerEntrypoint
 
-from . import _native
+from . import _dtypes, _native
 from ._array import Array
 from ._chunks import normalize
 from ._creation import from_array
@@ -115,7 +115,7 @@ class TesseraManager(ChunkManagerEntrypoint["Array"]):
             chunks = ("auto",) * len(shape)
         if isinstance(chunks, (tuple, list)) and previous_chunks is not None and "auto" in chunks:
             chunks = _auto_multiples(tuple(chunks), shape, dt.itemsize, previous_chunks, limit or self.get_auto_chunk_size())
-        name = dt.name if dt.name in _NAMES else "float64"
+        name = dt.name if dt.name in _dtypes.NAMES else "float64"
         spec = normalize(chunks, shape, auto=lambda: _native.full(list(shape), 0, "auto", name).chunks)
         if isinstance(spec, list) and all(isinstance(c, list) for c in spec):
             return tuple(tuple(c) for c in spec)
@@ -246,20 +246,3 @@ class TesseraManager(ChunkManagerEntrypoint["Array"]):
     def get_auto_chunk_size(self) -> int:
         return int(_native.AUTO_CHUNK_BYTES)
 
-
-_NAMES = (
-    "bool",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "float32",
-    "float64",
-    "complex64",
-    "complex128",
-)
