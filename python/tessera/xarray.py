@@ -245,4 +245,3 @@ class TesseraManager(ChunkManagerEntrypoint["Array"]):
 
     def get_auto_chunk_size(self) -> int:
         return int(_native.AUTO_CHUNK_BYTES)
-
