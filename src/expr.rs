@@ -61,6 +61,12 @@ pub(crate) enum Op {
     ExpandDims(usize),
     /// Length-1 input axes that are dropped.
     Squeeze(Vec<usize>),
+    /// Every window of `window` elements along input axis `axis` (a view): output axis
+    /// `axis` indexes window starts, a new last axis the place in the window.
+    Window {
+        axis: usize,
+        window: usize,
+    },
     /// The input broadcast to the node's shape.
     BroadcastTo,
     /// The inputs joined along an axis.
@@ -186,6 +192,7 @@ impl Op {
             Op::Rechunk => "rechunk".into(),
             Op::ExpandDims(_) => "expand_dims".into(),
             Op::Squeeze(_) => "squeeze".into(),
+            Op::Window { .. } => "sliding_window_view".into(),
             Op::BroadcastTo => "broadcast_to".into(),
             Op::Concat(_) => "concatenate".into(),
             Op::Reshape { .. } => "reshape".into(),

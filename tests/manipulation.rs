@@ -242,3 +242,67 @@ fn repeat_by_a_count_per_element_and_by_an_array_of_counts() {
         Err(Error::InvalidArgument { .. })
     ));
 }
+
+/// NumPy's `sliding_window_view(a, w, axis)`, built element by element.
+fn windows_ref(a: &ArrayD<f64>, axis: usize, w: usize) -> ArrayD<f64> {
+    let mut shape = a.shape().to_vec();
+    shape[axis] = shape[axis] - w + 1;
+    shape.push(w);
+    ArrayD::from_shape_fn(IxDyn(&shape), |ix| {
+        let d = a.ndim();
+        let mut src: Vec<usize> = (0..d).map(|k| ix[k]).collect();
+        src[axis] += ix[d];
+        a[IxDyn(&src)]
+    })
+}
+
+#[test]
+fn sliding_windows_are_a_view_whose_reductions_never_hold_the_windows() {
+    let a = data(&[23, 10], 7);
+    // Uneven chunks, windows that cross one or two block seams, and a window over a
+    // window (two axes).
+    for (chunks, axis, w) in [
+        (vec![5, 4], 0, 7),
+        (vec![3, 10], 0, 7),
+        (vec![23, 3], 1, 4),
+        (vec![6, 6], 1, 10),
+        (vec![4, 4], 0, 1),
+    ] {
+        let x = src(&a, &chunks).sliding_window(axis as isize, w);
+        let e = windows_ref(&a, axis, w);
+        assert_eq!(x.shape(), e.shape());
+        assert_close(&x, &e, 0.0);
+        assert_close(&x.sum_axis(2), &e.sum_axis(Axis(2)), 1e-12);
+        assert_close(&x.rechunk(&[8, 3, 2]), &e, 0.0);
+    }
+    let x = src(&a, &[5, 4]);
+    let two = x.sliding_window(0, 3).sliding_window(1, 2);
+    let e = windows_ref(&windows_ref(&a, 0, 3), 1, 2);
+    assert_close(&two, &e, 0.0);
+    // The window sum reads each block with its halo: no task holds w times a block.
+    // An expression over the windows read by two reductions (xarray's rolling sums
+    // and counts) is recomputed in each, not stored.
+    let w = x.sliding_window(0, 7);
+    let e = (&w * 2.0).abs();
+    let block = 5 * 4 * 8;
+    for y in [w.sum_axis(2), &e.sum_axis(2) + &e.max_axis(2)] {
+        let g = tessera::graph::TaskGraph::build(&[&y]).unwrap();
+        assert!(
+            g.tasks.iter().all(|t| t.nbytes <= 3 * block),
+            "{:?}",
+            g.tasks.iter().map(|t| t.nbytes).max()
+        );
+    }
+    let aw = windows_ref(&a, 0, 7).mapv(|v| (2.0 * v).abs());
+    let want = &aw.sum_axis(Axis(2)) + &aw.fold_axis(Axis(2), f64::MIN, |m, &v| m.max(v));
+    assert_close(&(&e.sum_axis(2) + &e.max_axis(2)), &want, 1e-12);
+    // Too long, empty and out-of-range windows are refused naming the op.
+    for bad in [
+        x.sliding_window(0, 24),
+        x.sliding_window(0, 0),
+        x.sliding_window(2, 2),
+    ] {
+        let e = bad.check().unwrap_err().to_string();
+        assert!(e.contains("sliding_window_view"), "{e}");
+    }
+}

@@ -69,6 +69,13 @@ fn source(seed: u64) -> Array {
     tessera::from_ndarray(a, 32).unwrap()
 }
 
+/// [`source`] rechunked to blocks of the same size (64 x 16): an array whose chunks are
+/// made from others, so under pressure they spill (a source's own chunks, and element-
+/// wise views of them, are dropped and read from it again instead).
+fn derived(seed: u64) -> Array {
+    source(seed).rechunk(&[64, 16])
+}
+
 // 256² f64 is 512 KiB in 64 chunks of 8 KiB; the limits below hold a fraction of it.
 const KIB: u64 = 1024;
 
@@ -143,9 +150,9 @@ fn centring_a_stored_array_under_a_limit_matches_the_unlimited_run() {
 #[test]
 fn a_chunk_read_by_two_consumers_far_apart_spills_within_one_compute() {
     let dir = spill_dir("scratch");
-    // z's blocks are read twice (a host source is not regenerated): its mean needs every
-    // block before any centred block can be made.
-    let z = source(3);
+    // z's blocks are read twice: its mean needs every block before any centred block
+    // can be made.
+    let z = derived(3);
     let y = (&z - &z.mean()).abs().sum_axis(0);
     let want = run(&y, &free());
     let got = run(&y, &limited(&dir, 96 * KIB));
@@ -161,9 +168,53 @@ fn a_chunk_read_by_two_consumers_far_apart_spills_within_one_compute() {
 }
 
 #[test]
+fn a_source_read_by_two_consumers_far_apart_is_read_again_instead_of_spilled() {
+    let dir = spill_dir("remake");
+    // The same workload on the source itself: its chunks are dropped and copied from it
+    // again when the centred blocks need them, so nothing is written to disk.
+    let z = source(3);
+    let y = (&z - &z.mean()).abs().sum_axis(0);
+    let want = run(&y, &free());
+    for scheduler in [Scheduler::Threads(2), Scheduler::Sync] {
+        let opts = ComputeOptions {
+            scheduler,
+            ..limited(&dir, 96 * KIB)
+        };
+        let got = run(&y, &opts);
+        assert_eq!(bits(&got.outputs[0]), bits(&want.outputs[0]));
+        let h = &got.stats.host;
+        assert!(h.peak <= 96 * KIB, "peak {}", h.peak);
+        assert_eq!((h.spilled_bytes, got.stats.disk.peak), (0, 0), "{h:?}");
+        assert!(h.dropped_chunks > 0 && h.remade_chunks > 0, "{h:?}");
+        assert!(h.remade_chunks <= h.dropped_chunks, "{h:?}");
+    }
+    assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
+}
+
+#[test]
+fn an_elementwise_view_of_a_source_read_by_several_consumers_is_never_stored() {
+    // Stored, the centred blocks could only be spilled; recomputed in each consumer, the
+    // blocks they share are the source's, which are dropped and read again.
+    let stored = |z: &Array| {
+        let c = z - &z.mean_axis(0);
+        let y = &(&(&c * &c).sum_axis(0) + &c.abs().sum_axis(0)) + &c.max_axis(0);
+        let g = tessera::graph::TaskGraph::build(&[&y]).unwrap();
+        // Element-wise tasks of whole blocks (the mean's own are one row each).
+        g.tasks
+            .iter()
+            .filter(|t| t.op.name().starts_with("map") && t.nbytes == 8 * KIB)
+            .count()
+    };
+    assert_eq!(stored(&source(5)), 0);
+    // Of a computed array (a rechunk's blocks) the centred blocks are stored, one per
+    // block: recomputing them would hold the computed blocks for every consumer.
+    assert_eq!(stored(&derived(5)), 64);
+}
+
+#[test]
 fn a_disk_limit_too_small_is_out_of_memory_on_disk_and_leaves_no_file() {
     let dir = spill_dir("disk");
-    let z = source(4);
+    let z = derived(4);
     let y = (&z - &z.mean()).sum();
     let opts = ComputeOptions {
         disk_limit: Some(16 * KIB),
@@ -297,7 +348,7 @@ fn persisted_chunks_in_memory_count_against_a_later_smaller_limit() {
 fn the_trace_has_a_row_per_worker_and_the_io_thread_with_spill_events() {
     let dir = spill_dir("trace");
     let path = dir.join("trace.json");
-    let z = source(9);
+    let z = derived(9);
     let y = (&z - &z.mean()).sum();
     let opts = ComputeOptions {
         trace: Some(path.clone()),

@@ -532,6 +532,16 @@ impl Native {
         wrap(self.0.squeeze(axes.as_deref()))
     }
 
+    #[pyo3(signature = (axis, window, chunks=None))]
+    fn sliding_window(
+        &self,
+        axis: isize,
+        window: usize,
+        chunks: Option<Vec<usize>>,
+    ) -> PyResult<Native> {
+        wrap(self.0.sliding_window_with(axis, window, chunks.as_deref()))
+    }
+
     fn expand_dims(&self, axis: isize) -> PyResult<Native> {
         wrap(self.0.expand_dims(axis))
     }

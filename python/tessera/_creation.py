@@ -41,8 +41,10 @@ def from_array(
     ``shape``, ``dtype`` and ``__getitem__`` (zarr-python, h5py, xarray's lazily indexed
     backend arrays, a ``np.memmap``): those are read lazily, one ``x[block's slices]``
     per block at compute time (``getitem(x, slices)`` if given; ``lock=True`` or a lock
-    object serialises the reads), never whole, as dask's ``from_array`` does. Another
-    Tessera array is rechunked.
+    object serialises the reads), never whole, as dask's ``from_array`` does. Under a
+    memory limit a block may be read again rather than spilled to disk (``x - x.mean()``
+    reads ``x`` twice), so reads must return the same data each time. Another Tessera
+    array is rechunked.
 
     >>> import numpy as np, tessera as da
     >>> class Lazy:  # any sliceable array-like

@@ -1,59 +1,24 @@
-"""``sliding_window_view`` (NumPy's and dask's ``lib.stride_tricks`` name) as one engine
-``map_overlap`` per windowed axis: each block is read with the ``window - 1`` values
-after it (its halo) and gives the windows that start in it, a new trailing axis of
-window positions. Lazy and chunked; what xarray's ``rolling`` builds its windows with."""
+"""``sliding_window_view`` (NumPy's and dask's ``lib.stride_tricks`` name): the engine's
+window view, one per windowed axis. Nothing is copied: a consumer reads each window
+element through a strided view of the input block and its ``window - 1`` next values, so
+a reduction over the window axis (xarray's ``rolling``) never holds the windows."""
 
 from __future__ import annotations
 
 import operator
-from itertools import accumulate
 from typing import Any
 
-import numpy as np
-
-from . import _native
 from ._array import Array
 from ._creation import asarray
 
 
 def _one_axis(x: Array, w: int, ax: int) -> Array:
-    n = x.shape[ax]
-    count = n - w + 1
-    # The output is chunked regularly by the input's largest block along the axis (a
-    # padded input's thin edge blocks do not survive; Zarr needs regular chunks): each
-    # input block holds the windows that start in it, the last one also the w - 1
-    # values its windows run into.
+    count = x.shape[ax] - w + 1
+    # Regular output chunks of the input's largest block along the axis (a padded
+    # input's thin edge blocks do not survive; Zarr needs regular chunks).
     c = max(x.chunks[ax])
-    out_sizes = [c] * (count // c) + ([count % c] if count % c else [])
-    sizes = out_sizes[:-1] + [out_sizes[-1] + w - 1]
-    if tuple(sizes) != x.chunks[ax]:
-        x = x.rechunk({ax: tuple(sizes)})
-    starts = [0, *accumulate(sizes)][:-1]
-    depth = [w - 1 if k == ax else 0 for k in range(x.ndim)]
-    out_chunks = [list(c) for c in x.chunks] + [[w]]
-    out_chunks[ax] = out_sizes
-    dtype = x._n.dtype
-
-    def windows(blocks: list[np.ndarray], info: dict[str, Any]) -> np.ndarray:
-        ext = blocks[0]
-        i = info["block"][ax]
-        off = starts[i] - info["inputs"][0]["location"][ax][0]
-        n_out = out_sizes[i]
-        shape = list(ext.shape)
-        shape[ax] = n_out
-        r = np.empty(shape + [w], dtype=ext.dtype)
-        # One window offset at a time: each reads a contiguous shifted slice (copying
-        # NumPy's strided window view gathers across the 4 MB strides of the time axis,
-        # several times slower).
-        for k in range(w):
-            src = [slice(None)] * ext.ndim
-            src[ax] = slice(off + k, off + k + n_out)
-            r[..., k] = ext[tuple(src)]
-        return r
-
-    return Array(
-        _native.map_overlap(windows, [x._n], depth, "none", None, False, dtype, "sliding_window_view", out_chunks, [x.ndim])
-    )
+    sizes = [c] * (count // c) + ([count % c] if count % c else [])
+    return Array(x._n.sliding_window(ax, w, sizes))
 
 
 def sliding_window_view(

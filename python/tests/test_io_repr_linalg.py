@@ -75,6 +75,25 @@ def test_from_array_reads_block_by_block():
     assert len(lock_src.reads) == 4
 
 
+def test_from_array_under_a_limit_reads_blocks_again_instead_of_spilling(tmp_path, device):
+    # x - x.mean(axis=0) needs every block for the mean before the first centred block:
+    # under a limit of half the data the blocks are dropped and read from the source
+    # again (the trace shows remakes and no spill), never written to disk. (On wgpu,
+    # which sets no device limit, the blocks stay on the device: read once.)
+    a = RNG.standard_normal((1000, 100))
+    src = _Sliceable(a)
+    x = da.from_array(src, chunks=(100, 100))
+    trace = tmp_path / "trace.json"
+    opts = dict(host_memory_limit="400KiB", spill_dir=str(tmp_path / "spill"), trace=str(trace), num_workers=2)
+    got = (x - x.mean(axis=0)).sum(axis=0).compute(**opts)
+    np.testing.assert_allclose(got, (a - a.mean(axis=0)).sum(axis=0), atol=1e-9)
+    events = trace.read_text()
+    assert '"cat":"spill"' not in events
+    if device == "cpu":
+        assert len(src.reads) > 10  # some of the 10 blocks were read twice
+        assert '"remake ' in events
+
+
 def test_store_streams_blocks_into_regions():
     a = RNG.standard_normal((10, 8))
     target = np.full((12, 8), -1.0)

@@ -320,7 +320,8 @@ pub fn map_overlap_kernel(
 /// lives elsewhere (a lazily indexed file, another library's array), read block by block
 /// at compute time and never whole. `f` gets no input blocks and the output's
 /// [`BlockInfo`] (its block, location and shape), and must return a block of that shape
-/// and `dtype`.
+/// and `dtype`. Under memory pressure a block is dropped rather than spilled and `f` is
+/// called for it again, so `f` must return the same block each time (a read).
 ///
 /// ```
 /// use tessera::array::from_blocks_fn;

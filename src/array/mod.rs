@@ -53,6 +53,7 @@ mod sort;
 mod stacked;
 pub use search::Side;
 mod ufuncs;
+mod windows;
 pub use reduction::SPLIT_EVERY;
 pub use ufuncs::{binary_fn, unary_fn};
 

@@ -173,13 +173,16 @@ impl Lower {
             | Op::Slice(_)
             | Op::ExpandDims(_)
             | Op::Squeeze(_)
+            | Op::Window { .. }
             | Op::BroadcastTo
             | Op::Concat(_) => true,
             // A rechunk of generated data is free (any region can be generated); of stored
             // data it is materialised, so staged rechunk plans really stage.
             Op::Rechunk => cheap(n, 8),
             op if op.is_elementwise() => {
-                self.consumers.get(&n.id).copied().unwrap_or(0) <= 1 || cheap(n, 6)
+                self.consumers.get(&n.id).copied().unwrap_or(0) <= 1
+                    || cheap(n, 6)
+                    || over_sources(n, 4)
             }
             _ => false,
         }
@@ -425,6 +428,23 @@ impl Lower {
                         .map(|(_, &v)| v)
                         .collect();
                 });
+                e
+            }
+            Op::Window { axis, window } => {
+                // Output box (positions, window places) reads the input box whose length
+                // along `axis` is positions + places - 1 from position + place start;
+                // the window axis steps like `axis` does.
+                let (a, d) = (*axis, shape.len() - 1);
+                let (mut s, mut l) = (start[..d].to_vec(), shape[..d].to_vec());
+                if shape.contains(&0) {
+                    l[a] = 0;
+                } else {
+                    s[a] += start[d];
+                    l[a] += shape[d] - 1;
+                }
+                debug_assert!(start[d] + shape[d] <= *window);
+                let mut e = self.region(&n.inputs[0], &s, &l)?;
+                e.map_views(&|_, st: &mut Vec<i64>| st.push(st[a]));
                 e
             }
             Op::Concat(ax) => {
@@ -922,6 +942,7 @@ fn cheap(n: &Node, budget: usize) -> bool {
                     | Op::Rechunk
                     | Op::ExpandDims(_)
                     | Op::Squeeze(_)
+                    | Op::Window { .. }
                     | Op::BroadcastTo
             ) =>
         {
@@ -931,6 +952,42 @@ fn cheap(n: &Node, budget: usize) -> bool {
         }
         _ => false,
     }
+}
+
+/// An element-wise node better recomputed in each consumer than stored: a short
+/// expression, through views, whose leaves are sources (their blocks are dropped and
+/// read again under memory pressure, never spilled), generated, broadcast from something
+/// smaller, or windows. A stored block of it could only be spilled; `x - x.mean()` read
+/// by three consumers far apart would write all of it to disk and read it back.
+fn over_sources(n: &Node, budget: usize) -> bool {
+    if budget == 0 {
+        return false;
+    }
+    let size = |m: &Node| m.shape.iter().product::<usize>();
+    n.inputs.iter().all(|i| {
+        let Ok(m) = i.node() else { return false };
+        match &m.op {
+            Op::Gen(_) | Op::Const(_) | Op::Source(_) => true,
+            Op::MapBlocks(_) if m.inputs.is_empty() => true,
+            // A window view is `window` times what it views: stored, an expression over
+            // it holds that; recomputed, its consumers share the viewed blocks.
+            Op::Window { .. } => true,
+            op if op.is_elementwise()
+                || matches!(
+                    op,
+                    Op::Transpose(_)
+                        | Op::Slice(_)
+                        | Op::ExpandDims(_)
+                        | Op::Squeeze(_)
+                        | Op::BroadcastTo
+                        | Op::Concat(_)
+                ) =>
+            {
+                over_sources(m, budget - 1)
+            }
+            _ => size(m) < size(n),
+        }
+    })
 }
 
 pub(crate) fn build(arrays: &[&Array], lowering: super::Lowering) -> Result<TaskGraph> {

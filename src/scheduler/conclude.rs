@@ -65,6 +65,9 @@ fn tier_stats(tiers: &[TierState]) -> TierStats {
         s.spilled_chunks += t.spilled_chunks;
         s.read_back_bytes += t.read_back_bytes;
         s.read_back_chunks += t.read_back_chunks;
+        s.dropped_bytes += t.dropped_bytes;
+        s.dropped_chunks += t.dropped_chunks;
+        s.remade_chunks += t.remade_chunks;
     }
     s
 }

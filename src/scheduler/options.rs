@@ -183,6 +183,13 @@ pub struct TierStats {
     pub read_back_bytes: u64,
     /// Chunks brought back.
     pub read_back_chunks: usize,
+    /// Bytes dropped from this tier instead of spilled: chunks whose tasks have no inputs
+    /// (reads from a file or a source array, generated blocks) and run again when needed.
+    pub dropped_bytes: u64,
+    /// Chunks dropped so.
+    pub dropped_chunks: usize,
+    /// Chunks made again by their tasks after being dropped.
+    pub remade_chunks: usize,
 }
 
 /// What one device did in a compute.

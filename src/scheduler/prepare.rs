@@ -326,6 +326,20 @@ fn start(
             waiting[d] -= 1;
         }
     }
+    // Chunks their tasks can make again instead of spilling them: tasks without inputs
+    // that run here, whose chunks are neither kept nor outputs (an output block must
+    // reach its destination exactly as made).
+    let is_output: std::collections::HashSet<usize> = g
+        .outputs
+        .iter()
+        .flat_map(|o| o.blocks.iter().copied())
+        .collect();
+    for (i, t) in g.tasks.iter().enumerate() {
+        let s = &store.slots[i];
+        if t.inputs.is_empty() && !remote(i) && !s.keep && !is_output.contains(&i) {
+            store.slots[i].remake = Some(t.nbytes + t.scratch);
+        }
+    }
     // Tasks other ranks run: those whose chunks never come here are done already.
     if let Some(r) = ranked {
         done += (0..n).filter(|&i| r.remote[i] && !r.expected[i]).count();

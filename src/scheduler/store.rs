@@ -13,6 +13,13 @@
 //! least recently used one. A chunk a running task reads (pinned) or one being moved
 //! (busy) is never a victim, so spilling always frees what it claims (dask#3756).
 //!
+//! Why drop instead of spill: a chunk whose task has no inputs (a read from a file, a
+//! block of a source array, a generated block) is made again for one read or less,
+//! while spilling it costs a write now and a read later. Such a chunk is dropped from
+//! the host when it is the victim, and its task runs again for the next consumer (or
+//! ahead of it, by the I/O thread). A two-pass workload over a source larger than
+//! memory (`x - x.mean()`) then reads the source twice instead of spilling all of it.
+//!
 //! The store does no I/O and takes no locks: it lives inside the scheduler's mutex, and
 //! the workers do the copying it asks for with the lock released.
 
@@ -68,6 +75,10 @@ pub(super) struct Slot {
     pub home: Option<Arc<SpillDir>>,
     /// It was moved off a device to make room (an upload of it is a read-back).
     pub evicted_from_device: bool,
+    /// Its task has no inputs and ran on the CPU, so dropping the chunk and running the
+    /// task again costs less than a spill and read back: the bytes that rerun holds
+    /// (output and scratch). `None` for every other chunk, and for kept ones.
+    pub remake: Option<u64>,
 }
 
 /// Bytes and limit of one tier, with what moved out of and back into it.
@@ -80,6 +91,9 @@ pub(super) struct TierState {
     pub spilled_chunks: usize,
     pub read_back_bytes: u64,
     pub read_back_chunks: usize,
+    pub dropped_bytes: u64,
+    pub dropped_chunks: usize,
+    pub remade_chunks: usize,
 }
 
 impl TierState {
@@ -126,6 +140,8 @@ pub(super) struct Store {
     finished: Vec<bool>,
     /// Chunks with a copy in each tier (the candidates for eviction there).
     resident: Vec<IdSet>,
+    /// Chunks dropped with no copy left, to be made again by their tasks.
+    dropped: IdSet,
 }
 
 impl Store {
@@ -168,6 +184,7 @@ impl Store {
             rank,
             finished: vec![false; n],
             resident: vec![IdSet::default(); ndev + 2],
+            dropped: IdSet::default(),
         }
     }
 
@@ -227,6 +244,7 @@ impl Store {
         let i = self.ti(tier);
         self.slots[chunk].copies[i] = Some(buf);
         self.resident[i].insert(chunk);
+        self.dropped.remove(&chunk);
     }
 
     /// Records a disk copy whose bytes were already reserved.
@@ -258,6 +276,37 @@ impl Store {
             self.drop_copy(chunk, t);
         }
         self.drop_copy(chunk, Tier::Disk);
+        self.dropped.remove(&chunk);
+    }
+
+    /// Whether the chunk's only copy would be dropped rather than spilled from `tier`.
+    fn droppable(&self, chunk: usize, tier: Tier) -> bool {
+        let s = &self.slots[chunk];
+        tier == Tier::Host && s.remake.is_some() && !s.keep && s.disk.is_none()
+    }
+
+    /// Drops the host copy of a chunk its task will make again (when no device holds
+    /// a copy either).
+    fn drop_for_remake(&mut self, chunk: usize) {
+        let bytes = self.bytes_in(chunk, Tier::Host);
+        self.drop_copy(chunk, Tier::Host);
+        if self.slots[chunk].copies.iter().all(Option::is_none) {
+            self.dropped.insert(chunk);
+        }
+        let t = self.ti(Tier::Host);
+        self.tiers[t].dropped_bytes += bytes;
+        self.tiers[t].dropped_chunks += 1;
+    }
+
+    /// Whether the chunk was dropped and has no copy yet (its task runs again).
+    pub fn is_dropped(&self, chunk: usize) -> bool {
+        self.dropped.contains(&chunk)
+    }
+
+    /// Counts a chunk made again by its task into the host.
+    pub fn note_remade(&mut self) {
+        let t = self.ti(Tier::Host);
+        self.tiers[t].remade_chunks += 1;
     }
 
     /// Counts a chunk of `bytes` moved from `tier` to the one below.
@@ -398,6 +447,8 @@ impl Store {
             let b = self.bytes_in(c, tier);
             if self.has_below(c, tier) {
                 self.drop_copy(c, tier);
+            } else if self.droppable(c, tier) {
+                self.drop_for_remake(c);
             } else {
                 self.slots[c].busy = true;
                 victims.push(Victim {
@@ -436,26 +487,28 @@ impl Store {
         out
     }
 
-    /// Whether the I/O thread has work: a limited tier above [`SPILL_AT`], or spilled
-    /// chunks while the host is under it.
+    /// Whether the I/O thread has work: a limited tier above [`SPILL_AT`], or spilled or
+    /// dropped chunks while the host is under it.
     pub fn wants_io(&self) -> bool {
         let host = self.ti(Tier::Host);
         let over = self.tiers[..=self.ndev]
             .iter()
             .any(|t| t.held > t.cap(SPILL_AT));
-        over || (!self.resident[host + 1].is_empty()
+        over || ((!self.resident[host + 1].is_empty() || !self.dropped.is_empty())
             && self.tiers[host].held < self.tiers[host].cap(SPILL_AT))
     }
 
-    /// The on-disk chunk needed soonest, if reading it back keeps the host under
-    /// [`SPILL_AT`] (then its bytes are reserved and it is marked busy): the read-ahead
-    /// of inputs of upcoming tasks.
-    pub fn prefetch(&mut self) -> Option<usize> {
+    /// The chunk needed soonest of those on disk or dropped for remaking, if bringing it
+    /// back keeps the host under [`SPILL_AT`] (then its bytes are reserved and it is
+    /// marked busy): the read-ahead of inputs of upcoming tasks. Returns the chunk and
+    /// the bytes reserved.
+    pub fn prefetch(&mut self) -> Option<(usize, u64)> {
         let host = self.ti(Tier::Host);
         let disk = self.ti(Tier::Disk);
         let cap = self.tiers[host].cap(SPILL_AT);
         let best = self.resident[disk]
             .iter()
+            .chain(self.dropped.iter())
             .copied()
             .filter(|&c| {
                 let s = &self.slots[c];
@@ -464,13 +517,31 @@ impl Store {
             .map(|c| (self.next_use(c), c))
             .filter(|&(u, _)| u != usize::MAX)
             .min()?;
-        let bytes = self.bytes_in(best.1, Tier::Disk);
+        // Brought back, it must not be the next victim (its next use the furthest of the
+        // host's): the I/O thread would evict it again at once, and for a small chunk
+        // forever (seen: one 8-byte source block remade 2183 times in one compute).
+        let furthest = self.resident[host]
+            .iter()
+            .filter(|&&r| {
+                let s = &self.slots[r];
+                s.pins == 0 && !s.busy
+            })
+            .map(|&r| self.next_use(r))
+            .max();
+        if furthest.is_some_and(|f| best.0 >= f) {
+            return None;
+        }
+        let c = best.1;
+        let bytes = match self.slots[c].disk.as_ref() {
+            Some(f) => f.bytes(),
+            None => self.slots[c].remake?,
+        };
         if self.tiers[host].held + bytes > cap {
             return None;
         }
         self.add(Tier::Host, bytes);
-        self.slots[best.1].busy = true;
-        Some(best.1)
+        self.slots[c].busy = true;
+        Some((c, bytes))
     }
 }
 
@@ -513,5 +584,41 @@ mod tests {
         s.slots[2].pins = 1;
         assert_eq!(s.reserve(Tier::Host, 100, 300, &[]), Room::Full);
         assert_eq!(s.tier(Tier::Host).held, 300);
+    }
+
+    #[test]
+    fn a_source_chunk_is_dropped_not_spilled_and_offered_back_for_remaking() {
+        // Chunks 0 (a source, remade with 50 bytes of scratch) and 1 (kept) are read by
+        // tasks 2 and 3, in that order.
+        let consumers = vec![vec![2], vec![3], vec![], vec![]];
+        let rank = vec![0, 1, 2, 3];
+        let mut s = Store::new(consumers, rank, vec![], 300, None);
+        for c in 0..2 {
+            assert_eq!(s.reserve(Tier::Host, 100, 300, &[]), Room::Granted);
+            s.install(c, Tier::Host, host(100));
+            s.slots[c].left = 1;
+        }
+        s.slots[0].remake = Some(150);
+        s.slots[1].remake = Some(150);
+        s.slots[1].keep = true;
+        // Both must go to make room for 250: the source is dropped at once, the kept
+        // chunk is moved to disk.
+        let room = s.reserve(Tier::Host, 250, 300, &[]);
+        let spill = Victim {
+            chunk: 1,
+            from: Tier::Host,
+        };
+        assert_eq!(room, Room::Evict(vec![spill]));
+        assert!(s.is_dropped(0) && !s.is_dropped(1));
+        assert_eq!(s.tier(Tier::Host).dropped_bytes, 100);
+        assert_eq!(s.tier(Tier::Host).held, 100);
+        // With room again, the dropped chunk comes back first (its use is sooner),
+        // reserving its task's output and scratch.
+        s.slots[1].busy = false;
+        s.drop_copy(1, Tier::Host);
+        assert_eq!(s.prefetch(), Some((0, 150)));
+        assert!(s.slots[0].busy);
+        s.install(0, Tier::Host, host(100));
+        assert!(!s.is_dropped(0));
     }
 }

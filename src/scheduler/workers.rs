@@ -124,6 +124,8 @@ enum Admit {
 }
 
 const OUTPUT: usize = usize::MAX;
+/// The reservation of a dropped input's task's scratch while it runs again.
+const REMAKE_SCRATCH: usize = usize::MAX - 1;
 
 /// Task `t` with priority `prio` as one ordered word (priority high, task low): a heap of
 /// words is half the size of one of pairs and compares in one instruction (the
@@ -146,6 +148,8 @@ struct Copied {
 enum Via {
     Disk,
     Peer,
+    /// Made again by its task (a dropped chunk).
+    Remake,
 }
 
 impl<'a> Run<'a> {
@@ -403,6 +407,10 @@ impl<'a> Run<'a> {
                 }
                 let bytes = s.chunk_bytes(j).unwrap_or(self.g.tasks[j].nbytes);
                 need.push((j, tier, bytes));
+                // A dropped input is made again on the host, with its task's scratch.
+                if s.is_dropped(j) && self.g.tasks[j].scratch > 0 {
+                    need.push((REMAKE_SCRATCH, Tier::Host, self.g.tasks[j].scratch));
+                }
                 // Read from disk, or from another device, through the host; that
                 // host copy stays in the store.
                 if tier != Tier::Host && s.copy(j, Tier::Host).is_none() {
@@ -541,12 +549,13 @@ impl<'a> Run<'a> {
             }
             st.store.slots[j].busy = true;
             st.io += 1;
-            // Where the copy comes from: the host, another device, or disk.
+            // Where the copy comes from: the host, another device, disk, or its task.
             let mem_source = st.store.memory_copy(j);
             let file = st.store.slots[j].disk.clone();
+            let remake = st.store.is_dropped(j);
             drop(st);
             let t0 = Instant::now();
-            let made = self.copy_into(j, tier, mem_source, file, row);
+            let made = self.copy_into(j, tier, mem_source, file, remake, row);
             st = self.lock();
             st.io -= 1;
             st.store.slots[j].busy = false;
@@ -570,6 +579,7 @@ impl<'a> Run<'a> {
                             st.counters.moved_in[d].1 += bytes;
                         }
                     }
+                    Via::Remake => st.store.note_remade(),
                 }
             }
             st.counters.transfers += moves;
@@ -587,14 +597,16 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Makes a copy of `j` on `tier` from a copy in memory or its spill file (a copy on
-    /// another device comes through the host, which keeps that copy).
+    /// Makes a copy of `j` on `tier` from a copy in memory, its spill file, or by running
+    /// its task again when it was dropped (`remake`); a copy on another device, from disk
+    /// or remade comes through the host, which keeps that copy.
     fn copy_into(
         &self,
         j: usize,
         tier: Tier,
         mem: Option<Arc<Buffer>>,
         file: Option<Arc<crate::spill::SpillFile>>,
+        remake: bool,
         row: usize,
     ) -> Result<Copied> {
         let to = match tier {
@@ -603,6 +615,10 @@ impl<'a> Run<'a> {
         };
         let (mut src, mut host_copy) = match mem {
             Some(m) => (m, None),
+            None if file.is_none() && remake => {
+                let h = Arc::new(self.remake(j, row)?);
+                (h.clone(), Some((h, Via::Remake)))
+            }
             None => {
                 let f = file.ok_or_else(|| Error::Backend {
                     device: "store".into(),
@@ -654,6 +670,29 @@ impl<'a> Run<'a> {
         })
     }
 
+    /// Runs chunk `j`'s task again on the CPU (it has no inputs): the chunk was dropped
+    /// instead of spilled. Returns a host buffer.
+    fn remake(&self, j: usize, row: usize) -> Result<Buffer> {
+        let task = &self.g.tasks[j];
+        let cpu = &self.targets.cpu;
+        let plan = cpu.plan(&task.op).map_err(|d| Error::Backend {
+            device: "cpu".into(),
+            op: task.op.name(),
+            reason: d.to_string(),
+        })?;
+        let out = self.trace.span(
+            Kind::ReadBack,
+            row,
+            task.nbytes,
+            || format!("remake {}", self.chunk_name(j)),
+            || caught(cpu, &task.op, || cpu.run(&task.op, plan, &[])),
+        )?;
+        match out {
+            Buffer::Host(_) => Ok(out),
+            Buffer::Device(_) => placement::move_to(&Arc::new(out), None, &self.targets.devices),
+        }
+    }
+
     /// Settles a finished task: its result into the store, its inputs unpinned and
     /// released after their last consumer, its dependents made ready.
     fn finish<'g>(
@@ -695,6 +734,8 @@ impl<'a> Run<'a> {
         st.done += 1;
         if let Some(d) = on_device {
             st.counters.on_device[d] += 1;
+            // The CPU's run of it could differ in the last bits: never a second version.
+            st.store.slots[t].remake = None;
         }
         for &j in &task.inputs {
             self.consumed(&mut st, j);
@@ -956,34 +997,37 @@ impl<'a> Run<'a> {
                 }
                 continue;
             }
-            if let Some(c) = st.store.prefetch() {
+            if let Some((c, bytes)) = st.store.prefetch() {
                 st.io += 1;
                 let file = st.store.slots[c].disk.clone();
-                let bytes = file.as_ref().map_or(0, |f| f.bytes());
                 drop(st);
                 let t0 = Instant::now();
+                let remade = file.is_none();
                 let read = match file {
-                    Some(f) => self.trace.span(
-                        Kind::ReadBack,
-                        IO_ROW,
-                        f.bytes(),
-                        || format!("read ahead {}", self.chunk_name(c)),
-                        || f.read(),
-                    ),
-                    None => Err(Error::Backend {
-                        device: "store".into(),
-                        op: "read".into(),
-                        reason: format!("chunk {} has no spill file", self.chunk_name(c)),
-                    }),
+                    Some(f) => self
+                        .trace
+                        .span(
+                            Kind::ReadBack,
+                            IO_ROW,
+                            f.bytes(),
+                            || format!("read ahead {}", self.chunk_name(c)),
+                            || f.read(),
+                        )
+                        .map(Buffer::Host),
+                    None => self.remake(c, IO_ROW),
                 };
                 st = self.lock();
                 st.io -= 1;
                 st.counters.spill_time += t0.elapsed();
                 st.store.slots[c].busy = false;
-                let (chunk, failed) = split(read);
-                let copy = chunk.map(|c| NewCopy::Memory(Arc::new(Buffer::Host(c))));
+                let (buf, failed) = split(read);
+                let copy = buf.map(|b| NewCopy::Memory(Arc::new(b)));
                 if st.store.settle(c, Tier::Host, bytes, copy) {
-                    st.store.note_read_back(Tier::Host, bytes);
+                    if remade {
+                        st.store.note_remade();
+                    } else {
+                        st.store.note_read_back(Tier::Host, bytes);
+                    }
                 }
                 if let Some(e) = failed {
                     self.fail(&mut st, e);
