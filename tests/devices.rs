@@ -947,9 +947,10 @@ mod run {
         }
         // Chunks moved to the host go back up for a device consumer: z is made on the device
         // and read twice, by its mean and by the centring, with every block of it needed
-        // before the first centred block.
+        // before the first centred block. (z scales a rechunk: over a source itself it
+        // would be recomputed in each consumer from the source, never stored.)
         let host = free.outputs[0].to_f64().mapv(|v| v as f32);
-        let z = &tessera::from_ndarray(host, 128).unwrap() * 3.0;
+        let z = &tessera::from_ndarray(host, 64).unwrap().rechunk(128) * 3.0;
         let c = (&z - &z.mean()).abs().sum_axis(0);
         let want = run(&c, None, true);
         let got = run(&c, Some(3 * chunk), true);
